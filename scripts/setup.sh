@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every tool the project needs, idempotently: Debian packages (Chromium, Mesa's Vulkan driver),
+# the wasm target, trunk, wasm-bindgen-cli at the Cargo.lock version, and the npm packages
+# (playwright-core, binaryen's wasm-opt). Then fetches and converts the model weights.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+source scripts/env.sh
+
+need_apt=()
+for pkg in chromium mesa-vulkan-drivers libvulkan1 python3-pip; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+  echo "setup: apt-get install ${need_apt[*]}"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need_apt[@]}"
+fi
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+bindgen_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print}' Cargo.lock)"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  echo "setup: cargo install wasm-bindgen-cli $bindgen_version"
+  # Not --locked: the registry mirror lacks a crate that wasm-bindgen-cli's own lock file pins.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
+  echo "setup: cargo install trunk 0.21"
+  cargo install trunk --version "~0.21" --locked --force
+fi
+
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+bash scripts/weights.sh

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Fetches the upstream artifacts (sha256-checked) and converts each backbone into the Burn
+# records the app serves: www/weights/<backbone>.bpk (f32) and <backbone>.f16.bpk. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+python3 scripts/fetch_assets.py
+cargo build --release --quiet --bin magpie
+mkdir -p www/weights
+magpie="$CARGO_TARGET_DIR/release/magpie"
+for backbone in mobilenet_v2 efficientnet_lite0 mobilenet_v1_025; do
+  for precision in f32 f16; do
+    if [ "$precision" = f16 ]; then out="www/weights/$backbone.f16.bpk"; flag=--f16; else out="www/weights/$backbone.bpk"; flag=; fi
+    # Reconvert when the converter or the upstream files are newer than the record.
+    if [ ! -s "$out" ] || [ "$magpie" -nt "$out" ]; then
+      "$magpie" convert --backbone "$backbone" $flag --out "$out"
+    fi
+  done
+done

@@ -1,0 +1,87 @@
+//! Pretrained ImageNet backbones used as frozen feature extractors.
+
+mod blocks;
+mod efficientnet_lite0;
+mod inverted_residual_net;
+mod kind;
+mod mobilenet_v1;
+mod mobilenet_v2;
+
+pub use blocks::{ConvPadding, ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
+pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
+pub use inverted_residual_net::InvertedResidualNet;
+pub use kind::{BackboneKind, Normalization, UnknownBackbone};
+pub use mobilenet_v1::{DepthwiseSeparable, MobileNetV1, MobileNetV1Config};
+pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor};
+
+/// The network of a [`Backbone`].
+#[derive(Module, Debug)]
+pub enum BackboneNet {
+    /// MobileNetV2 or EfficientNet-Lite.
+    InvertedResidual(InvertedResidualNet),
+    /// MobileNetV1.
+    MobileNetV1(MobileNetV1),
+}
+
+/// A pretrained backbone: its kind (which fixes the input preprocessing) and its network.
+#[derive(Debug)]
+pub struct Backbone {
+    /// Which backbone this is.
+    pub kind: BackboneKind,
+    /// The network, in inference mode.
+    pub net: BackboneNet,
+}
+
+impl Backbone {
+    /// A backbone of `kind` with random weights (to be replaced by loading a record).
+    pub fn init(kind: BackboneKind, device: &Device) -> Self {
+        let net = match kind {
+            BackboneKind::MobilenetV2 => {
+                BackboneNet::InvertedResidual(MobileNetV2Config::new().init(device))
+            }
+            BackboneKind::EfficientnetLite0 => {
+                BackboneNet::InvertedResidual(EfficientNetLite0Config::new().init(device))
+            }
+            BackboneKind::MobilenetV1025 => {
+                BackboneNet::MobileNetV1(MobileNetV1Config::new().init(device))
+            }
+        };
+        Self { kind, net }
+    }
+
+    /// Pooled embedding of preprocessed images.
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, size, size]` from [`crate::image::preprocess`]
+    /// - output: `[batch, kind.feature_dim()]`
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        match &self.net {
+            BackboneNet::InvertedResidual(net) => net.features(images),
+            BackboneNet::MobileNetV1(net) => net.features(images),
+        }
+    }
+
+    /// ImageNet logits of preprocessed images.
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, size, size]`
+    /// - output: `[batch, kind.num_classes()]`
+    pub fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        match &self.net {
+            BackboneNet::InvertedResidual(net) => net.forward(images),
+            BackboneNet::MobileNetV1(net) => net.forward(images),
+        }
+    }
+
+    /// Every convolution in execution order, and the classifier, for weight import.
+    pub(crate) fn layers_mut(&mut self) -> (Vec<&mut ConvUnit>, &mut Linear) {
+        match &mut self.net {
+            BackboneNet::InvertedResidual(net) => net.layers_mut(),
+            BackboneNet::MobileNetV1(net) => net.layers_mut(),
+        }
+    }
+}

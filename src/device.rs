@@ -1,0 +1,85 @@
+//! Compute backends: Burn's wgpu backend (WebGPU in browsers, Vulkan/Metal natively) and its
+//! `flex` CPU backend, the fallback when no GPU adapter is available.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+/// Which compute backend runs the networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Burn's wgpu backend: WebGPU in the browser, Vulkan (or Metal, DX12) natively.
+    Wgpu,
+    /// Burn's `flex` CPU backend.
+    Cpu,
+}
+
+impl BackendKind {
+    /// Stable identifier: `wgpu` or `cpu`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Wgpu => "wgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "wgpu" | "webgpu" | "gpu" => Ok(Self::Wgpu),
+            "cpu" | "flex" => Ok(Self::Cpu),
+            _ => Err(format!("unknown backend '{s}' (expected wgpu or cpu)")),
+        }
+    }
+}
+
+/// The device for `kind`, initializing the wgpu runtime on first use (once per process).
+///
+/// On the web this must be awaited before any tensor is created; natively it resolves at once.
+pub async fn device(kind: BackendKind) -> Result<Device, String> {
+    match kind {
+        BackendKind::Cpu => Ok(Device::flex()),
+        BackendKind::Wgpu => wgpu_device().await,
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+async fn wgpu_device() -> Result<Device, String> {
+    use std::sync::OnceLock;
+    // wgpu's runtime can be initialized only once per process.
+    static WGPU: OnceLock<Result<Device, String>> = OnceLock::new();
+    WGPU.get_or_init(|| {
+        Device::wgpu_options().init().map_err(|e| format!("no usable GPU adapter: {e}"))
+    })
+    .clone()
+}
+
+#[cfg(target_family = "wasm")]
+async fn wgpu_device() -> Result<Device, String> {
+    use std::cell::RefCell;
+    // One WebGPU device per page; the browser is single-threaded.
+    thread_local! {
+        static WGPU: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
+    }
+    if let Some(done) = WGPU.with(|w| w.borrow().clone()) {
+        return done;
+    }
+    let result = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("WebGPU is not available: {e}"));
+    WGPU.with(|w| *w.borrow_mut() = Some(result.clone()));
+    result
+}

@@ -1,0 +1,102 @@
+//! Native conversion of upstream artifacts into backbones: the first half of `magpie convert`,
+//! also used by tests to check each importer against the real files.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+use crate::backbone::{Backbone, BackboneKind};
+use crate::weights::{self, Precision, PretrainedBackbone, RecordInfo, WeightsError};
+
+/// Version of [`RecordInfo`] written by this build.
+pub const RECORD_VERSION: u32 = 1;
+
+/// Where the upstream artifacts live: `$MAGPIE_ASSETS`, else `~/.cache/magpie/assets`
+/// (filled by `scripts/weights.sh` from `../shared/assets` or the pinned downloads).
+pub fn assets_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MAGPIE_ASSETS") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache/magpie/assets")
+}
+
+/// Where converted records live: `$MAGPIE_WEIGHTS`, else `www/weights` in this source tree
+/// (served with the app).
+pub fn weights_dir() -> PathBuf {
+    std::env::var_os("MAGPIE_WEIGHTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("www/weights"))
+}
+
+/// File name of the record for `kind` at `precision`.
+pub fn record_file_name(kind: BackboneKind, precision: Precision) -> String {
+    match precision {
+        Precision::F32 => format!("{}.bpk", kind.id()),
+        Precision::F16 => format!("{}.f16.bpk", kind.id()),
+    }
+}
+
+/// The upstream artifact of `kind`, relative to [`assets_dir`].
+pub fn upstream_file(kind: BackboneKind) -> &'static str {
+    match kind {
+        BackboneKind::MobilenetV2 => "models/tf2_mobilenet_v2_1.0_224_ptq.tflite",
+        BackboneKind::EfficientnetLite0 => "models/efficientnet-lite0-57934424.pth",
+        BackboneKind::MobilenetV1025 => "models/tfjs_mobilenet_v1_0.25_224/model.json",
+    }
+}
+
+/// The ImageNet labels file, relative to [`assets_dir`] (1001 lines, line 0 = background).
+pub const LABELS_FILE: &str = "models/imagenet_labels.txt";
+
+/// Class names for `kind` from the 1001-line labels file: the first name of each line, without
+/// "background" for the 1000-class models.
+pub fn imagenet_labels(text: &str, kind: BackboneKind) -> Result<Vec<String>, WeightsError> {
+    let names: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').next().unwrap_or_default().trim().to_string())
+        .collect();
+    if names.len() != 1001 {
+        return Err(WeightsError::Malformed {
+            format: "labels",
+            message: format!("expected 1001 lines (background + 1000 classes), found {}", names.len()),
+        });
+    }
+    let skip = 1001 - kind.num_classes();
+    Ok(names[skip..].to_vec())
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    std::fs::read(path).map_err(|source| WeightsError::Io { path: path.display().to_string(), source })
+}
+
+/// Imports the upstream artifact at `path` as a `kind` backbone on `device`.
+pub fn import(
+    kind: BackboneKind,
+    path: &Path,
+    labels: Vec<String>,
+    device: &Device,
+) -> Result<PretrainedBackbone, WeightsError> {
+    let (convs, classifier) = match kind {
+        BackboneKind::MobilenetV2 => weights::tflite::read(&read_file(path)?)?,
+        BackboneKind::EfficientnetLite0 => weights::pytorch::read(path)?,
+        BackboneKind::MobilenetV1025 => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            weights::tfjs::read(&read_file(path)?, |shard| read_file(&dir.join(shard)))?
+        }
+    };
+    let mut backbone = Backbone::init(kind, device);
+    weights::assign(&mut backbone, convs, classifier, device)?;
+    let source = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let info = RecordInfo { version: RECORD_VERSION, backbone: kind, labels, precision: Precision::F32, source };
+    Ok(PretrainedBackbone { backbone, info })
+}
+
+/// Imports `kind` from the standard asset location.
+pub fn import_from_assets(kind: BackboneKind, device: &Device) -> Result<PretrainedBackbone, WeightsError> {
+    let dir = assets_dir();
+    let labels_path = dir.join(LABELS_FILE);
+    let labels = String::from_utf8_lossy(&read_file(&labels_path)?).into_owned();
+    import(kind, &dir.join(upstream_file(kind)), imagenet_labels(&labels, kind)?, device)
+}

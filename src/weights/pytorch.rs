@@ -1,0 +1,82 @@
+//! Reads EfficientNet-Lite0 weights from an EfficientNet-PyTorch checkpoint (`.pth`, legacy or
+//! zip format) through burn-store's PyTorch reader, folding each BatchNorm into its convolution.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::store::pytorch_reader::{DType, PytorchReader, Tensor as PtTensor};
+
+use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights};
+use super::WeightsError;
+
+const FORMAT: &str = "PyTorch";
+/// BatchNorm epsilon of EfficientNet-PyTorch (`batch_norm_epsilon = 1e-3`).
+const BN_EPS: f32 = 1e-3;
+
+/// Reads the convolutions (execution order) and the `_fc` classifier of an EfficientNet-Lite checkpoint.
+pub fn read(path: &Path) -> Result<(Vec<ConvWeights>, LinearWeights), WeightsError> {
+    let reader = PytorchReader::new(path).map_err(|e| {
+        if !path.exists() {
+            WeightsError::Io { path: path.display().to_string(), source: std::io::ErrorKind::NotFound.into() }
+        } else {
+            WeightsError::Malformed { format: FORMAT, message: e.to_string() }
+        }
+    })?;
+    let tensors = Checkpoint(reader.into_tensors());
+    let mut convs = vec![tensors.conv("_conv_stem", "_bn0")?];
+    let blocks = (0..).take_while(|i| tensors.has(&format!("_blocks.{i}._depthwise_conv.weight"))).count();
+    for i in 0..blocks {
+        let block = format!("_blocks.{i}");
+        if tensors.has(&format!("{block}._expand_conv.weight")) {
+            convs.push(tensors.conv(&format!("{block}._expand_conv"), &format!("{block}._bn0"))?);
+        }
+        convs.push(tensors.conv(&format!("{block}._depthwise_conv"), &format!("{block}._bn1"))?);
+        convs.push(tensors.conv(&format!("{block}._project_conv"), &format!("{block}._bn2"))?);
+    }
+    convs.push(tensors.conv("_conv_head", "_bn1")?);
+    // PyTorch's Linear stores [out, in]; Burn's row layout is [in, out].
+    let weight = tensors.dense("_fc.weight", 2)?.permute(&[1, 0]);
+    Ok((convs, LinearWeights { weight, bias: tensors.dense("_fc.bias", 1)? }))
+}
+
+struct Checkpoint(HashMap<String, PtTensor>);
+
+impl Checkpoint {
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    fn dense(&self, name: &str, rank: usize) -> Result<Dense, WeightsError> {
+        let tensor = self.0.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
+        let shape = tensor.shape().to_vec();
+        if shape.len() != rank {
+            return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: shape });
+        }
+        let bytes = tensor
+            .read()
+            .map_err(|e| WeightsError::Truncated { format: FORMAT, what: format!("tensor '{name}' ({e})") })?;
+        let values = match tensor.dtype() {
+            DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            DType::F64 => bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8 bytes")) as f32)
+                .collect(),
+            DType::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            other => return Err(WeightsError::UnsupportedType { name: name.into(), dtype: format!("{other:?}") }),
+        };
+        Dense::new(name, shape, values)
+    }
+
+    /// Convolution `conv` (PyTorch's `[out, in / groups, kh, kw]` is Burn's layout) folded with `bn`.
+    fn conv(&self, conv: &str, bn: &str) -> Result<ConvWeights, WeightsError> {
+        let weight = self.dense(&format!("{conv}.weight"), 4)?;
+        let bn = BatchNorm {
+            gamma: self.dense(&format!("{bn}.weight"), 1)?,
+            beta: self.dense(&format!("{bn}.bias"), 1)?,
+            mean: self.dense(&format!("{bn}.running_mean"), 1)?,
+            var: self.dense(&format!("{bn}.running_var"), 1)?,
+            eps: BN_EPS,
+        };
+        ConvWeights::unbiased(weight).fold(&bn)
+    }
+}
