@@ -15,14 +15,28 @@ const BN_EPS: f32 = 1e-3;
 
 /// Reads the convolutions (execution order) and the `_fc` classifier of an EfficientNet-Lite checkpoint.
 pub fn read(path: &Path) -> Result<(Vec<ConvWeights>, LinearWeights), WeightsError> {
-    let reader = PytorchReader::new(path).map_err(|e| {
-        if !path.exists() {
-            WeightsError::Io { path: path.display().to_string(), source: std::io::ErrorKind::NotFound.into() }
-        } else {
-            WeightsError::Malformed { format: FORMAT, message: e.to_string() }
+    layers(&tensors(path)?)
+}
+
+/// Every floating-point tensor of a PyTorch checkpoint, by name.
+pub fn tensors(path: &Path) -> Result<HashMap<String, Dense>, WeightsError> {
+    if !path.exists() {
+        let source = std::io::ErrorKind::NotFound.into();
+        return Err(WeightsError::Io { path: path.display().to_string(), source });
+    }
+    let reader = PytorchReader::new(path).map_err(|e| WeightsError::Malformed { format: FORMAT, message: e.to_string() })?;
+    let mut tensors = HashMap::new();
+    for (name, tensor) in reader.into_tensors() {
+        if matches!(tensor.dtype(), DType::F32 | DType::F64 | DType::F16) {
+            tensors.insert(name.clone(), dense(&name, &tensor)?);
         }
-    })?;
-    let tensors = Checkpoint(reader.into_tensors());
+    }
+    Ok(tensors)
+}
+
+/// Maps EfficientNet-PyTorch tensor names onto the network's layers, folding BatchNorms.
+pub fn layers(tensors: &HashMap<String, Dense>) -> Result<(Vec<ConvWeights>, LinearWeights), WeightsError> {
+    let tensors = Checkpoint(tensors);
     let mut convs = vec![tensors.conv("_conv_stem", "_bn0")?];
     let blocks = (0..).take_while(|i| tensors.has(&format!("_blocks.{i}._depthwise_conv.weight"))).count();
     for i in 0..blocks {
@@ -39,34 +53,36 @@ pub fn read(path: &Path) -> Result<(Vec<ConvWeights>, LinearWeights), WeightsErr
     Ok((convs, LinearWeights { weight, bias: tensors.dense("_fc.bias", 1)? }))
 }
 
-struct Checkpoint(HashMap<String, PtTensor>);
+fn dense(name: &str, tensor: &PtTensor) -> Result<Dense, WeightsError> {
+    let bytes = tensor
+        .read()
+        .map_err(|e| WeightsError::Truncated { format: FORMAT, what: format!("tensor '{name}' ({e})") })?;
+    let values = match tensor.dtype() {
+        DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        DType::F64 => bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8 bytes")) as f32)
+            .collect(),
+        DType::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        other => return Err(WeightsError::UnsupportedType { name: name.into(), dtype: format!("{other:?}") }),
+    };
+    Dense::new(name, tensor.shape().to_vec(), values)
+}
 
-impl Checkpoint {
+struct Checkpoint<'a>(&'a HashMap<String, Dense>);
+
+impl Checkpoint<'_> {
     fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
 
     fn dense(&self, name: &str, rank: usize) -> Result<Dense, WeightsError> {
         let tensor = self.0.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
-        let shape = tensor.shape().to_vec();
-        if shape.len() != rank {
-            return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: shape });
+        if tensor.shape.len() != rank {
+            return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: tensor.shape.clone() });
         }
-        let bytes = tensor
-            .read()
-            .map_err(|e| WeightsError::Truncated { format: FORMAT, what: format!("tensor '{name}' ({e})") })?;
-        let values = match tensor.dtype() {
-            DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            DType::F64 => bytes
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8 bytes")) as f32)
-                .collect(),
-            DType::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            other => return Err(WeightsError::UnsupportedType { name: name.into(), dtype: format!("{other:?}") }),
-        };
-        Dense::new(name, shape, values)
+        Ok(tensor.clone())
     }
-
     /// Convolution `conv` (PyTorch's `[out, in / groups, kh, kw]` is Burn's layout) folded with `bn`.
     fn conv(&self, conv: &str, bn: &str) -> Result<ConvWeights, WeightsError> {
         let weight = self.dense(&format!("{conv}.weight"), 4)?;

@@ -1,0 +1,89 @@
+//! Each pretrained backbone classifies real photos correctly, on the CPU backend and on wgpu
+//! (Mesa lavapipe here), and both backends compute the same features.
+
+mod common;
+
+use common::{cpu, expected, photo, pretrained};
+use magpie::backbone::BackboneKind;
+use magpie::device::{BackendKind, device};
+use magpie::weights::{Precision, record};
+
+fn classifies_every_expected_photo(kind: BackboneKind) {
+    let device = cpu();
+    let model = pretrained(kind, &device);
+    let rows = expected();
+    let images: Vec<_> = rows.iter().map(|(file, _)| photo(file)).collect();
+    let views: Vec<_> = images.iter().map(|i| i.view()).collect();
+    let results = pollster::block_on(model.classify(&views, 1, &device)).expect("classification runs");
+    let mut wrong = Vec::new();
+    for ((file, acceptable), top) in rows.iter().zip(&results) {
+        let best = &top[0];
+        println!("{kind}\t{file}\t{}\t{:.3}", best.label, best.probability);
+        if !acceptable.contains(&best.label) {
+            wrong.push(format!("{file}: got '{}' ({:.3}), expected one of {acceptable:?}", best.label, best.probability));
+        }
+    }
+    assert!(wrong.is_empty(), "{kind} misclassified:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn mobilenet_v2_classifies_every_expected_photo() {
+    classifies_every_expected_photo(BackboneKind::MobilenetV2);
+}
+
+#[test]
+fn efficientnet_lite0_classifies_every_expected_photo() {
+    classifies_every_expected_photo(BackboneKind::EfficientnetLite0);
+}
+
+#[test]
+fn mobilenet_v1_025_classifies_every_expected_photo() {
+    classifies_every_expected_photo(BackboneKind::MobilenetV1025);
+}
+
+/// max |a - b| / max |a| over all values.
+fn relative_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    let max_abs = a.iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
+    let max_diff = a.iter().flatten().zip(b.iter().flatten()).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    max_diff / max_abs
+}
+
+#[test]
+fn wgpu_features_equal_cpu_features_for_every_backbone() {
+    let gpu = pollster::block_on(device(BackendKind::Wgpu)).expect("a Vulkan adapter (Mesa lavapipe) is installed");
+    let images = [photo("chelsea.png"), photo("coffee.png")];
+    let views: Vec<_> = images.iter().map(|i| i.view()).collect();
+    for kind in BackboneKind::ALL {
+        let on_cpu = pretrained(kind, &cpu());
+        let cpu_features = pollster::block_on(on_cpu.embed(&views, &cpu())).unwrap();
+        let on_gpu = pretrained(kind, &gpu);
+        let gpu_features = pollster::block_on(on_gpu.embed(&views, &gpu)).unwrap();
+        assert_eq!(gpu_features.len(), 2);
+        assert_eq!(gpu_features[0].len(), kind.feature_dim());
+        let diff = relative_difference(&cpu_features, &gpu_features);
+        println!("{kind}: max |wgpu - cpu| / max |cpu| = {diff:.2e}");
+        assert!(diff < 1e-3, "{kind}: wgpu and cpu features differ by {diff}");
+        let top = pollster::block_on(on_gpu.classify(&views, 1, &gpu)).unwrap();
+        assert!(["Egyptian cat", "tabby", "tiger cat"].contains(&top[0][0].label.as_str()), "{kind} on wgpu: {:?}", top[0]);
+        assert!(["espresso", "cup"].contains(&top[1][0].label.as_str()), "{kind} on wgpu: {:?}", top[1]);
+    }
+}
+
+#[test]
+fn f16_records_keep_the_predictions_and_halve_the_size() {
+    let device = cpu();
+    let kind = BackboneKind::MobilenetV1025;
+    let mut model = pretrained(kind, &device);
+    let f32_bytes = record::save(&model.backbone, &model.info).unwrap();
+    model.info.precision = Precision::F16;
+    let f16_bytes = record::save(&model.backbone, &model.info).unwrap();
+    assert!(f16_bytes.len() * 10 < f32_bytes.len() * 6, "{} vs {} bytes", f16_bytes.len(), f32_bytes.len());
+    let half = record::load(f16_bytes, &device).unwrap();
+    assert_eq!(half.info.precision, Precision::F16);
+    let images = [photo("chelsea.png"), photo("coffee.png")];
+    let views: Vec<_> = images.iter().map(|i| i.view()).collect();
+    let a = pollster::block_on(model.embed(&views, &device)).unwrap();
+    let b = pollster::block_on(half.embed(&views, &device)).unwrap();
+    let diff = relative_difference(&a, &b);
+    assert!(diff < 2e-2, "f16 features differ by {diff}");
+}

@@ -1,0 +1,60 @@
+// Shared by the browser tests: a static server for the trunk build (dist/) plus the test photos,
+// and headless Debian Chromium with WebGPU on SwiftShader, driven by playwright-core.
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+import { homedir } from "node:os";
+import { chromium } from "playwright-core";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const DIST = join(ROOT, "dist");
+export const ASSETS = process.env.MAGPIE_ASSETS ?? join(homedir(), ".cache/magpie/assets");
+
+const TYPES = {
+  ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg",
+  ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream",
+};
+
+/** Serves `dist/` at `/` and the asset folder's images at `/__assets__/images/`. */
+export async function serve() {
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const [base, rel] = path.startsWith("/__assets__/images/")
+      ? [join(ASSETS, "images"), path.slice("/__assets__/images/".length)]
+      : [DIST, path === "/" ? "index.html" : path.slice(1)];
+    const file = normalize(join(base, rel));
+    try {
+      if (!file.startsWith(base) || !(await stat(file)).isFile()) throw new Error("not found");
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404).end("not found");
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+/** Headless Chromium with WebGPU through SwiftShader. */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader",
+      "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-quic", "--enable-features=Vulkan",
+    ],
+  });
+}
+
+/** Opens the app and waits for its JS API; page errors and console errors are collected. */
+export async function openApp(browser, url) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  await page.goto(url);
+  await page.waitForFunction(() => window.magpie !== undefined, null, { timeout: 60_000 });
+  return { page, errors };
+}

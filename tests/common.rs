@@ -1,0 +1,43 @@
+//! Shared helpers of the native integration tests: real weights from the asset folder, real
+//! photos with their acceptable ImageNet labels.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use magpie::backbone::BackboneKind;
+use magpie::image::RgbaImage;
+use magpie::import;
+use magpie::weights::{PretrainedBackbone, record};
+
+/// The CPU device.
+pub fn cpu() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}
+
+/// A real photo from the asset folder.
+pub fn photo(name: &str) -> RgbaImage {
+    let path = import::assets_dir().join("images").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/weights.sh)", path.display()));
+    RgbaImage::decode(&bytes).expect("test photos decode")
+}
+
+/// `(file, acceptable labels)` rows of `tests/fixtures/expected.tsv`.
+pub fn expected() -> Vec<(String, Vec<String>)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected.tsv");
+    std::fs::read_to_string(path)
+        .expect("expected.tsv is committed")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (file, labels) = l.split_once('\t').expect("file<TAB>labels");
+            (file.to_string(), labels.split('|').map(str::to_string).collect())
+        })
+        .collect()
+}
+
+/// The backbone converted from its upstream artifact, through a Burnpack record (as the app loads it).
+pub fn pretrained(kind: BackboneKind, device: &burn::tensor::Device) -> PretrainedBackbone {
+    let imported = import::import_from_assets(kind, device).unwrap_or_else(|e| panic!("importing {kind}: {e}"));
+    let bytes = record::save(&imported.backbone, &imported.info).expect("saving a record");
+    record::load(bytes, device).expect("loading the record just saved")
+}
