@@ -23,7 +23,7 @@ pub struct Prediction {
 pub async fn read_rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, String> {
     let [_, cols] = tensor.dims();
     let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
-    let values = data.to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
+    let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
     Ok(values.chunks(cols.max(1)).map(<[f32]>::to_vec).collect())
 }
 

@@ -47,7 +47,7 @@ pub(crate) fn root(buf: &[u8]) -> Result<Table<'_>, WeightsError> {
 
 impl<'a> Table<'a> {
     /// Absolute position of field `index`'s value, or `None` if the field is absent.
-    fn field(&self, index: usize) -> Result<Option<usize>, WeightsError> {
+    pub(crate) fn field(&self, index: usize) -> Result<Option<usize>, WeightsError> {
         let soffset = i32::from_le_bytes(read(self.buf, self.pos, "a table")?) as i64;
         let vtable = usize::try_from(self.pos as i64 - soffset)
             .map_err(|_| truncated("a vtable offset"))?;

@@ -276,3 +276,26 @@ fn dequantize(tensor: &Table<'_>, name: &str, shape: &[usize], ints: &[i64]) -> 
         })
         .collect())
 }
+
+#[cfg(all(test, feature = "pytorch"))]
+mod tests {
+    use super::*;
+    use crate::backbone::BackboneKind;
+    use crate::import::{assets_dir, upstream_file};
+
+    #[test]
+    fn a_kernel_without_data_is_a_missing_tensor() {
+        let path = assets_dir().join(upstream_file(BackboneKind::MobilenetV2));
+        let mut file = std::fs::read(&path).expect("run scripts/weights.sh to fetch the TF-Lite model");
+        // Point the stem kernel at buffer 0, TF-Lite's "no data" sentinel.
+        let field = {
+            let model = Model::parse(&file).unwrap();
+            let Layer::Conv { weight, .. } = model.layers[0] else { panic!("the stem is a convolution") };
+            model.tensor(weight).unwrap().field(2).unwrap().expect("the kernel names a buffer")
+        };
+        file[field..field + 4].copy_from_slice(&0u32.to_le_bytes());
+        let err = read(&file).unwrap_err();
+        assert!(matches!(err, WeightsError::MissingTensor { .. }), "{err}");
+        assert!(err.to_string().ends_with("(no data buffer)'"), "{err}");
+    }
+}
