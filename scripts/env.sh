@@ -3,3 +3,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/magpie/target}"
 export MAGPIE_ASSETS="${MAGPIE_ASSETS:-$HOME/.cache/magpie/assets}"
 export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# The wasm build gets its own target dir, so it can build while a native build holds the other.
+export MAGPIE_WASM_TARGET_DIR="${MAGPIE_WASM_TARGET_DIR:-$HOME/.cache/magpie/target-wasm}"

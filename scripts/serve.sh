@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
-exec trunk serve --release "$@"
+CARGO_TARGET_DIR="$MAGPIE_WASM_TARGET_DIR" exec trunk serve --release "$@"

@@ -38,4 +38,7 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] 
   npm ci --no-audit --no-fund
 fi
 
+# trunk runs cargo offline (Trunk.toml): fetch every crate, the wasm-only ones included.
+cargo fetch --quiet
+
 bash scripts/weights.sh

@@ -8,6 +8,6 @@ source scripts/env.sh
 echo "== native tests"
 cargo test --release
 echo "== web build"
-trunk build --release
+CARGO_TARGET_DIR="$MAGPIE_WASM_TARGET_DIR" trunk build --release
 echo "== browser tests"
 node --test --test-concurrency=1 tests/browser/

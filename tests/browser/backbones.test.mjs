@@ -57,10 +57,23 @@ for (const backbone of BACKBONES) {
           const ms = performance.now() - t0;
           const top = await model.classify(image.width, image.height, image.data, 1);
           out.push({ name, features: Array.from(features), top: top[0], ms });
+          out.image ??= image;
         }
+        // Warm per-frame time (printed, not asserted): median of 5 after the calls above.
+        const { width, height, data } = out.image;
+        const times = [];
+        for (let i = 0; i < 5; i++) {
+          const t0 = performance.now();
+          await model.features(width, height, data);
+          times.push(performance.now() - t0);
+        }
+        times.sort((a, b) => a - b);
         model.free();
-        return { info, out };
+        delete out.image;
+        return { info, out, warmMs: times[2] };
       }, { backbone, backend, photos: Object.keys(PHOTOS) });
+      console.log(`${backbone}\t${backend}\twarm features per frame: ${result.warmMs.toFixed(1)} ms ` +
+        `(weights ${(result.info.weightBytes / 1e6).toFixed(2)} MB ${result.info.precision})`);
       assert.equal(result.info.backend, backend, `asked for ${backend}, got ${JSON.stringify(result.info)}`);
       result.out.forEach(({ name, features, top, ms }, i) => {
         const diff = relativeDifference(native[i], features);
