@@ -39,7 +39,7 @@ fn import_error(kind: BackboneKind, path: &Path) -> WeightsError {
 #[test]
 fn truncated_tflite_files_are_rejected() {
     let file = read(&upstream(BackboneKind::MobilenetV2));
-    for cut in [0, 3, 100, file.len() / 2, file.len() - 1000] {
+    for cut in [0, 3, 100, file.len() / 2, file.len() * 9 / 10] {
         let err = tflite::read(&file[..cut]).err().unwrap_or_else(|| panic!("cut at {cut} was accepted"));
         assert!(
             matches!(err, WeightsError::Truncated { .. } | WeightsError::BadMagic { .. } | WeightsError::MissingTensor { .. } | WeightsError::Malformed { .. }),
@@ -66,8 +66,9 @@ fn tflite_with_a_transposed_kernel_is_a_shape_mismatch() {
     let at = file.windows(from.len()).position(|w| w == from).expect("the stem kernel's shape is in the file");
     file[at..at + from.len()].copy_from_slice(&encode([3, 3, 3, 32]));
     let err = import_error(BackboneKind::MobilenetV2, &temp_file("transposed.tflite", &file));
-    assert!(matches!(err, WeightsError::ShapeMismatch { .. }), "{err}");
-    assert!(err.to_string().starts_with("shape mismatch for '"), "{err}");
+    // Its 32 per-channel scales no longer fit dimension 0: rejected before the architecture check.
+    assert!(matches!(err, WeightsError::Malformed { .. }), "{err}");
+    assert!(err.to_string().contains("'MobileNetV2/Conv2d_0_0/") && err.to_string().contains("[3, 3, 3, 32]"), "{err}");
 }
 
 #[test]
@@ -165,11 +166,9 @@ fn tfjs_with_a_reshaped_kernel_is_a_shape_mismatch() {
     manifest_entry(&mut model, "conv_pw_2/kernel")["shape"] = serde_json::json!([1, 1, 32, 16]);
     let path = upstream(BackboneKind::MobilenetV1025);
     let dir = path.parent().unwrap();
-    let (convs, classifier) =
-        tfjs::read(&serde_json::to_vec(&model).unwrap(), |name| Ok(read(&dir.join(name)))).unwrap();
-    let mut net = Backbone::init(BackboneKind::MobilenetV1025, &cpu());
-    let err = weights::assign(&mut net, convs, classifier, &cpu()).unwrap_err();
-    assert!(err.to_string().starts_with("shape mismatch for 'conv_pw_2/kernel'"), "{err}");
+    // The kernel now has 16 outputs where its BatchNorm has 32: caught while folding.
+    let err = tfjs::read(&serde_json::to_vec(&model).unwrap(), |name| Ok(read(&dir.join(name)))).unwrap_err();
+    assert_eq!(err.to_string(), "shape mismatch for 'conv_pw_2_bn/gamma': expected [16], found [32]");
 }
 
 #[test]

@@ -92,13 +92,18 @@ pub fn load(bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, Weigh
     if info.precision == Precision::F16 {
         store = store.with_from_adapter(HalfPrecisionAdapter::new());
     }
+    let misfit = |detail: String| {
+        // Shape errors list every tensor: keep the message readable.
+        let detail: String = detail.chars().take(300).collect();
+        WeightsError::Record(format!("the record does not fit {}: {detail}", info.backbone.id()))
+    };
     let result = match &mut backbone.net {
         BackboneNet::InvertedResidual(net) => net.load_from(&mut store),
         BackboneNet::MobileNetV1(net) => net.load_from(&mut store),
     }
-    .map_err(record_error)?;
+    .map_err(|e| misfit(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
-        return Err(WeightsError::Record(format!("the record does not fit {}: {result}", info.backbone.id())));
+        return Err(misfit(result.to_string()));
     }
     Ok(PretrainedBackbone { backbone, info })
 }
