@@ -13,7 +13,7 @@ export const ASSETS = process.env.MAGPIE_ASSETS ?? join(homedir(), ".cache/magpi
 const TYPES = {
   ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
   ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg",
-  ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream",
+  ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml",
 };
 
 /** Serves `dist/` at `/` and the asset folder's images at `/__assets__/images/`. */

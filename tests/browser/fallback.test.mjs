@@ -1,0 +1,64 @@
+// Without WebGPU the page falls back to the CPU backend with a notice, and bad calls to the JS
+// API reject with a message instead of killing the wasm instance.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, openApp, serve } from "./harness.mjs";
+
+let server, url, browser;
+before(async () => {
+  ({ server, url } = await serve());
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test("without WebGPU, automatic backend choice falls back to the CPU with a notice", async () => {
+  const context = await browser.newContext();
+  // A browser without WebGPU: no navigator.gpu.
+  await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined }));
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => /ready on CPU/.test(document.getElementById("status").textContent), null, { timeout: 120_000 });
+  const status = await page.textContent("#status");
+  assert.match(status, /WebGPU unavailable/);
+  const info = await page.evaluate(async () => {
+    const model = await window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "auto" });
+    const info = model.info();
+    model.free();
+    return info;
+  });
+  assert.equal(info.backend, "cpu");
+  assert.ok(info.fallbackReason, "the reason for the fallback is reported");
+  await context.close();
+});
+
+test("bad arguments reject with a message and the page keeps working", async () => {
+  const { page, errors } = await openApp(browser, url);
+  const outcome = await page.evaluate(async () => {
+    const messages = {};
+    const attempt = async (name, fn) => {
+      try { await fn(); messages[name] = "resolved"; } catch (e) { messages[name] = e.message ?? String(e); }
+    };
+    await attempt("backbone", () => window.magpie.ImageNetModel.create({ backbone: "resnet9000", backend: "cpu" }));
+    await attempt("backend", () => window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "tpu" }));
+    await attempt("weights", () => window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "cpu", weightsUrl: "www/missing.bpk" }));
+    await attempt("corrupt", () => window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "cpu", weightsUrl: "www/app.js" }));
+    const model = await window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
+    await attempt("pixels", () => model.classify(10, 10, new Uint8Array(7), 5));
+    await attempt("empty", () => model.features(0, 0, new Uint8Array(0)));
+    const stillWorks = await model.classify(2, 2, new Uint8Array(16).fill(128), 1);
+    model.free();
+    return { messages, stillWorks: stillWorks.length };
+  });
+  assert.match(outcome.messages.backbone, /unknown backbone 'resnet9000'/);
+  assert.match(outcome.messages.backend, /unknown backend 'tpu'/);
+  assert.match(outcome.messages.weights, /HTTP 404/);
+  assert.match(outcome.messages.corrupt, /invalid weight record/);
+  assert.match(outcome.messages.pixels, /expected 400 bytes of RGBA pixels, found 7/);
+  assert.match(outcome.messages.empty, /the image is empty/);
+  assert.equal(outcome.stillWorks, 1);
+  assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
+  await page.close();
+});
