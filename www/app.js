@@ -104,6 +104,8 @@ async function toggleCamera() {
     return;
   }
   $("camera").textContent = "Stop camera";
+  $("still").hidden = true;
+  $("video").hidden = false;
   $("video").srcObject = stream;
   await $("video").play();
   loop();
@@ -114,6 +116,12 @@ async function classifyFile(file) {
   if (!bitmap) return status(`${file.name} is not an image this browser can decode.`, true);
   await loading;
   const image = pixelsOf(bitmap, bitmap.width, bitmap.height, 1024);
+  const still = $("still");
+  still.width = image.width;
+  still.height = image.height;
+  still.getContext("2d").putImageData(image, 0, 0);
+  still.hidden = false;
+  $("video").hidden = true;
   const ms = await classifyImageData(image).catch((e) => status(`Prediction failed: ${e.message ?? e}`, true));
   if (ms) $("stats").textContent = `${file.name}: ${ms.toFixed(0)} ms`;
 }
