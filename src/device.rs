@@ -69,17 +69,56 @@ async fn wgpu_device() -> Result<Device, String> {
 #[cfg(target_family = "wasm")]
 async fn wgpu_device() -> Result<Device, String> {
     use std::cell::RefCell;
-    // One WebGPU device per page; the browser is single-threaded.
+
+    /// One WebGPU device per page; the browser runs this on one thread.
+    enum State {
+        Idle,
+        Initializing,
+        Ready(Result<Device, String>),
+    }
     thread_local! {
-        static WGPU: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
+        static WGPU: RefCell<State> = const { RefCell::new(State::Idle) };
     }
-    if let Some(done) = WGPU.with(|w| w.borrow().clone()) {
-        return done;
+    loop {
+        let ready = WGPU.with(|w| match &*w.borrow() {
+            State::Idle => None,
+            State::Initializing => Some(None),
+            State::Ready(result) => Some(Some(result.clone())),
+        });
+        match ready {
+            None => break,
+            // Another caller is initializing: a second init would fail, so wait for it.
+            Some(None) => sleep_ms(10).await,
+            Some(Some(result)) => return result,
+        }
     }
+    WGPU.with(|w| *w.borrow_mut() = State::Initializing);
     let result = Device::wgpu_options()
         .init_async()
         .await
         .map_err(|e| format!("WebGPU is not available: {e}"));
-    WGPU.with(|w| *w.borrow_mut() = Some(result.clone()));
+    WGPU.with(|w| *w.borrow_mut() = State::Ready(result.clone()));
     result
+}
+
+/// Yields to the event loop for `ms` milliseconds (`setTimeout`, in a window or a worker).
+#[cfg(target_family = "wasm")]
+async fn sleep_ms(ms: i32) {
+    use wasm_bindgen::{JsCast, JsValue};
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(f) => {
+                let _ = f.call2(&global, &resolve, &JsValue::from(ms));
+            }
+            None => {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        }
+    });
+    // The promise only resolves.
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

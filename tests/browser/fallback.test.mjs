@@ -62,3 +62,17 @@ test("bad arguments reject with a message and the page keeps working", async () 
   assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
   await page.close();
 });
+
+test("models created at the same time share one WebGPU device", async () => {
+  const { page, errors } = await openApp(browser, url);
+  const backends = await page.evaluate(async () => {
+    const options = { backbone: "mobilenet_v1_025", backend: "wgpu" };
+    const models = await Promise.all([1, 2, 3].map(() => window.magpie.ImageNetModel.create(options)));
+    const backends = models.map((m) => m.info().backend);
+    models.forEach((m) => m.free());
+    return backends;
+  });
+  assert.deepEqual(backends, ["wgpu", "wgpu", "wgpu"]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
