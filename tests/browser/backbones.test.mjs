@@ -1,24 +1,16 @@
 // Each backbone runs in the browser on WebGPU (SwiftShader) and on the CPU backend, names the
 // right ImageNet class for real photos, and computes the same features as the native build.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { ASSETS, ROOT, launch, openApp, serve } from "./harness.mjs";
+import { ASSETS, ROOT, openApp, useBrowser } from "./harness.mjs";
 
 const BACKBONES = ["mobilenet_v2", "efficientnet_lite0", "mobilenet_v1_025"];
 const PHOTOS = { "chelsea.png": ["Egyptian cat", "tabby", "tiger cat"], "coffee.png": ["espresso", "cup"] };
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, ".cache/magpie/target");
 
-let server, url, browser;
-before(async () => {
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = useBrowser();
 
 /** Native features of the photos from the same weight record the page loads. */
 function nativeFeatures(backbone) {
@@ -39,7 +31,7 @@ function relativeDifference(a, b) {
 for (const backbone of BACKBONES) {
   test(`${backbone} in the browser on WebGPU and CPU matches the native features`, async () => {
     const native = nativeFeatures(backbone);
-    const { page, errors } = await openApp(browser, url);
+    const { page, errors } = await openApp(env.browser, env.url);
     for (const backend of ["wgpu", "cpu"]) {
       const result = await page.evaluate(async ({ backbone, backend, photos }) => {
         const model = await window.magpie.ImageNetModel.create({ backbone, backend });

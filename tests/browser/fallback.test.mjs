@@ -1,25 +1,17 @@
 // Without WebGPU the page falls back to the CPU backend with a notice, and bad calls to the JS
 // API reject with a message instead of killing the wasm instance.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openApp, serve } from "./harness.mjs";
+import { openApp, useBrowser } from "./harness.mjs";
 
-let server, url, browser;
-before(async () => {
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = useBrowser();
 
 test("without WebGPU, automatic backend choice falls back to the CPU with a notice", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   // A browser without WebGPU: no navigator.gpu.
   await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined }));
   const page = await context.newPage();
-  await page.goto(url);
+  await page.goto(env.url);
   await page.waitForFunction(() => /ready on CPU/.test(document.getElementById("status").textContent), null, { timeout: 120_000 });
   const status = await page.textContent("#status");
   assert.match(status, /WebGPU unavailable/);
@@ -35,7 +27,7 @@ test("without WebGPU, automatic backend choice falls back to the CPU with a noti
 });
 
 test("bad arguments reject with a message and the page keeps working", async () => {
-  const { page, errors } = await openApp(browser, url);
+  const { page, errors } = await openApp(env.browser, env.url);
   const outcome = await page.evaluate(async () => {
     const messages = {};
     const attempt = async (name, fn) => {
@@ -64,7 +56,7 @@ test("bad arguments reject with a message and the page keeps working", async () 
 });
 
 test("models created at the same time share one WebGPU device", async () => {
-  const { page, errors } = await openApp(browser, url);
+  const { page, errors } = await openApp(env.browser, env.url);
   const backends = await page.evaluate(async () => {
     const options = { backbone: "mobilenet_v1_025", backend: "wgpu" };
     const models = await Promise.all([1, 2, 3].map(() => window.magpie.ImageNetModel.create(options)));

@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { homedir } from "node:os";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -56,5 +57,23 @@ export async function openApp(browser, url) {
   page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
   await page.goto(url);
   await page.waitForFunction(() => window.magpie !== undefined, null, { timeout: 60_000 });
+  // Let the page's own first model load finish, so tests measure and race nothing else.
+  await page.waitForFunction(() => !/^Loading/.test(document.getElementById("status").textContent), null,
+    { timeout: 120_000 });
   return { page, errors };
+}
+
+/** Starts the server and the browser before a test file's tests and stops them after; the
+ * returned object gets `url` and `browser` once started. */
+export function useBrowser() {
+  const env = {};
+  before(async () => {
+    Object.assign(env, await serve());
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.close();
+  });
+  return env;
 }
