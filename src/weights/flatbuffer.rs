@@ -142,7 +142,7 @@ impl<'a> Vector<'a> {
 
     /// All elements of a vector of `f32`.
     pub fn f32s(&self) -> Result<Vec<f32>, WeightsError> {
-        Ok(self.bytes(4)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+        Ok(super::layers::f32s_le(self.bytes(4)?))
     }
 
     /// All elements of a vector of `i64`.

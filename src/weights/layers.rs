@@ -82,6 +82,16 @@ impl Dense {
     }
 }
 
+/// Little-endian `f32` values of `bytes`.
+pub(crate) fn f32s_le(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// Little-endian `f16` values of `bytes`, widened to `f32`.
+pub(crate) fn f16s_le(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+}
+
 /// A convolution's kernel `[out, in / groups, kh, kw]` and bias `[out]`.
 #[derive(Debug, Clone)]
 pub struct ConvWeights {

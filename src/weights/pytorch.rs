@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::store::pytorch_reader::{DType, PytorchReader, Tensor as PtTensor};
 
-use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights};
+use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
 use super::WeightsError;
 
 const FORMAT: &str = "PyTorch";
@@ -58,12 +58,12 @@ fn dense(name: &str, tensor: &PtTensor) -> Result<Dense, WeightsError> {
         .read()
         .map_err(|e| WeightsError::Truncated { format: FORMAT, what: format!("tensor '{name}' ({e})") })?;
     let values = match tensor.dtype() {
-        DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        DType::F32 => f32s_le(&bytes),
         DType::F64 => bytes
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8 bytes")) as f32)
             .collect(),
-        DType::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        DType::F16 => f16s_le(&bytes),
         other => return Err(WeightsError::UnsupportedType { name: name.into(), dtype: format!("{other:?}") }),
     };
     Dense::new(name, tensor.shape().to_vec(), values)

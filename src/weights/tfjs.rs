@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights};
+use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
 use super::WeightsError;
 
 const FORMAT: &str = "TF.js layers";
@@ -105,8 +105,8 @@ fn decode(spec: &WeightSpec, bytes: &[u8]) -> Result<(Vec<f32>, usize), WeightsE
     let raw = &bytes[..used];
     let (scale, min) = spec.quantization.as_ref().map_or((1.0, 0.0), |q| (q.scale, q.min));
     let values = match dtype {
-        "float32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        "float16" => raw.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        "float32" => f32s_le(raw),
+        "float16" => f16s_le(raw),
         "uint16" => raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as f32 * scale + min).collect(),
         _ => raw.iter().map(|&q| q as f32 * scale + min).collect(),
     };

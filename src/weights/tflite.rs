@@ -3,7 +3,7 @@
 //! (int32) biases with `(q - zero_point) * scale`. BatchNorm is already folded into the biases.
 
 use super::flatbuffer::{self, Table};
-use super::layers::{ConvWeights, Dense, LinearWeights};
+use super::layers::{ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
 use super::WeightsError;
 
 const FORMAT: &str = "TF-Lite";
@@ -202,10 +202,8 @@ impl<'a> Model<'a> {
             });
         }
         let values = match dtype {
-            TensorType::Float32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            TensorType::Float16 => {
-                raw.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
-            }
+            TensorType::Float32 => f32s_le(raw),
+            TensorType::Float16 => f16s_le(raw),
             _ => {
                 let ints: Vec<i64> = match dtype {
                     TensorType::Int32 => raw.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64).collect(),
