@@ -1,6 +1,8 @@
 //! Framework-neutral layer weights: what every importer produces and what
 //! [`assign`] maps onto a [`Backbone`], in execution order.
 
+use std::collections::HashMap;
+
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -80,6 +82,15 @@ impl Dense {
         }
         Ok(Self { shape, ..self })
     }
+}
+
+/// Tensor `name` of `tensors`, which must have `rank` dimensions.
+pub(crate) fn named(tensors: &HashMap<String, Dense>, name: &str, rank: usize) -> Result<Dense, WeightsError> {
+    let tensor = tensors.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
+    if tensor.shape.len() != rank {
+        return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: tensor.shape.clone() });
+    }
+    Ok(tensor.clone())
 }
 
 /// Little-endian `f32` values of `bytes`.

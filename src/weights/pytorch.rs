@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::store::pytorch_reader::{DType, PytorchReader, Tensor as PtTensor};
 
-use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
+use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, f16s_le, f32s_le, named};
 use super::WeightsError;
 
 const FORMAT: &str = "PyTorch";
@@ -77,12 +77,9 @@ impl Checkpoint<'_> {
     }
 
     fn dense(&self, name: &str, rank: usize) -> Result<Dense, WeightsError> {
-        let tensor = self.0.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
-        if tensor.shape.len() != rank {
-            return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: tensor.shape.clone() });
-        }
-        Ok(tensor.clone())
+        named(self.0, name, rank)
     }
+
     /// Convolution `conv` (PyTorch's `[out, in / groups, kh, kw]` is Burn's layout) folded with `bn`.
     fn conv(&self, conv: &str, bn: &str) -> Result<ConvWeights, WeightsError> {
         let weight = self.dense(&format!("{conv}.weight"), 4)?;

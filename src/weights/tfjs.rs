@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
+use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, f16s_le, f32s_le, named};
 use super::WeightsError;
 
 const FORMAT: &str = "TF.js layers";
@@ -131,11 +131,7 @@ struct Weights {
 
 impl Weights {
     fn get(&self, name: &str, rank: usize) -> Result<Dense, WeightsError> {
-        let t = self.tensors.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
-        if t.shape.len() != rank {
-            return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: t.shape.clone() });
-        }
-        Ok(t.clone())
+        named(&self.tensors, name, rank)
     }
 
     /// Kernel `kernel` permuted to Burn's `[out, in / groups, kh, kw]`, folded with BatchNorm `bn`.
