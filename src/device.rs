@@ -88,7 +88,7 @@ async fn wgpu_device() -> Result<Device, String> {
         match ready {
             None => break,
             // Another caller is initializing: a second init would fail, so wait for it.
-            Some(None) => sleep_ms(10).await,
+            Some(None) => crate::clock::sleep_ms(10).await,
             Some(Some(result)) => return result,
         }
     }
@@ -99,26 +99,4 @@ async fn wgpu_device() -> Result<Device, String> {
         .map_err(|e| format!("WebGPU is not available: {e}"));
     WGPU.with(|w| *w.borrow_mut() = State::Ready(result.clone()));
     result
-}
-
-/// Yields to the event loop for `ms` milliseconds (`setTimeout`, in a window or a worker).
-#[cfg(target_family = "wasm")]
-async fn sleep_ms(ms: i32) {
-    use wasm_bindgen::{JsCast, JsValue};
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match set_timeout {
-            Some(f) => {
-                let _ = f.call2(&global, &resolve, &JsValue::from(ms));
-            }
-            None => {
-                let _ = resolve.call0(&JsValue::NULL);
-            }
-        }
-    });
-    // The promise only resolves.
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

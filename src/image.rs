@@ -80,21 +80,41 @@ impl<'a> RgbaView<'a> {
     /// The centre square, resized bilinearly (half-pixel centres, as TF2 and PyTorch with
     /// `align_corners=False`) to `size` x `size`, as planar RGB in 0..=255.
     pub fn center_square(&self, size: usize) -> [Vec<f32>; 3] {
-        let side = self.width.min(self.height);
-        let (x0, y0) = ((self.width - side) / 2, (self.height - side) / 2);
-        let scale = side as f32 / size as f32;
-        // Source coordinate and weight of each output row/column.
-        let taps: Vec<(usize, usize, f32)> = (0..size)
-            .map(|i| {
-                let s = ((i as f32 + 0.5) * scale - 0.5).clamp(0.0, (side - 1) as f32);
-                let lo = s.floor() as usize;
-                (lo, (lo + 1).min(side - 1), s - lo as f32)
-            })
-            .collect();
+        let side = self.width.min(self.height) as f32;
+        let crop = Crop {
+            x: ((self.width - self.width.min(self.height)) / 2) as f32,
+            y: ((self.height - self.width.min(self.height)) / 2) as f32,
+            width: side,
+            height: side,
+            mirror: false,
+        };
+        self.resize_crop(crop, size)
+    }
+
+    /// The region `crop`, resized bilinearly (half-pixel centres) to `size` x `size`, as planar
+    /// RGB in 0..=255. Samples clamp to the crop's (and the image's) border.
+    pub fn resize_crop(&self, crop: Crop, size: usize) -> [Vec<f32>; 3] {
+        // Source coordinate pair and weight of each output row/column.
+        let taps = |start: f32, extent: f32, limit: usize, mirror: bool| -> Vec<(usize, usize, f32)> {
+            let scale = extent / size as f32;
+            // Samples stay inside both the crop and the image.
+            let first = start.max(0.0).min((limit - 1) as f32).floor();
+            let last = ((start + extent).min(limit as f32) - 1.0).max(first).floor();
+            (0..size)
+                .map(|i| {
+                    let i = if mirror { size - 1 - i } else { i };
+                    let s = (start + (i as f32 + 0.5) * scale - 0.5).clamp(first, last);
+                    let lo = s.floor() as usize;
+                    (lo, (lo + 1).min(last as usize), s - lo as f32)
+                })
+                .collect()
+        };
+        let xs = taps(crop.x, crop.width, self.width, crop.mirror);
+        let ys = taps(crop.y, crop.height, self.height, false);
         let mut planes = [vec![0.0; size * size], vec![0.0; size * size], vec![0.0; size * size]];
-        let px = |x: usize, y: usize, c: usize| self.pixels[((y0 + y) * self.width + x0 + x) * 4 + c] as f32;
-        for (oy, &(y_lo, y_hi, wy)) in taps.iter().enumerate() {
-            for (ox, &(x_lo, x_hi, wx)) in taps.iter().enumerate() {
+        let px = |x: usize, y: usize, c: usize| self.pixels[(y * self.width + x) * 4 + c] as f32;
+        for (oy, &(y_lo, y_hi, wy)) in ys.iter().enumerate() {
+            for (ox, &(x_lo, x_hi, wx)) in xs.iter().enumerate() {
                 for (c, plane) in planes.iter_mut().enumerate() {
                     let top = px(x_lo, y_lo, c) * (1.0 - wx) + px(x_hi, y_lo, c) * wx;
                     let bottom = px(x_lo, y_hi, c) * (1.0 - wx) + px(x_hi, y_hi, c) * wx;
@@ -106,20 +126,47 @@ impl<'a> RgbaView<'a> {
     }
 }
 
+/// A rectangle of an image, in pixels, optionally mirrored left to right.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crop {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+    /// Whether the crop is flipped horizontally.
+    pub mirror: bool,
+}
+
 /// Preprocesses images for `kind` into one batch.
 ///
 /// # Shapes
 /// - output: `[images.len(), 3, size, size]` with `size = kind.input_size()`
 pub fn preprocess(images: &[RgbaView<'_>], kind: BackboneKind, device: &Device) -> Tensor<4> {
     let size = kind.input_size();
+    batch(images.iter().map(|image| image.center_square(size)), kind, device)
+}
+
+/// Normalizes planar RGB images (0..=255, from [`RgbaView::resize_crop`]) for `kind` into one
+/// batch.
+///
+/// # Shapes
+/// - output: `[count, 3, size, size]` with `size = kind.input_size()`
+pub fn batch(images: impl IntoIterator<Item = [Vec<f32>; 3]>, kind: BackboneKind, device: &Device) -> Tensor<4> {
+    let size = kind.input_size();
     let norm = kind.normalization();
-    let mut values = Vec::with_capacity(images.len() * 3 * size * size);
-    for image in images {
-        for plane in image.center_square(size) {
+    let mut values = Vec::new();
+    let mut count = 0;
+    for planes in images {
+        count += 1;
+        for plane in planes {
             values.extend(plane.into_iter().map(|v| v * norm.scale + norm.offset));
         }
     }
-    Tensor::from_data(TensorData::new(values, [images.len(), 3, size, size]), device)
+    Tensor::from_data(TensorData::new(values, [count, 3, size, size]), device)
 }
 
 /// An owned RGBA8 image.
@@ -167,6 +214,17 @@ mod tests {
         let [r, g, _] = view.center_square(2);
         assert_eq!(r, vec![0.0; 4]);
         assert_eq!(g, vec![255.0; 4]);
+    }
+
+    #[test]
+    fn mirrored_crop_flips_columns() {
+        // 2x1 image: red then green.
+        let pixels = [255, 0, 0, 255, 0, 255, 0, 255];
+        let view = RgbaView::new(2, 1, &pixels).unwrap();
+        let crop = Crop { x: 0.0, y: 0.0, width: 2.0, height: 1.0, mirror: true };
+        let [r, g, _] = view.resize_crop(crop, 2);
+        assert_eq!((r[0], g[0]), (0.0, 255.0));
+        assert_eq!((r[3], g[3]), (255.0, 0.0));
     }
 
     #[test]

@@ -22,12 +22,19 @@
 //! - `cli` (default): the `magpie` binary.
 //! - `pytorch` (with `cli`): importing PyTorch checkpoints (EfficientNet-Lite0).
 
+pub mod augment;
 pub mod backbone;
+pub mod classifier;
+pub mod clock;
+pub mod dataset;
 pub mod device;
+pub mod head;
 pub mod image;
 #[cfg(feature = "pytorch")]
 pub mod import;
 pub mod inference;
+pub mod rng;
+pub mod training;
 pub mod weights;
 #[cfg(target_family = "wasm")]
 pub mod web;

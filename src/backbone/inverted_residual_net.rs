@@ -33,6 +33,29 @@ pub struct InvertedResidualNet {
     pub classifier: Linear,
 }
 
+/// The trainable end of an [`InvertedResidualNet`]: its last blocks and head convolution.
+#[derive(Module, Debug)]
+pub struct InvertedResidualTail {
+    /// The last inverted-residual blocks.
+    pub blocks: Vec<InvertedResidual>,
+    /// 1x1 convolution to the embedding width.
+    pub head: ConvUnit,
+}
+
+impl InvertedResidualTail {
+    /// Pooled embedding from the activations [`InvertedResidualNet::prefix`] returns.
+    ///
+    /// # Shapes
+    /// - x: `[batch, channels, h, w]`
+    /// - output: `[batch, head_channels]`
+    pub fn forward(&self, mut x: Tensor<4>) -> Tensor<2> {
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        global_avg_pool(self.head.forward(x))
+    }
+}
+
 impl InvertedResidualSpec {
     pub(crate) fn init(&self, device: &Device) -> InvertedResidualNet {
         let stem = ConvUnitConfig::new([3, self.stem_channels], 3)
@@ -64,6 +87,26 @@ impl InvertedResidualNet {
             x = block.forward(x);
         }
         global_avg_pool(self.head.forward(x))
+    }
+
+    /// Activations entering the last `tail_blocks` blocks (for fine-tuning those blocks).
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, height, width]`
+    /// - output: `[batch, channels, h, w]` of that cut point
+    pub fn prefix(&self, images: Tensor<4>, tail_blocks: usize) -> Tensor<4> {
+        let cut = self.blocks.len().saturating_sub(tail_blocks);
+        let mut x = self.stem.forward(images);
+        for block in &self.blocks[..cut] {
+            x = block.forward(x);
+        }
+        x
+    }
+
+    /// A copy of the last `tail_blocks` blocks and the head convolution.
+    pub fn tail(&self, tail_blocks: usize) -> InvertedResidualTail {
+        let cut = self.blocks.len().saturating_sub(tail_blocks);
+        InvertedResidualTail { blocks: self.blocks[cut..].to_vec(), head: self.head.clone() }
     }
 
     /// ImageNet logits.

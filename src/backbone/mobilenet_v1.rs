@@ -80,6 +80,34 @@ impl MobileNetV1Config {
     }
 }
 
+impl DepthwiseSeparable {
+    /// Depthwise then pointwise convolution.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.pointwise.forward(self.depthwise.forward(x))
+    }
+}
+
+/// The trainable end of a [`MobileNetV1`]: its last blocks.
+#[derive(Module, Debug)]
+pub struct MobileNetV1Tail {
+    /// The last depthwise-separable blocks.
+    pub blocks: Vec<DepthwiseSeparable>,
+}
+
+impl MobileNetV1Tail {
+    /// Pooled embedding from the activations [`MobileNetV1::prefix`] returns.
+    ///
+    /// # Shapes
+    /// - x: `[batch, channels, h, w]`
+    /// - output: `[batch, 256]` at width 0.25
+    pub fn forward(&self, mut x: Tensor<4>) -> Tensor<2> {
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        global_avg_pool(x)
+    }
+}
+
 impl MobileNetV1 {
     /// Global-average-pooled output of the last block (`conv_pw_13_relu`).
     ///
@@ -89,9 +117,29 @@ impl MobileNetV1 {
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self.stem.forward(images);
         for block in &self.blocks {
-            x = block.pointwise.forward(block.depthwise.forward(x));
+            x = block.forward(x);
         }
         global_avg_pool(x)
+    }
+
+    /// Activations entering the last `tail_blocks` blocks (for fine-tuning those blocks).
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, height, width]`
+    /// - output: `[batch, channels, h, w]` of that cut point
+    pub fn prefix(&self, images: Tensor<4>, tail_blocks: usize) -> Tensor<4> {
+        let cut = self.blocks.len().saturating_sub(tail_blocks);
+        let mut x = self.stem.forward(images);
+        for block in &self.blocks[..cut] {
+            x = block.forward(x);
+        }
+        x
+    }
+
+    /// A copy of the last `tail_blocks` blocks.
+    pub fn tail(&self, tail_blocks: usize) -> MobileNetV1Tail {
+        let cut = self.blocks.len().saturating_sub(tail_blocks);
+        MobileNetV1Tail { blocks: self.blocks[cut..].to_vec() }
     }
 
     /// ImageNet logits.

@@ -9,9 +9,9 @@ mod mobilenet_v2;
 
 pub use blocks::{ConvPadding, ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
 pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
-pub use inverted_residual_net::InvertedResidualNet;
+pub use inverted_residual_net::{InvertedResidualNet, InvertedResidualTail};
 pub use kind::{BackboneKind, Normalization, UnknownBackbone};
-pub use mobilenet_v1::{DepthwiseSeparable, MobileNetV1, MobileNetV1Config};
+pub use mobilenet_v1::{DepthwiseSeparable, MobileNetV1, MobileNetV1Config, MobileNetV1Tail};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
 
 use burn::module::Module;
@@ -25,6 +25,29 @@ pub enum BackboneNet {
     InvertedResidual(InvertedResidualNet),
     /// MobileNetV1.
     MobileNetV1(MobileNetV1),
+}
+
+/// The last blocks of a backbone, copied out to be fine-tuned (see [`Backbone::tail`]).
+#[derive(Module, Debug)]
+pub enum BackboneTail {
+    /// Of MobileNetV2 or EfficientNet-Lite.
+    InvertedResidual(InvertedResidualTail),
+    /// Of MobileNetV1.
+    MobileNetV1(MobileNetV1Tail),
+}
+
+impl BackboneTail {
+    /// Pooled embedding from the activations [`Backbone::prefix`] returns.
+    ///
+    /// # Shapes
+    /// - x: `[batch, channels, h, w]`
+    /// - output: `[batch, feature_dim]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::InvertedResidual(tail) => tail.forward(x),
+            Self::MobileNetV1(tail) => tail.forward(x),
+        }
+    }
 }
 
 /// A pretrained backbone: its kind (which fixes the input preprocessing) and its network.
@@ -62,6 +85,35 @@ impl Backbone {
         match &self.net {
             BackboneNet::InvertedResidual(net) => net.features(images),
             BackboneNet::MobileNetV1(net) => net.features(images),
+        }
+    }
+
+    /// How many blocks [`Self::tail`] can take.
+    pub fn num_blocks(&self) -> usize {
+        match &self.net {
+            BackboneNet::InvertedResidual(net) => net.blocks.len(),
+            BackboneNet::MobileNetV1(net) => net.blocks.len(),
+        }
+    }
+
+    /// Activations entering the last `tail_blocks` blocks; `tail(tail_blocks).forward` of them
+    /// equals [`Self::features`].
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, size, size]`
+    /// - output: `[batch, channels, h, w]`
+    pub fn prefix(&self, images: Tensor<4>, tail_blocks: usize) -> Tensor<4> {
+        match &self.net {
+            BackboneNet::InvertedResidual(net) => net.prefix(images, tail_blocks),
+            BackboneNet::MobileNetV1(net) => net.prefix(images, tail_blocks),
+        }
+    }
+
+    /// A copy of the last `tail_blocks` blocks (and the head convolution, where there is one).
+    pub fn tail(&self, tail_blocks: usize) -> BackboneTail {
+        match &self.net {
+            BackboneNet::InvertedResidual(net) => BackboneTail::InvertedResidual(net.tail(tail_blocks)),
+            BackboneNet::MobileNetV1(net) => BackboneTail::MobileNetV1(net.tail(tail_blocks)),
         }
     }
 

@@ -1,0 +1,115 @@
+//! A trained few-shot classifier: the head (and, after fine-tuning, the backbone's last blocks)
+//! on top of a pretrained backbone, with its labels and how it was made.
+
+mod record;
+
+pub use record::{ClassifierInfo, Preprocessing, RECORD_VERSION, load, save};
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::backbone::{Backbone, BackboneTail};
+use crate::head::{HeadNet, KnnHead};
+use crate::image::{RgbaView, preprocess};
+use crate::inference::read_rows;
+
+/// The classifying part of a classifier.
+#[derive(Debug, Clone)]
+pub enum Head {
+    /// A trained linear or MLP head.
+    Trained(HeadNet),
+    /// Stored examples that vote.
+    Knn(KnnHead),
+}
+
+/// One class and its probability.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ClassScore {
+    /// Class index.
+    pub class: usize,
+    /// Class name.
+    pub label: String,
+    /// Probability (vote share for KNN).
+    pub probability: f32,
+}
+
+/// A classifier ready to predict, on the device it was trained or loaded on.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    /// Labels, backbone, preprocessing and training settings.
+    pub info: ClassifierInfo,
+    /// Fine-tuned backbone blocks, replacing the backbone's own last blocks.
+    pub tail: Option<BackboneTail>,
+    /// The head.
+    pub head: Head,
+    /// Where the tail and head live.
+    pub device: Device,
+}
+
+/// Moves a tensor to `device`, reading it back asynchronously when the devices differ (a
+/// blocking transfer from WebGPU would kill a browser page).
+pub async fn transfer(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, String> {
+    if &tensor.device() == device {
+        return Ok(tensor);
+    }
+    let shape = tensor.dims();
+    let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
+    let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
+    Ok(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+impl Classifier {
+    /// Class probabilities of backbone rows: pooled embeddings, or tail inputs flattened to
+    /// `[batch, channels * h * w]` when fine-tuned (`shape` is one row's shape).
+    pub async fn probabilities_of_rows(&self, rows: Tensor<2>, shape: &[usize]) -> Result<Vec<Vec<f32>>, String> {
+        let rows = transfer(rows, &self.device).await?;
+        let features = match (&self.tail, shape) {
+            (Some(tail), &[c, h, w]) => {
+                let n = rows.dims()[0];
+                tail.forward(rows.reshape([n, c, h, w]))
+            }
+            _ => rows,
+        };
+        match &self.head {
+            Head::Trained(head) => read_rows(softmax(head.forward(features), 1)).await,
+            Head::Knn(knn) => knn.probabilities(features).await,
+        }
+    }
+
+    /// Class probabilities of images, running `backbone` on `backbone_device`.
+    pub async fn probabilities(
+        &self,
+        backbone: &Backbone,
+        images: &[RgbaView<'_>],
+        backbone_device: &Device,
+    ) -> Result<Vec<Vec<f32>>, String> {
+        if backbone.kind != self.info.backbone {
+            return Err(format!("this classifier was trained on {}, not {}", self.info.backbone, backbone.kind));
+        }
+        let batch = preprocess(images, backbone.kind, backbone_device);
+        if self.info.tail_blocks == 0 {
+            let features = backbone.features(batch);
+            let dim = features.dims()[1];
+            self.probabilities_of_rows(features, &[dim]).await
+        } else {
+            let activations = backbone.prefix(batch, self.info.tail_blocks);
+            let [n, c, h, w] = activations.dims();
+            self.probabilities_of_rows(activations.reshape([n, c * h * w]), &[c, h, w]).await
+        }
+    }
+
+    /// Every class with its probability, most probable first.
+    pub fn ranked(&self, probabilities: &[f32]) -> Vec<ClassScore> {
+        let mut scores: Vec<ClassScore> = probabilities
+            .iter()
+            .enumerate()
+            .map(|(class, &probability)| ClassScore {
+                class,
+                label: self.info.labels.get(class).cloned().unwrap_or_default(),
+                probability,
+            })
+            .collect();
+        scores.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        scores
+    }
+}

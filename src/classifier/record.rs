@@ -1,0 +1,141 @@
+//! The trained-model record: a Burnpack file (burn-store) with the head's weights (and any
+//! fine-tuned backbone blocks) plus a JSON description: labels, backbone id, preprocessing and
+//! the training settings. The widget loads this format.
+
+use burn::module::Module;
+use burn::store::burn_pack::Reader;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+
+use super::{Classifier, Head};
+use crate::backbone::{Backbone, BackboneKind, BackboneTail};
+use crate::head::{HeadConfig, HeadKind, HeadNet, KnnHead};
+use crate::training::TrainConfig;
+
+/// Metadata key of the record's description (JSON of [`ClassifierInfo`]).
+const INFO_KEY: &str = "magpie-classifier";
+
+/// Version of the classifier record format.
+pub const RECORD_VERSION: u32 = 1;
+
+/// How images must be prepared for the classifier (fixed by its backbone; recorded so other
+/// implementations can reproduce it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preprocessing {
+    /// Square input side in pixels.
+    pub input_size: usize,
+    /// `"center-square"`: the largest centred square, resized bilinearly (half-pixel centres).
+    pub crop: String,
+    /// Input value = pixel (0..=255) * scale + offset.
+    pub scale: f32,
+    /// See `scale`.
+    pub offset: f32,
+}
+
+impl Preprocessing {
+    /// The preprocessing of `kind`.
+    pub fn of(kind: BackboneKind) -> Self {
+        let norm = kind.normalization();
+        Self { input_size: kind.input_size(), crop: "center-square".into(), scale: norm.scale, offset: norm.offset }
+    }
+}
+
+/// What a classifier record says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassifierInfo {
+    /// Format version ([`RECORD_VERSION`]).
+    pub version: u32,
+    /// The backbone it runs on.
+    pub backbone: BackboneKind,
+    /// Class names.
+    pub labels: Vec<String>,
+    /// Input preparation.
+    pub preprocessing: Preprocessing,
+    /// Backbone blocks fine-tuned and stored in the record (0: frozen backbone).
+    pub tail_blocks: usize,
+    /// Class of each stored example (KNN head only).
+    pub knn_classes: Vec<usize>,
+    /// Embedding width.
+    pub feature_dim: usize,
+    /// The settings it was trained with (the head among them).
+    pub training: TrainConfig,
+}
+
+/// The tensors of a classifier record.
+#[derive(Module, Debug)]
+struct Parts {
+    tail: Option<BackboneTail>,
+    head: Option<HeadNet>,
+    knn: Option<KnnHead>,
+}
+
+fn error(e: impl std::fmt::Display) -> String {
+    format!("classifier record: {e}")
+}
+
+/// Serializes a classifier into Burnpack bytes.
+pub fn save(classifier: &Classifier) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_string(&classifier.info).map_err(error)?;
+    let (head, knn) = match &classifier.head {
+        Head::Trained(head) => (Some(head.clone()), None),
+        Head::Knn(knn) => (None, Some(knn.clone())),
+    };
+    let parts = Parts { tail: classifier.tail.clone(), head, knn };
+    let mut store = BurnpackStore::from_bytes(None).metadata(INFO_KEY, json);
+    parts.save_into(&mut store).map_err(error)?;
+    Ok(store.get_bytes().map_err(error)?.to_vec())
+}
+
+/// Reads the description of a classifier record.
+pub fn info(bytes: &[u8]) -> Result<ClassifierInfo, String> {
+    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| error(format!("not a magpie model file ({e})")))?;
+    let json = reader.metadata().get(INFO_KEY).ok_or_else(|| error("no magpie classifier description in the file"))?;
+    let info: ClassifierInfo = serde_json::from_str(json).map_err(error)?;
+    if info.version > RECORD_VERSION {
+        return Err(error(format!("format version {} is newer than this app's {RECORD_VERSION}", info.version)));
+    }
+    if info.labels.len() < 2 {
+        return Err(error("fewer than two classes"));
+    }
+    Ok(info)
+}
+
+/// Loads a classifier record for `backbone` onto `device`.
+pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Classifier, String> {
+    let info = info(&bytes)?;
+    if info.backbone != backbone.kind {
+        return Err(error(format!("the model needs backbone {}, not {}", info.backbone, backbone.kind)));
+    }
+    if info.tail_blocks > backbone.num_blocks() {
+        return Err(error(format!("{} fine-tuned blocks, but {} has {}", info.tail_blocks, backbone.kind, backbone.num_blocks())));
+    }
+    let classes = info.labels.len();
+    let head_config: &HeadConfig = &info.training.head;
+    let (head, knn) = match head_config.kind {
+        HeadKind::Knn => {
+            if info.knn_classes.iter().any(|&c| c >= classes) {
+                return Err(error("a stored example has a class that does not exist"));
+            }
+            let knn = KnnHead::placeholder(info.knn_classes.len(), info.feature_dim, info.knn_classes.clone(), classes, head_config.k, device);
+            (None, Some(knn))
+        }
+        _ => (head_config.init(info.feature_dim, classes, 0, device), None),
+    };
+    let tail = (info.tail_blocks > 0).then(|| backbone.tail(info.tail_blocks).fork(device));
+    let mut parts = Parts { tail, head, knn };
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
+    let result = parts.load_from(&mut store).map_err(|e| error(e.to_string().chars().take(300).collect::<String>()))?;
+    if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
+        return Err(error(format!("the file does not fit its description: {}", result.to_string().chars().take(300).collect::<String>())));
+    }
+    let head = match (parts.head, parts.knn) {
+        (Some(head), _) => Head::Trained(head),
+        (None, Some(knn)) => Head::Knn(knn),
+        (None, None) => return Err(error("no head in the file")),
+    };
+    Ok(Classifier { info, tail: parts.tail, head, device: device.clone() })
+}

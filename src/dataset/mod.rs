@@ -1,0 +1,125 @@
+//! Labelled examples: the frames a user captured (or a folder of images), one class each, and
+//! the seeded splits training and evaluation use.
+
+#[cfg(not(target_family = "wasm"))]
+mod folder;
+mod split;
+
+#[cfg(not(target_family = "wasm"))]
+pub use folder::load_folder;
+pub use split::{Split, few_shot_split, validation_split};
+
+use std::fmt;
+
+use crate::image::RgbaImage;
+
+/// One labelled example.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Stable identifier (a file path, or an id the app assigned), reported by evaluations.
+    pub id: String,
+    /// Index into [`Dataset::labels`].
+    pub class: usize,
+    /// The raw frame.
+    pub image: RgbaImage,
+}
+
+/// Classes and their examples.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Class names, in class-index order.
+    pub labels: Vec<String>,
+    /// Every example.
+    pub samples: Vec<Sample>,
+}
+
+/// Why a dataset cannot be trained on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatasetError {
+    /// There are no classes at all.
+    NoClasses,
+    /// Only one class: there is nothing to tell apart.
+    OneClass(String),
+    /// A class has no examples.
+    EmptyClass(String),
+    /// A sample names a class that does not exist.
+    UnknownClass {
+        /// The sample.
+        id: String,
+        /// Its class index.
+        class: usize,
+    },
+    /// A file or folder could not be read or decoded.
+    Read(String),
+}
+
+impl fmt::Display for DatasetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoClasses => write!(f, "there are no classes: add at least two, each with examples"),
+            Self::OneClass(name) => {
+                write!(f, "only one class ('{name}'): add at least one more class to tell it apart from")
+            }
+            Self::EmptyClass(name) => write!(f, "class '{name}' has no examples: capture some or remove the class"),
+            Self::UnknownClass { id, class } => write!(f, "sample '{id}' has class index {class}, which does not exist"),
+            Self::Read(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for DatasetError {}
+
+impl Dataset {
+    /// Examples per class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.labels.len()];
+        for sample in &self.samples {
+            if let Some(count) = counts.get_mut(sample.class) {
+                *count += 1;
+            }
+        }
+        counts
+    }
+
+    /// The class of every sample, in order.
+    pub fn classes(&self) -> Vec<usize> {
+        self.samples.iter().map(|s| s.class).collect()
+    }
+
+    /// Checks there are at least two classes, each with at least one example.
+    pub fn validate(&self) -> Result<(), DatasetError> {
+        match self.labels.len() {
+            0 => return Err(DatasetError::NoClasses),
+            1 => return Err(DatasetError::OneClass(self.labels[0].clone())),
+            _ => {}
+        }
+        if let Some(sample) = self.samples.iter().find(|s| s.class >= self.labels.len()) {
+            return Err(DatasetError::UnknownClass { id: sample.id.clone(), class: sample.class });
+        }
+        match self.class_counts().iter().position(|&n| n == 0) {
+            Some(empty) => Err(DatasetError::EmptyClass(self.labels[empty].clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(class: usize) -> Sample {
+        Sample { id: format!("s{class}"), class, image: RgbaImage { width: 1, height: 1, pixels: vec![0; 4] } }
+    }
+
+    #[test]
+    fn degenerate_datasets_are_explained() {
+        let labels = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+        assert_eq!(Dataset::default().validate(), Err(DatasetError::NoClasses));
+        let one = Dataset { labels: labels(&["fist"]), samples: vec![sample(0)] };
+        assert_eq!(one.validate(), Err(DatasetError::OneClass("fist".into())));
+        let empty = Dataset { labels: labels(&["fist", "palm"]), samples: vec![sample(0)] };
+        assert_eq!(empty.validate(), Err(DatasetError::EmptyClass("palm".into())));
+        let ok = Dataset { labels: labels(&["fist", "palm"]), samples: vec![sample(0), sample(1)] };
+        assert_eq!(ok.validate(), Ok(()));
+    }
+}

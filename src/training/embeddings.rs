@@ -1,0 +1,175 @@
+//! The embedding cache: each sample's views go through the frozen backbone once, and head
+//! training reads the cached rows (stored as f16) every epoch instead of rerunning it.
+//!
+//! In fine-tune mode a row is the activation entering the backbone's trainable tail instead of
+//! the pooled embedding.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use half::f16;
+
+use super::{CancelToken, TrainError};
+use crate::augment::AugmentConfig;
+use crate::backbone::Backbone;
+use crate::image::{RgbaView, batch};
+use crate::rng::Rng;
+
+/// Images per backbone forward pass.
+const BATCH: usize = 16;
+
+/// What a cached row was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// Index of the sample in its dataset.
+    pub sample: usize,
+    /// The sample's class.
+    pub class: usize,
+    /// 0 for the frame itself, 1.. for augmented views.
+    pub view: usize,
+}
+
+/// Cached backbone outputs, one row per sample view.
+#[derive(Debug, Clone, Default)]
+pub struct EmbeddingCache {
+    /// Shape of one row: `[dim]`, or `[channels, h, w]` in fine-tune mode.
+    pub shape: Vec<usize>,
+    values: Vec<f16>,
+    entries: Vec<Entry>,
+}
+
+impl EmbeddingCache {
+    /// An empty cache of rows of `shape`.
+    pub fn new(shape: Vec<usize>) -> Self {
+        Self { shape, ..Self::default() }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// What each row was computed from.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Values per row.
+    pub fn row_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Bytes the cached values take.
+    pub fn bytes(&self) -> usize {
+        self.values.len() * 2
+    }
+
+    /// Appends rows (`values.len() == entries.len() * row_len`).
+    pub fn push(&mut self, entries: &[Entry], values: &[f32]) {
+        self.entries.extend_from_slice(entries);
+        self.values.extend(values.iter().map(|&v| f16::from_f32(v)));
+    }
+
+    /// Keeps only the rows of the samples for which `keep` is true.
+    pub fn retain_samples(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        let row = self.row_len();
+        let (mut entries, mut values) = (Vec::new(), Vec::new());
+        for (i, entry) in self.entries.iter().enumerate() {
+            if keep(entry.sample) {
+                entries.push(*entry);
+                values.extend_from_slice(&self.values[i * row..(i + 1) * row]);
+            }
+        }
+        (self.entries, self.values) = (entries, values);
+    }
+
+    /// Row `index` as f32.
+    pub fn row(&self, index: usize) -> Vec<f32> {
+        let row = self.row_len();
+        self.values[index * row..(index + 1) * row].iter().map(|v| v.to_f32()).collect()
+    }
+
+    /// The rows `indices` as one tensor.
+    ///
+    /// # Shapes
+    /// - output: `[indices.len(), row_len]`
+    pub fn tensor(&self, indices: &[usize], device: &Device) -> Tensor<2> {
+        let values: Vec<f32> = indices.iter().flat_map(|&i| self.row(i)).collect();
+        Tensor::from_data(TensorData::new(values, [indices.len(), self.row_len()]), device)
+    }
+
+    /// The classes of rows `indices`.
+    ///
+    /// # Shapes
+    /// - output: `[indices.len()]`
+    pub fn classes(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {
+        let classes: Vec<i64> = indices.iter().map(|&i| self.entries[i].class as i64).collect();
+        Tensor::from_data(TensorData::new(classes, [indices.len()]), device)
+    }
+}
+
+/// Runs the frozen part of a backbone on sample views.
+#[derive(Debug, Clone, Copy)]
+pub struct Embedder<'a> {
+    /// The pretrained backbone.
+    pub backbone: &'a Backbone,
+    /// Blocks left out for fine-tuning (0: pooled embeddings).
+    pub tail_blocks: usize,
+    /// Device the backbone runs on.
+    pub device: &'a Device,
+}
+
+/// One image to embed, with the views to take of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    /// The frame.
+    pub image: RgbaView<'a>,
+    /// Which sample and class it is (`view` is ignored).
+    pub entry: Entry,
+    /// Augmented views to take besides the frame itself.
+    pub views: usize,
+}
+
+impl Embedder<'_> {
+    /// Adds every view of every job to `cache`. View `v` of sample `s` is drawn from the
+    /// random stream `(seed, s, v)`, so the same sample always gets the same views.
+    pub async fn embed(
+        &self,
+        jobs: &[Job<'_>],
+        augment: &AugmentConfig,
+        seed: u64,
+        cache: &mut EmbeddingCache,
+        cancel: &CancelToken,
+    ) -> Result<(), TrainError> {
+        let size = self.backbone.kind.input_size();
+        let views: Vec<(&Job<'_>, usize)> =
+            jobs.iter().flat_map(|job| (0..=job.views).map(move |view| (job, view))).collect();
+        for chunk in views.chunks(BATCH) {
+            cancel.check()?;
+            let planes = chunk.iter().map(|(job, view)| match view {
+                0 => job.image.center_square(size),
+                v => augment.view(job.image, size, &mut Rng::derive(seed, (job.entry.sample as u64) << 16 | *v as u64)),
+            });
+            let images = batch(planes, self.backbone.kind, self.device);
+            let output = if self.tail_blocks == 0 {
+                let features = self.backbone.features(images);
+                cache.shape = vec![features.dims()[1]];
+                features
+            } else {
+                let activations = self.backbone.prefix(images, self.tail_blocks);
+                let [n, c, h, w] = activations.dims();
+                cache.shape = vec![c, h, w];
+                activations.reshape([n, c * h * w])
+            };
+            let data = output.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let values = data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let entries: Vec<Entry> = chunk.iter().map(|(job, view)| Entry { view: *view, ..job.entry }).collect();
+            cache.push(&entries, &values);
+            crate::clock::yield_now().await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! The training pipeline: validate the examples, split off validation, embed every view once,
+//! train the head (or build KNN), and evaluate on the held-out samples.
+
+use burn::module::Module;
+use burn::tensor::Device;
+
+use super::trainer::{EpochReport, Rows, StopReason, train};
+use super::{CancelToken, Embedder, EmbeddingCache, Entry, Evaluation, Job, TrainConfig, TrainError, argmax};
+use crate::backbone::Backbone;
+use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
+use crate::dataset::{Dataset, validation_split};
+use crate::head::{HeadKind, KnnHead};
+
+/// Where each stage runs: the backbone (embedding) and the head (training).
+#[derive(Debug, Clone)]
+pub struct Stages {
+    /// Device of the frozen backbone.
+    pub backbone: Device,
+    /// Device of head training (and fine-tuned blocks).
+    pub head: Device,
+}
+
+/// The outcome of training.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The classifier, on the head device.
+    pub classifier: Classifier,
+    /// One report per epoch (empty for KNN).
+    pub history: Vec<EpochReport>,
+    /// Why training ended.
+    pub stop: StopReason,
+    /// Mini-batch steps taken.
+    pub batches: usize,
+    /// Results on the validation split, when there is one.
+    pub validation: Option<Evaluation>,
+}
+
+fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
+    let problem = if config.finetune_blocks > backbone.num_blocks() {
+        Some(format!("{} has {} blocks to fine-tune, not {}", backbone.kind, backbone.num_blocks(), config.finetune_blocks))
+    } else if config.head.kind == HeadKind::Knn && config.finetune_blocks > 0 {
+        Some("the KNN head is not trained, so it cannot fine-tune the backbone".into())
+    } else if config.head.kind != HeadKind::Knn && (config.epochs == 0 || config.batch_size == 0) {
+        Some("epochs and batch size must be at least 1".into())
+    } else if !(0.0..1.0).contains(&config.validation_fraction) {
+        Some("the validation fraction must be in [0, 1)".into())
+    } else if !(config.learning_rate > 0.0) {
+        Some("the learning rate must be positive".into())
+    } else {
+        None
+    };
+    problem.map_or(Ok(()), |p| Err(TrainError::Config(p)))
+}
+
+/// Trains a classifier on `dataset` from its raw frames.
+pub async fn fit(
+    backbone: &Backbone,
+    dataset: &Dataset,
+    config: &TrainConfig,
+    stages: &Stages,
+    progress: &mut dyn FnMut(&EpochReport),
+    cancel: &CancelToken,
+) -> Result<Fitted, TrainError> {
+    dataset.validate()?;
+    check(config, backbone)?;
+    let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
+    let job = |sample: usize, views: usize| Job {
+        image: dataset.samples[sample].image.view(),
+        entry: Entry { sample, class: dataset.samples[sample].class, view: 0 },
+        views,
+    };
+    let jobs: Vec<Job<'_>> = split
+        .train
+        .iter()
+        .map(|&s| job(s, config.augment.views))
+        .chain(split.test.iter().map(|&s| job(s, 0)))
+        .collect();
+    let mut cache = EmbeddingCache::default();
+    let embedder = Embedder { backbone, tail_blocks: config.finetune_blocks, device: &stages.backbone };
+    embedder.embed(&jobs, &config.augment, config.seed, &mut cache, cancel).await?;
+    let in_train: Vec<bool> = (0..dataset.samples.len()).map(|s| split.train.binary_search(&s).is_ok()).collect();
+    let (train_rows, validation_rows): (Vec<usize>, Vec<usize>) =
+        (0..cache.len()).partition(|&row| in_train[cache.entries()[row].sample]);
+    let rows = Rows { train: &train_rows, validation: &validation_rows };
+    let mut fitted = fit_rows(&cache, rows, &dataset.labels, backbone, config, &stages.head, progress, cancel).await?;
+    if !validation_rows.is_empty() {
+        let ids = |sample: usize| dataset.samples[sample].id.as_str();
+        let evaluation = evaluate_rows(&fitted.classifier, &cache, &validation_rows, &ids).await?;
+        fitted.validation = Some(evaluation);
+    }
+    Ok(fitted)
+}
+
+/// Trains a classifier on cached rows (the few-shot benchmark and the web app, which keep
+/// their own caches, start here).
+#[allow(clippy::too_many_arguments)]
+pub async fn fit_rows(
+    cache: &EmbeddingCache,
+    rows: Rows<'_>,
+    labels: &[String],
+    backbone: &Backbone,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&EpochReport),
+    cancel: &CancelToken,
+) -> Result<Fitted, TrainError> {
+    check(config, backbone)?;
+    let classes = labels.len();
+    let feature_dim = backbone.kind.feature_dim();
+    let mut info = ClassifierInfo {
+        version: RECORD_VERSION,
+        backbone: backbone.kind,
+        labels: labels.to_vec(),
+        preprocessing: Preprocessing::of(backbone.kind),
+        tail_blocks: config.finetune_blocks,
+        knn_classes: Vec::new(),
+        feature_dim,
+        training: config.clone(),
+    };
+    if config.head.kind == HeadKind::Knn {
+        info.knn_classes = rows.train.iter().map(|&r| cache.entries()[r].class).collect();
+        let knn = KnnHead::new(cache.tensor(rows.train, device), info.knn_classes.clone(), classes, config.head.k);
+        let classifier = Classifier { info, tail: None, head: Head::Knn(knn), device: device.clone() };
+        return Ok(Fitted { classifier, history: Vec::new(), stop: StopReason::Completed, batches: 0, validation: None });
+    }
+    let head = config.head.init(feature_dim, classes, config.seed, device).ok_or_else(|| TrainError::Config("no trainable head".into()))?;
+    let tail = (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
+    let trained = train(cache, rows, head, tail, config, device, progress, cancel).await?;
+    let classifier = Classifier { info, tail: trained.net.tail, head: Head::Trained(trained.net.head), device: device.clone() };
+    Ok(Fitted { classifier, history: trained.history, stop: trained.stop, batches: trained.batches, validation: None })
+}
+
+/// Evaluates `classifier` on cached rows, naming samples with `id`.
+pub async fn evaluate_rows<'a>(
+    classifier: &Classifier,
+    cache: &EmbeddingCache,
+    rows: &[usize],
+    id: &dyn Fn(usize) -> &'a str,
+) -> Result<Evaluation, TrainError> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(256) {
+        let probabilities = classifier
+            .probabilities_of_rows(cache.tensor(chunk, &classifier.device), &cache.shape)
+            .await
+            .map_err(TrainError::Device)?;
+        for (&row, p) in chunk.iter().zip(&probabilities) {
+            let entry = cache.entries()[row];
+            outcomes.push((entry.class, argmax(p), id(entry.sample)));
+        }
+    }
+    Ok(Evaluation::new(outcomes, classifier.info.labels.len()))
+}

@@ -1,0 +1,49 @@
+//! Where each stage should run. A backbone is many large convolutions (a GPU wins); a small
+//! head is many tiny dispatches, which can be faster on the CPU backend. Measured, not guessed.
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainConfig, train};
+use crate::backbone::Backbone;
+use crate::clock::now_ms;
+use crate::image::batch;
+
+/// Measured milliseconds of each stage on one device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageTimes {
+    /// One backbone forward pass on one image (after a warm-up pass).
+    pub backbone_ms: f64,
+    /// One head-training mini-batch step (after a warm-up epoch).
+    pub head_step_ms: f64,
+}
+
+/// Times the backbone and a head-training step of `config` on `device`.
+pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: usize, device: &Device) -> Result<StageTimes, String> {
+    let size = backbone.kind.input_size();
+    let gray = || [vec![128.0; size * size], vec![128.0; size * size], vec![128.0; size * size]];
+    let mut backbone_ms = 0.0;
+    for _ in 0..2 {
+        let start = now_ms();
+        let features = backbone.features(batch([gray()], backbone.kind, device));
+        features.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        backbone_ms = now_ms() - start;
+    }
+    // A small synthetic problem of the real width and classes.
+    let dim = backbone.kind.feature_dim();
+    let rows = config.batch_size.max(1) * 4;
+    let mut cache = EmbeddingCache::new(vec![dim]);
+    let values: Vec<f32> = (0..rows * dim).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
+    let entries: Vec<Entry> = (0..rows).map(|i| Entry { sample: i, class: i % classes.max(1), view: 0 }).collect();
+    cache.push(&entries, &values);
+    let all: Vec<usize> = (0..rows).collect();
+    let probe = TrainConfig { epochs: 2, finetune_blocks: 0, ..config.clone() };
+    let head = probe.head.init(dim, classes.max(2), 0, device).ok_or("the KNN head has no training step")?;
+    let mut epoch_ms = Vec::new();
+    let mut record = |report: &super::EpochReport| epoch_ms.push(report.elapsed_ms);
+    train(&cache, Rows { train: &all, validation: &[] }, head, None, &probe, device, &mut record, &CancelToken::default()).await.map_err(|e| e.to_string())?;
+    let steps = rows.div_ceil(probe.batch_size.max(1)) as f64;
+    let head_step_ms = epoch_ms.get(1).zip(epoch_ms.first()).map_or(f64::NAN, |(b, a)| (b - a) / steps);
+    Ok(StageTimes { backbone_ms, head_step_ms })
+}

@@ -1,0 +1,225 @@
+//! The head trainer: Adam on cross-entropy (optional label smoothing and weight decay), over
+//! class-balanced mini-batches of cached rows, with per-epoch validation, early stopping,
+//! progress reports and cancellation. In fine-tune mode the backbone's tail trains with the
+//! head at a lower learning rate.
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::sampler::BalancedSampler;
+use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
+use crate::backbone::BackboneTail;
+use crate::clock::{now_ms, yield_now};
+use crate::head::HeadNet;
+
+/// How long training may run before handing control back to the page.
+const YIELD_EVERY_MS: f64 = 30.0;
+
+/// What a trainer optimizes: optionally the backbone's last blocks, then the head.
+#[derive(Module, Debug)]
+pub struct TrainNet {
+    /// Fine-tuned backbone blocks (fine-tune mode only).
+    pub tail: Option<BackboneTail>,
+    /// The classifier head.
+    pub head: HeadNet,
+}
+
+impl TrainNet {
+    /// Class logits of cached rows (`shape` is one row's shape, see [`EmbeddingCache::shape`]).
+    ///
+    /// # Shapes
+    /// - rows: `[batch, row_len]`
+    /// - output: `[batch, classes]`
+    pub fn forward(&self, rows: Tensor<2>, shape: &[usize]) -> Tensor<2> {
+        let features = match (&self.tail, shape) {
+            (Some(tail), &[c, h, w]) => {
+                let n = rows.dims()[0];
+                tail.forward(rows.reshape([n, c, h, w]))
+            }
+            _ => rows,
+        };
+        self.head.forward(features)
+    }
+}
+
+/// Metrics after one epoch, for a UI to chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochReport {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub loss: f32,
+    /// Training accuracy over the epoch's batches.
+    pub accuracy: f32,
+    /// Validation loss, when there is a validation split.
+    pub val_loss: Option<f32>,
+    /// Validation accuracy, when there is a validation split.
+    pub val_accuracy: Option<f32>,
+    /// Milliseconds since training started.
+    pub elapsed_ms: f64,
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StopReason {
+    /// All epochs ran.
+    Completed,
+    /// Validation loss stopped improving.
+    EarlyStopped,
+    /// Cancelled: the result holds the best model so far.
+    Cancelled,
+}
+
+/// A trained network and how training went.
+#[derive(Debug)]
+pub struct Trained {
+    /// The network in inference mode (the best validation epoch's when there is a split).
+    pub net: TrainNet,
+    /// One report per finished epoch.
+    pub history: Vec<EpochReport>,
+    /// Why training ended.
+    pub stop: StopReason,
+    /// The epoch whose weights were kept (0 when cancelled before the first finished).
+    pub best_epoch: usize,
+    /// Mini-batch steps taken.
+    pub batches: usize,
+}
+
+/// Rows to train on and to validate with (indices into the cache).
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    /// Training rows.
+    pub train: &'a [usize],
+    /// Validation rows (may be empty).
+    pub validation: &'a [usize],
+}
+
+async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
+    let data = tensor.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    data.convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
+}
+
+/// Summed loss and number of correct predictions of `logits`, detached.
+fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: usize) -> Tensor<1> {
+    let correct = logits.argmax(1).reshape([n]).equal(targets).int().sum().float();
+    Tensor::cat(vec![loss.mul_scalar(n as f32), correct], 0)
+}
+
+/// Trains `head` (and `tail`, in fine-tune mode) on cached rows, on `device` (the plain
+/// device; autodiff is layered on here).
+#[allow(clippy::too_many_arguments)]
+pub async fn train(
+    cache: &EmbeddingCache,
+    rows: Rows<'_>,
+    head: HeadNet,
+    tail: Option<BackboneTail>,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&EpochReport),
+    cancel: &CancelToken,
+) -> Result<Trained, TrainError> {
+    if rows.train.is_empty() {
+        return Err(TrainError::Config("there is nothing to train on".into()));
+    }
+    let start = now_ms();
+    let autodiff = Device::autodiff(device.clone());
+    let mut net = TrainNet { tail: tail.map(|t| t.fork(&autodiff).set_require_grad(true)), head: head.fork(&autodiff) };
+    let loss_fn = CrossEntropyLossConfig::new()
+        .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
+        .init(&autodiff);
+    let weight_decay = (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay));
+    let mut head_optimizer = AdamConfig::new().with_weight_decay(weight_decay.clone()).init();
+    let mut tail_optimizer = AdamConfig::new().with_weight_decay(weight_decay).init();
+
+    let inputs = cache.tensor(rows.train, &autodiff);
+    let targets = cache.classes(rows.train, &autodiff);
+    let train_classes: Vec<usize> = rows.train.iter().map(|&i| cache.entries()[i].class).collect();
+    let validation = (!rows.validation.is_empty())
+        .then(|| (cache.tensor(rows.validation, device), cache.classes(rows.validation, device)));
+    let mut sampler = BalancedSampler::new(&train_classes, config.seed);
+    let batch_size = config.batch_size.max(1);
+
+    let mut history = Vec::new();
+    let mut best: Option<(f32, usize, TrainNet)> = None;
+    let (mut batches, mut last_yield) = (0, now_ms());
+    let mut stop = StopReason::Completed;
+    'epochs: for epoch in 1..=config.epochs {
+        let mut totals: Option<Tensor<1>> = None;
+        for positions in sampler.epoch(rows.train.len()).chunks(batch_size) {
+            if cancel.is_cancelled() {
+                stop = StopReason::Cancelled;
+                break 'epochs;
+            }
+            let n = positions.len();
+            let index = Tensor::<1, Int>::from_data(
+                TensorData::new(positions.iter().map(|&p| p as i64).collect::<Vec<_>>(), [n]),
+                &autodiff,
+            );
+            let x = inputs.clone().select(0, index.clone());
+            let y = targets.clone().select(0, index);
+            let logits = net.forward(x, &cache.shape);
+            let loss = loss_fn.forward(logits.clone(), y.clone());
+            let stats = batch_stats(logits.detach(), y, loss.clone().detach(), n);
+            totals = Some(match totals {
+                Some(t) => t + stats,
+                None => stats,
+            });
+            let mut grads = loss.backward();
+            let head_grads = GradientsParams::from_module(&mut grads, &net.head);
+            if let Some(tail) = net.tail.take() {
+                let tail_grads = GradientsParams::from_module(&mut grads, &tail);
+                let rate = config.learning_rate * config.finetune_learning_rate_factor;
+                net.tail = Some(tail_optimizer.step(rate, tail, tail_grads));
+            }
+            net.head = head_optimizer.step(config.learning_rate, net.head, head_grads);
+            batches += 1;
+            if now_ms() - last_yield > YIELD_EVERY_MS {
+                yield_now().await;
+                last_yield = now_ms();
+            }
+        }
+        let Some(totals) = totals else { break };
+        let totals = read(totals).await?;
+        let count = rows.train.len() as f32;
+        let mut report = EpochReport {
+            epoch,
+            loss: totals[0] / count,
+            accuracy: totals[1] / count,
+            val_loss: None,
+            val_accuracy: None,
+            elapsed_ms: now_ms() - start,
+        };
+        let snapshot = net.valid();
+        if let Some((x, y)) = &validation {
+            let n = rows.validation.len();
+            let logits = snapshot.forward(x.clone(), &cache.shape);
+            let loss = loss_fn.forward(logits.clone(), y.clone());
+            let totals = read(batch_stats(logits, y.clone(), loss, n)).await?;
+            report.val_loss = Some(totals[0] / n as f32);
+            report.val_accuracy = Some(totals[1] / n as f32);
+        }
+        progress(&report);
+        let score = report.val_loss.unwrap_or(report.loss);
+        let improved = best.as_ref().is_none_or(|(best_score, _, _)| score < best_score - 1e-4);
+        if improved || validation.is_none() {
+            best = Some((score, epoch, snapshot));
+        }
+        history.push(report);
+        let since_best = epoch - best.as_ref().map_or(0, |b| b.1);
+        if validation.is_some() && config.patience > 0 && since_best >= config.patience {
+            stop = StopReason::EarlyStopped;
+            break;
+        }
+    }
+    let (best_epoch, net) = match best {
+        Some((_, epoch, net)) => (epoch, net),
+        None => (0, net.valid()),
+    };
+    Ok(Trained { net, history, stop, best_epoch, batches })
+}
