@@ -3,7 +3,7 @@
 
 mod record;
 
-pub use record::{ClassifierInfo, Preprocessing, RECORD_VERSION, load, save};
+pub use record::{ClassifierInfo, Preprocessing, RECORD_VERSION, info, load, save};
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};

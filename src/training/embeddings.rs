@@ -73,13 +73,15 @@ impl EmbeddingCache {
         self.values.extend(values.iter().map(|&v| f16::from_f32(v)));
     }
 
-    /// Keeps only the rows of the samples for which `keep` is true.
-    pub fn retain_samples(&mut self, mut keep: impl FnMut(usize) -> bool) {
+    /// Drops the rows of sample `sample`; later samples move down one index (as in a
+    /// `Vec::remove` of the dataset's samples).
+    pub fn remove_sample(&mut self, sample: usize) {
         let row = self.row_len();
         let (mut entries, mut values) = (Vec::new(), Vec::new());
         for (i, entry) in self.entries.iter().enumerate() {
-            if keep(entry.sample) {
-                entries.push(*entry);
+            if entry.sample != sample {
+                let moved = if entry.sample > sample { entry.sample - 1 } else { entry.sample };
+                entries.push(Entry { sample: moved, ..*entry });
                 values.extend_from_slice(&self.values[i * row..(i + 1) * row]);
             }
         }

@@ -52,7 +52,8 @@ fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
     problem.map_or(Ok(()), |p| Err(TrainError::Config(p)))
 }
 
-/// Trains a classifier on `dataset` from its raw frames.
+/// Trains a classifier on `dataset` from its raw frames: embeds each sample's views, then
+/// [`fit_cached`].
 pub async fn fit(
     backbone: &Backbone,
     dataset: &Dataset,
@@ -64,29 +65,49 @@ pub async fn fit(
     dataset.validate()?;
     check(config, backbone)?;
     let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
-    let job = |sample: usize, views: usize| Job {
-        image: dataset.samples[sample].image.view(),
-        entry: Entry { sample, class: dataset.samples[sample].class, view: 0 },
-        views,
-    };
-    let jobs: Vec<Job<'_>> = split
-        .train
+    let mut views = vec![0; dataset.samples.len()];
+    split.train.iter().for_each(|&s| views[s] = config.augment.views);
+    let jobs: Vec<Job<'_>> = dataset
+        .samples
         .iter()
-        .map(|&s| job(s, config.augment.views))
-        .chain(split.test.iter().map(|&s| job(s, 0)))
+        .enumerate()
+        .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: s.class, view: 0 }, views: views[i] })
         .collect();
     let mut cache = EmbeddingCache::default();
     let embedder = Embedder { backbone, tail_blocks: config.finetune_blocks, device: &stages.backbone };
     embedder.embed(&jobs, &config.augment, config.seed, &mut cache, cancel).await?;
-    let in_train: Vec<bool> = (0..dataset.samples.len()).map(|s| split.train.binary_search(&s).is_ok()).collect();
-    let (train_rows, validation_rows): (Vec<usize>, Vec<usize>) =
-        (0..cache.len()).partition(|&row| in_train[cache.entries()[row].sample]);
+    fit_cached(&cache, dataset, backbone, config, &stages.head, progress, cancel).await
+}
+
+/// Trains on a cache of `dataset`'s views (row `sample`s index `dataset.samples`): splits off
+/// validation per class, trains on the training samples' views up to `config.augment.views`,
+/// and evaluates on the held-out samples' frames.
+pub async fn fit_cached(
+    cache: &EmbeddingCache,
+    dataset: &Dataset,
+    backbone: &Backbone,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&EpochReport),
+    cancel: &CancelToken,
+) -> Result<Fitted, TrainError> {
+    dataset.validate()?;
+    let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
+    let mut in_train = vec![false; dataset.samples.len()];
+    split.train.iter().for_each(|&s| in_train[s] = true);
+    let (mut train_rows, mut validation_rows) = (Vec::new(), Vec::new());
+    for (row, entry) in cache.entries().iter().enumerate() {
+        match in_train.get(entry.sample) {
+            Some(true) if entry.view <= config.augment.views => train_rows.push(row),
+            Some(false) if entry.view == 0 => validation_rows.push(row),
+            _ => {}
+        }
+    }
     let rows = Rows { train: &train_rows, validation: &validation_rows };
-    let mut fitted = fit_rows(&cache, rows, &dataset.labels, backbone, config, &stages.head, progress, cancel).await?;
+    let mut fitted = fit_rows(cache, rows, &dataset.labels, backbone, config, device, progress, cancel).await?;
     if !validation_rows.is_empty() {
         let ids = |sample: usize| dataset.samples[sample].id.as_str();
-        let evaluation = evaluate_rows(&fitted.classifier, &cache, &validation_rows, &ids).await?;
-        fitted.validation = Some(evaluation);
+        fitted.validation = Some(evaluate_rows(&fitted.classifier, cache, &validation_rows, &ids).await?);
     }
     Ok(fitted)
 }

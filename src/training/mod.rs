@@ -13,7 +13,7 @@ mod trainer;
 pub use cancel::CancelToken;
 pub use embeddings::{Embedder, EmbeddingCache, Entry, Job};
 pub use evaluate::{Evaluation, argmax};
-pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_rows};
+pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_cached, fit_rows};
 pub use placement::{StageTimes, measure_stages};
 pub use sampler::BalancedSampler;
 pub use trainer::{EpochReport, Rows, StopReason, TrainNet, Trained, train};

@@ -129,7 +129,7 @@ pub async fn train(
     }
     let start = now_ms();
     let autodiff = Device::autodiff(device.clone());
-    let mut net = TrainNet { tail: tail.map(|t| t.fork(&autodiff).set_require_grad(true)), head: head.fork(&autodiff) };
+    let mut net = TrainNet { tail: tail.map(|t| t.unfreeze().train()), head: head.train() };
     let loss_fn = CrossEntropyLossConfig::new()
         .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
         .init(&autodiff);

@@ -2,6 +2,9 @@
 //! rejected Promise with a message, never a panic across the boundary.
 
 mod fetch;
+mod session;
+
+pub use session::FewShotSession;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -49,6 +52,63 @@ fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// Deserializes an options object; `undefined` or `null` give the defaults.
+fn options<T: Default + serde::de::DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
+    if value.is_undefined() || value.is_null() {
+        Ok(T::default())
+    } else {
+        serde_wasm_bindgen::from_value(value).map_err(|e| js_error(format!("bad options: {e}")))
+    }
+}
+
+/// The compute backends this page can use.
+struct Backends {
+    wgpu: Result<Device, String>,
+    cpu: Device,
+}
+
+impl Backends {
+    /// WebGPU (when the browser has it) and the CPU.
+    async fn available() -> Self {
+        let wgpu = device(BackendKind::Wgpu).await;
+        let cpu = Device::flex();
+        Self { wgpu, cpu }
+    }
+
+    /// Usable backends, WebGPU first.
+    fn kinds(&self) -> Vec<BackendKind> {
+        if self.wgpu.is_ok() { vec![BackendKind::Wgpu, BackendKind::Cpu] } else { vec![BackendKind::Cpu] }
+    }
+
+    /// The device of `kind`, or why WebGPU is missing.
+    fn device(&self, kind: BackendKind) -> Result<Device, String> {
+        match kind {
+            BackendKind::Wgpu => self.wgpu.clone(),
+            BackendKind::Cpu => Ok(self.cpu.clone()),
+        }
+    }
+
+    /// Why WebGPU cannot be used, if it cannot.
+    fn reason(&self) -> Option<String> {
+        self.wgpu.as_ref().err().cloned()
+    }
+}
+
+/// The weight record's URL: `url`, else `www/weights/<backbone>.f16.bpk`.
+fn weights_url(kind: BackboneKind, url: Option<&str>) -> String {
+    url.map_or_else(|| format!("www/weights/{}.f16.bpk", kind.id()), str::to_string)
+}
+
+/// Parses a downloaded weight record, checking it holds `kind`.
+fn parse_backbone(kind: BackboneKind, url: &str, bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, JsError> {
+    let model = record::load(bytes, device).map_err(|e| js_error(format!("{url}: {e}")))?;
+    if model.info.backbone != kind {
+        return Err(js_error(format!("{url} holds {}, not {}", model.info.backbone, kind)));
+    }
+    Ok(model)
+}
+
+
 /// A pretrained backbone loaded in the page: ImageNet top-k and embeddings of images.
 #[wasm_bindgen]
 pub struct ImageNetModel {
@@ -60,31 +120,20 @@ pub struct ImageNetModel {
 #[wasm_bindgen]
 impl ImageNetModel {
     /// Loads a backbone: `{ backbone?: string, backend?: "auto" | "wgpu" | "cpu", weightsUrl?: string }`.
-    pub async fn create(options: JsValue) -> Result<ImageNetModel, JsError> {
-        let options: CreateOptions = if options.is_undefined() || options.is_null() {
-            CreateOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(js_error)?
-        };
+    pub async fn create(options_value: JsValue) -> Result<ImageNetModel, JsError> {
+        let options: CreateOptions = options(options_value)?;
         let kind: BackboneKind = options.backbone.as_deref().unwrap_or("mobilenet_v2").parse().map_err(js_error)?;
-        let requested = options.backend.as_deref().unwrap_or("auto");
-        let (backend, device, fallback_reason) = match requested {
-            "auto" => match device(BackendKind::Wgpu).await {
-                Ok(d) => (BackendKind::Wgpu, d, None),
-                Err(reason) => (BackendKind::Cpu, device(BackendKind::Cpu).await.map_err(js_error)?, Some(reason)),
-            },
-            other => {
-                let kind: BackendKind = other.parse().map_err(js_error)?;
-                (kind, device(kind).await.map_err(js_error)?, None)
-            }
+        let backends = Backends::available().await;
+        let backend = match options.backend.as_deref().unwrap_or("auto") {
+            "auto" => backends.kinds()[0],
+            other => other.parse().map_err(js_error)?,
         };
-        let url = options.weights_url.unwrap_or_else(|| format!("www/weights/{}.f16.bpk", kind.id()));
+        let device = backends.device(backend).map_err(js_error)?;
+        let fallback_reason = if options.backend.as_deref().unwrap_or("auto") == "auto" { backends.reason() } else { None };
+        let url = weights_url(kind, options.weights_url.as_deref());
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
         let weight_bytes = bytes.len();
-        let model = record::load(bytes, &device).map_err(|e| js_error(format!("{url}: {e}")))?;
-        if model.info.backbone != kind {
-            return Err(js_error(format!("{url} holds {}, not {}", model.info.backbone, kind)));
-        }
+        let model = parse_backbone(kind, &url, bytes, &device)?;
         let info = ModelInfo {
             backbone: kind,
             backbone_name: kind.display_name(),

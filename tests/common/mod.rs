@@ -41,3 +41,20 @@ pub fn pretrained(kind: BackboneKind, device: &burn::tensor::Device) -> Pretrain
     let bytes = record::save(&imported.backbone, &imported.info).expect("saving a record");
     record::load(bytes, device).expect("loading the record just saved")
 }
+
+/// Folder of the Sign Language Digits dataset (10 classes of 100x100 hand photos).
+pub fn sign_digits_dir() -> PathBuf {
+    import::assets_dir().join("datasets/sign-language-digits/Dataset")
+}
+
+/// The first `per_class` photos (in file-name order) of each Sign Language Digits class.
+pub fn sign_digits(per_class: usize) -> magpie::dataset::Dataset {
+    let mut dataset = magpie::dataset::load_folder(&sign_digits_dir())
+        .unwrap_or_else(|e| panic!("{e} (run scripts/weights.sh)"));
+    let mut taken = vec![0; dataset.labels.len()];
+    dataset.samples.retain(|s| {
+        taken[s.class] += 1;
+        taken[s.class] <= per_class
+    });
+    dataset
+}

@@ -1,0 +1,132 @@
+//! `magpie fewshot`: k images per class train, the rest (up to `--max-test` per class) test,
+//! seeds 0..S-1 choosing the split. Every image is embedded once and reused by every seed,
+//! head and k.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use magpie::clock::now_ms;
+use magpie::dataset::few_shot_split;
+use magpie::head::{HeadConfig, HeadKind};
+use magpie::training::{CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, TrainConfig, evaluate_rows, fit_rows};
+
+use crate::BackboneArgs;
+use crate::train::{dataset, open};
+
+/// Options of `magpie fewshot`.
+#[derive(Args, Debug)]
+pub struct FewshotArgs {
+    /// The examples: DIR/<class>/<image>.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    backbone: BackboneArgs,
+    /// Heads to compare (comma-separated): linear, mlp, knn.
+    #[arg(long, value_delimiter = ',', default_value = "mlp")]
+    head: Vec<HeadKind>,
+    /// Training images per class (comma-separated for several).
+    #[arg(long, value_delimiter = ',', required = true)]
+    shots: Vec<usize>,
+    /// Number of seeds (splits) per setting.
+    #[arg(long, default_value_t = 10)]
+    seeds: u64,
+    /// Test images per class at most.
+    #[arg(long, default_value_t = 100)]
+    max_test: usize,
+    /// Augmented views per training image [default: the trainer's].
+    #[arg(long)]
+    augment: Option<usize>,
+    /// Backbone blocks to fine-tune (0: frozen).
+    #[arg(long, default_value_t = 0)]
+    finetune: usize,
+    /// Training epochs [default: the trainer's].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Neighbours that vote in KNN mode.
+    #[arg(long, default_value_t = 3)]
+    k: usize,
+}
+
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (mean, (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt())
+}
+
+/// Runs the benchmark, printing one table per (head, k).
+pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
+    let dataset = dataset(&args.data)?;
+    let (model, stages) = open(&args.backbone, args.backbone.backbone).await?;
+    let defaults = TrainConfig::default();
+    let views = args.augment.unwrap_or(defaults.augment.views);
+    let classes = dataset.classes();
+
+    // Augmented views only of images some split trains on.
+    let splits: Vec<_> = args
+        .shots
+        .iter()
+        .flat_map(|&k| (0..args.seeds).map(move |seed| (k, seed)))
+        .map(|(k, seed)| ((k, seed), few_shot_split(&classes, k, args.max_test, seed)))
+        .collect();
+    let mut trained_on = vec![false; dataset.samples.len()];
+    for (_, split) in &splits {
+        split.train.iter().for_each(|&s| trained_on[s] = true);
+    }
+    let jobs: Vec<Job<'_>> = dataset
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Job {
+            image: s.image.view(),
+            entry: Entry { sample: i, class: s.class, view: 0 },
+            views: if trained_on[i] { views } else { 0 },
+        })
+        .collect();
+    let start = now_ms();
+    let mut cache = EmbeddingCache::default();
+    let embedder = Embedder { backbone: &model.backbone, tail_blocks: args.finetune, device: &stages.backbone };
+    embedder.embed(&jobs, &defaults.augment, 0, &mut cache, &CancelToken::default()).await?;
+    eprintln!("embedded {} views in {:.1} s ({} MB cached)", cache.len(), (now_ms() - start) / 1e3, cache.bytes() >> 20);
+    let mut rows_of = vec![Vec::new(); dataset.samples.len()];
+    for (row, entry) in cache.entries().iter().enumerate() {
+        rows_of[entry.sample].push((entry.view, row));
+    }
+
+    for &head in &args.head {
+        for &k in &args.shots {
+            let config = TrainConfig {
+                head: HeadConfig { kind: head, k: args.k, ..HeadConfig::default() },
+                epochs: args.epochs.unwrap_or(defaults.epochs),
+                validation_fraction: 0.0,
+                finetune_blocks: args.finetune,
+                augment: magpie::augment::AugmentConfig { views, ..defaults.augment.clone() },
+                ..defaults.clone()
+            };
+            println!(
+                "# backbone={} head={head} shots={k} augment={views} finetune={} epochs={}",
+                model.backbone.kind, args.finetune, config.epochs
+            );
+            println!("seed\taccuracy\ttrain_ms");
+            let (mut accuracies, mut times) = (Vec::new(), Vec::new());
+            for ((_, seed), split) in splits.iter().filter(|((shots, _), _)| *shots == k) {
+                let train: Vec<usize> = split.train.iter().flat_map(|&s| rows_of[s].iter().map(|&(_, row)| row)).collect();
+                let test: Vec<usize> =
+                    split.test.iter().flat_map(|&s| rows_of[s].iter().filter(|(v, _)| *v == 0).map(|&(_, row)| row)).collect();
+                let config = TrainConfig { seed: *seed, ..config.clone() };
+                let start = now_ms();
+                let rows = Rows { train: &train, validation: &[] };
+                let fitted = fit_rows(&cache, rows, &dataset.labels, &model.backbone, &config, &stages.head, &mut |_| {}, &CancelToken::default())
+                    .await?;
+                let elapsed = now_ms() - start;
+                let evaluation = evaluate_rows(&fitted.classifier, &cache, &test, &|s| dataset.samples[s].id.as_str()).await?;
+                println!("{seed}\t{:.4}\t{elapsed:.0}", evaluation.accuracy);
+                accuracies.push(evaluation.accuracy as f64);
+                times.push(elapsed);
+            }
+            let (mean, std) = mean_std(&accuracies);
+            println!("mean_train_ms={:.0}", mean_std(&times).0);
+            println!("mean_accuracy={mean:.4} std={std:.4}");
+        }
+    }
+    Ok(())
+}

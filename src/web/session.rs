@@ -1,0 +1,283 @@
+//! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as raw frames (nothing
+//! the user captured is lost when settings change) and embedded once when added; `train` runs
+//! on the cached embeddings, re-embedding from the frames only when augmentation or fine-tuning
+//! settings change.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
+use crate::augment::AugmentConfig;
+use crate::backbone::BackboneKind;
+use crate::classifier::{self, Classifier};
+use crate::dataset::{Dataset, Sample};
+use crate::device::BackendKind;
+use crate::image::{RgbaImage, RgbaView};
+use crate::training::{
+    CancelToken, Embedder, EmbeddingCache, EpochReport, Entry, Evaluation, Job, StageTimes, StopReason, TrainConfig,
+    fit_cached, measure_stages,
+};
+use crate::weights::PretrainedBackbone;
+
+/// Options of [`FewShotSession::create`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SessionOptions {
+    backbone: Option<String>,
+    /// Backbone stage: `"auto"` (measured), `"wgpu"` or `"cpu"`.
+    backend: Option<String>,
+    /// Head stage: `"auto"` (measured), `"wgpu"` or `"cpu"`.
+    head_backend: Option<String>,
+    weights_url: Option<String>,
+}
+
+/// What `train` resolves to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrainSummary {
+    history: Vec<EpochReport>,
+    stop: StopReason,
+    batches: usize,
+    validation: Option<Evaluation>,
+    elapsed_ms: f64,
+}
+
+/// Where the stages run, and why.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Placement {
+    backbone: BackendKind,
+    head: BackendKind,
+    /// Measurements behind an `"auto"` choice, per backend.
+    measured: Vec<(BackendKind, StageTimes)>,
+    fallback_reason: Option<String>,
+}
+
+/// A few-shot classifier being built in the page: classes, captured samples, training, and
+/// live prediction.
+#[wasm_bindgen]
+pub struct FewShotSession {
+    model: PretrainedBackbone,
+    backbone_device: Device,
+    head_device: Device,
+    placement: Placement,
+    dataset: Dataset,
+    next_id: u64,
+    cache: EmbeddingCache,
+    /// The augmentation and fine-tune depth the cache was computed with.
+    cached_with: (AugmentConfig, usize),
+    config: TrainConfig,
+    classifier: Option<Classifier>,
+    cancel: CancelToken,
+}
+
+fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
+    match value.unwrap_or("auto") {
+        "auto" => Ok(None),
+        other => other.parse().map(Some).map_err(js_error),
+    }
+}
+
+#[wasm_bindgen]
+impl FewShotSession {
+    /// Loads a backbone and picks devices: `{ backbone?, backend?, headBackend?, weightsUrl? }`
+    /// (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and takes the faster).
+    pub async fn create(options_value: JsValue) -> Result<FewShotSession, JsError> {
+        let options: SessionOptions = options(options_value)?;
+        let kind: BackboneKind = options.backbone.as_deref().unwrap_or("mobilenet_v2").parse().map_err(js_error)?;
+        let backends = Backends::available().await;
+        let config = TrainConfig::default();
+        let mut measured = Vec::new();
+        let url = weights_url(kind, options.weights_url.as_deref());
+        let bytes = fetch::bytes(&url).await.map_err(js_error)?;
+        let mut models = Vec::new();
+        for backend in backends.kinds() {
+            let device = backends.device(backend).map_err(js_error)?;
+            let model = parse_backbone(kind, &url, bytes.clone(), &device)?;
+            models.push((backend, device, model));
+        }
+        let choose = |requested: Option<BackendKind>, pick: &dyn Fn(&StageTimes) -> f64, measured: &[(BackendKind, StageTimes)]| {
+            requested.filter(|b| backends.kinds().contains(b)).unwrap_or_else(|| {
+                measured
+                    .iter()
+                    .min_by(|a, b| pick(&a.1).total_cmp(&pick(&b.1)))
+                    .map_or(BackendKind::Cpu, |m| m.0)
+            })
+        };
+        let wanted = (parse_backend(options.backend.as_deref())?, parse_backend(options.head_backend.as_deref())?);
+        if let (Some(b), _) | (_, Some(b)) = wanted {
+            if !backends.kinds().contains(&b) {
+                return Err(js_error(format!("backend {b} is not available: {}", backends.reason().unwrap_or_default())));
+            }
+        }
+        if models.len() > 1 && (wanted.0.is_none() || wanted.1.is_none()) {
+            for (backend, device, model) in &models {
+                let times = measure_stages(&model.backbone, &config, 2, device).await.map_err(js_error)?;
+                measured.push((*backend, times));
+            }
+        }
+        let backbone_kind = choose(wanted.0, &|t| t.backbone_ms, &measured);
+        let head_kind = choose(wanted.1, &|t| t.head_step_ms, &measured);
+        let (_, backbone_device, model) =
+            models.into_iter().find(|m| m.0 == backbone_kind).ok_or_else(|| js_error("no device"))?;
+        let head_device = backends.device(head_kind).map_err(js_error)?;
+        let placement = Placement { backbone: backbone_kind, head: head_kind, measured, fallback_reason: backends.reason() };
+        Ok(FewShotSession {
+            model,
+            backbone_device,
+            head_device,
+            placement,
+            dataset: Dataset::default(),
+            next_id: 0,
+            cache: EmbeddingCache::default(),
+            cached_with: (config.augment.clone(), 0),
+            config,
+            classifier: None,
+            cancel: CancelToken::default(),
+        })
+    }
+
+    /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels, counts, cachedBytes }`.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Info<'a> {
+            backbone: BackboneKind,
+            feature_dim: usize,
+            placement: &'a Placement,
+            labels: &'a [String],
+            counts: Vec<usize>,
+            cached_bytes: usize,
+            trained: bool,
+        }
+        let info = Info {
+            backbone: self.model.backbone.kind,
+            feature_dim: self.model.backbone.kind.feature_dim(),
+            placement: &self.placement,
+            labels: &self.dataset.labels,
+            counts: self.dataset.class_counts(),
+            cached_bytes: self.cache.bytes(),
+            trained: self.classifier.is_some(),
+        };
+        serde_wasm_bindgen::to_value(&info).map_err(js_error)
+    }
+
+    /// Adds a class (or returns the index of an existing one with that name).
+    #[wasm_bindgen(js_name = addClass)]
+    pub fn add_class(&mut self, name: String) -> Result<usize, JsError> {
+        let name = name.trim().to_string();
+        if name.is_empty() {
+            return Err(js_error("a class needs a name"));
+        }
+        Ok(self.dataset.labels.iter().position(|l| *l == name).unwrap_or_else(|| {
+            self.dataset.labels.push(name);
+            self.dataset.labels.len() - 1
+        }))
+    }
+
+    /// Captures an RGBA frame as an example of `label` (created if new); embeds it (and its
+    /// augmented views) now. Resolves to the sample's id.
+    #[wasm_bindgen(js_name = addSample)]
+    pub async fn add_sample(&mut self, label: String, width: usize, height: usize, pixels: Vec<u8>) -> Result<String, JsError> {
+        RgbaView::new(width, height, &pixels).map_err(js_error)?;
+        let class = self.add_class(label)?;
+        let id = format!("s{}", self.next_id);
+        self.next_id += 1;
+        let sample = self.dataset.samples.len();
+        self.dataset.samples.push(Sample { id: id.clone(), class, image: RgbaImage { width, height, pixels } });
+        let (augment, tail_blocks) = self.cached_with.clone();
+        let image = self.dataset.samples[sample].image.view();
+        let job = Job { image, entry: Entry { sample, class, view: 0 }, views: augment.views };
+        let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
+        if let Err(e) = embedder.embed(&[job], &augment, 0, &mut self.cache, &CancelToken::default()).await {
+            self.dataset.samples.pop();
+            return Err(js_error(e));
+        }
+        Ok(id)
+    }
+
+    /// Removes a sample by id; false if there was none.
+    #[wasm_bindgen(js_name = removeSample)]
+    pub fn remove_sample(&mut self, id: &str) -> bool {
+        let Some(index) = self.dataset.samples.iter().position(|s| s.id == id) else { return false };
+        self.dataset.samples.remove(index);
+        self.cache.remove_sample(index);
+        true
+    }
+
+    /// Trains with `config` (a partial `TrainConfig`: `{ head: { kind, hidden, k }, epochs,
+    /// batchSize, learningRate, labelSmoothing, weightDecay, validationFraction, patience, seed,
+    /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
+    /// Resolves to `{ history, stop, batches, validation, elapsedMs }`.
+    pub async fn train(&mut self, config: JsValue, on_epoch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let config: TrainConfig = options(config)?;
+        self.cancel.reset();
+        let start = crate::clock::now_ms();
+        let wanted = (config.augment.clone(), config.finetune_blocks);
+        if wanted != self.cached_with {
+            // Re-embed every frame with the new views or cut point.
+            let mut cache = EmbeddingCache::default();
+            let jobs: Vec<Job<'_>> = self
+                .dataset
+                .samples
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: s.class, view: 0 }, views: wanted.0.views })
+                .collect();
+            let embedder = Embedder { backbone: &self.model.backbone, tail_blocks: wanted.1, device: &self.backbone_device };
+            embedder.embed(&jobs, &wanted.0, 0, &mut cache, &self.cancel).await.map_err(js_error)?;
+            self.cache = cache;
+            self.cached_with = wanted;
+        }
+        let mut progress = |report: &EpochReport| {
+            if let (Some(f), Ok(value)) = (&on_epoch, serde_wasm_bindgen::to_value(report)) {
+                let _ = f.call1(&JsValue::NULL, &value);
+            }
+        };
+        let fitted = fit_cached(&self.cache, &self.dataset, &self.model.backbone, &config, &self.head_device, &mut progress, &self.cancel)
+            .await
+            .map_err(js_error)?;
+        let summary = TrainSummary {
+            history: fitted.history,
+            stop: fitted.stop,
+            batches: fitted.batches,
+            validation: fitted.validation,
+            elapsed_ms: crate::clock::now_ms() - start,
+        };
+        self.classifier = Some(fitted.classifier);
+        self.config = config;
+        serde_wasm_bindgen::to_value(&summary).map_err(js_error)
+    }
+
+    /// Stops `train` at its next mini-batch (it resolves with `stop: "cancelled"`).
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Class probabilities of an RGBA frame: `[{ class, label, probability }]`, most probable
+    /// first.
+    pub async fn predict(&self, width: usize, height: usize, pixels: Vec<u8>) -> Result<JsValue, JsError> {
+        let classifier = self.classifier.as_ref().ok_or_else(|| js_error("train or load a model first"))?;
+        let image = RgbaView::new(width, height, &pixels).map_err(js_error)?;
+        let rows = classifier.probabilities(&self.model.backbone, &[image], &self.backbone_device).await.map_err(js_error)?;
+        let ranked = classifier.ranked(rows.first().map(Vec::as_slice).unwrap_or_default());
+        serde_wasm_bindgen::to_value(&ranked).map_err(js_error)
+    }
+
+    /// The trained model as a record file (`.bpk`): head, labels, backbone id, settings.
+    #[wasm_bindgen(js_name = exportModel)]
+    pub fn export_model(&self) -> Result<Vec<u8>, JsError> {
+        let classifier = self.classifier.as_ref().ok_or_else(|| js_error("there is no trained model yet"))?;
+        classifier::save(classifier).map_err(js_error)
+    }
+
+    /// Loads a model record for this session's backbone, replacing the trained one.
+    #[wasm_bindgen(js_name = importModel)]
+    pub fn import_model(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+        let classifier = classifier::load(bytes, &self.model.backbone, &self.head_device).map_err(js_error)?;
+        let labels = classifier.info.labels.clone();
+        self.classifier = Some(classifier);
+        serde_wasm_bindgen::to_value(&labels).map_err(js_error)
+    }
+}
