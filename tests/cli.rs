@@ -52,3 +52,61 @@ fn predict_fails_with_one_line_on_bad_weights() {
     let out = magpie().args(["predict", "--backbone", "mobilenet_v2", "--weights"]).arg(&bad).arg(image).output().unwrap();
     assert_one_line_failure(out, "bad weights");
 }
+
+/// A folder of `classes` x `per_class` Sign Language Digits photos (symlinks), like a user's.
+fn digits_folder(name: &str, classes: &[&str], per_class: usize) -> std::path::PathBuf {
+    let source = assets_dir().join("datasets/sign-language-digits/Dataset");
+    let dir = std::env::temp_dir().join(format!("magpie-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for class in classes {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(source.join(class)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files.iter().take(per_class) {
+            std::os::unix::fs::symlink(file, dir.join(class).join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn train_eval_and_predict_with_a_trained_model() {
+    let data = digits_folder("train", &["0", "5", "9"], 12);
+    let model = data.join("model.bpk");
+    let out = magpie()
+        .args(["train", "--backbone", "mobilenet_v1_025", "--epochs", "20", "--augment", "1", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("epoch   1  loss"), "{stderr}");
+    // 12 per class, 15 % held out: 1 per class.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("validation (3 images)"), "{stdout}");
+
+    let out = magpie().args(["eval", "--model"]).arg(&model).arg("--data").arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let accuracy: f32 = stdout.lines().last().unwrap().strip_prefix("accuracy=").unwrap().parse().unwrap();
+    assert!(accuracy > 0.8, "accuracy on its own training photos: {stdout}");
+
+    let photo = std::fs::read_dir(data.join("5")).unwrap().next().unwrap().unwrap().path();
+    let out = magpie().args(["predict", "--model"]).arg(&model).arg(&photo).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let fields: Vec<&str> = stdout.trim().split('\t').collect();
+    assert_eq!(fields.len(), 3, "{stdout}");
+    assert!(["0", "5", "9"].contains(&fields[1]), "{stdout}");
+
+    // One class is not a classification problem: one line, exit status 2.
+    let one = digits_folder("one", &["3"], 3);
+    let out = magpie().args(["train", "--data"]).arg(&one).arg("--out").arg(one.join("m.bpk")).output().unwrap();
+    assert_one_line_failure(out, "only one class ('3')");
+    // A model file that is not one.
+    let out = magpie().args(["predict", "--model"]).arg(&photo).arg(&photo).output().unwrap();
+    assert_one_line_failure(out, "not a magpie model file");
+    std::fs::remove_dir_all(data).unwrap();
+    std::fs::remove_dir_all(one).unwrap();
+}

@@ -5,6 +5,7 @@ mod record;
 
 pub use record::{ClassifierInfo, Preprocessing, RECORD_VERSION, info, load, save};
 
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -58,7 +59,50 @@ pub async fn transfer(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, S
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
+/// Copies a module's parameters onto `device`, reading them back asynchronously (Burn's
+/// `to_device` reads synchronously, which a browser's WebGPU cannot do).
+pub async fn module_to_device<M: Module>(module: M, device: &Device) -> Result<M, String> {
+    struct Collect(Vec<(Tensor<1>, Vec<usize>)>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let tensor = param.val();
+            let shape = tensor.dims().to_vec();
+            self.0.push((tensor.reshape([shape.iter().product::<usize>()]), shape));
+        }
+    }
+    struct Replace(std::vec::IntoIter<TensorData>, Device);
+    impl ModuleMapper for Replace {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            match self.0.next() {
+                Some(data) => Param::from_tensor(Tensor::from_data(data, &self.1)),
+                None => param,
+            }
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    let mut values = Vec::with_capacity(collect.0.len());
+    for (tensor, shape) in collect.0 {
+        let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
+        values.push(TensorData::new(data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?, shape));
+    }
+    Ok(module.map(&mut Replace(values.into_iter(), device.clone())))
+}
+
 impl Classifier {
+    /// A copy on `device` (see [`module_to_device`]).
+    pub async fn to_device_async(&self, device: &Device) -> Result<Self, String> {
+        let tail = match &self.tail {
+            Some(tail) => Some(module_to_device(tail.clone(), device).await?),
+            None => None,
+        };
+        let head = match &self.head {
+            Head::Trained(head) => Head::Trained(module_to_device(head.clone(), device).await?),
+            Head::Knn(knn) => Head::Knn(module_to_device(knn.clone(), device).await?),
+        };
+        Ok(Self { info: self.info.clone(), tail, head, device: device.clone() })
+    }
+
     /// Class probabilities of backbone rows: pooled embeddings, or tail inputs flattened to
     /// `[batch, channels * h * w]` when fine-tuned (`shape` is one row's shape).
     pub async fn probabilities_of_rows(&self, rows: Tensor<2>, shape: &[usize]) -> Result<Vec<Vec<f32>>, String> {

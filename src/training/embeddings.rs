@@ -17,7 +17,7 @@ use crate::rng::Rng;
 const BATCH: usize = 16;
 
 /// What a cached row was computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// Index of the sample in its dataset.
     pub sample: usize,
@@ -40,6 +40,17 @@ impl EmbeddingCache {
     /// An empty cache of rows of `shape`.
     pub fn new(shape: Vec<usize>) -> Self {
         Self { shape, ..Self::default() }
+    }
+
+    /// A cache from its parts (see [`Self::values`]); `None` if the sizes disagree.
+    pub fn from_parts(shape: Vec<usize>, entries: Vec<Entry>, values: Vec<f16>) -> Option<Self> {
+        let cache = Self { shape, values, entries };
+        (cache.values.len() == cache.entries.len() * cache.row_len()).then_some(cache)
+    }
+
+    /// Every cached value, row after row.
+    pub fn values(&self) -> &[f16] {
+        &self.values
     }
 
     /// Number of rows.

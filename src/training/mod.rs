@@ -63,7 +63,7 @@ impl Default for TrainConfig {
             epochs: 50,
             batch_size: 16,
             learning_rate: 1e-3,
-            label_smoothing: 0.1,
+            label_smoothing: 0.0,
             weight_decay: 0.0,
             validation_fraction: 0.15,
             patience: 10,

@@ -3,6 +3,8 @@
 //! on the cached embeddings, re-embedding from the frames only when augmentation or fine-tuning
 //! settings change.
 
+use std::cell::RefCell;
+
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -54,23 +56,30 @@ struct Placement {
     fallback_reason: Option<String>,
 }
 
+/// The user's classes and samples, and their cached embeddings.
+struct Samples {
+    dataset: Dataset,
+    next_id: u64,
+    cache: EmbeddingCache,
+    /// The augmentation and fine-tune depth the cache was computed with.
+    cached_with: (AugmentConfig, usize),
+}
+
 /// A few-shot classifier being built in the page: classes, captured samples, training, and
-/// live prediction.
+/// live prediction. Every method takes `&self`, so `cancel`, `predict` and `info` work while
+/// `train` or `addSample` is running; changing the samples during training is refused.
 #[wasm_bindgen]
 pub struct FewShotSession {
     model: PretrainedBackbone,
     backbone_device: Device,
     head_device: Device,
     placement: Placement,
-    dataset: Dataset,
-    next_id: u64,
-    cache: EmbeddingCache,
-    /// The augmentation and fine-tune depth the cache was computed with.
-    cached_with: (AugmentConfig, usize),
-    config: TrainConfig,
-    classifier: Option<Classifier>,
+    samples: RefCell<Samples>,
+    classifier: RefCell<Option<Classifier>>,
     cancel: CancelToken,
 }
+
+const BUSY: &str = "the session is busy training or adding a sample: wait for it, or cancel training";
 
 fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
     match value.unwrap_or("auto") {
@@ -128,17 +137,19 @@ impl FewShotSession {
             backbone_device,
             head_device,
             placement,
-            dataset: Dataset::default(),
-            next_id: 0,
-            cache: EmbeddingCache::default(),
-            cached_with: (config.augment.clone(), 0),
-            config,
-            classifier: None,
+            samples: RefCell::new(Samples {
+                dataset: Dataset::default(),
+                next_id: 0,
+                cache: EmbeddingCache::default(),
+                cached_with: (config.augment.clone(), 0),
+            }),
+            classifier: RefCell::new(None),
             cancel: CancelToken::default(),
         })
     }
 
-    /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels, counts, cachedBytes }`.
+    /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
+    /// counts, cachedBytes, trained, busy }` (labels and counts are empty while busy).
     pub fn info(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -150,75 +161,75 @@ impl FewShotSession {
             counts: Vec<usize>,
             cached_bytes: usize,
             trained: bool,
+            busy: bool,
         }
+        let samples = self.samples.try_borrow().ok();
+        let empty = Vec::new();
         let info = Info {
             backbone: self.model.backbone.kind,
             feature_dim: self.model.backbone.kind.feature_dim(),
             placement: &self.placement,
-            labels: &self.dataset.labels,
-            counts: self.dataset.class_counts(),
-            cached_bytes: self.cache.bytes(),
-            trained: self.classifier.is_some(),
+            labels: samples.as_ref().map_or(&empty, |s| &s.dataset.labels),
+            counts: samples.as_ref().map_or_else(Vec::new, |s| s.dataset.class_counts()),
+            cached_bytes: samples.as_ref().map_or(0, |s| s.cache.bytes()),
+            trained: self.classifier.try_borrow().map_or(true, |c| c.is_some()),
+            busy: samples.is_none(),
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
     }
 
     /// Adds a class (or returns the index of an existing one with that name).
     #[wasm_bindgen(js_name = addClass)]
-    pub fn add_class(&mut self, name: String) -> Result<usize, JsError> {
-        let name = name.trim().to_string();
-        if name.is_empty() {
-            return Err(js_error("a class needs a name"));
-        }
-        Ok(self.dataset.labels.iter().position(|l| *l == name).unwrap_or_else(|| {
-            self.dataset.labels.push(name);
-            self.dataset.labels.len() - 1
-        }))
+    pub fn add_class(&self, name: String) -> Result<usize, JsError> {
+        let mut samples = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
+        samples.add_class(name)
     }
 
     /// Captures an RGBA frame as an example of `label` (created if new); embeds it (and its
     /// augmented views) now. Resolves to the sample's id.
     #[wasm_bindgen(js_name = addSample)]
-    pub async fn add_sample(&mut self, label: String, width: usize, height: usize, pixels: Vec<u8>) -> Result<String, JsError> {
+    pub async fn add_sample(&self, label: String, width: usize, height: usize, pixels: Vec<u8>) -> Result<String, JsError> {
         RgbaView::new(width, height, &pixels).map_err(js_error)?;
-        let class = self.add_class(label)?;
-        let id = format!("s{}", self.next_id);
-        self.next_id += 1;
-        let sample = self.dataset.samples.len();
-        self.dataset.samples.push(Sample { id: id.clone(), class, image: RgbaImage { width, height, pixels } });
-        let (augment, tail_blocks) = self.cached_with.clone();
-        let image = self.dataset.samples[sample].image.view();
-        let job = Job { image, entry: Entry { sample, class, view: 0 }, views: augment.views };
+        let mut guard = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
+        let samples = &mut *guard;
+        let class = samples.add_class(label)?;
+        let id = format!("s{}", samples.next_id);
+        samples.next_id += 1;
+        let sample = samples.dataset.samples.len();
+        let image = RgbaImage { width, height, pixels };
+        let (augment, tail_blocks) = samples.cached_with.clone();
+        let job = Job { image: image.view(), entry: Entry { sample, class, view: 0 }, views: augment.views };
         let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
-        if let Err(e) = embedder.embed(&[job], &augment, 0, &mut self.cache, &CancelToken::default()).await {
-            self.dataset.samples.pop();
-            return Err(js_error(e));
-        }
+        embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
+        samples.dataset.samples.push(Sample { id: id.clone(), class, image });
         Ok(id)
     }
 
     /// Removes a sample by id; false if there was none.
     #[wasm_bindgen(js_name = removeSample)]
-    pub fn remove_sample(&mut self, id: &str) -> bool {
-        let Some(index) = self.dataset.samples.iter().position(|s| s.id == id) else { return false };
-        self.dataset.samples.remove(index);
-        self.cache.remove_sample(index);
-        true
+    pub fn remove_sample(&self, id: &str) -> Result<bool, JsError> {
+        let mut samples = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
+        let Some(index) = samples.dataset.samples.iter().position(|s| s.id == id) else { return Ok(false) };
+        samples.dataset.samples.remove(index);
+        samples.cache.remove_sample(index);
+        Ok(true)
     }
 
     /// Trains with `config` (a partial `TrainConfig`: `{ head: { kind, hidden, k }, epochs,
     /// batchSize, learningRate, labelSmoothing, weightDecay, validationFraction, patience, seed,
     /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
     /// Resolves to `{ history, stop, batches, validation, elapsedMs }`.
-    pub async fn train(&mut self, config: JsValue, on_epoch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+    pub async fn train(&self, config: JsValue, on_epoch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let config: TrainConfig = options(config)?;
+        let mut guard = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
+        let samples = &mut *guard;
         self.cancel.reset();
         let start = crate::clock::now_ms();
         let wanted = (config.augment.clone(), config.finetune_blocks);
-        if wanted != self.cached_with {
+        if wanted != samples.cached_with {
             // Re-embed every frame with the new views or cut point.
             let mut cache = EmbeddingCache::default();
-            let jobs: Vec<Job<'_>> = self
+            let jobs: Vec<Job<'_>> = samples
                 .dataset
                 .samples
                 .iter()
@@ -227,15 +238,15 @@ impl FewShotSession {
                 .collect();
             let embedder = Embedder { backbone: &self.model.backbone, tail_blocks: wanted.1, device: &self.backbone_device };
             embedder.embed(&jobs, &wanted.0, 0, &mut cache, &self.cancel).await.map_err(js_error)?;
-            self.cache = cache;
-            self.cached_with = wanted;
+            samples.cache = cache;
+            samples.cached_with = wanted;
         }
         let mut progress = |report: &EpochReport| {
             if let (Some(f), Ok(value)) = (&on_epoch, serde_wasm_bindgen::to_value(report)) {
                 let _ = f.call1(&JsValue::NULL, &value);
             }
         };
-        let fitted = fit_cached(&self.cache, &self.dataset, &self.model.backbone, &config, &self.head_device, &mut progress, &self.cancel)
+        let fitted = fit_cached(&samples.cache, &samples.dataset, &self.model.backbone, &config, &self.head_device, &mut progress, &self.cancel)
             .await
             .map_err(js_error)?;
         let summary = TrainSummary {
@@ -245,8 +256,7 @@ impl FewShotSession {
             validation: fitted.validation,
             elapsed_ms: crate::clock::now_ms() - start,
         };
-        self.classifier = Some(fitted.classifier);
-        self.config = config;
+        *self.classifier.borrow_mut() = Some(fitted.classifier);
         serde_wasm_bindgen::to_value(&summary).map_err(js_error)
     }
 
@@ -258,8 +268,8 @@ impl FewShotSession {
     /// Class probabilities of an RGBA frame: `[{ class, label, probability }]`, most probable
     /// first.
     pub async fn predict(&self, width: usize, height: usize, pixels: Vec<u8>) -> Result<JsValue, JsError> {
-        let classifier = self.classifier.as_ref().ok_or_else(|| js_error("train or load a model first"))?;
         let image = RgbaView::new(width, height, &pixels).map_err(js_error)?;
+        let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("train or load a model first"))?;
         let rows = classifier.probabilities(&self.model.backbone, &[image], &self.backbone_device).await.map_err(js_error)?;
         let ranked = classifier.ranked(rows.first().map(Vec::as_slice).unwrap_or_default());
         serde_wasm_bindgen::to_value(&ranked).map_err(js_error)
@@ -267,17 +277,33 @@ impl FewShotSession {
 
     /// The trained model as a record file (`.bpk`): head, labels, backbone id, settings.
     #[wasm_bindgen(js_name = exportModel)]
-    pub fn export_model(&self) -> Result<Vec<u8>, JsError> {
-        let classifier = self.classifier.as_ref().ok_or_else(|| js_error("there is no trained model yet"))?;
-        classifier::save(classifier).map_err(js_error)
+    pub async fn export_model(&self) -> Result<Vec<u8>, JsError> {
+        let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("there is no trained model yet"))?;
+        // Saving reads tensors synchronously: only the CPU backend can do that in a browser.
+        let on_cpu = classifier.to_device_async(&Device::flex()).await.map_err(js_error)?;
+        classifier::save(&on_cpu).map_err(js_error)
     }
 
     /// Loads a model record for this session's backbone, replacing the trained one.
     #[wasm_bindgen(js_name = importModel)]
-    pub fn import_model(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+    pub fn import_model(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
         let classifier = classifier::load(bytes, &self.model.backbone, &self.head_device).map_err(js_error)?;
         let labels = classifier.info.labels.clone();
-        self.classifier = Some(classifier);
+        *self.classifier.borrow_mut() = Some(classifier);
         serde_wasm_bindgen::to_value(&labels).map_err(js_error)
+    }
+}
+
+impl Samples {
+    /// The index of class `name`, added if new.
+    fn add_class(&mut self, name: String) -> Result<usize, JsError> {
+        let name = name.trim().to_string();
+        if name.is_empty() {
+            return Err(js_error("a class needs a name"));
+        }
+        Ok(self.dataset.labels.iter().position(|l| *l == name).unwrap_or_else(|| {
+            self.dataset.labels.push(name);
+            self.dataset.labels.len() - 1
+        }))
     }
 }

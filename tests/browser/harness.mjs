@@ -14,15 +14,15 @@ export const ASSETS = process.env.MAGPIE_ASSETS ?? join(homedir(), ".cache/magpi
 const TYPES = {
   ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
   ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg",
-  ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml",
+  ".JPG": "image/jpeg", ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml",
 };
 
-/** Serves `dist/` at `/` and the asset folder's images at `/__assets__/images/`. */
+/** Serves `dist/` at `/` and the asset folder (photos, datasets) at `/__assets__/`. */
 export async function serve() {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const [base, rel] = path.startsWith("/__assets__/images/")
-      ? [join(ASSETS, "images"), path.slice("/__assets__/images/".length)]
+    const [base, rel] = path.startsWith("/__assets__/")
+      ? [ASSETS, path.slice("/__assets__/".length)]
       : [DIST, path === "/" ? "index.html" : path.slice(1)];
     const file = normalize(join(base, rel));
     try {

@@ -47,6 +47,25 @@ pub struct FewshotArgs {
     k: usize,
 }
 
+/// Reads a cache written by [`write_cache`] (`None` if absent or unreadable).
+fn read_cache(path: &std::path::Path) -> Option<EmbeddingCache> {
+    let bytes = std::fs::read(path).ok()?;
+    let split = bytes.iter().position(|&b| b == b'\n')?;
+    let (shape, entries): (Vec<usize>, Vec<Entry>) = serde_json::from_slice(&bytes[..split]).ok()?;
+    let values = bytes[split + 1..].chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]])).collect();
+    EmbeddingCache::from_parts(shape, entries, values)
+}
+
+/// Writes a cache: a JSON line `[shape, entries]`, then the f16 values.
+fn write_cache(path: &std::path::Path, cache: &EmbeddingCache) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path.parent().unwrap_or(path))?;
+    let mut bytes = serde_json::to_vec(&(&cache.shape, cache.entries()))?;
+    bytes.push(b'\n');
+    bytes.extend(cache.values().iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
@@ -83,9 +102,27 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
         })
         .collect();
     let start = now_ms();
-    let mut cache = EmbeddingCache::default();
-    let embedder = Embedder { backbone: &model.backbone, tail_blocks: args.finetune, device: &stages.backbone };
-    embedder.embed(&jobs, &defaults.augment, 0, &mut cache, &CancelToken::default()).await?;
+    let augment = magpie::augment::AugmentConfig { views, ..defaults.augment.clone() };
+    // Embeddings are kept on disk between runs, keyed by everything they depend on.
+    let key = format!(
+        "{}-{}-t{}-{:016x}",
+        model.backbone.kind,
+        dataset.samples.len(),
+        args.finetune,
+        jobs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, j| (h ^ j.views as u64 ^ (j.entry.class as u64) << 8).wrapping_mul(0x100_0000_01b3))
+            ^ serde_json::to_string(&augment)?.bytes().fold(0, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    );
+    let cache_file = std::env::var_os("CARGO_TARGET_DIR").map_or_else(std::env::temp_dir, PathBuf::from).join(format!("fewshot-cache/{key}.bin"));
+    let cache = match read_cache(&cache_file) {
+        Some(cache) => cache,
+        None => {
+            let mut cache = EmbeddingCache::default();
+            let embedder = Embedder { backbone: &model.backbone, tail_blocks: args.finetune, device: &stages.backbone };
+            embedder.embed(&jobs, &augment, 0, &mut cache, &CancelToken::default()).await?;
+            write_cache(&cache_file, &cache)?;
+            cache
+        }
+    };
     eprintln!("embedded {} views in {:.1} s ({} MB cached)", cache.len(), (now_ms() - start) / 1e3, cache.bytes() >> 20);
     let mut rows_of = vec![Vec::new(); dataset.samples.len()];
     for (row, entry) in cache.entries().iter().enumerate() {
@@ -99,7 +136,7 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 epochs: args.epochs.unwrap_or(defaults.epochs),
                 validation_fraction: 0.0,
                 finetune_blocks: args.finetune,
-                augment: magpie::augment::AugmentConfig { views, ..defaults.augment.clone() },
+                augment: augment.clone(),
                 ..defaults.clone()
             };
             println!(

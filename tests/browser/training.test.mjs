@@ -1,0 +1,146 @@
+// Training in the browser: the same few-shot problem (real Sign Language Digits photos, MobileNetV1
+// 0.25) trained in the page on WebGPU and on the CPU backend reaches the native accuracy and loss;
+// fine-tune mode runs on both backends; cancel stops training; "auto" placement measures.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ASSETS, ROOT, openApp, useBrowser } from "./harness.mjs";
+
+const BACKBONE = "mobilenet_v1_025";
+const CLASSES = ["0", "3", "5", "7"];
+const PER_CLASS = 15;
+const CONFIG = { head: { kind: "mlp" }, epochs: 15, validationFraction: 0.2, seed: 0, augment: { views: 0 } };
+const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, ".cache/magpie/target");
+
+const env = useBrowser();
+
+/** The first PER_CLASS photos of each class, in the order the native folder loader reads them. */
+function photos() {
+  return CLASSES.flatMap((label) => readdirSync(join(DATASET, label)).sort().slice(0, PER_CLASS)
+    .map((file) => ({ label, url: `/__assets__/datasets/sign-language-digits/Dataset/${label}/${file}`, file })));
+}
+
+/** `magpie train` on the same photos and settings: validation accuracy and per-epoch losses. */
+function nativeTraining() {
+  const dir = mkdtempSync(join(tmpdir(), "magpie-train-"));
+  for (const { label, file } of photos()) {
+    mkdirSync(join(dir, label), { recursive: true });
+    symlinkSync(join(DATASET, label, file), join(dir, label, file));
+  }
+  const out = execFileSync(join(TARGET, "release/magpie"), [
+    "train", "--data", dir, "--out", join(dir, "model.bpk"), "--backbone", BACKBONE,
+    "--weights", join(ROOT, `www/weights/${BACKBONE}.f16.bpk`), "--head", "mlp", "--epochs", "15",
+    "--validation", "0.2", "--seed", "0", "--augment", "0",
+  ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const accuracy = Number(/accuracy=([\d.]+)/.exec(out)[1]);
+  return { accuracy };
+}
+
+/** Creates a session in the page and adds every photo (decoded by the browser). */
+async function session(page, options) {
+  return page.evaluate(async ({ options, photos }) => {
+    const session = await window.magpie.FewShotSession.create(options);
+    for (const { label, url } of photos) {
+      const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext("2d");
+      context.drawImage(bitmap, 0, 0);
+      const { width, height, data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+      await session.addSample(label, width, height, new Uint8Array(data.buffer));
+    }
+    window.session = session;
+    return session.info();
+  }, { options, photos: photos() });
+}
+
+test("a head trained in the browser on WebGPU and on CPU matches native training", async () => {
+  const native = nativeTraining();
+  const { page, errors } = await openApp(env.browser, env.url);
+  for (const backend of ["wgpu", "cpu"]) {
+    const info = await session(page, { backbone: BACKBONE, backend, headBackend: backend });
+    assert.deepEqual(info.counts, CLASSES.map(() => PER_CLASS));
+    assert.equal(info.placement.backbone, backend);
+    const result = await page.evaluate(async (config) => {
+      const epochs = [];
+      const summary = await window.session.train(config, (report) => epochs.push(report));
+      const probe = summary.validation.cells;
+      return { summary, epochs, probe };
+    }, CONFIG);
+    const { summary, epochs } = result;
+    console.log(`${backend}: validation accuracy ${summary.validation.accuracy} (native ${native.accuracy}), ` +
+      `${summary.history.length} epochs in ${summary.elapsedMs.toFixed(0)} ms`);
+    assert.equal(epochs.length, summary.history.length, "one progress report per epoch");
+    assert.ok(summary.history.every((r) => Number.isFinite(r.loss) && r.valLoss !== undefined));
+    assert.equal(summary.validation.count, CLASSES.length * 3);
+    // One photo of 12 may flip: the browser's JPEG decoder is not the native one.
+    assert.ok(Math.abs(summary.validation.accuracy - native.accuracy) <= 1 / 12 + 1e-6,
+      `${backend}: ${summary.validation.accuracy} vs native ${native.accuracy}`);
+    assert.ok(summary.validation.accuracy >= 0.5, `${backend}: accuracy ${summary.validation.accuracy}`);
+    // The trained model predicts, exports and re-imports.
+    const roundTrip = await page.evaluate(async () => {
+      const canvas = new OffscreenCanvas(64, 64).getContext("2d");
+      const { width, height, data } = canvas.getImageData(0, 0, 64, 64);
+      const before = await window.session.predict(width, height, new Uint8Array(data.buffer));
+      const bytes = await window.session.exportModel();
+      const labels = window.session.importModel(bytes);
+      const after = await window.session.predict(width, height, new Uint8Array(data.buffer));
+      return { before, after, labels, size: bytes.length };
+    });
+    assert.deepEqual(roundTrip.labels, CLASSES);
+    assert.deepEqual(roundTrip.after, roundTrip.before);
+    assert.ok(Math.abs(roundTrip.before.reduce((s, c) => s + c.probability, 0) - 1) < 1e-4);
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("fine-tune mode trains the last backbone blocks in the browser on WebGPU and on CPU", async () => {
+  const { page, errors } = await openApp(env.browser, env.url);
+  for (const backend of ["wgpu", "cpu"]) {
+    await session(page, { backbone: BACKBONE, backend, headBackend: backend });
+    const summary = await page.evaluate(async (config) => window.session.train(config),
+      { ...CONFIG, epochs: 3, finetuneBlocks: 2 });
+    console.log(`${backend} fine-tune: ${JSON.stringify(summary.history.map((r) => r.loss.toFixed(3)))}, ` +
+      `validation accuracy ${summary.validation.accuracy}, ${summary.elapsedMs.toFixed(0)} ms`);
+    assert.equal(summary.history.length, 3);
+    assert.ok(summary.history.every((r) => Number.isFinite(r.loss)));
+    assert.ok(summary.history[2].loss < summary.history[0].loss, "the loss falls");
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("cancel stops browser training; auto placement measures both backends", async () => {
+  const { page, errors } = await openApp(env.browser, env.url);
+  const info = await session(page, { backbone: BACKBONE });
+  assert.equal(info.placement.measured.length, 2, JSON.stringify(info.placement));
+  const pick = (stage) => info.placement.measured.reduce((a, b) => (a[1][stage] <= b[1][stage] ? a : b))[0];
+  assert.equal(info.placement.backbone, pick("backboneMs"));
+  assert.equal(info.placement.head, pick("headStepMs"));
+  const summary = await page.evaluate(async (config) => {
+    let seen = 0;
+    return window.session.train(config, () => { if (++seen === 2) window.session.cancel(); });
+  }, { ...CONFIG, epochs: 500 });
+  assert.equal(summary.stop, "cancelled");
+  assert.equal(summary.history.length, 2);
+  const bad = await page.evaluate(async () => {
+    const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
+    const messages = [];
+    for (const attempt of [
+      () => session.train({}),
+      () => session.addSample("x", 2, 2, new Uint8Array(3)),
+      () => session.predict(2, 2, new Uint8Array(16)),
+      () => session.importModel(new Uint8Array([1, 2, 3])),
+    ]) {
+      try { await attempt(); messages.push("no error"); } catch (e) { messages.push(String(e.message ?? e)); }
+    }
+    return messages;
+  });
+  assert.match(bad[0], /no classes/);
+  assert.match(bad[1], /expected 16 bytes/);
+  assert.match(bad[2], /train or load a model first/);
+  assert.match(bad[3], /not a magpie model file/);
+  assert.deepEqual(errors, []);
+});
