@@ -40,7 +40,7 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// Label smoothing of the cross-entropy (0: none).
     pub label_smoothing: f32,
-    /// Decoupled L2 weight decay (0: none).
+    /// L2 weight decay, added to the gradient as Burn's Adam does (0: none).
     pub weight_decay: f32,
     /// Fraction of each class held out for validation and early stopping (0: none).
     pub validation_fraction: f32,

@@ -3,7 +3,7 @@
 // fine-tune mode runs on both backends; cancel stops training; "auto" placement measures.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,13 +31,15 @@ function nativeTraining() {
     mkdirSync(join(dir, label), { recursive: true });
     symlinkSync(join(DATASET, label, file), join(dir, label, file));
   }
-  const out = execFileSync(join(TARGET, "release/magpie"), [
+  const run = spawnSync(join(TARGET, "release/magpie"), [
     "train", "--data", dir, "--out", join(dir, "model.bpk"), "--backbone", BACKBONE,
     "--weights", join(ROOT, `www/weights/${BACKBONE}.f16.bpk`), "--head", "mlp", "--epochs", "15",
     "--validation", "0.2", "--seed", "0", "--augment", "0",
-  ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const accuracy = Number(/accuracy=([\d.]+)/.exec(out)[1]);
-  return { accuracy };
+  ], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  const accuracy = Number(/accuracy=([\d.]+)/.exec(run.stdout)[1]);
+  const losses = [...run.stderr.matchAll(/^epoch +\d+ +loss ([\d.]+)/gm)].map((m) => Number(m[1]));
+  return { accuracy, losses };
 }
 
 /** Creates a session in the page and adds every photo (decoded by the browser). */
@@ -80,6 +82,10 @@ test("a head trained in the browser on WebGPU and on CPU matches native training
     assert.ok(Math.abs(summary.validation.accuracy - native.accuracy) <= 1 / 12 + 1e-6,
       `${backend}: ${summary.validation.accuracy} vs native ${native.accuracy}`);
     assert.ok(summary.validation.accuracy >= 0.5, `${backend}: accuracy ${summary.validation.accuracy}`);
+    // Same split, same initial weights, same batches: the loss curve follows the native one.
+    assert.equal(summary.history.length, native.losses.length);
+    summary.history.forEach((r, i) => assert.ok(Math.abs(r.loss - native.losses[i]) < 0.02,
+      `${backend} epoch ${i + 1}: loss ${r.loss} vs native ${native.losses[i]}`));
     // The trained model predicts, exports and re-imports.
     const roundTrip = await page.evaluate(async () => {
       const canvas = new OffscreenCanvas(64, 64).getContext("2d");
