@@ -73,14 +73,14 @@ fn check_backbone(kind: BackboneKind, floors: [f32; 3]) {
 
 #[test]
 fn ten_shot_sign_digits_mobilenet_v2() {
-    // Measured: linear 0.725, MLP 0.745, KNN 0.575.
-    check_backbone(BackboneKind::MobilenetV2, [0.65, 0.65, 0.5]);
+    // Measured: linear 0.725, MLP 0.745, KNN 0.590.
+    check_backbone(BackboneKind::MobilenetV2, [0.65, 0.67, 0.52]);
 }
 
 #[test]
 fn ten_shot_sign_digits_efficientnet_lite0() {
-    // Measured: linear 0.730, MLP 0.770, KNN 0.495.
-    check_backbone(BackboneKind::EfficientnetLite0, [0.65, 0.7, 0.42]);
+    // Measured: linear 0.730, MLP 0.770, KNN 0.530.
+    check_backbone(BackboneKind::EfficientnetLite0, [0.65, 0.7, 0.45]);
 }
 
 #[test]

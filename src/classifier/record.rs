@@ -58,6 +58,9 @@ pub struct ClassifierInfo {
     pub tail_blocks: usize,
     /// Class of each stored example (KNN head only).
     pub knn_classes: Vec<usize>,
+    /// Stored examples that vote: `k` times the views stored per sample (KNN head only).
+    #[serde(default)]
+    pub knn_votes: usize,
     /// Embedding width.
     pub feature_dim: usize,
     /// The settings it was trained with (the head among them).
@@ -120,7 +123,7 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
             if info.knn_classes.iter().any(|&c| c >= classes) {
                 return Err(error("a stored example has a class that does not exist"));
             }
-            let knn = KnnHead::placeholder(info.knn_classes.len(), info.feature_dim, info.knn_classes.clone(), classes, head_config.k, device);
+            let knn = KnnHead::placeholder(info.knn_classes.len(), info.feature_dim, info.knn_classes.clone(), classes, info.knn_votes.max(1), device);
             (None, Some(knn))
         }
         _ => (head_config.init(info.feature_dim, classes, 0, device), None),

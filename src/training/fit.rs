@@ -135,12 +135,18 @@ pub async fn fit_rows(
         preprocessing: Preprocessing::of(backbone.kind),
         tail_blocks: config.finetune_blocks,
         knn_classes: Vec::new(),
+        knn_votes: 0,
         feature_dim,
         training: config.clone(),
     };
     if config.head.kind == HeadKind::Knn {
         info.knn_classes = rows.train.iter().map(|&r| cache.entries()[r].class).collect();
-        let knn = KnnHead::new(cache.tensor(rows.train, device), info.knn_classes.clone(), classes, config.head.k);
+        // `k` counts samples: each stored sample's views vote together.
+        let mut samples: Vec<usize> = rows.train.iter().map(|&r| cache.entries()[r].sample).collect();
+        samples.sort_unstable();
+        samples.dedup();
+        info.knn_votes = config.head.k * rows.train.len().div_ceil(samples.len().max(1));
+        let knn = KnnHead::new(cache.tensor(rows.train, device), info.knn_classes.clone(), classes, info.knn_votes);
         let classifier = Classifier { info, tail: None, head: Head::Knn(knn), device: device.clone() };
         return Ok(Fitted { classifier, history: Vec::new(), stop: StopReason::Completed, batches: 0, validation: None });
     }
