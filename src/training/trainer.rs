@@ -11,6 +11,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::sampler::BalancedSampler;
+use crate::rng::Rng;
 use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
 use crate::backbone::BackboneTail;
 use crate::clock::{now_ms, yield_now};
@@ -139,7 +140,20 @@ pub async fn train(
 
     let inputs = cache.tensor(rows.train, &autodiff);
     let targets = cache.classes(rows.train, &autodiff);
-    let train_classes: Vec<usize> = rows.train.iter().map(|&i| cache.entries()[i].class).collect();
+    // An epoch visits every training sample once, each time through one of its views at random,
+    // so the number of steps does not grow with the augmented views.
+    let mut views_of: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut slot_of = std::collections::HashMap::new();
+    for (position, &row) in rows.train.iter().enumerate() {
+        let sample = cache.entries()[row].sample;
+        let slot = *slot_of.entry(sample).or_insert_with(|| {
+            views_of.push((sample, Vec::new()));
+            views_of.len() - 1
+        });
+        views_of[slot].1.push(position);
+    }
+    let train_classes: Vec<usize> = views_of.iter().map(|(_, p)| cache.entries()[rows.train[p[0]]].class).collect();
+    let mut view_rng = Rng::derive(config.seed, 1);
     let validation = (!rows.validation.is_empty())
         .then(|| (cache.tensor(rows.validation, device), cache.classes(rows.validation, device)));
     let mut sampler = BalancedSampler::new(&train_classes, config.seed);
@@ -151,12 +165,22 @@ pub async fn train(
     let mut stop = StopReason::Completed;
     'epochs: for epoch in 1..=config.epochs {
         let mut totals: Option<Tensor<1>> = None;
-        for positions in sampler.epoch(rows.train.len()).chunks(batch_size) {
+        let draws: Vec<usize> = sampler
+            .epoch(views_of.len())
+            .into_iter()
+            .map(|sample| {
+                let views = &views_of[sample].1;
+                views[view_rng.below(views.len())]
+            })
+            .collect();
+        let mut seen = 0;
+        for positions in draws.chunks(batch_size) {
             if cancel.is_cancelled() {
                 stop = StopReason::Cancelled;
                 break 'epochs;
             }
             let n = positions.len();
+            seen += n;
             let index = Tensor::<1, Int>::from_data(
                 TensorData::new(positions.iter().map(|&p| p as i64).collect::<Vec<_>>(), [n]),
                 &autodiff,
@@ -186,7 +210,7 @@ pub async fn train(
         }
         let Some(totals) = totals else { break };
         let totals = read(totals).await?;
-        let count = rows.train.len() as f32;
+        let count = seen as f32;
         let mut report = EpochReport {
             epoch,
             loss: totals[0] / count,
