@@ -73,19 +73,19 @@ fn check_backbone(kind: BackboneKind, floors: [f32; 3]) {
 
 #[test]
 fn ten_shot_sign_digits_mobilenet_v2() {
-    // Measured: linear 0.705, MLP 0.745, KNN 0.590.
-    check_backbone(BackboneKind::MobilenetV2, [0.63, 0.67, 0.52]);
+    // Measured: linear 0.705, MLP 0.730, KNN 0.590.
+    check_backbone(BackboneKind::MobilenetV2, [0.63, 0.65, 0.52]);
 }
 
 #[test]
 fn ten_shot_sign_digits_efficientnet_lite0() {
-    // Measured: linear 0.705, MLP 0.750, KNN 0.530.
+    // Measured: linear 0.735, MLP 0.760, KNN 0.530.
     check_backbone(BackboneKind::EfficientnetLite0, [0.63, 0.68, 0.45]);
 }
 
 #[test]
 fn ten_shot_sign_digits_mobilenet_v1_025() {
-    // Measured: linear 0.690, MLP 0.750, KNN 0.590.
+    // Measured: linear 0.730, MLP 0.770, KNN 0.590.
     check_backbone(BackboneKind::MobilenetV1025, [0.62, 0.68, 0.52]);
 }
 

@@ -60,7 +60,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             head: HeadConfig::default(),
-            epochs: 50,
+            epochs: 100,
             batch_size: 16,
             learning_rate: 1e-3,
             label_smoothing: 0.0,
