@@ -44,7 +44,7 @@ fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
         Some("epochs and batch size must be at least 1".into())
     } else if !(0.0..1.0).contains(&config.validation_fraction) {
         Some("the validation fraction must be in [0, 1)".into())
-    } else if !(config.learning_rate > 0.0) {
+    } else if config.learning_rate.is_nan() || config.learning_rate <= 0.0 {
         Some("the learning rate must be positive".into())
     } else {
         None

@@ -1,6 +1,6 @@
 //! Classifier commands: train on a folder, evaluate on a folder, predict images.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use magpie::backbone::BackboneKind;
@@ -118,7 +118,7 @@ pub async fn eval(model_path: &Path, data: &Path, args: &BackboneArgs) -> anyhow
 const BATCH: usize = 8;
 
 /// `magpie predict --model`.
-pub async fn predict(model_path: &PathBuf, args: ModelArgs) -> anyhow::Result<()> {
+pub async fn predict(model_path: &Path, args: ModelArgs) -> anyhow::Result<()> {
     let images = decode_images(&args.images)?;
     let (classifier, model, stages) = load_model(model_path, &args.backbone).await?;
     for (paths, batch) in args.images.chunks(BATCH).zip(images.chunks(BATCH)) {
