@@ -10,6 +10,7 @@ use half::f16;
 use super::{CancelToken, TrainError};
 use crate::augment::AugmentConfig;
 use crate::backbone::Backbone;
+use crate::dataset::Dataset;
 use crate::image::{RgbaView, batch};
 use crate::rng::Rng;
 
@@ -144,6 +145,18 @@ pub struct Job<'a> {
     pub entry: Entry,
     /// Augmented views to take besides the frame itself.
     pub views: usize,
+}
+
+impl<'a> Job<'a> {
+    /// One job per sample of `dataset` (in order), taking `views(sample index)` augmented views.
+    pub fn all(dataset: &'a Dataset, views: impl Fn(usize) -> usize) -> Vec<Self> {
+        dataset
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: s.class, view: 0 }, views: views(i) })
+            .collect()
+    }
 }
 
 impl Embedder<'_> {

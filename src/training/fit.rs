@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::trainer::{EpochReport, Rows, StopReason, train};
-use super::{CancelToken, Embedder, EmbeddingCache, Entry, Evaluation, Job, TrainConfig, TrainError, argmax};
+use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig, TrainError, argmax};
 use crate::backbone::Backbone;
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
 use crate::dataset::{Dataset, validation_split};
@@ -67,12 +67,7 @@ pub async fn fit(
     let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
     let mut views = vec![0; dataset.samples.len()];
     split.train.iter().for_each(|&s| views[s] = config.augment.views);
-    let jobs: Vec<Job<'_>> = dataset
-        .samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: s.class, view: 0 }, views: views[i] })
-        .collect();
+    let jobs = Job::all(dataset, |i| views[i]);
     let mut cache = EmbeddingCache::default();
     let embedder = Embedder { backbone, tail_blocks: config.finetune_blocks, device: &stages.backbone };
     embedder.embed(&jobs, &config.augment, config.seed, &mut cache, cancel).await?;

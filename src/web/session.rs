@@ -229,13 +229,7 @@ impl FewShotSession {
         if wanted != samples.cached_with {
             // Re-embed every frame with the new views or cut point.
             let mut cache = EmbeddingCache::default();
-            let jobs: Vec<Job<'_>> = samples
-                .dataset
-                .samples
-                .iter()
-                .enumerate()
-                .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: s.class, view: 0 }, views: wanted.0.views })
-                .collect();
+            let jobs = Job::all(&samples.dataset, |_| wanted.0.views);
             let embedder = Embedder { backbone: &self.model.backbone, tail_blocks: wanted.1, device: &self.backbone_device };
             embedder.embed(&jobs, &wanted.0, 0, &mut cache, &self.cancel).await.map_err(js_error)?;
             samples.cache = cache;

@@ -91,16 +91,7 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     for (_, split) in &splits {
         split.train.iter().for_each(|&s| trained_on[s] = true);
     }
-    let jobs: Vec<Job<'_>> = dataset
-        .samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Job {
-            image: s.image.view(),
-            entry: Entry { sample: i, class: s.class, view: 0 },
-            views: if trained_on[i] { views } else { 0 },
-        })
-        .collect();
+    let jobs = Job::all(&dataset, |i| if trained_on[i] { views } else { 0 });
     let start = now_ms();
     let augment = magpie::augment::AugmentConfig { views, ..defaults.augment.clone() };
     // Embeddings are kept on disk between runs, keyed by everything they depend on.
