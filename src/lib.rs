@@ -33,6 +33,7 @@ pub mod image;
 #[cfg(feature = "pytorch")]
 pub mod import;
 pub mod inference;
+pub mod project;
 pub mod rng;
 pub mod training;
 pub mod weights;

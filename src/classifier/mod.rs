@@ -53,6 +53,12 @@ pub async fn transfer(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, S
     if &tensor.device() == device {
         return Ok(tensor);
     }
+    read_to(tensor, device).await
+}
+
+/// Reads a tensor back and uploads it to `device`, even when it is already there: the await
+/// ends when every queued operation producing it has run.
+pub async fn read_to(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, String> {
     let shape = tensor.dims();
     let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
     let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
@@ -120,13 +126,15 @@ impl Classifier {
         }
     }
 
-    /// Class probabilities of images, running `backbone` on `backbone_device`.
-    pub async fn probabilities(
+    /// The rows this classifier's head stage takes for `images` (pooled embeddings, or the
+    /// activations entering the fine-tuned tail, flattened), running `backbone` on
+    /// `backbone_device`, with one row's shape.
+    pub fn backbone_rows(
         &self,
         backbone: &Backbone,
         images: &[RgbaView<'_>],
         backbone_device: &Device,
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<(Tensor<2>, Vec<usize>), String> {
         if backbone.kind != self.info.backbone {
             return Err(format!("this classifier was trained on {}, not {}", self.info.backbone, backbone.kind));
         }
@@ -134,12 +142,23 @@ impl Classifier {
         if self.info.tail_blocks == 0 {
             let features = backbone.features(batch);
             let dim = features.dims()[1];
-            self.probabilities_of_rows(features, &[dim]).await
+            Ok((features, vec![dim]))
         } else {
             let activations = backbone.prefix(batch, self.info.tail_blocks);
             let [n, c, h, w] = activations.dims();
-            self.probabilities_of_rows(activations.reshape([n, c * h * w]), &[c, h, w]).await
+            Ok((activations.reshape([n, c * h * w]), vec![c, h, w]))
         }
+    }
+
+    /// Class probabilities of images, running `backbone` on `backbone_device`.
+    pub async fn probabilities(
+        &self,
+        backbone: &Backbone,
+        images: &[RgbaView<'_>],
+        backbone_device: &Device,
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let (rows, shape) = self.backbone_rows(backbone, images, backbone_device)?;
+        self.probabilities_of_rows(rows, &shape).await
     }
 
     /// Every class with its probability, most probable first.

@@ -86,6 +86,18 @@ impl Dataset {
         self.samples.iter().map(|s| s.class).collect()
     }
 
+    /// Edits classes and samples at once: `labels` become the classes, and `map[sample]` is each
+    /// sample's new class index, or `None` to drop it (kept samples stay in order).
+    pub fn remap(&mut self, labels: Vec<String>, map: &[Option<usize>]) {
+        let samples = std::mem::take(&mut self.samples);
+        self.samples = samples
+            .into_iter()
+            .zip(map)
+            .filter_map(|(sample, class)| class.map(|class| Sample { class, ..sample }))
+            .collect();
+        self.labels = labels;
+    }
+
     /// Checks there are at least two classes, each with at least one example.
     pub fn validate(&self) -> Result<(), DatasetError> {
         match self.labels.len() {
@@ -101,6 +113,19 @@ impl Dataset {
             None => Ok(()),
         }
     }
+}
+
+/// New indices of the samples a [`Dataset::remap`] keeps (`None` for dropped ones).
+pub fn renumber(map: &[Option<usize>]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    map.iter()
+        .map(|class| {
+            class.map(|_| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -85,19 +85,41 @@ impl EmbeddingCache {
         self.values.extend(values.iter().map(|&v| f16::from_f32(v)));
     }
 
-    /// Drops the rows of sample `sample`; later samples move down one index (as in a
-    /// `Vec::remove` of the dataset's samples).
-    pub fn remove_sample(&mut self, sample: usize) {
+    /// Applies a dataset edit (see [`Dataset::remap`]): `map[sample]` is the sample's new
+    /// class, or `None` to drop its rows; kept samples are renumbered in order.
+    pub fn remap(&mut self, map: &[Option<usize>]) {
+        let renumbered = crate::dataset::renumber(map);
         let row = self.row_len();
         let (mut entries, mut values) = (Vec::new(), Vec::new());
         for (i, entry) in self.entries.iter().enumerate() {
-            if entry.sample != sample {
-                let moved = if entry.sample > sample { entry.sample - 1 } else { entry.sample };
-                entries.push(Entry { sample: moved, ..*entry });
+            if let (Some(Some(class)), Some(Some(sample))) = (map.get(entry.sample), renumbered.get(entry.sample)) {
+                entries.push(Entry { sample: *sample, class: *class, view: entry.view });
                 values.extend_from_slice(&self.values[i * row..(i + 1) * row]);
             }
         }
         (self.entries, self.values) = (entries, values);
+    }
+
+    /// The rows of sample `sample`, view after view, as f16 bits.
+    pub fn sample_rows(&self, sample: usize) -> Vec<u16> {
+        let row = self.row_len();
+        let mut rows: Vec<(usize, usize)> =
+            self.entries.iter().enumerate().filter(|(_, e)| e.sample == sample).map(|(i, e)| (e.view, i)).collect();
+        rows.sort_unstable();
+        rows.iter().flat_map(|&(_, i)| self.values[i * row..(i + 1) * row].iter().map(|v| v.to_bits())).collect()
+    }
+
+    /// Appends rows saved by [`Self::sample_rows`] for `entry` (views 0, 1, …); `None` if
+    /// their shape does not match the rows already cached or their length is not whole rows.
+    pub fn push_saved(&mut self, entry: Entry, shape: &[usize], bits: &[u16]) -> Option<()> {
+        let row: usize = shape.iter().product();
+        if row == 0 || bits.len() % row != 0 || (!self.entries.is_empty() && self.shape != shape) {
+            return None;
+        }
+        self.shape = shape.to_vec();
+        self.entries.extend((0..bits.len() / row).map(|view| Entry { view, ..entry }));
+        self.values.extend(bits.iter().map(|&b| f16::from_bits(b)));
+        Some(())
     }
 
     /// Row `index` as f32.

@@ -2,8 +2,10 @@
 //! rejected Promise with a message, never a panic across the boundary.
 
 mod fetch;
+mod project;
 mod session;
 
+pub use project::{read_project, write_project};
 pub use session::FewShotSession;
 
 use burn::tensor::Device;

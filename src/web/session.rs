@@ -12,13 +12,13 @@ use wasm_bindgen::prelude::*;
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
 use crate::augment::AugmentConfig;
 use crate::backbone::BackboneKind;
-use crate::classifier::{self, Classifier};
+use crate::classifier::{self, Classifier, ClassScore, read_to};
 use crate::dataset::{Dataset, Sample};
 use crate::device::BackendKind;
 use crate::image::{RgbaImage, RgbaView};
 use crate::training::{
     CancelToken, Embedder, EmbeddingCache, EpochReport, Entry, Evaluation, Job, StageTimes, StopReason, TrainConfig,
-    fit_cached, measure_stages,
+    evaluate_rows, fit_cached, measure_stages,
 };
 use crate::weights::PretrainedBackbone;
 
@@ -32,6 +32,58 @@ struct SessionOptions {
     /// Head stage: `"auto"` (measured), `"wgpu"` or `"cpu"`.
     head_backend: Option<String>,
     weights_url: Option<String>,
+}
+
+/// Options of [`FewShotSession::add_sample`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SampleOptions {
+    /// The sample's id (unique in the session); one is made up when absent.
+    id: Option<String>,
+    /// Rows saved earlier by `sampleEmbedding`, used instead of running the backbone when
+    /// they were made with the session's current settings.
+    embedding: Option<SavedEmbedding>,
+}
+
+/// A sample's cached rows, as `sampleEmbedding` returns them for an app to store.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedEmbedding {
+    /// What the rows were computed with (backbone, augmentation, fine-tune depth).
+    key: String,
+    /// One row's shape.
+    shape: Vec<usize>,
+    /// Every row, view after view, as f16 bits.
+    #[serde(with = "serde_bytes_u16")]
+    rows: Vec<u16>,
+}
+
+/// `Vec<u16>` as a JS `Uint16Array`.
+mod serde_bytes_u16 {
+    use serde::{Deserializer, Serializer};
+    use wasm_bindgen::{JsCast, JsValue};
+
+    pub fn serialize<S: Serializer>(rows: &[u16], serializer: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(&JsValue::from(js_sys::Uint16Array::from(rows)), serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u16>, D::Error> {
+        let value: JsValue = serde_wasm_bindgen::preserve::deserialize(deserializer)?;
+        let array = value.dyn_into::<js_sys::Uint16Array>().map_err(|_| serde::de::Error::custom("rows must be a Uint16Array"))?;
+        Ok(array.to_vec())
+    }
+}
+
+/// What `predict` resolves to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Prediction {
+    /// Every class, most probable first.
+    scores: Vec<ClassScore>,
+    /// Milliseconds in the backbone (including reading its output back).
+    backbone_ms: f64,
+    /// Milliseconds in the head.
+    head_ms: f64,
 }
 
 /// What `train` resolves to.
@@ -149,7 +201,7 @@ impl FewShotSession {
     }
 
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
-    /// counts, cachedBytes, trained, busy }` (labels and counts are empty while busy).
+    /// counts, cachedBytes, trained, modelLabels, busy }` (labels and counts are empty while busy).
     pub fn info(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -161,6 +213,7 @@ impl FewShotSession {
             counts: Vec<usize>,
             cached_bytes: usize,
             trained: bool,
+            model_labels: Option<Vec<String>>,
             busy: bool,
         }
         let samples = self.samples.try_borrow().ok();
@@ -173,6 +226,7 @@ impl FewShotSession {
             counts: samples.as_ref().map_or_else(Vec::new, |s| s.dataset.class_counts()),
             cached_bytes: samples.as_ref().map_or(0, |s| s.cache.bytes()),
             trained: self.classifier.try_borrow().map_or(true, |c| c.is_some()),
+            model_labels: self.classifier.try_borrow().ok().and_then(|c| c.as_ref().map(|c| c.info.labels.clone())),
             busy: samples.is_none(),
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
@@ -181,38 +235,139 @@ impl FewShotSession {
     /// Adds a class (or returns the index of an existing one with that name).
     #[wasm_bindgen(js_name = addClass)]
     pub fn add_class(&self, name: String) -> Result<usize, JsError> {
-        let mut samples = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
-        samples.add_class(name)
+        self.edit()?.add_class(name)
+    }
+
+    /// Renames class `index`; refused if another class has that name.
+    #[wasm_bindgen(js_name = renameClass)]
+    pub fn rename_class(&self, index: usize, name: String) -> Result<(), JsError> {
+        let mut samples = self.edit()?;
+        let name = class_name(name)?;
+        let labels = &mut samples.dataset.labels;
+        check_class(labels, index)?;
+        if labels.iter().enumerate().any(|(i, l)| i != index && *l == name) {
+            return Err(js_error(format!("there is already a class named '{name}'")));
+        }
+        labels[index] = name;
+        Ok(())
+    }
+
+    /// Removes class `index` and its samples; later classes move down one index.
+    #[wasm_bindgen(js_name = removeClass)]
+    pub fn remove_class(&self, index: usize) -> Result<(), JsError> {
+        let mut samples = self.edit()?;
+        check_class(&samples.dataset.labels, index)?;
+        let mut labels = samples.dataset.labels.clone();
+        labels.remove(index);
+        samples.remap(labels, |_, class| match class {
+            c if c == index => None,
+            c if c > index => Some(c - 1),
+            c => Some(c),
+        });
+        Ok(())
+    }
+
+    /// Moves class `from` to index `to`, shifting the classes between.
+    #[wasm_bindgen(js_name = moveClass)]
+    pub fn move_class(&self, from: usize, to: usize) -> Result<(), JsError> {
+        let mut samples = self.edit()?;
+        check_class(&samples.dataset.labels, from)?;
+        check_class(&samples.dataset.labels, to)?;
+        let mut order: Vec<usize> = (0..samples.dataset.labels.len()).collect();
+        let moved = order.remove(from);
+        order.insert(to, moved);
+        let labels = order.iter().map(|&old| samples.dataset.labels[old].clone()).collect();
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        samples.remap(labels, |_, class| Some(new_index[class]));
+        Ok(())
+    }
+
+    /// Removes every sample of class `index`, keeping the class.
+    #[wasm_bindgen(js_name = clearClass)]
+    pub fn clear_class(&self, index: usize) -> Result<(), JsError> {
+        let mut samples = self.edit()?;
+        check_class(&samples.dataset.labels, index)?;
+        let labels = samples.dataset.labels.clone();
+        samples.remap(labels, |_, class| (class != index).then_some(class));
+        Ok(())
     }
 
     /// Captures an RGBA frame as an example of `label` (created if new); embeds it (and its
-    /// augmented views) now. Resolves to the sample's id.
+    /// augmented views) now, unless `options.embedding` holds rows saved with the current
+    /// settings. `options`: `{ id?, embedding? }`. Resolves to the sample's id.
     #[wasm_bindgen(js_name = addSample)]
-    pub async fn add_sample(&self, label: String, width: usize, height: usize, pixels: Vec<u8>) -> Result<String, JsError> {
+    pub async fn add_sample(
+        &self,
+        label: String,
+        width: usize,
+        height: usize,
+        pixels: Vec<u8>,
+        options_value: JsValue,
+    ) -> Result<String, JsError> {
+        let options: SampleOptions = options(options_value)?;
         RgbaView::new(width, height, &pixels).map_err(js_error)?;
-        let mut guard = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
+        let mut guard = self.edit()?;
         let samples = &mut *guard;
+        if let Some(id) = &options.id {
+            if id.is_empty() || samples.dataset.samples.iter().any(|s| s.id == *id) {
+                return Err(js_error(format!("sample id '{id}' is empty or already used")));
+            }
+        }
         let class = samples.add_class(label)?;
-        let id = format!("s{}", samples.next_id);
+        let id = options.id.unwrap_or_else(|| format!("s{}", samples.next_id));
         samples.next_id += 1;
         let sample = samples.dataset.samples.len();
         let image = RgbaImage { width, height, pixels };
+        let entry = Entry { sample, class, view: 0 };
+        let key = samples.key(self.model.backbone.kind);
         let (augment, tail_blocks) = samples.cached_with.clone();
-        let job = Job { image: image.view(), entry: Entry { sample, class, view: 0 }, views: augment.views };
-        let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
-        embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
+        let restored = options.embedding.filter(|saved| saved.key == key && saved.rows.len() % (augment.views + 1) == 0);
+        let restored = restored.and_then(|saved| samples.cache.push_saved(entry, &saved.shape, &saved.rows));
+        if restored.is_none() {
+            let job = Job { image: image.view(), entry, views: augment.views };
+            let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
+            embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
+        }
         samples.dataset.samples.push(Sample { id: id.clone(), class, image });
         Ok(id)
+    }
+
+    /// The cached rows of sample `id`, for an app to store and hand back to `addSample`:
+    /// `{ key, shape, rows: Uint16Array }`.
+    #[wasm_bindgen(js_name = sampleEmbedding)]
+    pub fn sample_embedding(&self, id: &str) -> Result<JsValue, JsError> {
+        let samples = self.edit()?;
+        let index = samples.index_of(id)?;
+        let saved = SavedEmbedding {
+            key: samples.key(self.model.backbone.kind),
+            shape: samples.cache.shape.clone(),
+            rows: samples.cache.sample_rows(index),
+        };
+        serde_wasm_bindgen::to_value(&saved).map_err(js_error)
     }
 
     /// Removes a sample by id; false if there was none.
     #[wasm_bindgen(js_name = removeSample)]
     pub fn remove_sample(&self, id: &str) -> Result<bool, JsError> {
-        let mut samples = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
-        let Some(index) = samples.dataset.samples.iter().position(|s| s.id == id) else { return Ok(false) };
-        samples.dataset.samples.remove(index);
-        samples.cache.remove_sample(index);
+        let mut samples = self.edit()?;
+        let Ok(index) = samples.index_of(id) else { return Ok(false) };
+        let labels = samples.dataset.labels.clone();
+        samples.remap(labels, |i, class| (i != index).then_some(class));
         Ok(true)
+    }
+
+    /// Moves sample `id` to class `label` (created if new).
+    #[wasm_bindgen(js_name = relabelSample)]
+    pub fn relabel_sample(&self, id: &str, label: String) -> Result<(), JsError> {
+        let mut samples = self.edit()?;
+        let index = samples.index_of(id)?;
+        let target = samples.add_class(label)?;
+        let labels = samples.dataset.labels.clone();
+        samples.remap(labels, |i, class| Some(if i == index { target } else { class }));
+        Ok(())
     }
 
     /// Trains with `config` (a partial `TrainConfig`: `{ head: { kind, hidden, k }, epochs,
@@ -221,7 +376,7 @@ impl FewShotSession {
     /// Resolves to `{ history, stop, batches, validation, elapsedMs }`.
     pub async fn train(&self, config: JsValue, on_epoch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let config: TrainConfig = options(config)?;
-        let mut guard = self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))?;
+        let mut guard = self.edit()?;
         let samples = &mut *guard;
         self.cancel.reset();
         let start = crate::clock::now_ms();
@@ -259,14 +414,37 @@ impl FewShotSession {
         self.cancel.cancel();
     }
 
-    /// Class probabilities of an RGBA frame: `[{ class, label, probability }]`, most probable
-    /// first.
+    /// Class probabilities of an RGBA frame: `{ scores: [{ class, label, probability }],
+    /// backboneMs, headMs }`, most probable first.
     pub async fn predict(&self, width: usize, height: usize, pixels: Vec<u8>) -> Result<JsValue, JsError> {
         let image = RgbaView::new(width, height, &pixels).map_err(js_error)?;
         let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("train or load a model first"))?;
-        let rows = classifier.probabilities(&self.model.backbone, &[image], &self.backbone_device).await.map_err(js_error)?;
-        let ranked = classifier.ranked(rows.first().map(Vec::as_slice).unwrap_or_default());
-        serde_wasm_bindgen::to_value(&ranked).map_err(js_error)
+        let start = crate::clock::now_ms();
+        let (rows, shape) = classifier.backbone_rows(&self.model.backbone, &[image], &self.backbone_device).map_err(js_error)?;
+        let rows = read_to(rows, &classifier.device).await.map_err(js_error)?;
+        let backbone_done = crate::clock::now_ms();
+        let probabilities = classifier.probabilities_of_rows(rows, &shape).await.map_err(js_error)?;
+        let prediction = Prediction {
+            scores: classifier.ranked(probabilities.first().map(Vec::as_slice).unwrap_or_default()),
+            backbone_ms: backbone_done - start,
+            head_ms: crate::clock::now_ms() - backbone_done,
+        };
+        serde_wasm_bindgen::to_value(&prediction).map_err(js_error)
+    }
+
+    /// How the trained model does on every sample (the frame itself, not augmented views):
+    /// `{ count, accuracy, perClass, confusion, cells }`, `cells[truth][predicted]` listing
+    /// sample ids.
+    pub async fn evaluate(&self) -> Result<JsValue, JsError> {
+        let samples = self.edit()?;
+        let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("train or load a model first"))?;
+        if classifier.info.labels != samples.dataset.labels {
+            return Err(js_error("the classes changed since training: train again to evaluate"));
+        }
+        let rows: Vec<usize> = samples.cache.entries().iter().enumerate().filter(|(_, e)| e.view == 0).map(|(i, _)| i).collect();
+        let ids = |s: usize| samples.dataset.samples[s].id.as_str();
+        let evaluation = evaluate_rows(&classifier, &samples.cache, &rows, &ids).await.map_err(js_error)?;
+        serde_wasm_bindgen::to_value(&evaluation).map_err(js_error)
     }
 
     /// The trained model as a record file (`.bpk`): head, labels, backbone id, settings.
@@ -288,16 +466,50 @@ impl FewShotSession {
     }
 }
 
+impl FewShotSession {
+    /// The samples, for a change; refused while training or embedding runs.
+    fn edit(&self) -> Result<std::cell::RefMut<'_, Samples>, JsError> {
+        self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))
+    }
+}
+
+/// A trimmed, non-empty class name.
+fn class_name(name: String) -> Result<String, JsError> {
+    let name = name.trim().to_string();
+    if name.is_empty() { Err(js_error("a class needs a name")) } else { Ok(name) }
+}
+
+/// Checks `index` names a class.
+fn check_class(labels: &[String], index: usize) -> Result<(), JsError> {
+    if index < labels.len() { Ok(()) } else { Err(js_error(format!("there is no class {index} (there are {})", labels.len()))) }
+}
+
 impl Samples {
     /// The index of class `name`, added if new.
     fn add_class(&mut self, name: String) -> Result<usize, JsError> {
-        let name = name.trim().to_string();
-        if name.is_empty() {
-            return Err(js_error("a class needs a name"));
-        }
+        let name = class_name(name)?;
         Ok(self.dataset.labels.iter().position(|l| *l == name).unwrap_or_else(|| {
             self.dataset.labels.push(name);
             self.dataset.labels.len() - 1
         }))
+    }
+
+    /// The index of sample `id`.
+    fn index_of(&self, id: &str) -> Result<usize, JsError> {
+        self.dataset.samples.iter().position(|s| s.id == id).ok_or_else(|| js_error(format!("there is no sample '{id}'")))
+    }
+
+    /// What the cached rows are computed with, as a string saved embeddings must match.
+    fn key(&self, backbone: BackboneKind) -> String {
+        let (augment, tail_blocks) = &self.cached_with;
+        serde_json::json!({ "backbone": backbone, "augment": augment, "tailBlocks": tail_blocks }).to_string()
+    }
+
+    /// Sets the classes to `labels` and each sample's class to `class_of(index, class)`
+    /// (`None` drops it), in the dataset and the cache alike.
+    fn remap(&mut self, labels: Vec<String>, class_of: impl Fn(usize, usize) -> Option<usize>) {
+        let map: Vec<Option<usize>> = self.dataset.samples.iter().enumerate().map(|(i, s)| class_of(i, s.class)).collect();
+        self.dataset.remap(labels, &map);
+        self.cache.remap(&map);
     }
 }
