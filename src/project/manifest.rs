@@ -90,6 +90,7 @@ impl Manifest {
                 if sample.id.is_empty() || sample.id.len() > MAX_NAME || !ids.insert(sample.id.as_str()) {
                     return bad(format!("sample id {:?} is empty, too long or used twice", sample.id));
                 }
+                check_path("sample file", &sample.file)?;
                 let lower = sample.file.to_ascii_lowercase();
                 let image = [".jpg", ".jpeg", ".png"].iter().any(|ext| lower.ends_with(ext));
                 if !sample.file.starts_with("images/") || !image || !files.insert(sample.file.as_str()) {
@@ -98,6 +99,7 @@ impl Manifest {
             }
         }
         if let Some(model) = &self.model {
+            check_path("model path", model)?;
             if model.starts_with("images/") || !model.ends_with(".bpk") || files.contains(model.as_str()) {
                 return bad(format!("model path {model:?} must be a .bpk file outside images/"));
             }
@@ -112,4 +114,10 @@ fn check_name(what: &str, name: &str) -> Result<(), ProjectError> {
         return Err(ProjectError::Manifest(format!("{what} {name:?} is empty, longer than {MAX_NAME} characters, or has control characters")));
     }
     Ok(())
+}
+
+/// File paths are relative archive paths the zip reader accepts: no `..`, `.` or empty parts,
+/// no leading `/`, backslash, colon or control characters.
+fn check_path(what: &str, path: &str) -> Result<(), ProjectError> {
+    super::zip::check_name(path).map_err(|_| ProjectError::Manifest(format!("{what} {path:?} is not a safe relative path")))
 }

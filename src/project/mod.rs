@@ -70,6 +70,7 @@ impl Project {
         let mut files = self.files.clone();
         let json = serde_json::to_vec_pretty(&self.manifest).map_err(|e| ProjectError::Manifest(e.to_string()))?;
         files.insert(MANIFEST.to_string(), json);
+        check_limits(&files)?;
         Ok(zip::write(&files))
     }
 
@@ -98,4 +99,21 @@ impl Project {
         }
         Ok(())
     }
+}
+
+/// Refuses to write what [`Project::read`] would refuse as too large, so a written file can
+/// always be read back (the zip has no zip64: fewer than 65,535 entries).
+fn check_limits(files: &BTreeMap<String, Vec<u8>>) -> Result<(), ProjectError> {
+    let entries = LIMITS.entries.min(0xFFFE);
+    if files.len() > entries {
+        return Err(ProjectError::TooLarge(format!("{} entries (at most {entries})", files.len())));
+    }
+    if let Some((name, data)) = files.iter().find(|(_, data)| data.len() > LIMITS.entry_bytes) {
+        return Err(ProjectError::TooLarge(format!("{name} is {} bytes (at most {})", data.len(), LIMITS.entry_bytes)));
+    }
+    let total: usize = files.values().map(Vec::len).sum();
+    if total > LIMITS.total_bytes {
+        return Err(ProjectError::TooLarge(format!("{total} bytes in all (at most {})", LIMITS.total_bytes)));
+    }
+    Ok(())
 }

@@ -49,13 +49,14 @@ export async function launch() {
   });
 }
 
-/** Opens the app and waits for its JS API; page errors and console errors are collected. */
-export async function openApp(browser, url) {
+/** Opens the app (its first project on the small MobileNetV1 0.25, unless `query` says
+ * otherwise) and waits for its JS API; page errors and console errors are collected. */
+export async function openApp(browser, url, query = "?backbone=mobilenet_v1_025") {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
-  await page.goto(url);
+  await page.goto(url + query);
   await page.waitForFunction(() => window.magpie !== undefined, null, { timeout: 60_000 });
   // Let the page's own first model load finish, so tests measure and race nothing else.
   await page.waitForFunction(() => !/^Loading/.test(document.getElementById("status").textContent), null,

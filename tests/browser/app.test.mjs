@@ -1,0 +1,232 @@
+// The web app end to end, as a person uses it: a fake camera shows real Sign Language Digits
+// photos; the test makes three classes, records each from the camera, trains, checks live
+// predictions on held-out photos, deletes a sample, reloads, exports, deletes, imports, and
+// works offline; once on a desktop and once in a phone-sized viewport. No request may leave
+// the page's origin. Screenshots of each state go to docs/screenshots/.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ASSETS, ROOT, useBrowser } from "./harness.mjs";
+
+const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+const CLASSES = ["zero", "three", "five"];
+const DIGITS = ["0", "3", "5"];
+const SHOTS = 12;
+const HELD_OUT = 4;
+const SHOTS_DIR = join(ROOT, "docs/screenshots");
+const env = useBrowser();
+
+/** Photo URLs of a digit: the first SHOTS for capture, the next HELD_OUT held out. */
+function photos(digit) {
+  const files = readdirSync(join(DATASET, digit)).sort();
+  const url = (f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`;
+  return { train: files.slice(0, SHOTS).map(url), test: files.slice(SHOTS, SHOTS + HELD_OUT).map(url) };
+}
+
+/** A camera for getUserMedia: a canvas stream cycling through the photos the test shows. */
+function fakeCamera() {
+  const canvas = document.createElement("canvas");
+  canvas.width = 640;
+  canvas.height = 480;
+  const context = canvas.getContext("2d");
+  let images = [];
+  let stream = null;
+  const draw = () => {
+    context.fillStyle = "#808080";
+    context.fillRect(0, 0, 640, 480);
+    if (images.length) context.drawImage(images[Math.floor(performance.now() / 80) % images.length], 80, 0, 480, 480);
+    requestAnimationFrame(draw);
+  };
+  window.__camera = {
+    async show(urls) {
+      images = await Promise.all(urls.map(async (u) => createImageBitmap(await (await fetch(u)).blob())));
+      await new Promise((r) => setTimeout(r, 300));
+    },
+  };
+  navigator.mediaDevices.getUserMedia = async () => {
+    if (!stream) { draw(); stream = canvas.captureStream(30); }
+    return stream.clone();
+  };
+  navigator.mediaDevices.enumerateDevices = async () => [{ kind: "videoinput", deviceId: "fake", label: "Test camera", groupId: "" }];
+}
+
+/** A page on the app with the fake camera, recording every request it makes. */
+async function openPage(viewport) {
+  const context = await env.browser.newContext({ viewport, acceptDownloads: true });
+  await context.addInitScript(fakeCamera);
+  const page = await context.newPage();
+  const errors = [];
+  const requests = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  context.on("request", (r) => requests.push(r.url()));
+  await page.goto(`${env.url}?backbone=mobilenet_v1_025`);
+  await ready(page);
+  return { context, page, errors, requests };
+}
+
+/** Waits until the model is loaded. */
+async function ready(page) {
+  await page.waitForFunction(() => /ready on/.test(document.getElementById("status").textContent), null, { timeout: 180_000 });
+}
+
+const cards = (page) => page.locator(".class-card");
+
+/** Sample counts per class, as the page shows them. */
+async function counts(page) {
+  return (await page.locator(".class-card .count").allTextContents()).map((t) => Number.parseInt(t, 10));
+}
+
+/** Records photos of each class from the camera by holding its record button. */
+async function recordAll(page, expected) {
+  for (const [i, digit] of DIGITS.entries()) {
+    await page.evaluate((urls) => window.__camera.show(urls), photos(digit).train);
+    const button = cards(page).nth(i).locator("button.record");
+    await button.scrollIntoViewIfNeeded();
+    const box = await button.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForFunction(([i, n]) => Number.parseInt(document.querySelectorAll(".class-card .count")[i].textContent, 10) >= n,
+      [i, expected], { timeout: 60_000 });
+    await page.mouse.up();
+  }
+}
+
+/** Names the classes by typing into their name fields. */
+async function nameClasses(page) {
+  await page.click("#class-add");
+  for (const [i, name] of CLASSES.entries()) {
+    const input = cards(page).nth(i).locator(".class-name");
+    await input.fill(name);
+    await input.press("Enter");
+  }
+}
+
+/** Trains with the default settings and waits for the end. */
+async function train(page) {
+  await page.waitForFunction(() => !document.getElementById("train").disabled, null, { timeout: 120_000 });
+  await page.click("#train");
+  await page.waitForFunction(() => /Training (done|stopped early)/.test(document.getElementById("status").textContent), null,
+    { timeout: 300_000 });
+}
+
+/** The live prediction's top class for each held-out photo, per class. */
+async function livePredictions(page) {
+  const results = {};
+  for (const [i, digit] of DIGITS.entries()) {
+    results[CLASSES[i]] = [];
+    for (const url of photos(digit).test) {
+      await page.evaluate((u) => window.__camera.show([u]), url);
+      // Two fresh predictions after the switch.
+      for (let n = 0; n < 2; n += 1) {
+        const before = await page.textContent("#stats");
+        await page.waitForFunction((b) => document.getElementById("stats").textContent !== b, before, { timeout: 30_000 });
+      }
+      results[CLASSES[i]].push((await page.textContent("#prediction")).replace(/ \(.*/, ""));
+    }
+  }
+  return results;
+}
+
+/** Clicks a button that downloads, and returns the downloaded bytes. */
+async function downloadFrom(page, selector) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  return readFileSync(await download.path());
+}
+
+/** Asserts every request stayed on the page's origin. */
+function assertSameOrigin(requests) {
+  const origin = new URL(env.url).origin;
+  const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, [], "no request leaves the page's origin");
+}
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS_DIR, `${name}.png`), fullPage: true });
+
+test("desktop: capture from the camera, train, predict live, reload, export and import, offline", async () => {
+  mkdirSync(SHOTS_DIR, { recursive: true });
+  const { context, page, errors, requests } = await openPage({ width: 1280, height: 900 });
+  await shot(page, "1-start");
+  await nameClasses(page);
+  await page.click("#camera-toggle");
+  await recordAll(page, SHOTS);
+  await shot(page, "2-captured");
+  await train(page);
+  const status = await page.textContent("#status");
+  console.log(status);
+  if (!(await page.evaluate(() => window.magpie.app.camera.on))) await page.click("#camera-toggle");
+  const predictions = await livePredictions(page);
+  console.log(JSON.stringify(predictions));
+  await shot(page, "3-trained-preview");
+  for (const name of CLASSES) {
+    const right = predictions[name].filter((p) => p === name).length;
+    assert.ok(right >= HELD_OUT - 1, `${name}: ${right} of ${HELD_OUT} held-out photos named right (${predictions[name]})`);
+  }
+  // Confusion matrix cells list their samples.
+  await page.click("#results-all");
+  await page.locator("#confusion td.hit button").first().click();
+  assert.ok(await page.locator("#cell .cell-samples li").count() > 0);
+  // Deleting a sample updates the count.
+  const before = await counts(page);
+  await cards(page).first().locator(".thumbs li button.remove").first().click();
+  await page.waitForFunction((n) => Number.parseInt(document.querySelector(".class-card .count").textContent, 10) === n, before[0] - 1);
+  const after = await counts(page);
+  assert.deepEqual(after, [before[0] - 1, ...before.slice(1)]);
+  // Reload: the project is intact, model included.
+  await page.evaluate(() => window.magpie.app.project.queue);
+  await page.reload();
+  await ready(page);
+  assert.deepEqual(await page.locator(".class-name").evaluateAll((els) => els.map((e) => e.value)), CLASSES);
+  assert.deepEqual(await counts(page), after);
+  assert.equal(await page.isDisabled("#model-export"), false, "the trained model was restored");
+  // Export, delete, import: the same project, byte for byte.
+  const exported = await downloadFrom(page, "#project-export");
+  const model = await downloadFrom(page, "#model-export");
+  assert.ok(model.length > 1000);
+  await page.click("#project-delete");
+  await page.waitForFunction(() => document.querySelectorAll(".class-card").length === 2);
+  await ready(page);
+  assert.deepEqual(await counts(page), [0, 0]);
+  await page.setInputFiles("#project-import", { name: "project.magpie.zip", mimeType: "application/zip", buffer: exported });
+  await page.waitForFunction(() => document.querySelectorAll(".class-card").length === 3, null, { timeout: 60_000 });
+  await ready(page);
+  assert.deepEqual(await counts(page), after);
+  const again = await downloadFrom(page, "#project-export");
+  assert.ok(Buffer.compare(again, exported) === 0, "re-exported project is identical");
+  // A damaged file is refused and changes nothing.
+  await page.setInputFiles("#project-import", { name: "bad.zip", mimeType: "application/zip", buffer: exported.subarray(0, exported.length / 2) });
+  await page.waitForFunction(() => /Import refused/.test(document.getElementById("status").textContent));
+  assert.deepEqual(await counts(page), after);
+  // Offline: the service worker serves the app and its weights.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForTimeout(1000);
+  await context.setOffline(true);
+  await page.reload();
+  await ready(page);
+  assert.deepEqual(await counts(page), after);
+  await context.setOffline(false);
+  assertSameOrigin(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("phone-sized viewport: the whole flow works at 390×844", async () => {
+  const { context, page, errors, requests } = await openPage({ width: 390, height: 844 });
+  await nameClasses(page);
+  await recordAll(page, 8);
+  await train(page);
+  if (!(await page.evaluate(() => window.magpie.app.camera.on))) await page.click("#camera-toggle");
+  await page.evaluate((u) => window.__camera.show([u]), photos("5").test[0]);
+  await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 60_000 });
+  await shot(page, "4-phone");
+  const overflow = await page.evaluate(() => ({
+    by: document.documentElement.scrollWidth - window.innerWidth,
+    elements: [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((e) => `${e.tagName}#${e.id}.${e.className}`).slice(0, 5),
+  }));
+  assert.ok(overflow.by <= 0, `no horizontal scrolling (${overflow.by} px too wide: ${overflow.elements})`);
+  assertSameOrigin(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

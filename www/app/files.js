@@ -1,0 +1,73 @@
+// Files: the whole project as one zip (`project.json`, `images/<class>/<id>.jpg`, `model.bpk`;
+// see docs/project-format.md) and the trained model alone (docs/model-format.md). Import
+// validates the archive (in Rust) and decodes every image before anything is saved.
+
+import { readProject, writeProject } from "../../magpie.js";
+import * as frames from "./frames.js";
+import { clean } from "./settings.js";
+
+/** Largest project file accepted (bytes). */
+const MAX_FILE = 2 ** 31;
+
+/** A name safe as a file or folder name. */
+export const safeName = (name) => name.replace(/[^\p{L}\p{N} _.-]+/gu, "_").replace(/^[.\s]+|\s+$/g, "").slice(0, 60) || "untitled";
+
+/** The project file of `project`, as bytes. */
+export async function projectFile(project) {
+  const files = new Map();
+  const folders = new Set();
+  const classes = [];
+  for (const cls of project.classes) {
+    let folder = safeName(cls.name);
+    for (let n = 2; folders.has(folder); n += 1) folder = `${safeName(cls.name)}-${n}`;
+    folders.add(folder);
+    const samples = [];
+    for (const [n, sample] of project.samplesOf(cls.id).entries()) {
+      const extension = sample.jpeg.type === "image/png" ? "png" : "jpg";
+      const file = `images/${folder}/${String(n + 1).padStart(4, "0")}.${extension}`;
+      files.set(file, new Uint8Array(await sample.jpeg.arrayBuffer()));
+      samples.push({ id: sample.id, file });
+    }
+    classes.push({ name: cls.name, samples });
+  }
+  if (project.model) files.set("model.bpk", project.model);
+  const manifest = {
+    format: "magpie-project", version: 1, name: project.name, backbone: project.backbone, classes,
+    settings: project.settings, model: project.model ? "model.bpk" : null,
+  };
+  return writeProject(manifest, files);
+}
+
+/** Reads a project file into `{ record, samples }` for storage under a new project id; throws
+ * a message naming the first problem, having changed nothing. */
+export async function readProjectFile(file, newId) {
+  if (file.size > MAX_FILE) throw new Error(`${file.name} is larger than 2 GB`);
+  const { manifest, files } = readProject(new Uint8Array(await file.arrayBuffer()));
+  const projectId = newId("p");
+  const samples = [];
+  const classes = manifest.classes.map((cls) => ({ id: newId("c"), name: cls.name }));
+  for (const [i, cls] of manifest.classes.entries()) {
+    for (const entry of cls.samples) {
+      const type = /\.png$/i.test(entry.file) ? "image/png" : "image/jpeg";
+      const jpeg = new Blob([files.get(entry.file)], { type });
+      await frames.decode(jpeg, entry.file);
+      samples.push({ id: entry.id, projectId, classId: classes[i].id, seq: samples.length, jpeg, embedding: null });
+    }
+  }
+  const model = manifest.model ? files.get(manifest.model) : null;
+  const record = {
+    id: projectId, name: manifest.name, backbone: manifest.backbone, classes, settings: clean(manifest.settings),
+    model, modelLabels: model ? classes.map((c) => c.name) : null, nextSeq: samples.length,
+  };
+  return { record, samples };
+}
+
+/** Offers bytes as a download. */
+export function download(bytes, name, type = "application/octet-stream") {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,97 @@
+// Preview: live prediction from the camera (or an uploaded test image) with a confidence bar
+// per class, the top class highlighted, and a stats line (frames per second, milliseconds in
+// the backbone and in the head).
+
+import { $, h, messageOf, status } from "./dom.js";
+import * as frames from "./frames.js";
+
+/** Wires the preview panel. */
+export class PreviewView {
+  constructor(app) {
+    this.app = app;
+    this.running = false;
+    this.last = null;
+    $("preview-file").addEventListener("change", async (e) => {
+      const file = e.target.files[0];
+      e.target.value = "";
+      if (file) await this.predictFile(file);
+    });
+    app.camera.addEventListener("state", () => this.loop());
+  }
+
+  /** Predicts from the camera while it is on and a model exists. */
+  async loop() {
+    if (this.running) return;
+    this.running = true;
+    let frames_ = 0;
+    let since = performance.now();
+    try {
+      while (this.app.camera.on) {
+        const project = this.app.project;
+        const image = project.session?.info().trained && !this.app.recorder.recording ? this.app.camera.frame() : null;
+        if (image) {
+          const started = performance.now();
+          try {
+            const prediction = await project.predict(image);
+            frames_ += 1;
+            const now = performance.now();
+            this.show(prediction, now - started, (frames_ * 1000) / (now - since));
+            if (now - since > 3000) { frames_ = 0; since = now; }
+          } catch (error) {
+            status(`Prediction failed: ${messageOf(error)}`, "error");
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Predicts an uploaded test image. */
+  async predictFile(file) {
+    try {
+      const image = await frames.decode(file, file.name);
+      const still = $("preview-still");
+      still.width = image.width;
+      still.height = image.height;
+      still.getContext("2d").putImageData(image, 0, 0);
+      still.hidden = false;
+      const started = performance.now();
+      const prediction = await this.app.project.predict(image);
+      this.show(prediction, performance.now() - started, null);
+    } catch (error) {
+      status(`Could not classify ${file.name}: ${messageOf(error)}`, "error");
+    }
+  }
+
+  /** Shows scores in class order with the top class highlighted, and the stats line. */
+  show(prediction, totalMs, fps) {
+    this.last = prediction;
+    const top = prediction.scores[0];
+    const byClass = [...prediction.scores].sort((a, b) => a.class - b.class);
+    $("scores").replaceChildren(...byClass.map((s) => {
+      const percent = Math.round(s.probability * 100);
+      return h("li", { class: s === top ? "top" : "" },
+        h("span", { class: "name" }, s.label),
+        h("span", { class: "bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(percent),
+          "aria-label": `${s.label} confidence` }, h("span", { style: `width: ${percent}%` })),
+        h("span", { class: "value" }, `${percent} %`));
+    }));
+    $("prediction").textContent = top ? `${top.label} (${Math.round(top.probability * 100)} %)` : "";
+    $("stats").textContent = [
+      fps === null ? null : `${fps.toFixed(1)} fps`,
+      `${totalMs.toFixed(0)} ms per frame`,
+      `backbone ${prediction.backboneMs.toFixed(0)} ms`,
+      `head ${prediction.headMs.toFixed(1)} ms`,
+    ].filter(Boolean).join(" · ");
+  }
+
+  /** Clears the scores (no model). */
+  clear() {
+    $("scores").replaceChildren();
+    $("prediction").textContent = "";
+    $("stats").textContent = "";
+  }
+}

@@ -1,0 +1,364 @@
+// The project being worked on: classes, samples, settings and the trained model. The page
+// reads its state; every change goes through its methods, which update the JS API session (in
+// order, one call at a time) and autosave to IndexedDB. Storage failures never lose work: the
+// project stays in memory and the error is reported through `saveError`.
+
+import { FewShotSession } from "../../magpie.js";
+import * as store from "./store.js";
+import * as frames from "./frames.js";
+import { clean } from "./settings.js";
+
+/** Most classes in a project. */
+export const MAX_CLASSES = 50;
+
+/** A fresh id with `prefix`. */
+export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+
+/** A project: fires `change` events (`detail.what`: "classes", "samples", "model", "session",
+ * "saved") whenever its state changes. */
+export class Project extends EventTarget {
+  /** A new, empty project with two classes. */
+  static create(name, backbone) {
+    const project = new Project({
+      id: newId("p"), name, backbone, classes: [], settings: clean(), model: null, modelLabels: null, nextSeq: 0,
+    }, []);
+    project.addClass("Class 1");
+    project.addClass("Class 2");
+    return project;
+  }
+
+  /** The project stored under `id`, or null. */
+  static async load(id) {
+    const stored = await store.loadProject(id);
+    return stored && new Project(stored.project, stored.samples);
+  }
+
+  constructor(record, samples) {
+    super();
+    this.record = { ...record, settings: clean(record.settings) };
+    /** Sample records by id (`{ id, projectId, classId, seq, jpeg, embedding }`). */
+    this.samples = new Map(samples.map((s) => [s.id, s]));
+    this.session = null;
+    this.sessionInfo = null;
+    this.saveError = null;
+    this.pending = 0;
+    this.queue = Promise.resolve();
+    /** Resolves when embedding may go on (it waits while the camera records). */
+    this.resumed = Promise.resolve();
+    this.resume = () => {};
+    /** Ids of the samples the session holds. */
+    this.inSession = new Set();
+  }
+
+  get id() { return this.record.id; }
+  get name() { return this.record.name; }
+  get backbone() { return this.record.backbone; }
+  get classes() { return this.record.classes; }
+  get settings() { return this.record.settings; }
+  get model() { return this.record.model; }
+  /** Whether classes changed since the model was trained. */
+  get modelStale() {
+    return !!this.record.model && JSON.stringify(this.record.modelLabels) !== JSON.stringify(this.classes.map((c) => c.name));
+  }
+
+  /** Samples of class `classId`, in capture order. */
+  samplesOf(classId) {
+    return [...this.samples.values()].filter((s) => s.classId === classId).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Index of class `classId`. */
+  indexOf(classId) {
+    return this.classes.findIndex((c) => c.id === classId);
+  }
+
+  changed(what) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { what } }));
+  }
+
+  /** Runs `work` after every earlier session call: the session takes one change at a time. */
+  enqueue(work) {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Saves the project record (and `samples`), remembering a failure instead of throwing. */
+  async save(samples = []) {
+    try {
+      if (samples.length) await store.saveSamples(samples);
+      await store.saveProject(this.record);
+      this.saveError = null;
+    } catch (error) {
+      this.saveError = error;
+    }
+    this.changed("saved");
+  }
+
+  /** Loads the backbone into a session and re-adds every sample (reusing stored embeddings
+   * when they match) and the model. `progress(done, total)` reports re-added samples. */
+  async start(sessionOptions, progress = () => {}) {
+    const old = this.session;
+    this.session = null;
+    old?.free();
+    const session = await FewShotSession.create({ ...sessionOptions, backbone: this.backbone });
+    await this.enqueue(async () => {
+      this.session = session;
+      this.inSession = new Set();
+      for (const c of this.classes) session.addClass(c.name);
+      const all = [...this.samples.values()].sort((a, b) => a.seq - b.seq);
+      let done = 0;
+      for (const sample of all) {
+        const cls = this.classes.find((c) => c.id === sample.classId);
+        if (cls) await this.embed(session, sample, cls.name, await frames.decode(sample.jpeg, `sample ${sample.id}`));
+        progress(++done, all.length);
+      }
+      if (this.record.model) {
+        try {
+          session.importModel(this.record.model);
+        } catch (error) {
+          this.record.model = null;
+          throw new Error(`the saved model could not be loaded (${error.message}); train again`);
+        }
+      }
+    }).finally(() => {
+      this.sessionInfo = session.info();
+      this.changed("session");
+    });
+  }
+
+  /** Adds a sample to `session`, storing its embedding when it had to be computed. */
+  async embed(session, sample, label, image) {
+    if (this.inSession.has(sample.id)) return;
+    await session.addSample(label, image.width, image.height, frames.pixels(image), { id: sample.id, embedding: sample.embedding });
+    this.inSession.add(sample.id);
+    const embedding = session.sampleEmbedding(sample.id);
+    if (embedding.key !== sample.embedding?.key) {
+      sample.embedding = embedding;
+      await this.save([sample]);
+    }
+  }
+
+  /** Adds a class named `name` (or "Class N"); returns it. */
+  addClass(name) {
+    if (this.classes.length >= MAX_CLASSES) throw new Error(`a project has at most ${MAX_CLASSES} classes`);
+    let n = this.classes.length + 1;
+    name = name?.trim() || `Class ${n}`;
+    while (this.classes.some((c) => c.name === name)) name = `Class ${++n}`;
+    const cls = { id: newId("c"), name };
+    this.classes.push(cls);
+    this.enqueue(() => this.session?.addClass(name));
+    this.save();
+    this.changed("classes");
+    return cls;
+  }
+
+  /** Renames a class; throws if the name is empty or taken. */
+  renameClass(classId, name) {
+    name = name.trim();
+    const index = this.indexOf(classId);
+    if (!name) throw new Error("a class needs a name");
+    if (this.classes.some((c, i) => i !== index && c.name === name)) throw new Error(`there is already a class named “${name}”`);
+    if (this.classes[index].name === name) return;
+    this.classes[index].name = name;
+    this.enqueue(() => this.session?.renameClass(index, name));
+    this.save();
+    this.changed("classes");
+  }
+
+  /** Removes a class and its samples; returns a function that undoes it. */
+  removeClass(classId) {
+    const index = this.indexOf(classId);
+    const [cls] = this.classes.splice(index, 1);
+    const removed = this.samplesOf(classId);
+    for (const s of removed) this.samples.delete(s.id);
+    this.enqueue(() => this.forget(removed, () => this.session?.removeClass(index)));
+    this.persistRemoval(removed);
+    this.changed("classes");
+    return () => {
+      this.classes.splice(Math.min(index, this.classes.length), 0, cls);
+      this.enqueue(() => {
+        this.session?.addClass(cls.name);
+        this.session?.moveClass(this.classes.length - 1, this.indexOf(cls.id));
+      });
+      this.restore(removed, cls.name);
+    };
+  }
+
+  /** Moves a class one place up (`-1`) or down (`+1`). */
+  moveClass(classId, delta) {
+    const from = this.indexOf(classId);
+    const to = from + delta;
+    if (to < 0 || to >= this.classes.length) return;
+    const [cls] = this.classes.splice(from, 1);
+    this.classes.splice(to, 0, cls);
+    this.enqueue(() => this.session?.moveClass(from, to));
+    this.save();
+    this.changed("classes");
+  }
+
+  /** Removes every sample of a class; returns a function that undoes it. */
+  clearClass(classId) {
+    const removed = this.samplesOf(classId);
+    for (const s of removed) this.samples.delete(s.id);
+    const index = this.indexOf(classId);
+    this.enqueue(() => this.forget(removed, () => this.session?.clearClass(index)));
+    this.persistRemoval(removed);
+    this.changed("samples");
+    return () => this.restore(removed, this.classes[this.indexOf(classId)]?.name);
+  }
+
+  /** Removes samples by id. */
+  removeSamples(ids) {
+    const removed = ids.map((id) => this.samples.get(id)).filter(Boolean);
+    for (const s of removed) this.samples.delete(s.id);
+    this.enqueue(() => this.forget(removed, () => { for (const s of removed) this.session?.removeSample(s.id); }));
+    this.persistRemoval(removed);
+    this.changed("samples");
+  }
+
+  /** Moves a sample to another class. */
+  relabelSample(id, classId) {
+    const sample = this.samples.get(id);
+    const cls = this.classes[this.indexOf(classId)];
+    if (!sample || !cls) return;
+    sample.classId = classId;
+    this.enqueue(() => this.session?.relabelSample(id, cls.name));
+    this.save([sample]);
+    this.changed("samples");
+  }
+
+  /** Runs a session removal and forgets that the session held `removed`. */
+  forget(removed, removal) {
+    removal();
+    for (const s of removed) this.inSession.delete(s.id);
+  }
+
+  async persistRemoval(removed) {
+    try {
+      await store.deleteSamples(this.id, removed.map((s) => s.id));
+    } catch (error) {
+      this.saveError = error;
+    }
+    this.save();
+  }
+
+  /** Puts removed samples back (undo). */
+  restore(removed, label) {
+    for (const s of removed) this.samples.set(s.id, s);
+    this.save(removed);
+    this.changed("classes");
+    for (const s of removed) this.enqueueEmbed(s, label);
+  }
+
+  /** Adds a captured frame (an `ImageData` square from `frames`) to a class: it is shown and
+   * saved at once, and embedded in the background. Resolves when it is embedded. */
+  async addCapture(classId, image) {
+    const sample = {
+      id: newId("s"), projectId: this.id, classId, seq: this.record.nextSeq++, jpeg: await frames.jpegOf(image), embedding: null,
+    };
+    this.samples.set(sample.id, sample);
+    this.save([sample]);
+    this.changed("samples");
+    return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name, image);
+  }
+
+  /** Holds embedding back until `resumeEmbedding`: while recording, the main thread is kept
+   * for capturing frames at the chosen rate. */
+  pauseEmbedding() {
+    this.resume();
+    this.resumed = new Promise((resolve) => { this.resume = resolve; });
+  }
+
+  /** Lets held-back embedding run. */
+  resumeEmbedding() {
+    this.resume();
+  }
+
+  /** Embeds a sample in the session, after everything queued before it. */
+  enqueueEmbed(sample, label, image) {
+    this.pending += 1;
+    this.changed("pending");
+    return this.enqueue(async () => {
+      await this.resumed;
+      // A sample removed while it waited is skipped.
+      if (!this.session || !this.samples.has(sample.id)) return;
+      await this.embed(this.session, sample, label, image ?? await frames.decode(sample.jpeg, `sample ${sample.id}`));
+    }).finally(() => {
+      this.pending -= 1;
+      this.changed("pending");
+    });
+  }
+
+  /** Updates settings (a partial object). */
+  setSettings(settings) {
+    this.record.settings = clean({ ...this.settings, ...settings });
+    this.save();
+  }
+
+  /** Renames the project. */
+  rename(name) {
+    name = name.trim();
+    if (!name) throw new Error("a project needs a name");
+    this.record.name = name;
+    this.save();
+    this.changed("classes");
+  }
+
+  /** Switches the backbone (call `start` next: samples are embedded again); a trained model
+   * no longer fits. */
+  async setBackbone(backbone) {
+    this.record.backbone = backbone;
+    this.record.model = null;
+    this.record.modelLabels = null;
+    for (const s of this.samples.values()) s.embedding = null;
+    await this.save([...this.samples.values()]);
+    this.changed("model");
+  }
+
+  /** Trains on every sample with the project's settings, calling `onEpoch(report)`; the model
+   * is saved with the project. Resolves to the API's training summary. */
+  async train(options, onEpoch) {
+    return this.enqueue(async () => {
+      if (!this.session) throw new Error("the model is still loading");
+      const summary = await this.session.train(options, onEpoch);
+      this.record.model = await this.session.exportModel();
+      this.record.modelLabels = this.session.info().modelLabels;
+      this.lastTraining = summary;
+      await this.save();
+      // Embeddings change with augmentation or fine-tune settings: store the new ones.
+      const changed = [];
+      for (const sample of this.samples.values()) {
+        const embedding = this.session.sampleEmbedding(sample.id);
+        if (embedding.key !== sample.embedding?.key) {
+          sample.embedding = embedding;
+          changed.push(sample);
+        }
+      }
+      if (changed.length) await this.save(changed);
+      this.changed("model");
+      return summary;
+    });
+  }
+
+  /** Stops training at its next batch. */
+  cancelTraining() {
+    this.session?.cancel();
+  }
+
+  /** Evaluation of the model on every sample. */
+  evaluate() {
+    return this.enqueue(() => this.session.evaluate());
+  }
+
+  /** Prediction for an `ImageData` square: `{ scores, backboneMs, headMs }`. */
+  predict(image) {
+    if (!this.session?.info().trained) return Promise.reject(new Error("train a model first"));
+    return this.session.predict(image.width, image.height, frames.pixels(image));
+  }
+
+  /** Frees the session. */
+  close() {
+    this.session?.free();
+    this.session = null;
+  }
+}

@@ -1,0 +1,92 @@
+// The Train panel: one button, progress and a live chart per epoch, cancel, and the advanced
+// settings (head, epochs, batch size, learning rate, hidden units, k, augmentation views,
+// fine-tune depth) with defaults and reset.
+
+import { $, messageOf, status } from "./dom.js";
+import { drawChart } from "./chart.js";
+import { DEFAULTS, trainOptions } from "./settings.js";
+
+const FIELDS = ["head", "epochs", "batchSize", "learningRate", "hidden", "k", "views", "finetuneBlocks"];
+
+/** Wires the Train panel. */
+export class TrainingView {
+  constructor(app) {
+    this.app = app;
+    this.history = [];
+    $("train").addEventListener("click", () => this.train());
+    $("train-cancel").addEventListener("click", () => this.app.project.cancelTraining());
+    $("settings-reset").addEventListener("click", () => {
+      this.app.project.setSettings(DEFAULTS);
+      this.showSettings();
+    });
+    for (const field of FIELDS) {
+      $(`setting-${field}`).addEventListener("change", () => {
+        this.app.project.setSettings(this.readSettings());
+        this.showSettings();
+      });
+    }
+    new ResizeObserver(() => drawChart($("chart"), this.history, this.epochs ?? 1)).observe($("chart"));
+  }
+
+  /** The form's values. */
+  readSettings() {
+    return Object.fromEntries(FIELDS.map((f) => [f, f === "head" ? $("setting-head").value : Number($(`setting-${f}`).value)]));
+  }
+
+  /** Shows the project's settings in the form. */
+  showSettings() {
+    const settings = this.app.project.settings;
+    for (const field of FIELDS) $(`setting-${field}`).value = String(settings[field]);
+    const knn = settings.head === "knn";
+    for (const field of ["epochs", "batchSize", "learningRate", "hidden", "finetuneBlocks"]) $(`setting-${field}`).disabled = knn;
+    $("setting-k").disabled = !knn;
+  }
+
+  /** Enables the button when there is something to train. */
+  render() {
+    const project = this.app.project;
+    const counts = project.classes.map((c) => project.samplesOf(c.id).length);
+    const ready = project.session && counts.length >= 2 && counts.every((n) => n > 0);
+    $("train").disabled = !ready || this.running;
+    $("train-hint").textContent = !project.session ? "Loading the model…"
+      : counts.length < 2 ? "Add a second class."
+      : counts.some((n) => n === 0) ? "Every class needs at least one sample."
+      : project.pending ? `Preparing ${project.pending} sample(s)…`
+      : project.modelStale ? "Classes changed since training: train again."
+      : project.model ? "Trained. Train again after adding samples." : "Ready to train.";
+  }
+
+  /** Trains the project, charting each epoch. */
+  async train() {
+    const project = this.app.project;
+    const options = trainOptions(project.settings);
+    this.running = true;
+    this.history = [];
+    this.epochs = options.epochs;
+    $("train-cancel").hidden = false;
+    $("train-progress").value = 0;
+    $("train-progress").hidden = false;
+    this.render();
+    status(project.pending ? "Preparing samples, then training…" : "Training…");
+    const started = performance.now();
+    try {
+      const summary = await project.train(options, (report) => {
+        this.history.push(report);
+        $("train-progress").value = report.epoch / options.epochs;
+        drawChart($("chart"), this.history, options.epochs);
+      });
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
+      const validation = summary.validation ? `, validation accuracy ${(summary.validation.accuracy * 100).toFixed(0)} %` : "";
+      status(`Training ${how} in ${seconds} s${validation}.`);
+      $("train-progress").value = 1;
+      this.app.showResults(summary);
+    } catch (error) {
+      status(`Training failed: ${messageOf(error)}`, "error");
+    } finally {
+      this.running = false;
+      $("train-cancel").hidden = true;
+      this.render();
+    }
+  }
+}

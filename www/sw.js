@@ -1,0 +1,44 @@
+// The service worker: after the first visit the app (page, wasm, scripts, weights) works with
+// no network. Network first so updates arrive; the cache answers when the network cannot. It
+// only ever touches this origin's requests.
+const CACHE = "magpie-v1";
+const SHELL = [
+  "./", "index.html", "magpie.js", "magpie_bg.wasm", "www/app.js", "www/style.css", "www/icon.svg",
+  ...["camera", "capture", "chart", "classes-view", "dom", "files", "frames", "preview-view", "project", "results-view",
+    "settings", "store", "training-view"].map((name) => `www/app/${name}.js`),
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+// The page names what it loaded before this worker controlled it (the weights): keep those too.
+self.addEventListener("message", (event) => {
+  const urls = (event.data?.keep ?? []).filter((url) => new URL(url, self.location).origin === self.location.origin);
+  event.waitUntil(caches.open(CACHE).then(async (cache) => {
+    for (const url of urls) if (!(await cache.match(url))) await cache.add(url).catch(() => {});
+  }));
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const response = await fetch(request);
+      if (response.ok && response.status === 200) await cache.put(request, response.clone());
+      return response;
+    } catch (error) {
+      const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
+      if (cached) return cached;
+      throw error;
+    }
+  })());
+});
