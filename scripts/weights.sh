@@ -17,3 +17,12 @@ for backbone in mobilenet_v2 efficientnet_lite0 mobilenet_v1_025; do
     fi
   done
 done
+# The backbone picker's list: every served record with its download size.
+python3 - <<'PY'
+import json, os
+weights = "www/weights"
+records = sorted(f for f in os.listdir(weights) if f.endswith(".f16.bpk"))
+index = [{"id": f[: -len(".f16.bpk")], "bytes": os.path.getsize(os.path.join(weights, f))} for f in records]
+with open(os.path.join(weights, "index.json"), "w") as out:
+    json.dump(index, out, indent=1)
+PY

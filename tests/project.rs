@@ -531,6 +531,17 @@ fn zip_bombs_and_oversized_entries_are_refused() {
 }
 
 #[test]
+fn entries_sharing_bytes_are_refused() {
+    // Two central records pointing at one local entry: a small file that inflates twice.
+    let data = vec![7u8; 4096];
+    let bytes = build_zip(&[entry("images/a.jpg", &data), entry("images/b.jpg", &data)]);
+    let second = bytes.windows(4).enumerate().filter(|(_, w)| *w == 0x0201_4b50u32.to_le_bytes()).nth(1).unwrap().0;
+    let mut patched = bytes.clone();
+    patched[second + 42..second + 46].copy_from_slice(&0u32.to_le_bytes());
+    refused(Project::read(&patched), "Archive", "overlaps");
+}
+
+#[test]
 fn damaged_entries_are_refused() {
     // Flip one byte inside a stored photo: the CRC no longer matches.
     let project = &fixtures().project;

@@ -165,21 +165,23 @@ class App {
         ` in ${((performance.now() - started) / 1000).toFixed(1)} s.${notice}`, notice ? "warning" : "info");
       $("backend-shown").textContent = `Backbone on ${where(placement.backbone)}, head on ${where(placement.head)}.`;
       this.describeBackbones();
-      keepOffline(`www/weights/${project.backbone}.f16.bpk`);
+      keepOffline([`www/weights/${project.backbone}.f16.bpk`, "www/weights/index.json"]);
     } catch (error) {
       if (project === this.project) status(`Could not load the model: ${messageOf(error)}. Your samples are kept.`, "error");
     }
     this.render();
   }
 
-  /** Backbone picker details: download size and the speed measured here. */
+  /** Backbone picker details: download sizes (from the served weights index) and the speed
+   * measured here. */
   async describeBackbones() {
-    const id = $("backbone").value;
-    const response = await fetch(`www/weights/${id}.f16.bpk`, { method: "HEAD" }).catch(() => null);
-    const bytes = Number(response?.headers.get("content-length")) || 0;
-    const speed = localStorage.getItem(`magpie.speed.${id}`);
-    $("backbone-info").textContent = [bytes ? `${formatBytes(bytes)} download` : null,
-      speed ? `≈ ${speed} ms per frame on this device` : null].filter(Boolean).join(" · ");
+    this.weights ??= await fetch("www/weights/index.json").then((r) => r.json()).catch(() => []);
+    for (const option of $("backbone").options) {
+      const bytes = this.weights.find((w) => w.id === option.value)?.bytes;
+      option.textContent = `${BACKBONES[option.value] ?? option.value}${bytes ? ` · ${formatBytes(bytes)}` : ""}`;
+    }
+    const speed = localStorage.getItem(`magpie.speed.${$("backbone").value}`);
+    $("backbone-info").textContent = speed ? `≈ ${speed} ms per frame on this device.` : "";
   }
 
   /** Reacts to a project change. */
@@ -261,10 +263,10 @@ class App {
   }
 }
 
-/** Asks the service worker to keep `url` for offline use. */
-async function keepOffline(url) {
+/** Asks the service worker to keep `urls` for offline use. */
+async function keepOffline(urls) {
   const registration = await navigator.serviceWorker?.ready;
-  registration?.active?.postMessage({ keep: [url] });
+  registration?.active?.postMessage({ keep: urls });
 }
 
 await init();

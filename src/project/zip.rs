@@ -92,6 +92,8 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
         return Err(bad("the central directory lies outside the file"));
     }
     let mut files = BTreeMap::new();
+    // Start and end of every entry read so far (local header to end of data).
+    let mut spans = BTreeMap::new();
     let mut total = 0usize;
     let mut r = Reader { bytes, at: cd_offset };
     for _ in 0..count {
@@ -124,6 +126,13 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
             return Err(ProjectError::TooLarge(format!("more than {} bytes once extracted", limits.total_bytes)));
         }
         let data = entry_data(bytes, local, compressed)?;
+        // Entries sharing bytes would let a small file inflate many times over.
+        let end = data.as_ptr() as usize - bytes.as_ptr() as usize + data.len();
+        let before = spans.range(..end).next_back();
+        if before.is_some_and(|(_, &other_end)| other_end > local) {
+            return Err(bad(&format!("{name} overlaps another entry")));
+        }
+        spans.insert(local, end);
         let data = match method {
             0 if data.len() == size => data.to_vec(),
             0 => return Err(bad(&format!("{name}: stored size disagrees with its header"))),
