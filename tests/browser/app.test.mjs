@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ASSETS, ROOT, useBrowser } from "./harness.mjs";
+import { ASSETS, ROOT, fakeCamera, useBrowser } from "./harness.mjs";
 
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const CLASSES = ["zero", "three", "five"];
@@ -22,33 +22,6 @@ function photos(digit) {
   const files = readdirSync(join(DATASET, digit)).sort();
   const url = (f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`;
   return { train: files.slice(0, SHOTS).map(url), test: files.slice(SHOTS, SHOTS + HELD_OUT).map(url) };
-}
-
-/** A camera for getUserMedia: a canvas stream cycling through the photos the test shows. */
-function fakeCamera() {
-  const canvas = document.createElement("canvas");
-  canvas.width = 640;
-  canvas.height = 480;
-  const context = canvas.getContext("2d");
-  let images = [];
-  let stream = null;
-  const draw = () => {
-    context.fillStyle = "#808080";
-    context.fillRect(0, 0, 640, 480);
-    if (images.length) context.drawImage(images[Math.floor(performance.now() / 80) % images.length], 80, 0, 480, 480);
-    requestAnimationFrame(draw);
-  };
-  window.__camera = {
-    async show(urls) {
-      images = await Promise.all(urls.map(async (u) => createImageBitmap(await (await fetch(u)).blob())));
-      await new Promise((r) => setTimeout(r, 300));
-    },
-  };
-  navigator.mediaDevices.getUserMedia = async () => {
-    if (!stream) { draw(); stream = canvas.captureStream(30); }
-    return stream.clone();
-  };
-  navigator.mediaDevices.enumerateDevices = async () => [{ kind: "videoinput", deviceId: "fake", label: "Test camera", groupId: "" }];
 }
 
 /** A page on the app with the fake camera, recording every request it makes. */
@@ -226,6 +199,76 @@ test("phone-sized viewport: the whole flow works at 390×844", async () => {
       .map((e) => `${e.tagName}#${e.id}.${e.className}`).slice(0, 5),
   }));
   assert.ok(overflow.by <= 0, `no horizontal scrolling (${overflow.by} px too wide: ${overflow.elements})`);
+  assertSameOrigin(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("class editing: keyboard recording, upload, drop, rename, reorder, delete and clear with undo", async () => {
+  const { context, page, errors, requests } = await openPage({ width: 1280, height: 900 });
+  const files = (digit, from, n) => readdirSync(join(DATASET, digit)).sort().slice(from, from + n)
+    .map((f) => ({ name: f, mimeType: "image/jpeg", buffer: readFileSync(join(DATASET, digit, f)) }));
+  const names = () => page.locator(".class-name").evaluateAll((els) => els.map((e) => e.value));
+  // Keyboard: hold Space on the first class's record button.
+  await page.evaluate((urls) => window.__camera.show(urls), photos("0").train);
+  await cards(page).nth(0).locator("button.record").focus();
+  await page.keyboard.down(" ");
+  await page.waitForFunction(() => Number.parseInt(document.querySelector(".class-card .count").textContent, 10) >= 6, null,
+    { timeout: 60_000 });
+  await page.keyboard.up(" ");
+  // Upload into the second class; drop files on a third.
+  await cards(page).nth(1).locator("input[type=file]").setInputFiles(files("3", 0, 6));
+  await page.click("#class-add");
+  const drop = await page.evaluateHandle(async (urls) => {
+    const data = new DataTransfer();
+    for (const u of urls) data.items.add(new File([await (await fetch(u)).blob()], u.split("/").pop(), { type: "image/jpeg" }));
+    return data;
+  }, photos("5").train.slice(0, 6));
+  await cards(page).nth(2).dispatchEvent("drop", { dataTransfer: drop });
+  await page.waitForFunction(() => [...document.querySelectorAll(".class-card .count")].every((c) => Number.parseInt(c.textContent, 10) >= 6),
+    null, { timeout: 60_000 });
+  // A name already taken is refused; the field goes back.
+  const second = cards(page).nth(1).locator(".class-name");
+  await second.fill("Class 1");
+  await second.press("Enter");
+  assert.match(await page.textContent("#status"), /already a class named/);
+  assert.deepEqual(await names(), ["Class 1", "Class 2", "Class 3"]);
+  for (const [i, name] of ["zero", "three", "five"].entries()) {
+    await cards(page).nth(i).locator(".class-name").fill(name);
+    await cards(page).nth(i).locator(".class-name").press("Enter");
+  }
+  // Reorder: "five" up one place.
+  await cards(page).nth(2).getByRole("button", { name: "Move class up" }).click();
+  assert.deepEqual(await names(), ["zero", "five", "three"]);
+  const before = await counts(page);
+  // Delete "zero", then undo: it comes back in place with its samples.
+  await cards(page).nth(0).getByRole("button", { name: "Delete", exact: true }).click();
+  assert.deepEqual(await names(), ["five", "three"]);
+  await page.locator(".toast button", { hasText: "Undo" }).click();
+  assert.deepEqual(await names(), ["zero", "five", "three"]);
+  assert.deepEqual(await counts(page), before);
+  // Clear "three", then undo.
+  await cards(page).nth(2).getByRole("button", { name: "Clear" }).click();
+  assert.equal((await counts(page))[2], 0);
+  await page.locator(".toast button", { hasText: "Undo" }).last().click();
+  assert.deepEqual(await counts(page), before);
+  // The session followed every edit: training sees the classes in the page's order, and the
+  // image-file test mode names the right class.
+  await train(page);
+  await page.click("#camera-toggle");
+  const labels = await page.evaluate(() => window.magpie.app.project.session.info().modelLabels);
+  assert.deepEqual(labels, ["zero", "five", "three"]);
+  const right = [];
+  for (const [digit, name] of [["0", "zero"], ["3", "three"], ["5", "five"]]) {
+    for (const file of files(digit, 20, 2)) {
+      const shown = page.waitForFunction((f) => document.getElementById("stats").dataset.source === f, file.name);
+      await page.setInputFiles("#preview-file", file);
+      await shown;
+      right.push((await page.textContent("#prediction")).startsWith(name));
+    }
+  }
+  assert.ok(right.filter(Boolean).length >= 5, `image-file predictions right: ${right}`);
+  await shot(page, "5-classes-edited");
   assertSameOrigin(requests);
   assert.deepEqual(errors, []);
   await context.close();

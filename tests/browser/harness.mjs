@@ -64,6 +64,34 @@ export async function openApp(browser, url, query = "?backbone=mobilenet_v1_025"
   return { page, errors };
 }
 
+/** An init script: a camera for getUserMedia, a canvas stream cycling through the photos given to
+ * `window.__camera.show(urls)`. */
+export function fakeCamera() {
+  const canvas = document.createElement("canvas");
+  canvas.width = 640;
+  canvas.height = 480;
+  const context = canvas.getContext("2d");
+  let images = [];
+  let stream = null;
+  const draw = () => {
+    context.fillStyle = "#808080";
+    context.fillRect(0, 0, 640, 480);
+    if (images.length) context.drawImage(images[Math.floor(performance.now() / 80) % images.length], 80, 0, 480, 480);
+    requestAnimationFrame(draw);
+  };
+  window.__camera = {
+    async show(urls) {
+      images = await Promise.all(urls.map(async (u) => createImageBitmap(await (await fetch(u)).blob())));
+      await new Promise((r) => setTimeout(r, 300));
+    },
+  };
+  navigator.mediaDevices.getUserMedia = async () => {
+    if (!stream) { draw(); stream = canvas.captureStream(30); }
+    return stream.clone();
+  };
+  navigator.mediaDevices.enumerateDevices = async () => [{ kind: "videoinput", deviceId: "fake", label: "Test camera", groupId: "" }];
+}
+
 /** Starts the server and the browser before a test file's tests and stops them after; the
  * returned object gets `url` and `browser` once started. */
 export function useBrowser() {

@@ -61,6 +61,7 @@ export class PreviewView {
       const started = performance.now();
       const prediction = await this.app.project.predict(image);
       this.show(prediction, performance.now() - started, null);
+      $("stats").dataset.source = file.name;
     } catch (error) {
       status(`Could not classify ${file.name}: ${messageOf(error)}`, "error");
     }
@@ -86,6 +87,7 @@ export class PreviewView {
       `backbone ${prediction.backboneMs.toFixed(0)} ms`,
       `head ${prediction.headMs.toFixed(1)} ms`,
     ].filter(Boolean).join(" · ");
+    $("stats").dataset.source = fps === null ? "" : "camera";
   }
 
   /** Clears the scores (no model). */
