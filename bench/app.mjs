@@ -3,9 +3,10 @@
 // cache emptied; the project stays in IndexedDB) and warm (a plain reload), plus the bytes the
 // page downloads. Headless Chromium, WebGPU on SwiftShader, the fake camera of the tests.
 //   node bench/app.mjs [backbone]        (after `trunk build --release`; see bench/app.sh)
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { ASSETS, ROOT, fakeCamera, launch, serve } from "../tests/browser/harness.mjs";
+import { ASSETS, DIST, ROOT, fakeCamera, launch, serve } from "../tests/browser/harness.mjs";
 
 const backbone = process.argv[2] ?? "mobilenet_v2";
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
@@ -17,32 +18,43 @@ const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 await context.addInitScript(fakeCamera);
 const page = await context.newPage();
-let bytes = 0;
-const files = new Map();
-page.on("response", async (response) => {
-  if (response.url().includes("/__assets__/")) return;
-  const body = await response.body().catch(() => null);
-  if (body) { bytes += body.length; files.set(new URL(response.url()).pathname, body.length); }
+// Every file of the app the page asks for (not the test photos), by path.
+const requested = new Set();
+page.on("request", (request) => {
+  const path = new URL(request.url()).pathname;
+  if (!path.startsWith("/__assets__/")) requested.add(path === "/" ? "/index.html" : path);
 });
+/** Bytes of the requested files, as served and gzip-compressed. */
+function downloadSize() {
+  let raw = 0;
+  let gzip = 0;
+  for (const path of requested) {
+    const file = join(DIST, path);
+    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
+    const bytes = readFileSync(file);
+    raw += bytes.length;
+    gzip += gzipSync(bytes).length;
+  }
+  return { files: [...requested].sort(), raw, gzip };
+}
 const ready = () => page.waitForFunction(() => /ready on/.test(document.getElementById("status").textContent), null, { timeout: 600_000 });
 
 /** Milliseconds from navigation to the model being ready and to the first live prediction. */
 async function open(navigate) {
-  bytes = 0;
-  files.clear();
   const start = Date.now();
   await navigate();
   await ready();
   const readyMs = Date.now() - start;
   await page.click("#camera-toggle");
   await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 600_000 });
-  return { readyMs, firstPredictionMs: Date.now() - start, bytes, files: Object.fromEntries(files) };
+  return { readyMs, firstPredictionMs: Date.now() - start };
 }
 
 // First visit: nothing cached, no project yet.
-const first = await open(async () => {
-  await page.goto(`${url}?backbone=${backbone}`);
-  await ready();
+await page.goto(`${url}?backbone=${backbone}`);
+await ready();
+const download = downloadSize();
+{
   // A project with a trained model: 10 photos of two digits, uploaded, then trained.
   await page.evaluate(async (sets) => {
     const app = window.magpie.app;
@@ -54,8 +66,7 @@ const first = await open(async () => {
   await page.click("#train");
   await page.waitForFunction(() => /Training (done|stopped)/.test(document.getElementById("status").textContent), null, { timeout: 600_000 });
   await page.evaluate(() => window.magpie.app.project.queue);
-});
-const firstVisitBytes = first.bytes;
+}
 const warm = await open(() => page.reload());
 const client = await context.newCDPSession(page);
 const cold = await open(async () => {
@@ -66,13 +77,12 @@ const cold = await open(async () => {
   await client.send("Network.clearBrowserCache");
   await page.reload();
 });
-const wasm = files.get("/magpie_bg.wasm");
-const result = { backbone, device: "headless Chromium, SwiftShader WebGPU (CPU)", cold, warm, firstVisitBytes };
+const result = { backbone, device: "headless Chromium, SwiftShader WebGPU (CPU)", cold, warm, download };
 mkdirSync(join(ROOT, "bench/out"), { recursive: true });
 writeFileSync(join(ROOT, `bench/out/app-${backbone}.json`), JSON.stringify(result, null, 1));
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
-console.log(`| ${backbone} | cold | ${(cold.readyMs / 1000).toFixed(1)} s | ${(cold.firstPredictionMs / 1000).toFixed(1)} s | ${mb(cold.bytes)} |`);
-console.log(`| ${backbone} | warm | ${(warm.readyMs / 1000).toFixed(1)} s | ${(warm.firstPredictionMs / 1000).toFixed(1)} s | ${mb(warm.bytes)} |`);
-console.log(`page download on a first visit: ${mb(firstVisitBytes)} (wasm ${mb(cold.files["/magpie_bg.wasm"] ?? wasm ?? 0)})`);
+const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
+console.log(`| ${backbone} | ${s(cold.readyMs)} / ${s(cold.firstPredictionMs)} | ${s(warm.readyMs)} / ${s(warm.firstPredictionMs)} | ` +
+  `${mb(download.raw)} (${mb(download.gzip)} gzipped) |`);
 await browser.close();
 server.close();

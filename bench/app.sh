@@ -8,6 +8,6 @@ source scripts/env.sh
 CARGO_TARGET_DIR="$MAGPIE_WASM_TARGET_DIR" trunk build --release
 backbones=("$@")
 [ ${#backbones[@]} -gt 0 ] || backbones=(mobilenet_v2 efficientnet_lite0 mobilenet_v1_025)
-echo "| backbone | visit | model ready | first live prediction | downloaded |"
-echo "|---|---|---|---|---|"
+echo "| backbone | cold: model ready / first live prediction | warm: model ready / first live prediction | page download (all files) |"
+echo "|---|---|---|---|"
 for backbone in "${backbones[@]}"; do node bench/app.mjs "$backbone"; done

@@ -21,6 +21,7 @@ const BACKBONES = {
 const params = new URLSearchParams(location.search);
 const LAST = "magpie.project";
 const BACKEND = "magpie.backend";
+const PLACEMENT = "magpie.placement.";
 
 /** The page: owns the current project and the shared camera; views render from it. */
 class App {
@@ -55,10 +56,13 @@ class App {
     return { delay: Number($("capture-delay").value) || 0, duration: Number($("capture-duration").value) || 1 };
   }
 
-  /** Session options: the chosen backend for both stages. */
-  sessionOptions() {
+  /** Session options: the chosen backend for both stages; on "automatic", the placement
+   * measured for this backbone on an earlier visit (measuring takes a few passes). */
+  sessionOptions(backbone) {
     const backend = $("backend").value;
-    return { backend, headBackend: backend };
+    if (backend !== "auto") return { backend, headBackend: backend };
+    const remembered = JSON.parse(localStorage.getItem(`${PLACEMENT}${backbone}`) ?? "null");
+    return remembered ? { backend: remembered.backbone, headBackend: remembered.head } : { backend, headBackend: backend };
   }
 
   wire() {
@@ -151,14 +155,25 @@ class App {
     status(`Loading ${name}…`);
     this.render();
     const started = performance.now();
+    const progress = (done, total) => status(`Loading ${name}… restored ${done} of ${total} samples`);
     try {
-      await project.start(this.sessionOptions(), (done, total) => status(`Loading ${name}… restored ${done} of ${total} samples`));
+      try {
+        await project.start(this.sessionOptions(project.backbone), progress);
+      } catch (error) {
+        // A remembered placement may name a backend this browser no longer has: measure again.
+        if (!/not available/.test(messageOf(error))) throw error;
+        localStorage.removeItem(`${PLACEMENT}${project.backbone}`);
+        await project.start(this.sessionOptions(project.backbone), progress);
+      }
       if (project !== this.project) return;
       const info = project.sessionInfo;
       const where = (b) => (b === "wgpu" ? "WebGPU" : "CPU");
       const placement = info.placement;
       const measured = placement.measured.find((m) => m[0] === placement.backbone)?.[1];
-      if (measured) localStorage.setItem(`magpie.speed.${project.backbone}`, measured.backboneMs.toFixed(0));
+      if (measured) {
+        localStorage.setItem(`magpie.speed.${project.backbone}`, measured.backboneMs.toFixed(0));
+        localStorage.setItem(`${PLACEMENT}${project.backbone}`, JSON.stringify({ backbone: placement.backbone, head: placement.head }));
+      }
       const notice = placement.fallbackReason ? ` WebGPU unavailable (${placement.fallbackReason}); using the CPU.` : "";
       status(`${name} ready on ${where(placement.backbone)}` +
         (placement.head !== placement.backbone ? ` (head on ${where(placement.head)})` : "") +

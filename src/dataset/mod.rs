@@ -147,4 +147,16 @@ mod tests {
         let ok = Dataset { labels: labels(&["fist", "palm"]), samples: vec![sample(0), sample(1)] };
         assert_eq!(ok.validate(), Ok(()));
     }
+
+    #[test]
+    fn remap_drops_and_relabels_in_order() {
+        let mut dataset = Dataset { labels: vec!["a".into(), "b".into()], samples: vec![sample(0), sample(1), sample(0)] };
+        dataset.samples[2].id = "third".into();
+        let map = [None, Some(0), Some(1)];
+        dataset.remap(vec!["b".into(), "a".into()], &map);
+        assert_eq!(dataset.labels, ["b", "a"]);
+        let kept: Vec<(&str, usize)> = dataset.samples.iter().map(|s| (s.id.as_str(), s.class)).collect();
+        assert_eq!(kept, [("s1", 0), ("third", 1)]);
+        assert_eq!(renumber(&map), [None, Some(0), Some(1)]);
+    }
 }

@@ -30,7 +30,7 @@ pub struct Manifest {
     pub backbone: BackboneKind,
     /// Classes in order; a model's class `i` is `classes[i]`.
     pub classes: Vec<ClassEntry>,
-    /// Training settings (a partial `TrainConfig`, as the app's advanced settings hold them).
+    /// Training settings as the app's advanced settings hold them (`head`, `epochs`, `batchSize`, …).
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// Path of the trained model record, if there is one.

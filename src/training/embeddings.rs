@@ -221,3 +221,29 @@ impl Embedder<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remap_and_saved_rows_keep_each_samples_views() {
+        let mut cache = EmbeddingCache::new(vec![2]);
+        let entries: Vec<Entry> =
+            (0..3).flat_map(|sample| (0..2).map(move |view| Entry { sample, class: sample, view })).collect();
+        let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        cache.push(&entries, &values);
+        let saved = cache.sample_rows(1);
+        assert_eq!(saved.iter().map(|&b| f16::from_bits(b).to_f32()).collect::<Vec<_>>(), [4.0, 5.0, 6.0, 7.0]);
+        // Drop sample 0, move sample 2 to class 0.
+        cache.remap(&[None, Some(1), Some(0)]);
+        assert_eq!(cache.len(), 4);
+        assert_eq!(cache.entries()[0], Entry { sample: 0, class: 1, view: 0 });
+        assert_eq!(cache.entries()[2], Entry { sample: 1, class: 0, view: 0 });
+        assert_eq!(cache.row(2), [8.0, 9.0]);
+        // Saved rows come back as the same views; a mismatched shape is refused.
+        assert!(cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[3], &saved).is_none());
+        cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[2], &saved).unwrap();
+        assert_eq!(cache.sample_rows(2), saved);
+    }
+}

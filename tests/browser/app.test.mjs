@@ -140,6 +140,11 @@ test("desktop: capture from the camera, train, predict live, reload, export and 
   await page.click("#results-all");
   await page.locator("#confusion td.hit button").first().click();
   assert.ok(await page.locator("#cell .cell-samples li").count() > 0);
+  // A sample listed there can be moved to another class.
+  const listed = await counts(page);
+  await page.locator("#cell .cell-samples li select").first().selectOption({ label: CLASSES[1] });
+  await page.waitForFunction((n) => Number.parseInt(document.querySelectorAll(".class-card .count")[1].textContent, 10) === n, listed[1] + 1);
+  assert.deepEqual(await counts(page), [listed[0] - 1, listed[1] + 1, listed[2]]);
   // Deleting a sample updates the count.
   const before = await counts(page);
   await cards(page).first().locator(".thumbs li button.remove").first().click();
