@@ -4,9 +4,11 @@
 mod fetch;
 mod project;
 mod session;
+mod source;
 
 pub use project::{read_project, write_project};
 pub use session::FewShotSession;
+use source::ImageSource;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
 use crate::device::{BackendKind, device};
-use crate::image::RgbaView;
 use crate::weights::{PretrainedBackbone, record};
 
 /// Installs the panic hook so a Rust panic is reported on the console with its message.
@@ -96,9 +97,12 @@ impl Backends {
     }
 }
 
-/// The weight record's URL: `url`, else `www/weights/<backbone>.f16.bpk`.
-fn weights_url(kind: BackboneKind, url: Option<&str>) -> String {
-    url.map_or_else(|| format!("www/weights/{}.f16.bpk", kind.id()), str::to_string)
+/// The weight record's URL: `url`, else `<base>/<backbone>.f16.bpk` (`base` defaulting to
+/// the page's `www/weights/`).
+fn weights_url(kind: BackboneKind, url: Option<&str>, base: Option<&str>) -> String {
+    let base = base.unwrap_or("www/weights/");
+    let slash = if base.ends_with('/') { "" } else { "/" };
+    url.map_or_else(|| format!("{base}{slash}{}.f16.bpk", kind.id()), str::to_string)
 }
 
 /// Parses a downloaded weight record, checking it holds `kind`.
@@ -132,7 +136,7 @@ impl ImageNetModel {
         };
         let device = backends.device(backend).map_err(js_error)?;
         let fallback_reason = if options.backend.as_deref().unwrap_or("auto") == "auto" { backends.reason() } else { None };
-        let url = weights_url(kind, options.weights_url.as_deref());
+        let url = weights_url(kind, options.weights_url.as_deref(), None);
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
         let weight_bytes = bytes.len();
         let model = parse_backbone(kind, &url, bytes, &device)?;
@@ -154,17 +158,19 @@ impl ImageNetModel {
         serde_wasm_bindgen::to_value(&self.info).map_err(js_error)
     }
 
-    /// The `k` most probable ImageNet classes of an RGBA image (`ImageData` fields):
-    /// `[{ index, label, probability }]`, most probable first.
-    pub async fn classify(&self, width: usize, height: usize, pixels: Vec<u8>, k: usize) -> Result<JsValue, JsError> {
-        let image = RgbaView::new(width, height, &pixels).map_err(js_error)?;
+    /// The `k` most probable ImageNet classes of an image (any source `FewShotSession.addExample`
+    /// takes): `[{ index, label, probability }]`, most probable first.
+    pub async fn classify(&self, source: &ImageSource, k: usize) -> Result<JsValue, JsError> {
+        let frame = source::read(source)?;
+        let image = frame.view();
         let mut results = self.model.classify(&[image], k, &self.device).await.map_err(js_error)?;
         serde_wasm_bindgen::to_value(&results.pop().unwrap_or_default()).map_err(js_error)
     }
 
-    /// The pooled embedding of an RGBA image.
-    pub async fn features(&self, width: usize, height: usize, pixels: Vec<u8>) -> Result<Vec<f32>, JsError> {
-        let image = RgbaView::new(width, height, &pixels).map_err(js_error)?;
+    /// The pooled embedding of an image.
+    pub async fn features(&self, source: &ImageSource) -> Result<Vec<f32>, JsError> {
+        let frame = source::read(source)?;
+        let image = frame.view();
         let mut rows = self.model.embed(&[image], &self.device).await.map_err(js_error)?;
         Ok(rows.pop().unwrap_or_default())
     }

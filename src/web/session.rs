@@ -9,7 +9,9 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
+use wasm_bindgen::JsCast;
 use crate::augment::AugmentConfig;
 use crate::backbone::BackboneKind;
 use crate::classifier::{self, Classifier, ClassScore, read_to};
@@ -31,7 +33,13 @@ struct SessionOptions {
     backend: Option<String>,
     /// Head stage: `"auto"` (measured), `"wgpu"` or `"cpu"`.
     head_backend: Option<String>,
+    /// URL of the backbone's weight record.
     weights_url: Option<String>,
+    /// Folder (URL ending in `/`) holding `<backbone>.f16.bpk` records, when `weightsUrl` is absent.
+    weights_base: Option<String>,
+    /// A trained model (bytes or URL) to load; its backbone is the session's.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    model: JsValue,
 }
 
 /// Options of [`FewShotSession::add_sample`].
@@ -142,15 +150,30 @@ fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
 
 #[wasm_bindgen]
 impl FewShotSession {
-    /// Loads a backbone and picks devices: `{ backbone?, backend?, headBackend?, weightsUrl? }`
-    /// (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and takes the faster).
+    /// Loads a backbone and picks devices: `{ backbone?, backend?, headBackend?, weightsUrl?,
+    /// weightsBase?, model? }` (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and
+    /// takes the faster). With `model` (bytes or URL of a trained model) the backbone is the
+    /// model's, and the model is loaded, ready to predict.
     pub async fn create(options_value: JsValue) -> Result<FewShotSession, JsError> {
         let options: SessionOptions = options(options_value)?;
-        let kind: BackboneKind = options.backbone.as_deref().unwrap_or("mobilenet_v2").parse().map_err(js_error)?;
+        let model = match options.model.is_undefined() || options.model.is_null() {
+            true => None,
+            false => Some(model_bytes(options.model.clone()).await?),
+        };
+        let kind: BackboneKind = match (&model, options.backbone.as_deref()) {
+            (Some(bytes), wanted) => {
+                let info = classifier::info(bytes).map_err(js_error)?;
+                if wanted.is_some_and(|w| w != info.backbone.id()) {
+                    return Err(js_error(format!("the model was trained on {}, not {}", info.backbone, wanted.unwrap_or_default())));
+                }
+                info.backbone
+            }
+            (None, wanted) => wanted.unwrap_or("mobilenet_v2").parse().map_err(js_error)?,
+        };
         let backends = Backends::available().await;
         let config = TrainConfig::default();
         let mut measured = Vec::new();
-        let url = weights_url(kind, options.weights_url.as_deref());
+        let url = weights_url(kind, options.weights_url.as_deref(), options.weights_base.as_deref());
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
         let mut models = Vec::new();
         for backend in backends.kinds() {
@@ -180,12 +203,12 @@ impl FewShotSession {
         }
         let backbone_kind = choose(wanted.0, &|t| t.backbone_ms, &measured);
         let head_kind = choose(wanted.1, &|t| t.head_step_ms, &measured);
-        let (_, backbone_device, model) =
+        let (_, backbone_device, backbone) =
             models.into_iter().find(|m| m.0 == backbone_kind).ok_or_else(|| js_error("no device"))?;
         let head_device = backends.device(head_kind).map_err(js_error)?;
         let placement = Placement { backbone: backbone_kind, head: head_kind, measured, fallback_reason: backends.reason() };
-        Ok(FewShotSession {
-            model,
+        let session = FewShotSession {
+            model: backbone,
             backbone_device,
             head_device,
             placement,
@@ -197,7 +220,12 @@ impl FewShotSession {
             }),
             classifier: RefCell::new(None),
             cancel: CancelToken::default(),
-        })
+        };
+        if let Some(bytes) = model {
+            let classifier = classifier::load(bytes, &session.model.backbone, &session.head_device).map_err(js_error)?;
+            *session.classifier.borrow_mut() = Some(classifier);
+        }
+        Ok(session)
     }
 
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
@@ -295,19 +323,14 @@ impl FewShotSession {
         Ok(())
     }
 
-    /// Captures an RGBA frame as an example of `label` (created if new); embeds it (and its
+    /// Adds an image (`ImageData`, `<img>`, `<video>` frame, `<canvas>`, `ImageBitmap` or
+    /// `OffscreenCanvas`) as an example of `label` (created if new); embeds it (and its
     /// augmented views) now, unless `options.embedding` holds rows saved with the current
-    /// settings. `options`: `{ id?, embedding? }`. Resolves to the sample's id.
-    #[wasm_bindgen(js_name = addSample)]
-    pub async fn add_sample(
-        &self,
-        label: String,
-        width: usize,
-        height: usize,
-        pixels: Vec<u8>,
-        options_value: JsValue,
-    ) -> Result<String, JsError> {
+    /// settings. `options`: `{ id?, embedding? }`. Resolves to the example's id.
+    #[wasm_bindgen(js_name = addExample)]
+    pub async fn add_example(&self, label: String, source: &ImageSource, options_value: JsValue) -> Result<String, JsError> {
         let options: SampleOptions = options(options_value)?;
+        let RgbaImage { width, height, pixels } = source::read(source)?;
         RgbaView::new(width, height, &pixels).map_err(js_error)?;
         let mut guard = self.edit()?;
         let samples = &mut *guard;
@@ -337,8 +360,8 @@ impl FewShotSession {
 
     /// The cached rows of sample `id`, for an app to store and hand back to `addSample`:
     /// `{ key, shape, rows: Uint16Array }`.
-    #[wasm_bindgen(js_name = sampleEmbedding)]
-    pub fn sample_embedding(&self, id: &str) -> Result<JsValue, JsError> {
+    #[wasm_bindgen(js_name = exampleEmbedding)]
+    pub fn example_embedding(&self, id: &str) -> Result<JsValue, JsError> {
         let samples = self.edit()?;
         let index = samples.index_of(id)?;
         let saved = SavedEmbedding {
@@ -349,9 +372,9 @@ impl FewShotSession {
         serde_wasm_bindgen::to_value(&saved).map_err(js_error)
     }
 
-    /// Removes a sample by id; false if there was none.
-    #[wasm_bindgen(js_name = removeSample)]
-    pub fn remove_sample(&self, id: &str) -> Result<bool, JsError> {
+    /// Removes an example by id; false if there was none.
+    #[wasm_bindgen(js_name = removeExample)]
+    pub fn remove_example(&self, id: &str) -> Result<bool, JsError> {
         let mut samples = self.edit()?;
         let Ok(index) = samples.index_of(id) else { return Ok(false) };
         let labels = samples.dataset.labels.clone();
@@ -359,9 +382,9 @@ impl FewShotSession {
         Ok(true)
     }
 
-    /// Moves sample `id` to class `label` (created if new).
-    #[wasm_bindgen(js_name = relabelSample)]
-    pub fn relabel_sample(&self, id: &str, label: String) -> Result<(), JsError> {
+    /// Moves example `id` to class `label` (created if new).
+    #[wasm_bindgen(js_name = relabelExample)]
+    pub fn relabel_example(&self, id: &str, label: String) -> Result<(), JsError> {
         let mut samples = self.edit()?;
         let index = samples.index_of(id)?;
         let target = samples.add_class(label)?;
@@ -414,10 +437,11 @@ impl FewShotSession {
         self.cancel.cancel();
     }
 
-    /// Class probabilities of an RGBA frame: `{ scores: [{ class, label, probability }],
-    /// backboneMs, headMs }`, most probable first.
-    pub async fn predict(&self, width: usize, height: usize, pixels: Vec<u8>) -> Result<JsValue, JsError> {
-        let image = RgbaView::new(width, height, &pixels).map_err(js_error)?;
+    /// Class probabilities of an image (any source `addExample` takes): `{ scores: [{ class,
+    /// label, probability }] (most probable first), backboneMs, headMs }`.
+    pub async fn predict(&self, source: &ImageSource) -> Result<JsValue, JsError> {
+        let frame = source::read(source)?;
+        let image = frame.view();
         let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("train or load a model first"))?;
         let start = crate::clock::now_ms();
         let (rows, shape) = classifier.backbone_rows(&self.model.backbone, &[image], &self.backbone_device).map_err(js_error)?;
@@ -447,23 +471,41 @@ impl FewShotSession {
         serde_wasm_bindgen::to_value(&evaluation).map_err(js_error)
     }
 
-    /// The trained model as a record file (`.bpk`): head, labels, backbone id, settings.
-    #[wasm_bindgen(js_name = exportModel)]
-    pub async fn export_model(&self) -> Result<Vec<u8>, JsError> {
+    /// The trained model as a record file (`.bpk`, see docs/model-format.md): head, labels,
+    /// backbone id, preprocessing, settings.
+    pub async fn save(&self) -> Result<Vec<u8>, JsError> {
         let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("there is no trained model yet"))?;
         // Saving reads tensors synchronously: only the CPU backend can do that in a browser.
         let on_cpu = classifier.to_device_async(&Device::flex()).await.map_err(js_error)?;
         classifier::save(&on_cpu).map_err(js_error)
     }
 
-    /// Loads a model record for this session's backbone, replacing the trained one.
-    #[wasm_bindgen(js_name = importModel)]
-    pub fn import_model(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+    /// Loads a model record (bytes, or the URL of one) made for this session's backbone,
+    /// replacing the trained model. Resolves to its labels.
+    pub async fn load(&self, model: JsValue) -> Result<JsValue, JsError> {
+        let bytes = model_bytes(model).await?;
         let classifier = classifier::load(bytes, &self.model.backbone, &self.head_device).map_err(js_error)?;
         let labels = classifier.info.labels.clone();
         *self.classifier.borrow_mut() = Some(classifier);
         serde_wasm_bindgen::to_value(&labels).map_err(js_error)
     }
+
+    /// Frees the session's memory now (the object cannot be used afterwards).
+    pub fn dispose(self) {}
+}
+
+/// A model record given as bytes (`Uint8Array` or `ArrayBuffer`) or as a URL to fetch.
+async fn model_bytes(model: JsValue) -> Result<Vec<u8>, JsError> {
+    if let Some(url) = model.as_string() {
+        return fetch::bytes(&url).await.map_err(js_error);
+    }
+    if let Some(buffer) = model.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(js_sys::Uint8Array::new(buffer).to_vec());
+    }
+    model
+        .dyn_into::<js_sys::Uint8Array>()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| js_error("expected a model as a Uint8Array, an ArrayBuffer or a URL"))
 }
 
 impl FewShotSession {

@@ -45,18 +45,17 @@ for (const backbone of BACKBONES) {
           ctx.drawImage(bitmap, 0, 0);
           const image = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
           const t0 = performance.now();
-          const features = await model.features(image.width, image.height, image.data);
+          const features = await model.features(image);
           const ms = performance.now() - t0;
-          const top = await model.classify(image.width, image.height, image.data, 1);
+          const top = await model.classify(image, 1);
           out.push({ name, features: Array.from(features), top: top[0], ms });
           out.image ??= image;
         }
         // Warm per-frame time (printed, not asserted): median of 5 after the calls above.
-        const { width, height, data } = out.image;
         const times = [];
         for (let i = 0; i < 5; i++) {
           const t0 = performance.now();
-          await model.features(width, height, data);
+          await model.features(out.image);
           times.push(performance.now() - t0);
         }
         times.sort((a, b) => a - b);

@@ -51,8 +51,7 @@ async function session(page, options) {
       const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
       const context = canvas.getContext("2d");
       context.drawImage(bitmap, 0, 0);
-      const { width, height, data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-      await session.addSample(label, width, height, new Uint8Array(data.buffer));
+      await session.addExample(label, context.getImageData(0, 0, bitmap.width, bitmap.height));
     }
     window.session = session;
     return session.info();
@@ -89,11 +88,11 @@ test("a head trained in the browser on WebGPU and on CPU matches native training
     // The trained model predicts, exports and re-imports.
     const roundTrip = await page.evaluate(async () => {
       const canvas = new OffscreenCanvas(64, 64).getContext("2d");
-      const { width, height, data } = canvas.getImageData(0, 0, 64, 64);
-      const before = await window.session.predict(width, height, new Uint8Array(data.buffer));
-      const bytes = await window.session.exportModel();
-      const labels = window.session.importModel(bytes);
-      const after = await window.session.predict(width, height, new Uint8Array(data.buffer));
+      const image = canvas.getImageData(0, 0, 64, 64);
+      const before = await window.session.predict(image);
+      const bytes = await window.session.save();
+      const labels = await window.session.load(bytes);
+      const after = await window.session.predict(image);
       return { before, after, labels, size: bytes.length };
     });
     assert.deepEqual(roundTrip.labels, CLASSES);
@@ -136,16 +135,16 @@ test("cancel stops browser training; auto placement measures both backends", asy
     const messages = [];
     for (const attempt of [
       () => session.train({}),
-      () => session.addSample("x", 2, 2, new Uint8Array(3)),
-      () => session.predict(2, 2, new Uint8Array(16)),
-      () => session.importModel(new Uint8Array([1, 2, 3])),
+      () => session.addExample("x", { width: 2, height: 2 }),
+      () => session.predict(new ImageData(2, 2)),
+      () => session.load(new Uint8Array([1, 2, 3])),
     ]) {
       try { await attempt(); messages.push("no error"); } catch (e) { messages.push(String(e.message ?? e)); }
     }
     return messages;
   });
   assert.match(bad[0], /no classes/);
-  assert.match(bad[1], /expected 16 bytes/);
+  assert.match(bad[1], /expected ImageData, an <img>/);
   assert.match(bad[2], /train or load a model first/);
   assert.match(bad[3], /not a magpie model file/);
   assert.deepEqual(errors, []);

@@ -38,6 +38,3 @@ export async function decode(blob, name = "the image") {
     bitmap.close();
   }
 }
-
-/** The pixels of an `ImageData` as the JS API takes them. */
-export const pixels = (image) => new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);

@@ -114,7 +114,7 @@ export class Project extends EventTarget {
       }
       if (this.record.model) {
         try {
-          session.importModel(this.record.model);
+          await session.load(this.record.model);
         } catch (error) {
           this.record.model = null;
           throw new Error(`the saved model could not be loaded (${error.message}); train again`);
@@ -129,9 +129,9 @@ export class Project extends EventTarget {
   /** Adds a sample to `session`, storing its embedding when it had to be computed. */
   async embed(session, sample, label, image) {
     if (this.inSession.has(sample.id)) return;
-    await session.addSample(label, image.width, image.height, frames.pixels(image), { id: sample.id, embedding: sample.embedding });
+    await session.addExample(label, image, { id: sample.id, embedding: sample.embedding });
     this.inSession.add(sample.id);
-    const embedding = session.sampleEmbedding(sample.id);
+    const embedding = session.exampleEmbedding(sample.id);
     if (embedding.key !== sample.embedding?.key) {
       sample.embedding = embedding;
       await this.save([sample]);
@@ -211,7 +211,7 @@ export class Project extends EventTarget {
   removeSamples(ids) {
     const removed = ids.map((id) => this.samples.get(id)).filter(Boolean);
     for (const s of removed) this.samples.delete(s.id);
-    this.enqueue(() => this.forget(removed, () => { for (const s of removed) this.session?.removeSample(s.id); }));
+    this.enqueue(() => this.forget(removed, () => { for (const s of removed) this.session?.removeExample(s.id); }));
     this.persistRemoval(removed);
     this.changed("samples");
   }
@@ -222,7 +222,7 @@ export class Project extends EventTarget {
     const cls = this.classes[this.indexOf(classId)];
     if (!sample || !cls) return;
     sample.classId = classId;
-    this.enqueue(() => this.session?.relabelSample(id, cls.name));
+    this.enqueue(() => this.session?.relabelExample(id, cls.name));
     this.save([sample]);
     this.changed("samples");
   }
@@ -321,14 +321,14 @@ export class Project extends EventTarget {
     return this.enqueue(async () => {
       if (!this.session) throw new Error("the model is still loading");
       const summary = await this.session.train(options, onEpoch);
-      this.record.model = await this.session.exportModel();
+      this.record.model = await this.session.save();
       this.record.modelLabels = this.session.info().modelLabels;
       this.lastTraining = summary;
       await this.save();
       // Embeddings change with augmentation or fine-tune settings: store the new ones.
       const changed = [];
       for (const sample of this.samples.values()) {
-        const embedding = this.session.sampleEmbedding(sample.id);
+        const embedding = this.session.exampleEmbedding(sample.id);
         if (embedding.key !== sample.embedding?.key) {
           sample.embedding = embedding;
           changed.push(sample);
@@ -353,7 +353,7 @@ export class Project extends EventTarget {
   /** Prediction for an `ImageData` square: `{ scores, backboneMs, headMs }`. */
   predict(image) {
     if (!this.session?.info().trained) return Promise.reject(new Error("train a model first"));
-    return this.session.predict(image.width, image.height, frames.pixels(image));
+    return this.session.predict(image);
   }
 
   /** Frees the session. */

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the embeddable package: a self-contained folder (ES modules, wasm, weights, types,
+# package.json) another site can host statically, plus an npm tarball of it.
+#   bash scripts/package.sh [OUT]      (default: dist-package/; the tarball lands beside it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-dist-package}"
+if [ ! -s dist/magpie_bg.wasm ] || [ ! -s www/weights/index.json ]; then
+  bash scripts/setup.sh
+  source scripts/env.sh
+  CARGO_TARGET_DIR="$MAGPIE_WASM_TARGET_DIR" trunk build --release
+fi
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+rm -rf "$out"
+mkdir -p "$out/www/widget" "$out/www/weights"
+cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts "$out/"
+cp www/widgets.js www/widgets.d.ts "$out/www/"
+cp www/widget/*.js "$out/www/widget/"
+cp www/weights/*.f16.bpk www/weights/index.json "$out/www/weights/"
+cat > "$out/package.json" <<JSON
+{
+  "name": "magpie-classifier",
+  "version": "$version",
+  "description": "Few-shot image classification in the browser: <magpie-classifier> and <magpie-trainer> widgets and the magpie JS API (Burn on WebGPU or CPU, in WebAssembly).",
+  "license": "MIT OR Apache-2.0",
+  "type": "module",
+  "exports": {
+    ".": { "types": "./www/widgets.d.ts", "default": "./www/widgets.js" },
+    "./api": { "types": "./magpie.d.ts", "default": "./magpie.js" },
+    "./package.json": "./package.json"
+  },
+  "types": "./www/widgets.d.ts",
+  "files": ["magpie.js", "magpie_bg.wasm", "magpie.d.ts", "www/"],
+  "sideEffects": ["./www/widgets.js", "./www/widget/*.js"]
+}
+JSON
+(cd "$out" && npm pack --silent --pack-destination .. >/dev/null)
+echo "package: $out ($(du -sh "$out" | cut -f1)); tarball: $(ls -1 "$(dirname "$out")"/magpie-classifier-*.tgz | tail -n1)"

@@ -1,0 +1,168 @@
+// <magpie-classifier model="model.bpk">: live predictions of a trained model on the camera, or
+// on an <img>, <video> or <canvas> of the page named by `source`, with confidence bars.
+//
+// Attributes: model (URL, required), source (id of an element to classify instead of the
+// camera), camera ("user" | "environment"), mirror, threshold (0-1: below it the label is
+// "unknown"), backend ("auto" | "wgpu" | "cpu"), ui ("none" hides the bars), events ("frame":
+// a `prediction` event every frame, the default; "change": only when the label changes).
+// Events: `ready` ({ labels, backbone }), `prediction` ({ label, probability, scores }),
+// `error` ({ message }). Styling: parts `video`, `bars`, `bar`, `label`, `fill`; custom
+// properties --magpie-accent, --magpie-track, --magpie-font.
+import { WEIGHTS, api } from "./api.js";
+
+const STYLE = `
+:host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 12rem; }
+video { width: 100%; border-radius: .4rem; display: block; background: #000; }
+video.mirrored { transform: scaleX(-1); }
+ul { list-style: none; padding: 0; margin: .4rem 0 0; display: grid; gap: .25rem; }
+li { display: grid; grid-template-columns: minmax(3rem, 8rem) 1fr 3rem; gap: .4rem; align-items: center; }
+.track { height: .8rem; border-radius: .4rem; overflow: hidden; background: var(--magpie-track, #e2e8f0); }
+.fill { height: 100%; background: var(--magpie-accent, #2b6cb0); }
+li.top .label { font-weight: 700; }
+.value { text-align: right; font-variant-numeric: tabular-nums; }
+.message { color: #c53030; }
+[hidden] { display: none !important; }
+`;
+
+/** The inference widget. */
+export class MagpieClassifier extends HTMLElement {
+  static observedAttributes = ["model", "source", "camera", "mirror", "backend"];
+
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: "open" });
+    this.root.innerHTML = `<style>${STYLE}</style><video part="video" playsinline muted hidden></video>` +
+      `<ul part="bars" aria-live="polite"></ul><p class="message" role="alert" hidden></p>`;
+    this.video = this.root.querySelector("video");
+    this.session = null;
+    this.stream = null;
+    this.generation = 0;
+    this.lastLabel = null;
+  }
+
+  /** Class names of the loaded model. */
+  get labels() { return this.session?.info().modelLabels ?? []; }
+
+  connectedCallback() { this.restart(); }
+  disconnectedCallback() { this.stop(); }
+  attributeChangedCallback() { if (this.isConnected) this.restart(); }
+
+  /** Loads the model and starts predicting; errors become an `error` event and a message. */
+  async restart() {
+    const generation = ++this.generation;
+    this.stop();
+    const model = this.getAttribute("model");
+    if (!model) return this.fail("the model attribute is missing");
+    try {
+      const { FewShotSession } = await api();
+      const backend = this.getAttribute("backend") ?? "auto";
+      const session = await FewShotSession.create({
+        model: new URL(model, document.baseURI).href, backend, headBackend: backend, weightsBase: WEIGHTS,
+      });
+      if (generation !== this.generation) return session.dispose();
+      this.session = session;
+      this.root.querySelector(".message").hidden = true;
+      this.emit("ready", { labels: this.labels, backbone: session.info().backbone });
+      await this.run(generation);
+    } catch (error) {
+      if (generation === this.generation) this.fail(error?.message ?? String(error));
+    }
+  }
+
+  /** Predicts from the source element, or from the camera, until stopped. */
+  async run(generation) {
+    const id = this.getAttribute("source");
+    let source = id ? document.getElementById(id) : null;
+    if (id && !source) throw new Error(`there is no element with id "${id}" to classify`);
+    if (!source) {
+      const facingMode = this.getAttribute("camera") ?? "user";
+      this.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode }, audio: false });
+      this.video.srcObject = this.stream;
+      this.video.hidden = false;
+      this.video.classList.toggle("mirrored", this.hasAttribute("mirror"));
+      await this.video.play();
+      source = this.video;
+    }
+    while (generation === this.generation) {
+      if (ready(source)) await this.predictFrom(source);
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }
+
+  /** Predicts one image (any source the JS API takes) and shows and announces the result. */
+  async predict(source) {
+    if (!this.session) throw new Error("the model is not loaded yet");
+    return this.predictFrom(source);
+  }
+
+  async predictFrom(source) {
+    this.inflight = this.session.predict(source);
+    const { scores } = await this.inflight;
+    const threshold = Number(this.getAttribute("threshold") ?? 0);
+    const top = scores[0];
+    const label = top.probability >= threshold ? top.label : "unknown";
+    this.show(scores);
+    if (this.getAttribute("events") !== "change" || label !== this.lastLabel) {
+      this.emit("prediction", { label, probability: top.probability, scores });
+    }
+    this.lastLabel = label;
+    return { label, probability: top.probability, scores };
+  }
+
+  show(scores) {
+    const bars = this.root.querySelector("ul");
+    bars.hidden = this.getAttribute("ui") === "none";
+    this.video.hidden = !this.stream || this.getAttribute("ui") === "none";
+    const byClass = [...scores].sort((a, b) => a.class - b.class);
+    bars.replaceChildren(...byClass.map((s) => {
+      const li = document.createElement("li");
+      li.part = "bar";
+      li.className = s === scores[0] ? "top" : "";
+      const name = Object.assign(document.createElement("span"), { className: "label", textContent: s.label });
+      name.part = "label";
+      const track = Object.assign(document.createElement("span"), { className: "track" });
+      track.setAttribute("role", "meter");
+      track.setAttribute("aria-label", s.label);
+      track.setAttribute("aria-valuenow", String(Math.round(s.probability * 100)));
+      const fill = Object.assign(document.createElement("span"), { className: "fill" });
+      fill.part = "fill";
+      fill.style.width = `${s.probability * 100}%`;
+      track.append(fill);
+      const value = Object.assign(document.createElement("span"), { className: "value", textContent: `${Math.round(s.probability * 100)} %` });
+      li.append(name, track, value);
+      return li;
+    }));
+  }
+
+  /** Stops the camera and the loop, and frees the model. */
+  stop() {
+    this.generation += 1;
+    for (const track of this.stream?.getTracks() ?? []) track.stop();
+    this.stream = null;
+    this.video.hidden = true;
+    // A prediction still running holds the session: free it once that is done.
+    const session = this.session;
+    this.session = null;
+    Promise.resolve(this.inflight).catch(() => {}).finally(() => session?.dispose());
+  }
+
+  fail(message) {
+    const line = this.root.querySelector(".message");
+    line.textContent = message;
+    line.hidden = false;
+    this.emit("error", { message });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+}
+
+/** Whether `source` has pixels to read now. */
+function ready(source) {
+  if (source instanceof HTMLImageElement) return source.complete && source.naturalWidth > 0;
+  if (source instanceof HTMLVideoElement) return source.readyState >= 2;
+  return true;
+}
+
+customElements.get("magpie-classifier") ?? customElements.define("magpie-classifier", MagpieClassifier);

@@ -1,0 +1,202 @@
+// <magpie-trainer>: the capture → train → preview flow in any page. Hold a class's button to
+// record examples from the camera, press Train, and see live predictions; the trained model is
+// emitted as a `model` event ({ bytes, labels }) and returned by `save()`.
+//
+// Attributes: backbone (default "mobilenet_v2"), backend ("auto" | "wgpu" | "cpu"), classes
+// (comma-separated starting class names, default "Class 1,Class 2"), camera ("user" |
+// "environment"), mirror, rate (examples per second while holding, default 5). Events: `ready`,
+// `progress` (an epoch report), `model`, `prediction`, `error`. Parts: `video`, `classes`,
+// `train`, `bars`; custom properties as <magpie-classifier>.
+import { WEIGHTS, api } from "./api.js";
+
+const STYLE = `
+:host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 16rem; max-width: 28rem; }
+video { width: 100%; aspect-ratio: 4 / 3; object-fit: cover; border-radius: .4rem; background: #000; display: block; }
+video.mirrored { transform: scaleX(-1); }
+.row { display: flex; gap: .4rem; align-items: center; margin: .35rem 0; flex-wrap: wrap; }
+input { flex: 1; min-width: 5rem; font: inherit; }
+button { font: inherit; touch-action: none; user-select: none; }
+button.recording { background: #c53030; color: #fff; }
+.count { color: #666; min-width: 4.5rem; }
+progress { width: 100%; }
+ul { list-style: none; padding: 0; margin: .4rem 0 0; display: grid; gap: .25rem; }
+li { display: grid; grid-template-columns: minmax(3rem, 8rem) 1fr 3rem; gap: .4rem; align-items: center; }
+.track { height: .8rem; border-radius: .4rem; overflow: hidden; background: var(--magpie-track, #e2e8f0); }
+.fill { height: 100%; background: var(--magpie-accent, #2b6cb0); }
+.status { min-height: 1.2em; margin: .3rem 0; }
+`;
+
+/** The training widget. */
+export class MagpieTrainer extends HTMLElement {
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: "open" });
+    this.root.innerHTML = `<style>${STYLE}</style><video part="video" playsinline muted></video>
+      <div part="classes" class="classes"></div>
+      <div class="row"><button type="button" class="add">Add a class</button>
+      <button type="button" part="train" class="train" disabled>Train</button></div>
+      <progress max="1" value="0" hidden></progress><p class="status" role="status"></p><ul part="bars" aria-live="polite"></ul>`;
+    this.video = this.root.querySelector("video");
+    this.session = null;
+    this.classes = [];
+    this.recording = null;
+    this.root.querySelector(".add").addEventListener("click", () => this.addClass());
+    this.root.querySelector(".train").addEventListener("click", () => this.train());
+  }
+
+  async connectedCallback() {
+    if (this.session) return;
+    const names = (this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean);
+    for (const name of names) this.addClass(name);
+    try {
+      this.status("Loading…");
+      const { FewShotSession } = await api();
+      const backend = this.getAttribute("backend") ?? "auto";
+      this.session = await FewShotSession.create({
+        backbone: this.getAttribute("backbone") ?? "mobilenet_v2", backend, headBackend: backend, weightsBase: WEIGHTS,
+      });
+      const facingMode = this.getAttribute("camera") ?? "user";
+      this.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode }, audio: false });
+      this.video.srcObject = this.stream;
+      this.video.classList.toggle("mirrored", this.hasAttribute("mirror"));
+      await this.video.play();
+      this.status("Hold a class's button to record examples.");
+      this.emit("ready", {});
+      this.update();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  disconnectedCallback() {
+    for (const track of this.stream?.getTracks() ?? []) track.stop();
+    this.previewing = false;
+  }
+
+  /** Adds a class row. */
+  addClass(name = `Class ${this.classes.length + 1}`) {
+    const row = document.createElement("div");
+    row.className = "row";
+    const input = Object.assign(document.createElement("input"), { value: name, ariaLabel: "Class name" });
+    const count = Object.assign(document.createElement("span"), { className: "count", textContent: "0 examples" });
+    const record = Object.assign(document.createElement("button"), { type: "button", textContent: "Hold to record" });
+    const entry = { input, count, record, ids: [] };
+    record.addEventListener("pointerdown", () => this.record(entry));
+    record.addEventListener("keydown", (e) => { if ((e.key === " " || e.key === "Enter") && !e.repeat) this.record(entry); });
+    for (const type of ["pointerup", "pointerleave", "pointercancel", "keyup", "blur"]) {
+      record.addEventListener(type, () => { if (this.recording === entry) this.recording = null; });
+    }
+    input.addEventListener("change", () => this.rename(entry));
+    entry.name = name;
+    row.append(input, count, record);
+    this.root.querySelector(".classes").append(row);
+    this.classes.push(entry);
+  }
+
+  /** Renames a class in the session (refused names go back). */
+  rename(entry) {
+    try {
+      if (this.session && entry.ids.length) this.session.renameClass(this.session.info().labels.indexOf(entry.name), entry.input.value);
+      entry.name = entry.input.value.trim();
+    } catch (error) {
+      entry.input.value = entry.name;
+      this.fail(error);
+    }
+  }
+
+  /** Records examples into `entry` while its button is held. */
+  async record(entry) {
+    if (!this.session || this.recording) return;
+    this.recording = entry;
+    entry.record.classList.add("recording");
+    const interval = 1000 / Number(this.getAttribute("rate") ?? 5);
+    while (this.recording === entry) {
+      const started = performance.now();
+      try {
+        entry.ids.push(await this.session.addExample(entry.name, this.video));
+        entry.count.textContent = `${entry.ids.length} example${entry.ids.length === 1 ? "" : "s"}`;
+      } catch (error) {
+        this.fail(error);
+        break;
+      }
+      this.update();
+      await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - started))));
+    }
+    this.recording = null;
+    entry.record.classList.remove("recording");
+  }
+
+  update() {
+    this.root.querySelector(".train").disabled = !this.session || this.classes.filter((c) => c.ids.length).length < 2;
+  }
+
+  /** Trains on the recorded examples, then previews live and emits the model. */
+  async train() {
+    const progress = this.root.querySelector("progress");
+    progress.hidden = false;
+    try {
+      this.status("Training…");
+      const epochs = 100;
+      const summary = await this.session.train({ epochs }, (report) => {
+        progress.value = report.epoch / epochs;
+        this.emit("progress", report);
+      });
+      progress.value = 1;
+      const bytes = await this.session.save();
+      this.status(`Trained in ${(summary.elapsedMs / 1000).toFixed(1)} s.`);
+      this.emit("model", { bytes, labels: this.session.info().modelLabels });
+      this.preview();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** The trained model's bytes (the format `<magpie-classifier model>` loads). */
+  save() {
+    if (!this.session) return Promise.reject(new Error("the widget is still loading"));
+    return this.session.save();
+  }
+
+  async preview() {
+    if (this.previewing) return;
+    this.previewing = true;
+    while (this.previewing && this.isConnected) {
+      if (!this.recording && this.video.readyState >= 2) {
+        const { scores } = await this.session.predict(this.video);
+        this.show(scores);
+        this.emit("prediction", { label: scores[0].label, probability: scores[0].probability, scores });
+      }
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }
+
+  show(scores) {
+    const byClass = [...scores].sort((a, b) => a.class - b.class);
+    this.root.querySelector("ul").replaceChildren(...byClass.map((s) => {
+      const li = document.createElement("li");
+      const fill = Object.assign(document.createElement("span"), { className: "fill" });
+      fill.style.width = `${s.probability * 100}%`;
+      const track = Object.assign(document.createElement("span"), { className: "track" });
+      track.append(fill);
+      li.append(Object.assign(document.createElement("span"), { textContent: s.label }), track,
+        Object.assign(document.createElement("span"), { textContent: `${Math.round(s.probability * 100)} %` }));
+      return li;
+    }));
+  }
+
+  status(text) {
+    this.root.querySelector(".status").textContent = text;
+  }
+
+  fail(error) {
+    const message = error?.message ?? String(error);
+    this.status(message);
+    this.emit("error", { message });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+}
+
+customElements.get("magpie-trainer") ?? customElements.define("magpie-trainer", MagpieTrainer);
