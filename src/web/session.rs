@@ -42,18 +42,18 @@ struct SessionOptions {
     model: JsValue,
 }
 
-/// Options of [`FewShotSession::add_sample`].
+/// Options of [`FewShotSession::add_example`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct SampleOptions {
     /// The sample's id (unique in the session); one is made up when absent.
     id: Option<String>,
-    /// Rows saved earlier by `sampleEmbedding`, used instead of running the backbone when
+    /// Rows saved earlier by `exampleEmbedding`, used instead of running the backbone when
     /// they were made with the session's current settings.
     embedding: Option<SavedEmbedding>,
 }
 
-/// A sample's cached rows, as `sampleEmbedding` returns them for an app to store.
+/// A sample's cached rows, as `exampleEmbedding` returns them for an app to store.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SavedEmbedding {
@@ -127,7 +127,7 @@ struct Samples {
 
 /// A few-shot classifier being built in the page: classes, captured samples, training, and
 /// live prediction. Every method takes `&self`, so `cancel`, `predict` and `info` work while
-/// `train` or `addSample` is running; changing the samples during training is refused.
+/// `train` or `addExample` is running; changing the samples during training is refused.
 #[wasm_bindgen]
 pub struct FewShotSession {
     model: PretrainedBackbone,
@@ -358,7 +358,7 @@ impl FewShotSession {
         Ok(id)
     }
 
-    /// The cached rows of sample `id`, for an app to store and hand back to `addSample`:
+    /// The cached rows of sample `id`, for an app to store and hand back to `addExample`:
     /// `{ key, shape, rows: Uint16Array }`.
     #[wasm_bindgen(js_name = exampleEmbedding)]
     pub fn example_embedding(&self, id: &str) -> Result<JsValue, JsError> {

@@ -273,7 +273,28 @@ test("class editing: keyboard recording, upload, drop, rename, reorder, delete a
     }
   }
   assert.ok(right.filter(Boolean).length >= 5, `image-file predictions right: ${right}`);
+  // Timed recording: a countdown, then a second of recording.
+  await page.fill("#capture-delay", "1");
+  await page.fill("#capture-duration", "1");
+  if (!(await page.evaluate(() => window.magpie.app.camera.on))) await page.click("#camera-toggle");
+  const beforeTimed = (await counts(page))[0];
+  await cards(page).nth(0).getByRole("button", { name: "Timed" }).click();
+  await page.waitForFunction(() => /Starts in/.test(document.querySelector(".class-card .capture").textContent));
+  await page.waitForFunction(() => document.querySelector(".class-card .capture button:nth-child(2)").textContent === "Timed", null,
+    { timeout: 30_000 });
+  assert.ok((await counts(page))[0] > beforeTimed, "timed recording added samples");
   await shot(page, "5-classes-edited");
+  // Several projects: a new one is empty; switching back finds this one intact.
+  const kept = await counts(page);
+  await page.click("#project-new");
+  await page.waitForFunction(() => document.querySelectorAll(".class-card").length === 2);
+  assert.deepEqual(await counts(page), [0, 0]);
+  const options = await page.locator("#project-select option").allTextContents();
+  assert.equal(options.length, 2);
+  await page.selectOption("#project-select", { label: "Project 1" });
+  await page.waitForFunction(() => document.querySelectorAll(".class-card").length === 3);
+  assert.deepEqual(await counts(page), kept);
+  assert.deepEqual(await names(), ["zero", "five", "three"]);
   assertSameOrigin(requests);
   assert.deepEqual(errors, []);
   await context.close();

@@ -17,6 +17,32 @@ const TYPES = {
   ".JPG": "image/jpeg", ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml",
 };
 
+/** Serves `routes` (URL path prefix → folder, or path → `{ type, body }`) on a new port,
+ * with CORS headers when `cors` (as a package host must, for modules and wasm). */
+export async function serveFolders(routes, { cors = false } = {}) {
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const headers = cors ? { "access-control-allow-origin": "*" } : {};
+    const fixed = routes[path];
+    if (fixed && typeof fixed === "object") {
+      res.writeHead(200, { ...headers, "content-type": fixed.type });
+      return res.end(fixed.body);
+    }
+    const prefix = Object.keys(routes).filter((p) => typeof routes[p] === "string" && path.startsWith(p))
+      .sort((a, b) => b.length - a.length)[0];
+    const file = prefix === undefined ? null : normalize(join(routes[prefix], path.slice(prefix.length)));
+    try {
+      if (!file || !file.startsWith(routes[prefix]) || !(await stat(file)).isFile()) throw new Error("not found");
+      res.writeHead(200, { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404, headers).end("not found");
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
 /** Serves `dist/` at `/` and the asset folder (photos, datasets) at `/__assets__/`. */
 export async function serve() {
   const server = createServer(async (req, res) => {

@@ -97,9 +97,7 @@ export class Project extends EventTarget {
   /** Loads the backbone into a session and re-adds every sample (reusing stored embeddings
    * when they match) and the model. `progress(done, total)` reports re-added samples. */
   async start(sessionOptions, progress = () => {}) {
-    const old = this.session;
-    this.session = null;
-    old?.free();
+    this.close();
     const session = await FewShotSession.create({ ...sessionOptions, backbone: this.backbone });
     await this.enqueue(async () => {
       this.session = session;
@@ -356,9 +354,10 @@ export class Project extends EventTarget {
     return this.session.predict(image);
   }
 
-  /** Frees the session. */
+  /** Frees the session once the call running on it (if any) is done. */
   close() {
-    this.session?.free();
+    const session = this.session;
     this.session = null;
+    this.queue.finally(() => session?.free());
   }
 }

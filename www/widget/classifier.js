@@ -52,7 +52,8 @@ export class MagpieClassifier extends HTMLElement {
     const generation = ++this.generation;
     this.stop();
     const model = this.getAttribute("model");
-    if (!model) return this.fail("the model attribute is missing");
+    // Without a model the widget waits for one (the attribute can be set later).
+    if (!model) return;
     try {
       const { FewShotSession } = await api();
       const backend = this.getAttribute("backend") ?? "auto";

@@ -1,0 +1,207 @@
+// The widgets and the JS API from the packaged folder (scripts/package.sh), served from another
+// origin than the page using them: <magpie-classifier> runs a model trained in the app and names
+// held-out photos right, firing `ready` and `prediction`; <magpie-trainer> goes capture → train →
+// `model`; every method of the JS API runs, and bad arguments reject with a message while the
+// page keeps working.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ASSETS, ROOT, fakeCamera, serveFolders, useBrowser } from "./harness.mjs";
+
+const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+const DIGITS = { zero: "0", three: "3", five: "5" };
+const env = useBrowser();
+const hosts = {};
+
+const photos = (digit, from, n) => readdirSync(join(DATASET, digit)).sort().slice(from, from + n);
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "magpie-package-"));
+  const built = spawnSync("bash", ["scripts/package.sh", join(dir, "package")], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(built.status, 0, built.stderr);
+  assert.ok(readdirSync(dir).some((f) => /^magpie-classifier-.*\.tgz$/.test(f)), "npm tarball made");
+  const pkg = JSON.parse(readFileSync(join(dir, "package/package.json"), "utf8"));
+  assert.equal(pkg.exports["."].default, "./www/widgets.js");
+  hosts.package = await serveFolders({ "/": join(dir, "package") }, { cors: true });
+});
+after(() => { hosts.package?.server.close(); hosts.page?.server.close(); });
+
+/** A model trained in the app (photos uploaded into three classes), as its exported bytes. */
+async function modelFromApp() {
+  const context = await env.browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${env.url}?backbone=mobilenet_v1_025`);
+  await page.waitForFunction(() => /ready on/.test(document.getElementById("status").textContent), null, { timeout: 180_000 });
+  await page.click("#class-add");
+  for (const [i, [name, digit]] of Object.entries(DIGITS).entries()) {
+    const card = page.locator(".class-card").nth(i);
+    await card.locator(".class-name").fill(name);
+    await card.locator(".class-name").press("Enter");
+    await card.locator("input[type=file]").setInputFiles(photos(digit, 0, 10)
+      .map((f) => ({ name: f, mimeType: "image/jpeg", buffer: readFileSync(join(DATASET, digit, f)) })));
+  }
+  await page.waitForFunction(() => !document.getElementById("train").disabled, null, { timeout: 120_000 });
+  await page.click("#train");
+  await page.waitForFunction(() => /Training (done|stopped)/.test(document.getElementById("status").textContent), null, { timeout: 300_000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#model-export")]);
+  const bytes = readFileSync(await download.path());
+  await context.close();
+  return bytes;
+}
+
+/** A host page on its own origin that loads the package from the package origin. */
+async function hostPage(body, model) {
+  hosts.page?.server.close();
+  const html = `<!doctype html><meta charset="utf-8"><title>host</title><p id="ordinary">Ordinary page content.</p>${body}` +
+    `<script type="module" src="${hosts.package.url}www/widgets.js"></script>`;
+  hosts.page = await serveFolders({
+    "/": { type: "text/html", body: html },
+    "/model.bpk": { type: "application/octet-stream", body: model ?? Buffer.alloc(0) },
+    "/photos/": DATASET,
+  });
+  const context = await env.browser.newContext();
+  await context.addInitScript(fakeCamera);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  await page.goto(hosts.page.url);
+  return { context, page, errors };
+}
+
+test("<magpie-classifier> from another origin runs a model trained in the app on held-out photos", async () => {
+  const model = await modelFromApp();
+  const first = `/photos/0/${photos("0", 20, 1)[0]}`;
+  const { context, page, errors } = await hostPage(
+    `<img id="photo" src="${first}" alt=""><magpie-classifier id="widget" model="/model.bpk" source="photo" backend="cpu"></magpie-classifier>` +
+    `<script>window.events = []; document.addEventListener("ready", (e) => window.events.push(["ready", e.detail]));
+     document.addEventListener("prediction", (e) => window.events.push(["prediction", e.detail]));</script>`, model);
+  await page.waitForFunction(() => window.events?.some(([t]) => t === "prediction"), null, { timeout: 120_000 });
+  const ready = await page.evaluate(() => window.events.find(([t]) => t === "ready")[1]);
+  assert.deepEqual(ready.labels, Object.keys(DIGITS));
+  const results = [];
+  for (const [name, digit] of Object.entries(DIGITS)) {
+    for (const file of photos(digit, 20, 3)) {
+      const label = await page.evaluate(async (src) => {
+        const img = document.getElementById("photo");
+        img.src = src;
+        await img.decode();
+        const seen = window.events.length;
+        await new Promise((r) => { const poll = () => (window.events.length > seen + 1 ? r() : setTimeout(poll, 20)); poll(); });
+        return window.events.at(-1)[1].label;
+      }, `/photos/${digit}/${file}`);
+      results.push([name, label]);
+    }
+  }
+  const right = results.filter(([want, got]) => want === got).length;
+  assert.ok(right >= 8, `held-out photos named right: ${right}/9 ${JSON.stringify(results)}`);
+  assert.equal(await page.textContent("#ordinary"), "Ordinary page content.");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("<magpie-trainer> goes capture → train → model event", async () => {
+  const { context, page, errors } = await hostPage(
+    `<magpie-trainer id="trainer" backbone="mobilenet_v1_025" backend="cpu" classes="zero,five" rate="10"></magpie-trainer>` +
+    `<script>document.addEventListener("model", (e) => { window.model = e.detail; });</script>`);
+  await page.waitForFunction(() => /Hold a class/.test(document.getElementById("trainer").shadowRoot.querySelector(".status").textContent),
+    null, { timeout: 120_000 });
+  for (const [i, digit] of ["0", "5"].entries()) {
+    await page.evaluate((urls) => window.__camera.show(urls), photos(digit, 0, 8).map((f) => `/photos/${digit}/${f}`));
+    const button = page.locator("magpie-trainer .classes .row").nth(i).locator("button");
+    const box = await button.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForFunction((i) => Number.parseInt(document.getElementById("trainer").shadowRoot.querySelectorAll(".count")[i].textContent, 10) >= 6,
+      i, { timeout: 60_000 });
+    await page.mouse.up();
+  }
+  await page.locator("magpie-trainer button.train").click();
+  await page.waitForFunction(() => window.model !== undefined, null, { timeout: 300_000 });
+  const model = await page.evaluate(() => ({ labels: window.model.labels, size: window.model.bytes.length }));
+  assert.deepEqual(model.labels, ["zero", "five"]);
+  assert.ok(model.size > 1000);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the JS API from the package: every method, and bad arguments reject with a message", async () => {
+  const { context, page, errors } = await hostPage(`<img id="photo" src="/photos/0/${photos("0", 0, 1)[0]}" alt="">`);
+  const outcome = await page.evaluate(async ({ base, zero, five }) => {
+    const magpie = await import(`${base}www/widgets.js`);
+    await magpie.init();
+    const load = async (src) => { const img = new Image(); img.src = src; await img.decode(); return img; };
+    const rejects = async (fn) => { try { await fn(); return "resolved"; } catch (e) { return e.message ?? String(e); } };
+    const out = { bad: {} };
+    out.bad.backbone = await rejects(() => magpie.FewShotSession.create({ backbone: "resnet9000" }));
+    const session = await magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu",
+      weightsBase: `${base}www/weights/` });
+    out.bad.predictUntrained = await rejects(() => session.predict(document.getElementById("photo")));
+    out.bad.source = await rejects(() => session.addExample("zero", 42));
+    out.bad.emptyImage = await rejects(() => session.addExample("zero", new Image()));
+    out.bad.noClasses = await rejects(() => session.train({}));
+    // Every kind of source.
+    const images = await Promise.all(zero.map(load));
+    for (const [i, img] of images.entries()) {
+      const canvas = Object.assign(document.createElement("canvas"), { width: img.naturalWidth, height: img.naturalHeight });
+      canvas.getContext("2d").drawImage(img, 0, 0);
+      const source = [img, canvas, await createImageBitmap(img), canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height)][i % 4];
+      await session.addExample("zero", source);
+    }
+    for (const src of five) await session.addExample("five", await load(src));
+    session.addClass("spare");
+    session.renameClass(2, "extra");
+    const id = await session.addExample("extra", images[0], { id: "x1" });
+    out.embedding = session.exampleEmbedding(id).rows.length > 0;
+    session.relabelExample(id, "zero");
+    session.moveClass(2, 0);
+    session.clearClass(0);
+    session.removeClass(0);
+    out.removed = session.removeExample(id);
+    out.bad.rename = await rejects(() => session.renameClass(0, "five"));
+    out.info = session.info();
+    let epochs = 0;
+    const cancelled = await session.train({ epochs: 500 }, () => { if (++epochs === 2) session.cancel(); });
+    out.cancelled = cancelled.stop;
+    const summary = await session.train({ epochs: 20, augment: { views: 1 } }, () => {});
+    out.trained = summary.history.length;
+    out.prediction = (await session.predict(images[1])).scores[0].label;
+    out.evaluation = (await session.evaluate()).count;
+    const bytes = await session.save();
+    out.loaded = await session.load(bytes);
+    out.bad.model = await rejects(() => session.load(new Uint8Array([1, 2, 3])));
+    out.bad.modelUrl = await rejects(() => session.load("/missing.bpk"));
+    out.stillPredicts = (await session.predict(images[1])).scores.length;
+    const project = magpie.writeProject({ format: "magpie-project", version: 1, name: "p", backbone: "mobilenet_v1_025",
+      classes: [{ name: "zero", samples: [] }], settings: {}, model: null }, new Map());
+    out.project = magpie.readProject(project).manifest.name;
+    out.bad.project = await rejects(() => magpie.readProject(new Uint8Array([80, 75, 3, 4])));
+    session.dispose();
+    return out;
+  }, { base: hosts.package.url, zero: photos("0", 0, 8).map((f) => `/photos/0/${f}`), five: photos("5", 0, 8).map((f) => `/photos/5/${f}`) });
+  assert.match(outcome.bad.backbone, /unknown backbone/);
+  assert.match(outcome.bad.predictUntrained, /train or load a model first/);
+  assert.match(outcome.bad.source, /expected ImageData/);
+  assert.match(outcome.bad.emptyImage, /no pixels yet/);
+  assert.match(outcome.bad.noClasses, /no classes/);
+  assert.match(outcome.bad.rename, /already a class named/);
+  assert.match(outcome.bad.model, /not a magpie model file/);
+  assert.match(outcome.bad.modelUrl, /404/);
+  assert.match(outcome.bad.project, /not a readable project file/);
+  assert.equal(outcome.embedding, true);
+  assert.equal(outcome.removed, true, "the relabelled example stayed when its old class went");
+  assert.deepEqual(outcome.info.labels, ["zero", "five"]);
+  assert.deepEqual(outcome.info.counts, [8, 8]);
+  assert.equal(outcome.cancelled, "cancelled");
+  assert.ok(outcome.trained > 0);
+  assert.equal(outcome.prediction, "zero");
+  assert.equal(outcome.evaluation, 16);
+  assert.deepEqual(outcome.loaded, ["zero", "five"]);
+  assert.equal(outcome.stillPredicts, 2);
+  assert.equal(outcome.project, "p");
+  assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
+  await context.close();
+});
