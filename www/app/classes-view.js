@@ -158,12 +158,19 @@ export class ClassesView {
 
   /** Adds image files to a class; files that cannot be decoded are reported and skipped. */
   async upload(classId, files) {
+    const project = this.app.project;
     const failed = [];
+    // The files count as pending from the start, so training waits for all of them.
+    project.pending += files.length;
+    project.changed("pending");
     for (const file of files) {
       try {
-        await this.app.project.addCapture(classId, await frames.decode(file, file.name));
+        await project.addCapture(classId, await frames.decode(file, file.name));
       } catch (error) {
         failed.push(messageOf(error));
+      } finally {
+        project.pending -= 1;
+        project.changed("pending");
       }
     }
     if (failed.length) status(`Skipped ${failed.length} file(s): ${failed.join("; ")}`, "error");

@@ -316,6 +316,8 @@ export class Project extends EventTarget {
   /** Trains on every sample with the project's settings, calling `onEpoch(report)`; the model
    * is saved with the project. Resolves to the API's training summary. */
   async train(options, onEpoch) {
+    // Every sample being captured or uploaded now is part of this training.
+    while (this.pending > 0) await new Promise((resolve) => this.addEventListener("change", resolve, { once: true }));
     return this.enqueue(async () => {
       if (!this.session) throw new Error("the model is still loading");
       const summary = await this.session.train(options, onEpoch);
@@ -325,7 +327,9 @@ export class Project extends EventTarget {
       await this.save();
       // Embeddings change with augmentation or fine-tune settings: store the new ones.
       const changed = [];
+      // (Samples captured during training are embedded after it, with the new settings.)
       for (const sample of this.samples.values()) {
+        if (!this.inSession.has(sample.id)) continue;
         const embedding = this.session.exampleEmbedding(sample.id);
         if (embedding.key !== sample.embedding?.key) {
           sample.embedding = embedding;

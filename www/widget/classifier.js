@@ -49,8 +49,8 @@ export class MagpieClassifier extends HTMLElement {
 
   /** Loads the model and starts predicting; errors become an `error` event and a message. */
   async restart() {
-    const generation = ++this.generation;
     this.stop();
+    const generation = ++this.generation;
     const model = this.getAttribute("model");
     // Without a model the widget waits for one (the attribute can be set later).
     if (!model) return;
