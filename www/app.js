@@ -208,7 +208,6 @@ class App {
       return;
     }
     if (what === "classes" && project.modelStale) this.results.clear();
-    if (what === "model") this.render();
     this.render();
   }
 
