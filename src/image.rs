@@ -162,8 +162,9 @@ pub fn batch(images: impl IntoIterator<Item = [Vec<f32>; 3]>, kind: BackboneKind
     let mut count = 0;
     for planes in images {
         count += 1;
-        for plane in planes {
-            values.extend(plane.into_iter().map(|v| v * norm.scale + norm.offset));
+        for (c, plane) in planes.into_iter().enumerate() {
+            let (scale, offset) = (norm.scale[c], norm.offset[c]);
+            values.extend(plane.into_iter().map(|v| v * scale + offset));
         }
     }
     Tensor::from_data(TensorData::new(values, [count, 3, size, size]), device)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::backbone::{Backbone, BackboneKind};
+use crate::backbone::{Backbone, BackboneKind, BackboneNet, Vgg16Config};
 use crate::weights::{self, Precision, PretrainedBackbone, RecordInfo, WeightsError};
 
 /// Version of [`RecordInfo`] written by this build.
@@ -43,8 +43,13 @@ pub fn upstream_file(kind: BackboneKind) -> &'static str {
         BackboneKind::MobilenetV2 => "models/tf2_mobilenet_v2_1.0_224_ptq.tflite",
         BackboneKind::EfficientnetLite0 => "models/efficientnet-lite0-57934424.pth",
         BackboneKind::MobilenetV1025 => "models/tfjs_mobilenet_v1_0.25_224/model.json",
+        BackboneKind::Vgg16 => VGG16_FILE,
     }
 }
+
+/// torchvision's VGG16 checkpoint, relative to [`assets_dir`]: not fetched by `scripts/weights.sh`
+/// (528 MB); the user puts it there (see the README).
+pub const VGG16_FILE: &str = "models/vgg16-397923af.pth";
 
 /// The ImageNet labels file, relative to [`assets_dir`] (1001 lines, line 0 = background).
 pub const LABELS_FILE: &str = "models/imagenet_labels.txt";
@@ -85,12 +90,24 @@ pub fn import(
             let dir = path.parent().unwrap_or(Path::new("."));
             weights::tfjs::read(&read_file(path)?, |shard| read_file(&dir.join(shard)))?
         }
+        // Matched by name, not in execution order.
+        BackboneKind::Vgg16 => {
+            let mut net = Vgg16Config::new().init(device);
+            weights::torchvision::load_vgg16(&mut net, path, device)?;
+            return Ok(pretrained(Backbone { kind, net: BackboneNet::Vgg16(net) }, path, labels));
+        }
     };
     let mut backbone = Backbone::init(kind, device);
     weights::assign(&mut backbone, convs, classifier, device)?;
+    Ok(pretrained(backbone, path, labels))
+}
+
+/// `backbone`, imported from `path`, with its description.
+fn pretrained(backbone: Backbone, path: &Path, labels: Vec<String>) -> PretrainedBackbone {
+    let kind = backbone.kind;
     let source = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let info = RecordInfo { version: RECORD_VERSION, backbone: kind, labels, precision: Precision::F32, source };
-    Ok(PretrainedBackbone { backbone, info })
+    PretrainedBackbone { backbone, info }
 }
 
 /// Imports `kind` from the standard asset location.

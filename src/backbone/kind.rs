@@ -16,20 +16,37 @@ pub enum BackboneKind {
     /// MobileNetV1 0.25, 224 px, float weights from the TF.js layers model.
     #[serde(rename = "mobilenet_v1_025")]
     MobilenetV1025,
+    /// VGG16, 224 px, float weights from torchvision (brought by the user: 528 MB).
+    Vgg16,
 }
 
-/// Per-pixel normalization `value * scale + offset` applied to 0..=255 RGB values.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Per-channel normalization `value * scale[c] + offset[c]` of 0..=255 R, G, B values.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Normalization {
-    /// Multiplier.
-    pub scale: f32,
-    /// Added after scaling.
-    pub offset: f32,
+    /// Multiplier of the R, G and B channels.
+    pub scale: [f32; 3],
+    /// Added after scaling, per channel.
+    pub offset: [f32; 3],
+}
+
+impl Normalization {
+    /// The same `value * scale + offset` on every channel.
+    pub const fn uniform(scale: f32, offset: f32) -> Self {
+        Self { scale: [scale; 3], offset: [offset; 3] }
+    }
+
+    /// `(value / 255 - mean[c]) / std[c]`, torchvision's `Normalize` on 0..=1 inputs.
+    pub fn mean_std(mean: [f32; 3], std: [f32; 3]) -> Self {
+        Self {
+            scale: std.map(|s| 1.0 / (255.0 * s)),
+            offset: [0, 1, 2].map(|c| -mean[c] / std[c]),
+        }
+    }
 }
 
 impl BackboneKind {
     /// Every supported backbone, default first.
-    pub const ALL: [BackboneKind; 3] = [Self::MobilenetV2, Self::EfficientnetLite0, Self::MobilenetV1025];
+    pub const ALL: [BackboneKind; 4] = [Self::MobilenetV2, Self::EfficientnetLite0, Self::MobilenetV1025, Self::Vgg16];
 
     /// Stable identifier used by the CLI, the web API and file names.
     pub fn id(self) -> &'static str {
@@ -37,6 +54,7 @@ impl BackboneKind {
             Self::MobilenetV2 => "mobilenet_v2",
             Self::EfficientnetLite0 => "efficientnet_lite0",
             Self::MobilenetV1025 => "mobilenet_v1_025",
+            Self::Vgg16 => "vgg16",
         }
     }
 
@@ -46,6 +64,7 @@ impl BackboneKind {
             Self::MobilenetV2 => "MobileNetV2 1.0",
             Self::EfficientnetLite0 => "EfficientNet-Lite0",
             Self::MobilenetV1025 => "MobileNetV1 0.25",
+            Self::Vgg16 => "VGG16",
         }
     }
 
@@ -54,11 +73,21 @@ impl BackboneKind {
         224
     }
 
+    /// Most images one forward pass may take: every tensor must fit one WebGPU storage binding
+    /// (128 MiB), and VGG16's first activations take 12.8 MB per image.
+    pub fn max_batch(self) -> usize {
+        match self {
+            Self::Vgg16 => 8,
+            Self::MobilenetV2 | Self::EfficientnetLite0 | Self::MobilenetV1025 => usize::MAX,
+        }
+    }
+
     /// Width of the pooled embedding returned by `features`.
     pub fn feature_dim(self) -> usize {
         match self {
             Self::MobilenetV2 | Self::EfficientnetLite0 => 1280,
             Self::MobilenetV1025 => 256,
+            Self::Vgg16 => 512,
         }
     }
 
@@ -66,7 +95,7 @@ impl BackboneKind {
     pub fn num_classes(self) -> usize {
         match self {
             Self::MobilenetV2 => 1001,
-            Self::EfficientnetLite0 | Self::MobilenetV1025 => 1000,
+            Self::EfficientnetLite0 | Self::MobilenetV1025 | Self::Vgg16 => 1000,
         }
     }
 
@@ -75,9 +104,11 @@ impl BackboneKind {
         match self {
             // TF-Lite uint8 input q equals q / 127.5 - 1 in float; Keras `preprocess_input`
             // for MobileNet is the same.
-            Self::MobilenetV2 | Self::MobilenetV1025 => Normalization { scale: 1.0 / 127.5, offset: -1.0 },
+            Self::MobilenetV2 | Self::MobilenetV1025 => Normalization::uniform(1.0 / 127.5, -1.0),
             // EfficientNet-Lite: (x - 127) / 128 (tensorflow/tpu efficientnet/lite).
-            Self::EfficientnetLite0 => Normalization { scale: 1.0 / 128.0, offset: -127.0 / 128.0 },
+            Self::EfficientnetLite0 => Normalization::uniform(1.0 / 128.0, -127.0 / 128.0),
+            // torchvision's ImageNet statistics.
+            Self::Vgg16 => Normalization::mean_std([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
         }
     }
 }

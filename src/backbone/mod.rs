@@ -6,6 +6,7 @@ mod inverted_residual_net;
 mod kind;
 mod mobilenet_v1;
 mod mobilenet_v2;
+mod vgg16;
 
 pub use blocks::{ConvPadding, ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
 pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
@@ -13,6 +14,7 @@ pub use inverted_residual_net::{InvertedResidualNet, InvertedResidualTail};
 pub use kind::{BackboneKind, Normalization, UnknownBackbone};
 pub use mobilenet_v1::{DepthwiseSeparable, MobileNetV1, MobileNetV1Config, MobileNetV1Tail};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
+pub use vgg16::{BlockLinear, Vgg16, Vgg16Config, Vgg16Stage, Vgg16Tail};
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -25,6 +27,8 @@ pub enum BackboneNet {
     InvertedResidual(InvertedResidualNet),
     /// MobileNetV1.
     MobileNetV1(MobileNetV1),
+    /// VGG16.
+    Vgg16(Vgg16),
 }
 
 /// The last blocks of a backbone, copied out to be fine-tuned (see [`Backbone::tail`]).
@@ -34,6 +38,8 @@ pub enum BackboneTail {
     InvertedResidual(InvertedResidualTail),
     /// Of MobileNetV1.
     MobileNetV1(MobileNetV1Tail),
+    /// Of VGG16 (its last stages).
+    Vgg16(Vgg16Tail),
 }
 
 impl BackboneTail {
@@ -46,6 +52,7 @@ impl BackboneTail {
         match self {
             Self::InvertedResidual(tail) => tail.forward(x),
             Self::MobileNetV1(tail) => tail.forward(x),
+            Self::Vgg16(tail) => tail.forward(x),
         }
     }
 }
@@ -72,6 +79,7 @@ impl Backbone {
             BackboneKind::MobilenetV1025 => {
                 BackboneNet::MobileNetV1(MobileNetV1Config::new().init(device))
             }
+            BackboneKind::Vgg16 => BackboneNet::Vgg16(Vgg16Config::new().init(device)),
         };
         Self { kind, net }
     }
@@ -85,14 +93,16 @@ impl Backbone {
         match &self.net {
             BackboneNet::InvertedResidual(net) => net.features(images),
             BackboneNet::MobileNetV1(net) => net.features(images),
+            BackboneNet::Vgg16(net) => net.features(images),
         }
     }
 
-    /// How many blocks [`Self::tail`] can take.
+    /// How many blocks [`Self::tail`] can take (VGG16: its five stages).
     pub fn num_blocks(&self) -> usize {
         match &self.net {
             BackboneNet::InvertedResidual(net) => net.blocks.len(),
             BackboneNet::MobileNetV1(net) => net.blocks.len(),
+            BackboneNet::Vgg16(net) => net.stages.len(),
         }
     }
 
@@ -106,6 +116,7 @@ impl Backbone {
         match &self.net {
             BackboneNet::InvertedResidual(net) => net.prefix(images, tail_blocks),
             BackboneNet::MobileNetV1(net) => net.prefix(images, tail_blocks),
+            BackboneNet::Vgg16(net) => net.prefix(images, tail_blocks),
         }
     }
 
@@ -114,6 +125,7 @@ impl Backbone {
         match &self.net {
             BackboneNet::InvertedResidual(net) => BackboneTail::InvertedResidual(net.tail(tail_blocks)),
             BackboneNet::MobileNetV1(net) => BackboneTail::MobileNetV1(net.tail(tail_blocks)),
+            BackboneNet::Vgg16(net) => BackboneTail::Vgg16(net.tail(tail_blocks)),
         }
     }
 
@@ -126,14 +138,17 @@ impl Backbone {
         match &self.net {
             BackboneNet::InvertedResidual(net) => net.forward(images),
             BackboneNet::MobileNetV1(net) => net.forward(images),
+            BackboneNet::Vgg16(net) => net.forward(images),
         }
     }
 
-    /// Every convolution in execution order, and the classifier, for weight import.
-    pub(crate) fn layers_mut(&mut self) -> (Vec<&mut ConvUnit>, &mut Linear) {
+    /// Every convolution in execution order, and the classifier, for weight import; `None` for
+    /// VGG16, whose weights are assigned by name (`weights::torchvision`).
+    pub(crate) fn layers_mut(&mut self) -> Option<(Vec<&mut ConvUnit>, &mut Linear)> {
         match &mut self.net {
-            BackboneNet::InvertedResidual(net) => net.layers_mut(),
-            BackboneNet::MobileNetV1(net) => net.layers_mut(),
+            BackboneNet::InvertedResidual(net) => Some(net.layers_mut()),
+            BackboneNet::MobileNetV1(net) => Some(net.layers_mut()),
+            BackboneNet::Vgg16(_) => None,
         }
     }
 }

@@ -28,10 +28,12 @@ pub struct Preprocessing {
     pub input_size: usize,
     /// `"center-square"`: the largest centred square, resized bilinearly (half-pixel centres).
     pub crop: String,
-    /// Input value = pixel (0..=255) * scale + offset.
-    pub scale: f32,
+    /// Input value = pixel (0..=255) * scale + offset, per R, G, B channel.
+    #[serde(with = "per_channel")]
+    pub scale: [f32; 3],
     /// See `scale`.
-    pub offset: f32,
+    #[serde(with = "per_channel")]
+    pub offset: [f32; 3],
 }
 
 impl Preprocessing {
@@ -39,6 +41,30 @@ impl Preprocessing {
     pub fn of(kind: BackboneKind) -> Self {
         let norm = kind.normalization();
         Self { input_size: kind.input_size(), crop: "center-square".into(), scale: norm.scale, offset: norm.offset }
+    }
+}
+
+/// `[f32; 3]` written as one number when the channels agree (the MobileNets), else as an array.
+mod per_channel {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Uniform(f32),
+        PerChannel([f32; 3]),
+    }
+
+    pub fn serialize<S: Serializer>(values: &[f32; 3], serializer: S) -> Result<S::Ok, S::Error> {
+        let uniform = values.iter().all(|v| *v == values[0]);
+        if uniform { Repr::Uniform(values[0]) } else { Repr::PerChannel(*values) }.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[f32; 3], D::Error> {
+        Ok(match Repr::deserialize(deserializer)? {
+            Repr::Uniform(v) => [v; 3],
+            Repr::PerChannel(values) => values,
+        })
     }
 }
 

@@ -195,7 +195,7 @@ impl Embedder<'_> {
         let size = self.backbone.kind.input_size();
         let views: Vec<(&Job<'_>, usize)> =
             jobs.iter().flat_map(|job| (0..=job.views).map(move |view| (job, view))).collect();
-        for chunk in views.chunks(BATCH) {
+        for chunk in views.chunks(BATCH.min(self.backbone.kind.max_batch())) {
             cancel.check()?;
             let planes = chunk.iter().map(|(job, view)| match view {
                 0 => job.image.center_square(size),

@@ -171,7 +171,11 @@ pub fn assign(
     classifier: LinearWeights,
     device: &Device,
 ) -> Result<(), WeightsError> {
-    let (units, linear) = backbone.layers_mut();
+    let kind = backbone.kind;
+    let (units, linear) = backbone.layers_mut().ok_or_else(|| WeightsError::Malformed {
+        format: "weights",
+        message: format!("{kind} weights are assigned by name, not in execution order"),
+    })?;
     if units.len() != convs.len() {
         return Err(WeightsError::LayerCount { what: "convolutions", expected: units.len(), found: convs.len() });
     }
@@ -190,7 +194,8 @@ pub fn assign(
     Ok(())
 }
 
-fn tensor<const D: usize>(dense: Dense, device: &Device) -> Tensor<D> {
+/// `dense` as a tensor on `device`.
+pub(crate) fn tensor<const D: usize>(dense: Dense, device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(dense.values, dense.shape), device)
 }
 

@@ -1,6 +1,8 @@
-//! Weight import and persistence: upstream artifacts (TF-Lite, PyTorch, TF.js layers) are
-//! converted once into Burn records ([`record`]) that the app and the CLI load.
+//! Weight import and persistence: upstream artifacts (TF-Lite, PyTorch, TF.js layers,
+//! torchvision) are converted once into Burn records ([`record`]) that the app and the CLI load.
 
+#[cfg(feature = "pytorch")]
+mod checkpoint;
 mod error;
 mod flatbuffer;
 mod layers;
@@ -9,6 +11,8 @@ pub mod pytorch;
 pub mod record;
 pub mod tflite;
 pub mod tfjs;
+#[cfg(feature = "pytorch")]
+pub mod torchvision;
 
 pub use error::WeightsError;
 pub use layers::{BatchNorm, ConvWeights, Dense, LinearWeights, assign};

@@ -60,6 +60,7 @@ pub fn save(backbone: &Backbone, info: &RecordInfo) -> Result<Vec<u8>, WeightsEr
     match &backbone.net {
         BackboneNet::InvertedResidual(net) => net.save_into(&mut store),
         BackboneNet::MobileNetV1(net) => net.save_into(&mut store),
+        BackboneNet::Vgg16(net) => net.save_into(&mut store),
     }
     .map_err(record_error)?;
     Ok(store.get_bytes().map_err(record_error)?.to_vec())
@@ -100,6 +101,7 @@ pub fn load(bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, Weigh
     let result = match &mut backbone.net {
         BackboneNet::InvertedResidual(net) => net.load_from(&mut store),
         BackboneNet::MobileNetV1(net) => net.load_from(&mut store),
+        BackboneNet::Vgg16(net) => net.load_from(&mut store),
     }
     .map_err(|e| misfit(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
