@@ -106,25 +106,29 @@ fn safetensors_header(path: &Path, keys: &[Key]) -> (std::io::BufWriter<std::fs:
     (file, (8 + json.len() + offset) as u64)
 }
 
-/// A temporary file of this test process.
+/// A temporary file of this test process, in a folder every run reuses (so the large
+/// checkpoint is not left behind once per run).
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("magpie-vgg16-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("magpie-vgg16-test");
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir.join(format!("{}-{name}", std::process::id()))
 }
 
-/// The generated checkpoint: every torchvision key with its generated values, in f16 (276 MB).
+/// The generated checkpoint: every torchvision key with its generated values, in f16 (277 MB).
 fn checkpoint() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let path = temp_path("vgg16.safetensors");
+        let part = temp_path("vgg16.safetensors");
         let keys = torchvision_keys();
-        let (mut file, _) = safetensors_header(&path, &keys);
+        let (mut file, _) = safetensors_header(&part, &keys);
         for key in &keys {
             let bytes: Vec<u8> = key.values().into_iter().flat_map(|v| half::f16::from_f32(v).to_le_bytes()).collect();
             file.write_all(&bytes).unwrap();
         }
         file.flush().unwrap();
+        // One shared name, replaced atomically: concurrent runs each read a whole file.
+        let path = part.with_file_name("vgg16.safetensors");
+        std::fs::rename(&part, &path).unwrap();
         path
     })
 }
@@ -380,7 +384,7 @@ fn wgpu_agrees_with_cpu() {
 // --- The binary ------------------------------------------------------------------------------
 
 #[test]
-fn cli_converts_to_a_lossless_f16_record_and_predicts_with_it() {
+fn cli_converts_to_a_lossless_f16_record_then_predicts_and_runs_fewshot_with_it() {
     let magpie = || Command::new(env!("CARGO_BIN_EXE_magpie"));
     let labels_path = temp_path("labels.txt");
     std::fs::write(&labels_path, format!("background\n{}\n", labels().join("\n"))).unwrap();
@@ -409,5 +413,26 @@ fn cli_converts_to_a_lossless_f16_record_and_predicts_with_it() {
     assert_eq!(fields[1], top[0][0].label, "{stdout}");
     let p: f32 = fields[2].parse().unwrap();
     assert!((p - top[0][0].probability).abs() < 1e-5, "{stdout} vs {:?}", top[0][0]);
+
+    // A two-class few-shot run on the record: one photo per class trains, one tests.
+    let data = temp_path("fewshot");
+    for (class, photos) in [("cat", ["chelsea.png", "cat.bmp"]), ("bird", ["bird.bmp", "owl.jpg"])] {
+        std::fs::create_dir_all(data.join(class)).unwrap();
+        for name in photos {
+            std::fs::copy(import::assets_dir().join("images").join(name), data.join(class).join(name)).unwrap();
+        }
+    }
+    let out = magpie()
+        .args(["fewshot", "--backbone", "vgg16", "--shots", "1", "--seeds", "1", "--augment", "0", "--head", "knn", "--weights"])
+        .arg(&record_path)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("# backbone=vgg16 head=knn shots=1") && stdout.contains("mean_accuracy="), "{stdout}");
+    std::fs::remove_dir_all(&data).unwrap();
     std::fs::remove_file(&record_path).unwrap();
+    std::fs::remove_file(&labels_path).unwrap();
 }
