@@ -16,7 +16,10 @@ mkdir -p "$out/www/widget" "$out/www/weights"
 cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts "$out/"
 cp www/widgets.js www/widgets.d.ts "$out/www/"
 cp www/widget/*.js "$out/www/widget/"
-cp www/weights/*.f16.bpk www/weights/index.json "$out/www/weights/"
+cp www/weights/index.json "$out/www/weights/"
+for file in $(node -e 'for (const w of require("./www/weights/index.json")) console.log(w.file)'); do
+  cp "www/weights/$file" "$out/www/weights/"
+done
 cat > "$out/package.json" <<JSON
 {
   "name": "magpie-classifier",
@@ -36,3 +39,7 @@ cat > "$out/package.json" <<JSON
 JSON
 (cd "$out" && npm pack --silent --pack-destination .. >/dev/null)
 echo "package: $out ($(du -sh "$out" | cut -f1)); tarball: $(ls -1 "$(dirname "$out")"/magpie-classifier-*.tgz | tail -n1)"
+# What a page downloads: the modules and the wasm always, one backbone's weights when used.
+size() { printf '%s (%s gzipped)' "$(numfmt --to=iec --suffix=B "$(cat "$@" | wc -c)")" "$(numfmt --to=iec --suffix=B "$(cat "$@" | gzip -9 | wc -c)")"; }
+echo "download: modules $(size "$out"/magpie.js "$out"/www/widgets.js "$out"/www/widget/*.js), wasm $(size "$out/magpie_bg.wasm")"
+for weights in "$out"/www/weights/*.bpk; do echo "  + $(basename "$weights") $(size "$weights")"; done

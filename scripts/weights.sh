@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the upstream artifacts (sha256-checked) and converts each backbone into the Burn
-# records the app serves: www/weights/<backbone>.bpk (f32) and <backbone>.f16.bpk. Idempotent.
+# records: www/weights/<backbone>.bpk (f32, for the CLI and tests) and the record the app serves
+# (<backbone>.int8.bpk, or .f16.bpk for MobileNetV1 0.25), listed in www/weights/index.json. Idempotent.
 # VGG16 only when $MAGPIE_ASSETS/models/vgg16-397923af.pth is there (the user downloads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,21 +13,22 @@ magpie="$CARGO_TARGET_DIR/release/magpie"
 backbones="mobilenet_v2 efficientnet_lite0 mobilenet_v1_025"
 # VGG16 is opt-in: converted only when the user has put torchvision's checkpoint in place (README).
 if [ -e "$MAGPIE_ASSETS/models/vgg16-397923af.pth" ]; then backbones="$backbones vgg16"; fi
+served=()
 for backbone in $backbones; do
-  for precision in f32 f16; do
-    if [ "$precision" = f16 ]; then out="www/weights/$backbone.f16.bpk"; flag=--f16; else out="www/weights/$backbone.bpk"; flag=; fi
+  # f32 for the CLI and the tests; the served record (int8, or f16 for MobileNetV1 0.25) for the app.
+  for kind in f32 served; do
+    if [ "$kind" = served ]; then out="www/weights/$("$magpie" served-name --backbone "$backbone")"; flag=--served; served+=("$out")
+    else out="www/weights/$backbone.bpk"; flag=; fi
     # Reconvert when the converter or the upstream files are newer than the record.
     if [ ! -s "$out" ] || [ "$magpie" -nt "$out" ]; then
       "$magpie" convert --backbone "$backbone" $flag --out "$out"
     fi
   done
 done
-# The backbone picker's list: every served record with its download size.
-python3 - <<'PY'
-import json, os
-weights = "www/weights"
-records = sorted(f for f in os.listdir(weights) if f.endswith(".f16.bpk"))
-index = [{"id": f[: -len(".f16.bpk")], "bytes": os.path.getsize(os.path.join(weights, f))} for f in records]
-with open(os.path.join(weights, "index.json"), "w") as out:
+# The backbone picker's list: every served record, its file and download size.
+python3 - "${served[@]}" <<'PY'
+import json, os, sys
+index = [{"id": os.path.basename(f).split(".")[0], "file": os.path.basename(f), "bytes": os.path.getsize(f)} for f in sys.argv[1:]]
+with open("www/weights/index.json", "w") as out:
     json.dump(index, out, indent=1)
 PY

@@ -29,13 +29,6 @@ pub fn weights_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("www/weights"))
 }
 
-/// File name of the record for `kind` at `precision`.
-pub fn record_file_name(kind: BackboneKind, precision: Precision) -> String {
-    match precision {
-        Precision::F32 => format!("{}.bpk", kind.id()),
-        Precision::F16 => format!("{}.f16.bpk", kind.id()),
-    }
-}
 
 /// The upstream artifact of `kind`, relative to [`assets_dir`].
 pub fn upstream_file(kind: BackboneKind) -> &'static str {

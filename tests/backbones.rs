@@ -96,3 +96,35 @@ fn f16_records_keep_the_predictions_and_halve_the_size() {
     let diff = relative_difference(&a, &b);
     assert!(diff < 2e-2, "f16 features differ by {diff}");
 }
+
+#[test]
+fn int8_records_keep_the_predictions_at_a_quarter_of_the_size() {
+    let device = cpu();
+    let images = [photo("chelsea.png"), photo("coffee.png")];
+    let views: Vec<_> = images.iter().map(|i| i.view()).collect();
+    // MobileNetV2's weights are the TF-Lite file's own int8 values: stored back as int8 they
+    // are exact. EfficientNet-Lite0 was trained in float and moves a little (MobileNetV1 0.25,
+    // with its thin layers, moves too much: it is served in f16).
+    for (kind, tolerance) in [(BackboneKind::MobilenetV2, 1e-6), (BackboneKind::EfficientnetLite0, 0.1)] {
+        let mut model = pretrained(kind, &device);
+        let f32_bytes = record::save(&model.backbone, &model.info).unwrap();
+        model.info.precision = Precision::Int8;
+        let bytes = record::save(&model.backbone, &model.info).unwrap();
+        assert!(bytes.len() * 10 < f32_bytes.len() * 3, "{kind}: {} vs {} bytes", bytes.len(), f32_bytes.len());
+        let quantized = record::load(bytes.clone(), &device).unwrap();
+        assert_eq!(quantized.info.precision, Precision::Int8);
+        let diff = relative_difference(&pollster::block_on(model.embed(&views, &device)).unwrap(), &pollster::block_on(quantized.embed(&views, &device)).unwrap());
+        println!("{kind}: int8 record, {} bytes, features differ by {diff:.2e}", bytes.len());
+        assert!(diff < tolerance, "{kind}: int8 features differ by {diff}");
+        let top = pollster::block_on(quantized.classify(&views, 1, &device)).unwrap();
+        assert!(["Egyptian cat", "tabby", "tiger cat"].contains(&top[0][0].label.as_str()), "{kind}: {:?}", top[0]);
+        assert!(["espresso", "cup"].contains(&top[1][0].label.as_str()), "{kind}: {:?}", top[1]);
+        // Damaged scales are refused with a message, not loaded as garbage.
+        let mut damaged = bytes.clone();
+        let key = damaged.windows(13).position(|w| w == b"magpie.scales").expect("the scales are in the metadata");
+        let at = key + damaged[key..].windows(3).position(|w| w == b"],\"").expect("a scales list ends in the metadata");
+        damaged[at] = b'}';
+        let error = record::load(damaged, &device).unwrap_err().to_string();
+        assert!(error.contains("int8 scales"), "{error}");
+    }
+}

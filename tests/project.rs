@@ -911,3 +911,30 @@ fn fuzzed_project_files_never_panic() {
         assert!(kinds.get(layer).copied().unwrap_or(0) > 100, "{layer} errors: {kinds:?}");
     }
 }
+
+#[test]
+fn class_folders_are_safe_unique_paths_a_project_accepts() {
+    let names: Vec<String> = ["fist", "a/b", "../up", "a/b", "  .hidden", "ünïcode 手", "<b>x</b>", ""].map(String::from).to_vec();
+    let folders = project::class_folders(&names);
+    assert_eq!(folders[0], "fist");
+    assert_eq!(folders[1], "a_b");
+    assert_eq!(folders[3], "a_b-2", "a taken folder gets a suffix");
+    assert_eq!(folders[5], "ünïcode 手", "letters of any script are kept");
+    assert_eq!(folders[7], "untitled");
+    let unique: std::collections::HashSet<_> = folders.iter().collect();
+    assert_eq!(unique.len(), names.len());
+    // Every folder makes a path the project reader accepts.
+    let classes = names.iter().zip(&folders).enumerate().map(|(i, (name, folder))| ClassEntry {
+        name: if name.is_empty() { format!("class {i}") } else { name.clone() },
+        samples: vec![SampleEntry { id: format!("s{i}"), file: format!("images/{folder}/0001.jpg") }],
+    });
+    let mut classes: Vec<ClassEntry> = classes.collect();
+    classes[3].name = "a/b again".into();
+    let files = classes.iter().map(|c| (c.samples[0].file.clone(), vec![0xff, 0xd8, 0xff])).collect();
+    let manifest = Manifest {
+        format: FORMAT.into(), version: VERSION, name: "folders".into(), backbone: BackboneKind::MobilenetV1025, classes,
+        settings: Default::default(), model: None,
+    };
+    let written = Project { manifest, files }.write().expect("written");
+    Project::read(&written).expect("read back");
+}

@@ -216,3 +216,25 @@ fn fine_tuning_trains_the_last_blocks_and_round_trips() {
     let after = block_on(loaded.probabilities(&model.backbone, &photos, &cpu())).unwrap();
     assert_eq!(before, after);
 }
+
+#[test]
+fn fewer_views_are_a_prefix_of_more_views() {
+    let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
+    let dataset = sign_digits(2);
+    let jobs = |views| Job::all(&dataset, move |_| views);
+    let embed = |views: usize| {
+        let mut cache = EmbeddingCache::default();
+        let embedder = Embedder { backbone: &model.backbone, tail_blocks: 0, device: &cpu() };
+        let augment = AugmentConfig { views, ..AugmentConfig::default() };
+        block_on(embedder.embed(&jobs(views), &augment, 0, &mut cache, &CancelToken::default())).unwrap();
+        cache
+    };
+    let mut four = embed(4);
+    assert_eq!(four.len(), dataset.samples.len() * 5);
+    four.keep_views(2);
+    let two = embed(2);
+    assert_eq!(four.entries(), two.entries());
+    assert_eq!(four.values(), two.values(), "the views kept equal views computed afresh");
+    four.keep_views(0);
+    assert_eq!(four.len(), dataset.samples.len());
+}

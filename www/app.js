@@ -17,7 +17,10 @@ const BACKBONES = {
   mobilenet_v2: "MobileNetV2 1.0 (default)",
   efficientnet_lite0: "EfficientNet-Lite0 (most accurate)",
   mobilenet_v1_025: "MobileNetV1 0.25 (smallest, fastest)",
+  vgg16: "VGG16 (textbook; large)",
 };
+/** Backbones offered only when their weights are served (a user converts them; see README). */
+const OPT_IN = new Set(["vgg16"]);
 const params = new URLSearchParams(location.search);
 const LAST = "magpie.project";
 const BACKEND = "magpie.backend";
@@ -84,7 +87,7 @@ class App {
     });
     $("mirror").checked = this.camera.mirror;
     $("mirror").addEventListener("change", (e) => this.camera.setMirror(e.target.checked));
-    for (const id of backbones()) $("backbone").append(new Option(BACKBONES[id] ?? id, id));
+    for (const id of backbones()) if (!OPT_IN.has(id)) $("backbone").append(new Option(BACKBONES[id] ?? id, id));
     $("backbone").addEventListener("change", (e) => this.switchBackbone(e.target.value));
     $("backend").value = localStorage.getItem(BACKEND) ?? "auto";
     $("backend").addEventListener("change", (e) => {
@@ -179,8 +182,9 @@ class App {
         (placement.head !== placement.backbone ? ` (head on ${where(placement.head)})` : "") +
         ` in ${((performance.now() - started) / 1000).toFixed(1)} s.${notice}`, notice ? "warning" : "info");
       $("backend-shown").textContent = `Backbone on ${where(placement.backbone)}, head on ${where(placement.head)}.`;
-      this.describeBackbones();
-      keepOffline([`www/weights/${project.backbone}.f16.bpk`, "www/weights/index.json"]);
+      await this.describeBackbones();
+      const served = this.weights.find((w) => w.id === project.backbone)?.file;
+      keepOffline([...(served ? [`www/weights/${served}`] : []), "www/weights/index.json"]);
     } catch (error) {
       if (project === this.project) status(`Could not load the model: ${messageOf(error)}. Your samples are kept.`, "error");
     }
@@ -191,12 +195,20 @@ class App {
    * measured here. */
   async describeBackbones() {
     this.weights ??= await fetch("www/weights/index.json").then((r) => r.json()).catch(() => []);
-    for (const option of $("backbone").options) {
+    const picker = $("backbone");
+    for (const id of OPT_IN) {
+      const served = this.weights.some((w) => w.id === id) || this.project?.backbone === id;
+      if (served && ![...picker.options].some((o) => o.value === id)) picker.append(new Option(BACKBONES[id] ?? id, id));
+    }
+    picker.value = this.project?.backbone ?? picker.value;
+    for (const option of picker.options) {
       const bytes = this.weights.find((w) => w.id === option.value)?.bytes;
       option.textContent = `${BACKBONES[option.value] ?? option.value}${bytes ? ` · ${formatBytes(bytes)}` : ""}`;
     }
-    const speed = localStorage.getItem(`magpie.speed.${$("backbone").value}`);
-    $("backbone-info").textContent = speed ? `≈ ${speed} ms per frame on this device.` : "";
+    const speed = localStorage.getItem(`magpie.speed.${picker.value}`);
+    const large = OPT_IN.has(picker.value)
+      ? "A large download that needs about 1 GB of memory, and slow without a GPU. " : "";
+    $("backbone-info").textContent = large + (speed ? `≈ ${speed} ms per frame on this device.` : "");
   }
 
   /** Reacts to a project change. */

@@ -1,5 +1,5 @@
 // Types of the package's entry point (the JS API's own types are generated in magpie.d.ts).
-export { FewShotSession, ImageNetModel, backbones, readProject, writeProject } from "../magpie.js";
+export { FewShotSession, ImageNetModel, backbones, classFolders, readProject, writeProject } from "../magpie.js";
 
 /** Loads the wasm module once per page (the widgets call it themselves). */
 export function init(): Promise<unknown>;
@@ -21,12 +21,68 @@ export class MagpieClassifier extends HTMLElement {
   stop(): void;
 }
 
+/** Options of `saveProject`. */
+export interface SaveProjectOptions {
+  name?: string;
+  settings?: Record<string, unknown>;
+  imageType?: "image/jpeg" | "image/png";
+  quality?: number;
+}
+
+/** What `loadProject` resolves to. */
+export interface LoadedProject {
+  name: string;
+  labels: string[];
+  counts: number[];
+  trained: boolean;
+  settings: Record<string, unknown>;
+}
+
+/** Detail of the trainer's `model` event. */
+export interface ModelDetail {
+  bytes: Uint8Array;
+  labels: string[];
+}
+
+/** Detail of the trainer's `progress` event: one epoch's report. */
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  elapsedMs: number;
+}
+
+/** `<magpie-trainer>`: capture → train → preview, emitting the trained model. */
+export class MagpieTrainer extends HTMLElement {
+  /** Adds a class row. */
+  addClass(name?: string): void;
+  /** Trains on the recorded examples, then previews live and fires `model`. */
+  train(): Promise<void>;
+  /** The trained model's bytes (what `<magpie-classifier model>` loads). */
+  save(): Promise<Uint8Array>;
+  /** The whole project (classes, examples, model) as a project file. */
+  saveProject(options?: SaveProjectOptions): Promise<Uint8Array>;
+  /** Opens a project file (bytes or URL) made with this widget's backbone. */
+  loadProject(file: Uint8Array | ArrayBuffer | string): Promise<LoadedProject>;
+  addEventListener<K extends keyof MagpieTrainerEventMap>(type: K, listener: (this: MagpieTrainer, event: MagpieTrainerEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Events of `<magpie-trainer>` (`progress` is its own, not the DOM's ProgressEvent). */
+export interface MagpieTrainerEventMap extends Omit<HTMLElementEventMap, "progress"> {
+  progress: CustomEvent<EpochReport>;
+}
+
 declare global {
   interface HTMLElementTagNameMap {
     "magpie-classifier": MagpieClassifier;
+    "magpie-trainer": MagpieTrainer;
   }
   interface HTMLElementEventMap {
     prediction: CustomEvent<PredictionDetail>;
-    ready: CustomEvent<{ labels: string[]; backbone: string }>;
+    ready: CustomEvent<{ labels?: string[]; backbone?: string }>;
+    model: CustomEvent<ModelDetail>;
   }
 }

@@ -4,4 +4,4 @@
 export { MagpieClassifier } from "./widget/classifier.js";
 export { MagpieTrainer } from "./widget/trainer.js";
 export { api as init } from "./widget/api.js";
-export { FewShotSession, ImageNetModel, backbones, readProject, writeProject } from "../magpie.js";
+export { FewShotSession, ImageNetModel, backbones, classFolders, readProject, writeProject } from "../magpie.js";

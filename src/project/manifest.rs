@@ -121,3 +121,37 @@ fn check_name(what: &str, name: &str) -> Result<(), ProjectError> {
 fn check_path(what: &str, path: &str) -> Result<(), ProjectError> {
     super::zip::check_name(path).map_err(|_| ProjectError::Manifest(format!("{what} {path:?} is not a safe relative path")))
 }
+
+/// Folder names under `images/` for classes named `names`, in order: letters, digits, space,
+/// `_`, `.` and `-` kept (other runs become `_`), no leading dot, at most 60 characters, made
+/// unique by appending `-2`, `-3`, ….
+pub fn class_folders(names: &[String]) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let base = safe_name(name);
+            let folder = (1..)
+                .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+                .find(|f| !taken.contains(f))
+                .expect("an unused folder name exists");
+            taken.insert(folder.clone());
+            folder
+        })
+        .collect()
+}
+
+/// `name` reduced to characters safe in a file name.
+fn safe_name(name: &str) -> String {
+    let mut safe = String::new();
+    for c in name.chars() {
+        let keep = c.is_alphanumeric() || matches!(c, ' ' | '_' | '.' | '-');
+        if keep {
+            safe.push(c);
+        } else if !safe.ends_with('_') {
+            safe.push('_');
+        }
+    }
+    let safe: String = safe.trim_start_matches(['.', ' ']).trim_end().chars().take(60).collect();
+    if safe.is_empty() { "untitled".to_string() } else { safe }
+}

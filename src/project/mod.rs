@@ -6,7 +6,7 @@
 mod manifest;
 pub mod zip;
 
-pub use manifest::{ClassEntry, FORMAT, Manifest, SampleEntry, VERSION};
+pub use manifest::{ClassEntry, FORMAT, Manifest, SampleEntry, VERSION, class_folders};
 
 use std::collections::BTreeMap;
 use std::fmt;

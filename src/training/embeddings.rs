@@ -100,6 +100,21 @@ impl EmbeddingCache {
         (self.entries, self.values) = (entries, values);
     }
 
+    /// Drops the rows of views after `views` (each view has its own random stream, so what is
+    /// left equals a cache computed with `views` views).
+    pub fn keep_views(&mut self, views: usize) {
+        let row = self.row_len();
+        let keep: Vec<bool> = self.entries.iter().map(|e| e.view <= views).collect();
+        let mut kept = keep.iter();
+        self.entries.retain(|_| *kept.next().expect("one flag per entry"));
+        let mut index = 0;
+        self.values.retain(|_| {
+            let keep = keep[index / row];
+            index += 1;
+            keep
+        });
+    }
+
     /// The rows of sample `sample`, view after view, as f16 bits.
     pub fn sample_rows(&self, sample: usize) -> Vec<u16> {
         let row = self.row_len();

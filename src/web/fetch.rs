@@ -1,4 +1,4 @@
-//! Fetching bytes from the page's origin (works in a window and in a worker).
+//! Fetching bytes (works in a window and in a worker), and files handed over as bytes or URLs.
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -35,4 +35,19 @@ pub async fn bytes(url: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| format!("cannot read {url}: {}", describe(e)))?;
     Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// A file given as bytes (`Uint8Array` or `ArrayBuffer`) or as a URL to fetch; `what` names it
+/// in the error.
+pub async fn file_bytes(value: JsValue, what: &str) -> Result<Vec<u8>, String> {
+    if let Some(url) = value.as_string() {
+        return bytes(&url).await;
+    }
+    if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(Uint8Array::new(buffer).to_vec());
+    }
+    value
+        .dyn_into::<Uint8Array>()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| format!("expected {what} as a Uint8Array, an ArrayBuffer or a URL"))
 }

@@ -1,12 +1,13 @@
 //! The JavaScript API (wasm-bindgen). Everything async returns a Promise; every error is a
 //! rejected Promise with a message, never a panic across the boundary.
 
+mod codec;
 mod fetch;
 mod project;
 mod session;
 mod source;
 
-pub use project::{read_project, write_project};
+pub use project::{class_folders, read_project, write_project};
 pub use session::FewShotSession;
 use source::ImageSource;
 
@@ -16,7 +17,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
 use crate::device::{BackendKind, device};
-use crate::weights::{PretrainedBackbone, record};
+use crate::weights::{Precision, PretrainedBackbone, record};
 
 /// Installs the panic hook so a Rust panic is reported on the console with its message.
 #[wasm_bindgen(start)]
@@ -32,7 +33,7 @@ struct CreateOptions {
     backbone: Option<String>,
     /// `"wgpu"`, `"cpu"` or `"auto"` (WebGPU, falling back to CPU); defaults to `"auto"`.
     backend: Option<String>,
-    /// URL of the weight record; defaults to `www/weights/<backbone>.f16.bpk`.
+    /// URL of the weight record; defaults to the served record under `www/weights/`.
     weights_url: Option<String>,
 }
 
@@ -97,16 +98,18 @@ impl Backends {
     }
 }
 
-/// The weight record's URL: `url`, else `<base>/<backbone>.f16.bpk` (`base` defaulting to
-/// the page's `www/weights/`).
+/// The weight record's URL: `url`, else `<base>/<the served record>` (`base` defaulting to
+/// the page's `www/weights/`; see [`Precision::served`]).
 fn weights_url(kind: BackboneKind, url: Option<&str>, base: Option<&str>) -> String {
     let base = base.unwrap_or("www/weights/");
     let slash = if base.ends_with('/') { "" } else { "/" };
-    url.map_or_else(|| format!("{base}{slash}{}.f16.bpk", kind.id()), str::to_string)
+    url.map_or_else(|| format!("{base}{slash}{}", record::file_name(kind, Precision::served(kind))), str::to_string)
 }
 
-/// Parses a downloaded weight record, checking it holds `kind`.
+/// Parses a downloaded weight record, checking it holds `kind` and that the page has the
+/// memory to load it.
 fn parse_backbone(kind: BackboneKind, url: &str, bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, JsError> {
+    reserve(&bytes, kind)?;
     let model = record::load(bytes, device).map_err(|e| js_error(format!("{url}: {e}")))?;
     if model.info.backbone != kind {
         return Err(js_error(format!("{url} holds {}, not {}", model.info.backbone, kind)));
@@ -114,6 +117,23 @@ fn parse_backbone(kind: BackboneKind, url: &str, bytes: Vec<u8>, device: &Device
     Ok(model)
 }
 
+/// Refuses a record the page cannot hold: reserves, then frees, about the memory loading it
+/// takes (its f32 parameters twice over), so running out is a message, not an aborted instance.
+fn reserve(bytes: &[u8], kind: BackboneKind) -> Result<(), JsError> {
+    let widen = match record::info(bytes).map(|i| i.precision) {
+        Ok(Precision::F16) => 2,
+        Ok(Precision::Int8) => 4,
+        _ => 1,
+    };
+    let needed = bytes.len().saturating_mul(widen * 2);
+    Vec::<u8>::new().try_reserve_exact(needed).map_err(|_| {
+        js_error(format!(
+            "not enough memory for {}: loading it needs about {} MB more than this page can get (close other tabs, or pick a smaller backbone)",
+            kind.display_name(),
+            needed >> 20
+        ))
+    })
+}
 
 /// A pretrained backbone loaded in the page: ImageNet top-k and embeddings of images.
 #[wasm_bindgen]
@@ -173,6 +193,19 @@ impl ImageNetModel {
         let image = frame.view();
         let mut rows = self.model.embed(&[image], &self.device).await.map_err(js_error)?;
         Ok(rows.pop().unwrap_or_default())
+    }
+
+    /// The pooled embeddings of several images, run as one batch (or as few as the backbone
+    /// allows): `N × featureDim` values, image after image.
+    #[wasm_bindgen(js_name = featuresBatch)]
+    pub async fn features_batch(&self, sources: Vec<ImageSource>) -> Result<Vec<f32>, JsError> {
+        let frames = sources.iter().map(|s| source::read(s)).collect::<Result<Vec<_>, _>>()?;
+        let images: Vec<_> = frames.iter().map(|f| f.view()).collect();
+        let mut values = Vec::new();
+        for batch in images.chunks(self.info.backbone.max_batch()) {
+            values.extend(self.model.embed(batch, &self.device).await.map_err(js_error)?.concat());
+        }
+        Ok(values)
     }
 }
 

@@ -40,3 +40,9 @@ pub fn read_project(bytes: &[u8]) -> Result<JsValue, JsError> {
     js_sys::Reflect::set(&result, &"files".into(), &files).map_err(|e| js_error(format!("{e:?}")))?;
     Ok(result.into())
 }
+
+/// Folder names under `images/` for classes named `names`, in order (safe file names, unique).
+#[wasm_bindgen(js_name = classFolders)]
+pub fn class_folders(names: Vec<String>) -> Vec<String> {
+    crate::project::class_folders(&names)
+}

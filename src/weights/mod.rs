@@ -6,6 +6,7 @@ mod checkpoint;
 mod error;
 mod flatbuffer;
 mod layers;
+mod quantize;
 #[cfg(feature = "pytorch")]
 pub mod pytorch;
 pub mod record;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { ASSETS, ROOT, openApp, useBrowser } from "./harness.mjs";
+import { ASSETS, ROOT, openApp, useBrowser, servedRecord } from "./harness.mjs";
 
 const BACKBONES = ["mobilenet_v2", "efficientnet_lite0", "mobilenet_v1_025"];
 const PHOTOS = { "chelsea.png": ["Egyptian cat", "tabby", "tiger cat"], "coffee.png": ["espresso", "cup"] };
@@ -15,7 +15,7 @@ const env = useBrowser();
 /** Native features of the photos from the same weight record the page loads. */
 function nativeFeatures(backbone) {
   const out = execFileSync(join(TARGET, "release/magpie"), [
-    "features", "--backbone", backbone, "--weights", join(ROOT, `www/weights/${backbone}.f16.bpk`),
+    "features", "--backbone", backbone, "--weights", servedRecord(backbone),
     ...Object.keys(PHOTOS).map((p) => join(ASSETS, "images", p)),
   ], { encoding: "utf8" });
   return out.trim().split("\n").map((l) => JSON.parse(l).features);

@@ -1,6 +1,7 @@
 // Shared by the browser tests: a static server for the trunk build (dist/) plus the test photos,
 // and headless Debian Chromium with WebGPU on SwiftShader, driven by playwright-core.
 import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { homedir } from "node:os";
@@ -17,12 +18,14 @@ const TYPES = {
   ".JPG": "image/jpeg", ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml",
 };
 
-/** Serves `routes` (URL path prefix → folder, or path → `{ type, body }`) on a new port,
- * with CORS headers when `cors` (as a package host must, for modules and wasm). */
+/** Serves `routes` (URL path prefix → folder, or path → `{ type, body }`) on a new port, as
+ * a static host does: `index.html` for a folder, an ETag with `cache-control: no-cache` (so
+ * browsers revalidate and get 304 for unchanged files), and CORS and timing headers when
+ * `cors` (as a package host must, for modules and wasm). */
 export async function serveFolders(routes, { cors = false } = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const headers = cors ? { "access-control-allow-origin": "*" } : {};
+    const headers = cors ? { "access-control-allow-origin": "*", "timing-allow-origin": "*" } : {};
     const fixed = routes[path];
     if (fixed && typeof fixed === "object") {
       res.writeHead(200, { ...headers, "content-type": fixed.type });
@@ -30,10 +33,15 @@ export async function serveFolders(routes, { cors = false } = {}) {
     }
     const prefix = Object.keys(routes).filter((p) => typeof routes[p] === "string" && path.startsWith(p))
       .sort((a, b) => b.length - a.length)[0];
-    const file = prefix === undefined ? null : normalize(join(routes[prefix], path.slice(prefix.length)));
+    const rel = prefix === undefined ? null : path.slice(prefix.length) + (path.endsWith("/") ? "index.html" : "");
+    const file = rel === null ? null : normalize(join(routes[prefix], rel));
     try {
-      if (!file || !file.startsWith(routes[prefix]) || !(await stat(file)).isFile()) throw new Error("not found");
-      res.writeHead(200, { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      const info = file && file.startsWith(routes[prefix]) ? await stat(file) : null;
+      if (!info?.isFile()) throw new Error("not found");
+      const etag = `"${info.size}-${Math.round(info.mtimeMs)}"`;
+      const caching = { etag, "cache-control": "no-cache" };
+      if (req.headers["if-none-match"] === etag) return res.writeHead(304, { ...headers, ...caching }).end();
+      res.writeHead(200, { ...headers, ...caching, "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
       res.end(await readFile(file));
     } catch {
       res.writeHead(404, headers).end("not found");
@@ -43,34 +51,26 @@ export async function serveFolders(routes, { cors = false } = {}) {
   return { server, url: `http://127.0.0.1:${server.address().port}/` };
 }
 
-/** Serves `dist/` at `/` and the asset folder (photos, datasets) at `/__assets__/`. */
-export async function serve() {
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const [base, rel] = path.startsWith("/__assets__/")
-      ? [ASSETS, path.slice("/__assets__/".length)]
-      : [DIST, path === "/" ? "index.html" : path.slice(1)];
-    const file = normalize(join(base, rel));
-    try {
-      if (!file.startsWith(base) || !(await stat(file)).isFile()) throw new Error("not found");
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      res.end(await readFile(file));
-    } catch {
-      res.writeHead(404).end("not found");
-    }
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+/** Path of the weight record the app serves for `backbone` (from www/weights/index.json). */
+export function servedRecord(backbone) {
+  const index = JSON.parse(readFileSync(join(ROOT, "www/weights/index.json"), "utf8"));
+  const entry = index.find((w) => w.id === backbone);
+  if (!entry) throw new Error(`${backbone} is not served (run scripts/weights.sh)`);
+  return join(ROOT, "www/weights", entry.file);
 }
 
-/** Headless Chromium with WebGPU through SwiftShader. */
-export async function launch() {
+/** Serves the trunk build at `/` and the assets (photos, datasets) at `/__assets__/`. */
+export function serve() {
+  return serveFolders({ "/": DIST, "/__assets__/": ASSETS });
+}
+
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
       "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader",
       "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-quic", "--enable-features=Vulkan",
+      "--disable-sync", "--no-first-run", "--disable-quic", "--enable-features=Vulkan", ...extraArgs,
     ],
   });
 }

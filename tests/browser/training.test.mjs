@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ASSETS, ROOT, openApp, useBrowser } from "./harness.mjs";
+import { ASSETS, ROOT, openApp, useBrowser, servedRecord } from "./harness.mjs";
 
 const BACKBONE = "mobilenet_v1_025";
 const CLASSES = ["0", "3", "5", "7"];
@@ -33,7 +33,7 @@ function nativeTraining() {
   }
   const run = spawnSync(join(TARGET, "release/magpie"), [
     "train", "--data", dir, "--out", join(dir, "model.bpk"), "--backbone", BACKBONE,
-    "--weights", join(ROOT, `www/weights/${BACKBONE}.f16.bpk`), "--head", "mlp", "--epochs", "15",
+    "--weights", servedRecord(BACKBONE), "--head", "mlp", "--epochs", "15",
     "--validation", "0.2", "--seed", "0", "--augment", "0",
   ], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);

@@ -1,12 +1,13 @@
 // The widgets and the JS API from the packaged folder (scripts/package.sh), served from another
 // origin than the page using them: <magpie-classifier> runs a model trained in the app and names
 // held-out photos right, firing `ready` and `prediction`; <magpie-trainer> goes capture → train →
-// `model`; every method of the JS API runs, and bad arguments reject with a message while the
-// page keeps working.
+// `model` and saves and reopens its project; every method of the JS API runs, and bad arguments
+// reject with a message while the page keeps working. A TypeScript consumer type-checks against
+// the package's `.d.ts` files.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ASSETS, ROOT, fakeCamera, serveFolders, useBrowser } from "./harness.mjs";
@@ -26,6 +27,7 @@ before(async () => {
   const pkg = JSON.parse(readFileSync(join(dir, "package/package.json"), "utf8"));
   assert.equal(pkg.exports["."].default, "./www/widgets.js");
   hosts.package = await serveFolders({ "/": join(dir, "package") }, { cors: true });
+  hosts.packageDir = join(dir, "package");
 });
 after(() => { hosts.package?.server.close(); hosts.page?.server.close(); });
 
@@ -72,6 +74,28 @@ async function hostPage(body, model) {
   return { context, page, errors };
 }
 
+test("a TypeScript consumer type-checks against the package's .d.ts (tsc --noEmit)", () => {
+  const config = join(hosts.packageDir, "..", "tsconfig.json");
+  writeFileSync(config, JSON.stringify({
+    extends: join(ROOT, "tests/typescript/tsconfig.json"),
+    compilerOptions: { paths: { "magpie-classifier": [join(hosts.packageDir, "www/widgets.d.ts")] } },
+    files: [join(ROOT, "tests/typescript/consumer.ts")],
+  }));
+  const tsc = spawnSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", config], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  // And a misuse is caught: the check can fail.
+  writeFileSync(join(hosts.packageDir, "..", "misuse.ts"),
+    `import { FewShotSession } from "magpie-classifier";\nexport const n: number = FewShotSession.create({});\n`);
+  writeFileSync(config, JSON.stringify({
+    extends: join(ROOT, "tests/typescript/tsconfig.json"),
+    compilerOptions: { paths: { "magpie-classifier": [join(hosts.packageDir, "www/widgets.d.ts")] } },
+    files: [join(hosts.packageDir, "..", "misuse.ts")],
+  }));
+  const misuse = spawnSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", config], { cwd: ROOT, encoding: "utf8" });
+  assert.notEqual(misuse.status, 0);
+  assert.match(misuse.stdout, /Promise<FewShotSession>/);
+});
+
 test("<magpie-classifier> from another origin runs a model trained in the app on held-out photos", async () => {
   const model = await modelFromApp();
   const first = `/photos/0/${photos("0", 20, 1)[0]}`;
@@ -101,6 +125,13 @@ test("<magpie-classifier> from another origin runs a model trained in the app on
   const right = results.filter(([want, got]) => want === got).length;
   assert.ok(right >= 8, `held-out photos named right: ${right}/9 ${JSON.stringify(results)}`);
   assert.equal(await page.textContent("#ordinary"), "Ordinary page content.");
+  // A second visit revalidates the weights (HTTP 304 from the host) instead of downloading them.
+  await page.reload();
+  await page.waitForFunction(() => window.events?.some(([t]) => t === "prediction"), null, { timeout: 120_000 });
+  const weights = await page.evaluate(() => performance.getEntriesByType("resource")
+    .filter((e) => /\/www\/weights\/.*\.bpk$/.test(e.name)).map((e) => ({ transfer: e.transferSize, body: e.encodedBodySize })));
+  assert.equal(weights.length, 1, JSON.stringify(weights));
+  assert.ok(weights[0].transfer < 2000 && weights[0].body > 100_000, `weights came from the cache: ${JSON.stringify(weights)}`);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -126,6 +157,19 @@ test("<magpie-trainer> goes capture → train → model event", async () => {
   const model = await page.evaluate(() => ({ labels: window.model.labels, size: window.model.bytes.length }));
   assert.deepEqual(model.labels, ["zero", "five"]);
   assert.ok(model.size > 1000);
+  // The whole project saves, and opens again with its classes, examples and model.
+  const reopened = await page.evaluate(async () => {
+    const trainer = document.getElementById("trainer");
+    const file = await trainer.saveProject({ name: "hands" });
+    const counts = [...trainer.shadowRoot.querySelectorAll(".count")].map((c) => c.textContent);
+    trainer.addClass("spare");
+    const loaded = await trainer.loadProject(file);
+    return { loaded, counts, after: [...trainer.shadowRoot.querySelectorAll(".count")].map((c) => c.textContent) };
+  });
+  assert.equal(reopened.loaded.name, "hands");
+  assert.deepEqual(reopened.loaded.labels, ["zero", "five"]);
+  assert.equal(reopened.loaded.trained, true);
+  assert.deepEqual(reopened.after, reopened.counts, "the rows show the reopened project");
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -177,6 +221,22 @@ test("the JS API from the package: every method, and bad arguments reject with a
     out.bad.model = await rejects(() => session.load(new Uint8Array([1, 2, 3])));
     out.bad.modelUrl = await rejects(() => session.load("/missing.bpk"));
     out.stillPredicts = (await session.predict(images[1])).scores.length;
+    // The whole project: saved losslessly, reopened in a new session, it predicts and evaluates
+    // exactly as the original.
+    const file = await session.saveProject({ name: "digits", settings: { epochs: 20 }, imageType: "image/png" });
+    out.projectClasses = magpie.readProject(file).manifest.classes.map((c) => c.samples.length);
+    const reopened = await magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu",
+      weightsBase: `${base}www/weights/` });
+    out.reopened = await reopened.loadProject(file);
+    const [before, after] = [await session.predict(images[1]), await reopened.predict(images[1])];
+    out.samePrediction = Math.abs(before.scores[0].probability - after.scores[0].probability) < 1e-4 && before.scores[0].label === after.scores[0].label;
+    out.sameEvaluation = JSON.stringify((await session.evaluate()).confusion) === JSON.stringify((await reopened.evaluate()).confusion);
+    out.bad.projectFile = await rejects(() => reopened.loadProject(new Uint8Array([80, 75, 3, 4, 0])));
+    out.bad.projectType = await rejects(() => session.saveProject({ imageType: "image/gif" }));
+    out.afterBad = reopened.info().counts;
+    const jpeg = await session.saveProject({});
+    out.jpegSmaller = jpeg.length < file.length;
+    reopened.dispose();
     const project = magpie.writeProject({ format: "magpie-project", version: 1, name: "p", backbone: "mobilenet_v1_025",
       classes: [{ name: "zero", samples: [] }], settings: {}, model: null }, new Map());
     out.project = magpie.readProject(project).manifest.name;
@@ -204,6 +264,14 @@ test("the JS API from the package: every method, and bad arguments reject with a
   assert.deepEqual(outcome.loaded, ["zero", "five"]);
   assert.equal(outcome.stillPredicts, 2);
   assert.equal(outcome.project, "p");
+  assert.deepEqual(outcome.projectClasses, [8, 8]);
+  assert.deepEqual(outcome.reopened, { name: "digits", labels: ["zero", "five"], counts: [8, 8], trained: true, settings: { epochs: 20 } });
+  assert.equal(outcome.samePrediction, true);
+  assert.equal(outcome.sameEvaluation, true);
+  assert.match(outcome.bad.projectFile, /not a readable project file/);
+  assert.match(outcome.bad.projectType, /imageType must be/);
+  assert.deepEqual(outcome.afterBad, [8, 8], "a bad file changes nothing");
+  assert.equal(outcome.jpegSmaller, true);
   assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
   await context.close();
 });

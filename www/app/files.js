@@ -2,25 +2,23 @@
 // see docs/project-format.md) and the trained model alone (docs/model-format.md). Import
 // validates the archive (in Rust) and decodes every image before anything is saved.
 
-import { readProject, writeProject } from "../../magpie.js";
+import { classFolders, readProject, writeProject } from "../../magpie.js";
 import * as frames from "./frames.js";
 import { clean } from "./settings.js";
 
 /** Largest project file accepted (bytes). */
 const MAX_FILE = 2 ** 31;
 
-/** A name safe as a file or folder name. */
-export const safeName = (name) => name.replace(/[^\p{L}\p{N} _.-]+/gu, "_").replace(/^[.\s]+|\s+$/g, "").slice(0, 60) || "untitled";
+/** A name safe as a file name. */
+export const safeName = (name) => classFolders([name])[0];
 
 /** The project file of `project`, as bytes. */
 export async function projectFile(project) {
   const files = new Map();
-  const folders = new Set();
+  const folders = classFolders(project.classes.map((cls) => cls.name));
   const classes = [];
-  for (const cls of project.classes) {
-    let folder = safeName(cls.name);
-    for (let n = 2; folders.has(folder); n += 1) folder = `${safeName(cls.name)}-${n}`;
-    folders.add(folder);
+  for (const [c, cls] of project.classes.entries()) {
+    const folder = folders[c];
     const samples = [];
     for (const [n, sample] of project.samplesOf(cls.id).entries()) {
       const extension = sample.jpeg.type === "image/png" ? "png" : "jpg";

@@ -43,9 +43,20 @@ export class MagpieClassifier extends HTMLElement {
   /** Class names of the loaded model. */
   get labels() { return this.session?.info().modelLabels ?? []; }
 
-  connectedCallback() { this.restart(); }
+  connectedCallback() { this.scheduleRestart(); }
   disconnectedCallback() { this.stop(); }
-  attributeChangedCallback() { if (this.isConnected) this.restart(); }
+  attributeChangedCallback() { if (this.isConnected) this.scheduleRestart(); }
+
+  /** Restarts once for a burst of changes (an element upgraded with several attributes fires
+   * one callback per attribute, then `connectedCallback`). */
+  scheduleRestart() {
+    if (this.restartQueued) return;
+    this.restartQueued = true;
+    queueMicrotask(() => {
+      this.restartQueued = false;
+      if (this.isConnected) this.restart();
+    });
+  }
 
   /** Loads the model and starts predicting; errors become an `error` event and a message. */
   async restart() {

@@ -1,10 +1,12 @@
 // <magpie-trainer>: the capture → train → preview flow in any page. Hold a class's button to
 // record examples from the camera, press Train, and see live predictions; the trained model is
-// emitted as a `model` event ({ bytes, labels }) and returned by `save()`.
+// emitted as a `model` event ({ bytes, labels }) and returned by `save()`; the whole project
+// (classes, examples, model) by `saveProject()`, opened again by `loadProject()`.
 //
 // Attributes: backbone (default "mobilenet_v2"), backend ("auto" | "wgpu" | "cpu"), classes
 // (comma-separated starting class names, default "Class 1,Class 2"), camera ("user" |
-// "environment"), mirror, rate (examples per second while holding, default 5). Events: `ready`,
+// "environment"), mirror, rate (examples per second while holding, default 5), project (URL of a
+// project file to open at start). Events: `ready`,
 // `progress` (an epoch report), `model`, `prediction`, `error`. Parts: `video`, `classes`,
 // `train`, `bars`; custom properties as <magpie-classifier>.
 import { WEIGHTS, api } from "./api.js";
@@ -55,6 +57,7 @@ export class MagpieTrainer extends HTMLElement {
       this.session = await FewShotSession.create({
         backbone: this.getAttribute("backbone") ?? "mobilenet_v2", backend, headBackend: backend, weightsBase: WEIGHTS,
       });
+      if (this.hasAttribute("project")) await this.loadProject(new URL(this.getAttribute("project"), document.baseURI).href);
       const facingMode = this.getAttribute("camera") ?? "user";
       this.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode }, audio: false });
       this.video.srcObject = this.stream;
@@ -80,7 +83,7 @@ export class MagpieTrainer extends HTMLElement {
     const input = Object.assign(document.createElement("input"), { value: name, ariaLabel: "Class name" });
     const count = Object.assign(document.createElement("span"), { className: "count", textContent: "0 examples" });
     const record = Object.assign(document.createElement("button"), { type: "button", textContent: "Hold to record" });
-    const entry = { input, count, record, ids: [] };
+    const entry = { input, count, record, examples: 0 };
     record.addEventListener("pointerdown", () => this.record(entry));
     record.addEventListener("keydown", (e) => { if ((e.key === " " || e.key === "Enter") && !e.repeat) this.record(entry); });
     for (const type of ["pointerup", "pointerleave", "pointercancel", "keyup", "blur"]) {
@@ -96,12 +99,18 @@ export class MagpieTrainer extends HTMLElement {
   /** Renames a class in the session (refused names go back). */
   rename(entry) {
     try {
-      if (this.session && entry.ids.length) this.session.renameClass(this.session.info().labels.indexOf(entry.name), entry.input.value);
+      if (this.session && entry.examples) this.session.renameClass(this.session.info().labels.indexOf(entry.name), entry.input.value);
       entry.name = entry.input.value.trim();
     } catch (error) {
       entry.input.value = entry.name;
       this.fail(error);
     }
+  }
+
+  /** Shows `examples` as the count of `entry`. */
+  count(entry, examples) {
+    entry.examples = examples;
+    entry.count.textContent = `${examples} example${examples === 1 ? "" : "s"}`;
   }
 
   /** Records examples into `entry` while its button is held. */
@@ -113,8 +122,8 @@ export class MagpieTrainer extends HTMLElement {
     while (this.recording === entry) {
       const started = performance.now();
       try {
-        entry.ids.push(await this.session.addExample(entry.name, this.video));
-        entry.count.textContent = `${entry.ids.length} example${entry.ids.length === 1 ? "" : "s"}`;
+        await this.session.addExample(entry.name, this.video);
+        this.count(entry, entry.examples + 1);
       } catch (error) {
         this.fail(error);
         break;
@@ -127,7 +136,7 @@ export class MagpieTrainer extends HTMLElement {
   }
 
   update() {
-    this.root.querySelector(".train").disabled = !this.session || this.classes.filter((c) => c.ids.length).length < 2;
+    this.root.querySelector(".train").disabled = !this.session || this.classes.filter((c) => c.examples).length < 2;
   }
 
   /** Trains on the recorded examples, then previews live and emits the model. */
@@ -155,6 +164,29 @@ export class MagpieTrainer extends HTMLElement {
   save() {
     if (!this.session) return Promise.reject(new Error("the widget is still loading"));
     return this.session.save();
+  }
+
+  /** The whole project (classes, every example's image, the model) as a project file:
+   * `options` as the API's `saveProject` (`{ name, settings, imageType, quality }`). */
+  saveProject(options) {
+    if (!this.session) return Promise.reject(new Error("the widget is still loading"));
+    return this.session.saveProject(options);
+  }
+
+  /** Opens a project file (bytes or URL) made with this widget's backbone, replacing the
+   * classes and examples; previews at once if it holds a model. */
+  async loadProject(file) {
+    if (!this.session) throw new Error("the widget is still loading");
+    const loaded = await this.session.loadProject(file);
+    this.root.querySelector(".classes").replaceChildren();
+    this.classes = [];
+    loaded.labels.forEach((label, i) => {
+      this.addClass(label);
+      this.count(this.classes[i], loaded.counts[i]);
+    });
+    this.update();
+    if (loaded.trained) this.preview();
+    return loaded;
   }
 
   async preview() {

@@ -6,21 +6,21 @@ use anyhow::{Context, bail};
 use magpie::backbone::BackboneKind;
 use magpie::device::{BackendKind, device};
 use magpie::image::RgbaImage;
-use magpie::import::{self, assets_dir, record_file_name, weights_dir};
+use magpie::import::{self, assets_dir, weights_dir};
 use magpie::weights::{Precision, PretrainedBackbone, record};
 use burn::tensor::Device;
 
 use crate::ModelArgs;
 
 /// Converts an upstream artifact into a Burn record.
-pub fn convert(kind: BackboneKind, input: Option<PathBuf>, labels: Option<PathBuf>, f16: bool, out: &Path) -> anyhow::Result<()> {
+pub fn convert(kind: BackboneKind, input: Option<PathBuf>, labels: Option<PathBuf>, precision: Precision, out: &Path) -> anyhow::Result<()> {
     let input = input.unwrap_or_else(|| assets_dir().join(import::upstream_file(kind)));
     let labels = labels.unwrap_or_else(|| assets_dir().join(import::LABELS_FILE));
     let text = std::fs::read_to_string(&labels).with_context(|| format!("reading labels '{}'", labels.display()))?;
     let device = pollster::block_on(device(BackendKind::Cpu)).map_err(anyhow::Error::msg)?;
     let mut model = import::import(kind, &input, import::imagenet_labels(&text, kind)?, &device)
         .with_context(|| format!("importing '{}'", input.display()))?;
-    model.info.precision = if f16 { Precision::F16 } else { Precision::F32 };
+    model.info.precision = precision;
     let bytes = record::save(&model.backbone, &model.info)?;
     std::fs::write(out, &bytes).with_context(|| format!("writing '{}'", out.display()))?;
     eprintln!("wrote {} ({} bytes, {:?})", out.display(), bytes.len(), model.info.precision);
@@ -41,7 +41,7 @@ pub fn decode_images(paths: &[PathBuf]) -> anyhow::Result<Vec<RgbaImage>> {
 /// Loads `kind` from `weights`, else from `$MAGPIE_WEIGHTS/<backbone>.bpk`, else converts the
 /// upstream artifact.
 pub fn load_backbone(kind: BackboneKind, weights: Option<&Path>, device: &Device) -> anyhow::Result<PretrainedBackbone> {
-    let record_path = weights.map_or_else(|| weights_dir().join(record_file_name(kind, Precision::F32)), Path::to_path_buf);
+    let record_path = weights.map_or_else(|| weights_dir().join(record::file_name(kind, Precision::F32)), Path::to_path_buf);
     let model = if weights.is_some() || record_path.exists() {
         let bytes = std::fs::read(&record_path).with_context(|| format!("cannot read weights '{}'", record_path.display()))?;
         record::load(bytes, device).with_context(|| format!("bad weights '{}'", record_path.display()))?

@@ -13,6 +13,7 @@ use magpie::backbone::BackboneKind;
 use magpie::device::BackendKind;
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::training::TrainConfig;
+use magpie::weights::Precision;
 
 /// In-browser few-shot image classifier: native tools.
 #[derive(Parser, Debug)]
@@ -38,9 +39,22 @@ enum Command {
         /// Store parameters as f16 (half the download).
         #[arg(long)]
         f16: bool,
+        /// Store weights as int8 with a scale per output channel (a quarter of the download).
+        #[arg(long, conflicts_with = "f16")]
+        int8: bool,
+        /// Store in the precision the app serves this backbone in (int8, or f16 for
+        /// MobileNetV1 0.25).
+        #[arg(long, conflicts_with_all = ["f16", "int8"])]
+        served: bool,
         /// Output record (.bpk).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Print the file name of the record the app serves for a backbone (under www/weights/).
+    ServedName {
+        /// The backbone.
+        #[arg(long)]
+        backbone: BackboneKind,
     },
     /// Print the top-1 label of each image: `<path>\t<label>\t<probability>` (ImageNet, or the
     /// classes of `--model`).
@@ -183,7 +197,19 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Convert { backbone, input, labels, f16, out } => imagenet::convert(backbone, input, labels, f16, &out),
+        Command::Convert { backbone, input, labels, f16, int8, served, out } => {
+            let precision = match (f16, int8, served) {
+                (true, _, _) => Precision::F16,
+                (_, true, _) => Precision::Int8,
+                (_, _, true) => Precision::served(backbone),
+                _ => Precision::F32,
+            };
+            imagenet::convert(backbone, input, labels, precision, &out)
+        }
+        Command::ServedName { backbone } => {
+            println!("{}", magpie::weights::record::file_name(backbone, Precision::served(backbone)));
+            Ok(())
+        }
         Command::Predict { model: None, args } => pollster::block_on(imagenet::predict(args)),
         Command::Predict { model: Some(model), args } => pollster::block_on(train::predict(&model, args)),
         Command::Features(args) => pollster::block_on(imagenet::features(args)),

@@ -1,0 +1,214 @@
+// The in-page half of the TF.js comparison (driven by bench/tfjs.mjs): each function runs one
+// measurement of ours (the magpie JS API from dist/) or of TensorFlow.js (from npm, with its
+// WebGPU and wasm backends; loaded only when measured) and resolves to plain numbers.
+import init, { FewShotSession, ImageNetModel } from "/magpie.js";
+
+const TFJS_MODEL = "/__assets__/models/tfjs_mobilenet_v1_0.25_224/model.json";
+/** The layer the TF.js transfer-learning demo cuts MobileNetV1 at (then global average pooling). */
+const CUT = "conv_pw_13_relu";
+
+/** `urls` decoded and drawn at 224 × 224, as ImageData (the same inputs for both). */
+async function frames(urls) {
+  return Promise.all(urls.map(async (url) => {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    const canvas = new OffscreenCanvas(224, 224);
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0, 224, 224);
+    return context.getImageData(0, 0, 224, 224);
+  }));
+}
+
+/** Median, 90th percentile and mean of `values`. */
+function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { median: at(0.5), p90: at(0.9), mean: values.reduce((a, b) => a + b, 0) / values.length, runs: values.length };
+}
+
+/** Times `run` (one batch) `iterations` times after `warmup` runs; per-frame milliseconds. */
+async function time(run, batch, frameCount, warmup = 3) {
+  for (let i = 0; i < warmup; i += 1) await run();
+  const times = [];
+  for (let i = 0; i < Math.ceil(frameCount / batch); i += 1) {
+    const start = performance.now();
+    await run();
+    times.push((performance.now() - start) / batch);
+  }
+  return stats(times);
+}
+
+/** Loads TF.js and its WebGPU and wasm backends (the global `tf`). */
+async function loadTf() {
+  for (const src of ["tfjs/dist/tf.min.js", "tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js", "tfjs-backend-wasm/dist/tf-backend-wasm.min.js"]) {
+    await new Promise((resolve, reject) => {
+      document.head.append(Object.assign(document.createElement("script"), { src: `/tfjs/${src}`, onload: resolve, onerror: reject }));
+    });
+  }
+}
+
+/** TF.js on `backend` ("webgpu" | "wasm" | "cpu"). */
+async function tfBackend(backend) {
+  if (!window.tf) await loadTf();
+  if (backend === "wasm") tf.wasm.setWasmPaths("/tfjs/tfjs-backend-wasm/dist/");
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} is unavailable`);
+  await tf.ready();
+}
+
+/** TF.js MobileNetV1 0.25 cut at the demo's layer, pooled: images → [N, 256]. */
+async function tfjsExtractor() {
+  const base = await tf.loadLayersModel(TFJS_MODEL);
+  const cut = tf.model({ inputs: base.inputs, outputs: base.getLayer(CUT).output });
+  return async (images) => {
+    const pooled = tf.tidy(() => {
+      const pixels = tf.stack(images.map((image) => tf.browser.fromPixels(image)));
+      return cut.predict(pixels.toFloat().div(127.5).sub(1)).mean([1, 2]);
+    });
+    const values = await pooled.data();
+    pooled.dispose();
+    return values;
+  };
+}
+
+/** Our backbone `backbone` on `backend` ("wgpu" | "cpu"): images → [N, D]. */
+async function oursExtractor(backbone, backend) {
+  await init();
+  const model = await ImageNetModel.create({ backbone, backend });
+  return async (images) => (images.length === 1 ? model.features(images[0]) : model.featuresBatch(images));
+}
+
+/** Largest |a - b| over the largest |b|. */
+function relativeDifference(a, b) {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i += 1) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+/** f32 values as f16 bits (round to nearest even), for stored embeddings. */
+function toF16(values) {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i += 1) {
+    f32[0] = values[i];
+    const x = u32[0];
+    const sign = (x >>> 16) & 0x8000;
+    let exponent = ((x >>> 23) & 0xff) - 127 + 15;
+    let mantissa = x & 0x7fffff;
+    if (exponent <= 0) {
+      out[i] = sign;
+    } else if (exponent >= 31) {
+      out[i] = sign | 0x7c00;
+    } else {
+      const round = (mantissa & 0x1fff) > 0x1000 || ((mantissa & 0x1fff) === 0x1000 && (mantissa & 0x2000));
+      let bits = (exponent << 10) | (mantissa >>> 13);
+      if (round) bits += 1;
+      out[i] = sign | bits;
+    }
+  }
+  return out;
+}
+
+/** Memory now: JS heap and wasm linear memory, in bytes. */
+function memory(wasm) {
+  return { jsHeap: performance.memory?.usedJSHeapSize ?? null, wasm: wasm.memory.buffer.byteLength };
+}
+
+window.bench = {
+  /** Feature extraction per frame: `{ impl: "ours" | "tfjs", backbone, backend, batch, frames, photos }`. */
+  async features({ impl, backbone, backend, batch, frames: frameCount, photos }) {
+    const images = await frames(photos);
+    const extract = impl === "ours" ? await oursExtractor(backbone, backend) : (await tfBackend(backend), await tfjsExtractor());
+    const inputs = images.slice(0, batch);
+    const timing = await time(() => extract(inputs), batch, frameCount);
+    return { ...timing, first: Array.from((await extract([images[0]])).slice(0, 256)) };
+  },
+
+  /** Features of the same photo by both, compared (the same network?). */
+  async agreement({ photos, oursBackend, tfjsBackend }) {
+    const [image] = await frames(photos.slice(0, 1));
+    const ours = await (await oursExtractor("mobilenet_v1_025", oursBackend))([image]);
+    await tfBackend(tfjsBackend);
+    const theirs = await (await tfjsExtractor())([image]);
+    return { relativeDifference: relativeDifference(ours, theirs), dim: ours.length };
+  },
+
+  /** Head training, Teachable Machine's head (Dense(100, relu) → Dense(C)), Adam 1e-3, batch 16,
+   * `epochs` epochs, on `embeddings` ({ dim, rows: [{ label, features }] }), no validation split. */
+  async head({ impl, backend, epochs, embeddings }) {
+    const labels = [...new Set(embeddings.rows.map((r) => r.label))];
+    if (impl === "tfjs") {
+      await tfBackend(backend);
+      const xs = tf.tensor2d(embeddings.rows.map((r) => r.features));
+      const ys = tf.oneHot(tf.tensor1d(embeddings.rows.map((r) => labels.indexOf(r.label)), "int32"), labels.length);
+      const model = tf.sequential({ layers: [
+        tf.layers.dense({ inputShape: [embeddings.dim], units: 100, activation: "relu" }),
+        tf.layers.dense({ units: labels.length, activation: "softmax" }),
+      ] });
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+      const start = performance.now();
+      const history = await model.fit(xs, ys, { epochs, batchSize: 16, shuffle: true, verbose: 0 });
+      const ms = performance.now() - start;
+      return { ms, accuracy: history.history.acc.at(-1) };
+    }
+    const wasm = await init();
+    const session = await FewShotSession.create({ backbone: embeddings.backbone, backend: "cpu", headBackend: backend });
+    // Stored embeddings go in as an app restores them: rows with the session's key, next to a
+    // placeholder frame (never embedded: training below uses no augmented views).
+    const frame = new ImageData(8, 8);
+    const probe = await session.addExample("probe", frame);
+    const { key, rows: probeRows } = session.exampleEmbedding(probe);
+    session.removeClass(0);
+    const views = probeRows.length / embeddings.dim;
+    for (const [i, row] of embeddings.rows.entries()) {
+      const bits = toF16(row.features);
+      const rows = new Uint16Array(bits.length * views);
+      for (let v = 0; v < views; v += 1) rows.set(bits, v * bits.length);
+      await session.addExample(row.label, frame, { id: `e${i}`, embedding: { key, shape: [embeddings.dim], rows } });
+    }
+    const summary = await session.train({
+      head: { kind: "mlp", hidden: 100 }, epochs, batchSize: 16, learningRate: 1e-3, validationFraction: 0,
+      augment: { views: 0 }, seed: 0,
+    });
+    return { ms: summary.elapsedMs, accuracy: summary.history.at(-1).accuracy, epochs: summary.history.length, memory: memory(wasm) };
+  },
+
+  /** Page ready → model ready → first prediction, from navigation start. */
+  async coldStart({ impl, backend, photos }) {
+    const [image] = await frames(photos.slice(0, 1));
+    const extract = impl === "ours" ? await oursExtractor("mobilenet_v1_025", backend) : (await tfBackend(backend), await tfjsExtractor());
+    const ready = performance.now();
+    await extract([image]);
+    return { readyMs: ready, firstPredictionMs: performance.now() };
+  },
+
+  /** Memory after adding `counts` samples (frames of `side` px, stored embeddings, no backbone
+   * pass) to a session: `[{ samples, jsHeap, wasm }]`, or where it failed. */
+  async memory({ counts, side, embeddingsKey }) {
+    const wasm = await init();
+    const session = await FewShotSession.create({ backbone: "mobilenet_v2", backend: "cpu", headBackend: "cpu" });
+    const frame = new ImageData(side, side);
+    for (let i = 0; i < frame.data.length; i += 1) frame.data[i] = (i * 31) & 255;
+    const probe = await session.addExample("probe", frame);
+    const { key, shape, rows } = session.exampleEmbedding(probe);
+    const results = [{ samples: 1, ...memory(wasm) }];
+    let added = 1;
+    try {
+      for (const target of counts) {
+        for (; added < target; added += 1) {
+          await session.addExample(`class ${added % 10}`, frame, { embedding: { key, shape, rows } });
+        }
+        results.push({ samples: added, ...memory(wasm) });
+      }
+    } catch (error) {
+      results.push({ samples: added, failed: String(error?.message ?? error), ...memory(wasm) });
+    }
+    return results;
+  },
+};
+window.benchReady = true;

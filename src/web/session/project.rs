@@ -1,0 +1,131 @@
+//! A session's whole project as one file (`saveProject` / `loadProject`): classes, every
+//! example's image, and the trained model, in the project format of docs/project-format.md.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use super::{FewShotSession, Samples, save_model};
+use crate::classifier;
+use crate::dataset::{Dataset, Sample};
+use crate::project::{ClassEntry, FORMAT, Manifest, Project, SampleEntry, VERSION, class_folders};
+use crate::training::{EmbeddingCache, Embedder, Job};
+use crate::web::codec::{self, ImageFormat};
+use crate::web::{fetch, js_error, options};
+
+/// Options of [`FewShotSession::save_project`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SaveOptions {
+    /// The project's name.
+    name: String,
+    /// Settings to keep with the project (an app's training settings).
+    settings: serde_json::Map<String, serde_json::Value>,
+    /// `"image/jpeg"` (default) or `"image/png"` (lossless).
+    image_type: String,
+    /// JPEG quality, 0 to 1.
+    quality: f64,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        Self { name: "untitled".into(), settings: Default::default(), image_type: "image/jpeg".into(), quality: 0.92 }
+    }
+}
+
+/// What `loadProject` resolves to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Loaded {
+    name: String,
+    labels: Vec<String>,
+    counts: Vec<usize>,
+    trained: bool,
+    settings: serde_json::Map<String, serde_json::Value>,
+}
+
+#[wasm_bindgen]
+impl FewShotSession {
+    /// The whole project as a file (zip bytes, see docs/project-format.md): classes, every
+    /// example's image, and the model when it was trained on the current classes. `options`:
+    /// `{ name?, settings?, imageType?: "image/jpeg" | "image/png", quality? }`.
+    #[wasm_bindgen(js_name = saveProject)]
+    pub async fn save_project(&self, options_value: JsValue) -> Result<Vec<u8>, JsError> {
+        let options: SaveOptions = options(options_value)?;
+        let format = match options.image_type.as_str() {
+            "image/jpeg" if (0.0..=1.0).contains(&options.quality) => ImageFormat::Jpeg(options.quality),
+            "image/png" => ImageFormat::Png,
+            other => return Err(js_error(format!("imageType must be image/jpeg or image/png, with quality 0 to 1 (got {other})"))),
+        };
+        let guard = self.edit()?;
+        let dataset = &guard.dataset;
+        let folders = class_folders(&dataset.labels);
+        let mut project = Project {
+            manifest: Manifest {
+                format: FORMAT.into(),
+                version: VERSION,
+                name: options.name,
+                backbone: self.model.backbone.kind,
+                classes: dataset.labels.iter().map(|name| ClassEntry { name: name.clone(), samples: Vec::new() }).collect(),
+                settings: options.settings,
+                model: None,
+            },
+            files: Default::default(),
+        };
+        for sample in &dataset.samples {
+            let class = &mut project.manifest.classes[sample.class];
+            let file = format!("images/{}/{:04}.{}", folders[sample.class], class.samples.len() + 1, format.extension());
+            project.files.insert(file.clone(), codec::encode(&sample.image, format).await?);
+            class.samples.push(SampleEntry { id: sample.id.clone(), file });
+        }
+        let model = self.classifier.borrow().clone().filter(|c| c.info.labels == dataset.labels);
+        if let Some(model) = model {
+            project.files.insert("model.bpk".into(), save_model(&model).await?);
+            project.manifest.model = Some("model.bpk".into());
+        }
+        project.write().map_err(js_error)
+    }
+
+    /// Replaces the session's classes, examples and model with a project file's (bytes, or
+    /// the URL of one), made with this session's backbone. The whole file is checked, and every
+    /// image decoded, before anything changes. Resolves to `{ name, labels, counts, trained,
+    /// settings }`.
+    #[wasm_bindgen(js_name = loadProject)]
+    pub async fn load_project(&self, file: JsValue) -> Result<JsValue, JsError> {
+        let bytes = fetch::file_bytes(file, "a project").await.map_err(js_error)?;
+        let project = Project::read(&bytes).map_err(js_error)?;
+        let manifest = project.manifest;
+        let backbone = self.model.backbone.kind;
+        if manifest.backbone != backbone {
+            return Err(js_error(format!("the project uses {}; create a session with that backbone to open it", manifest.backbone)));
+        }
+        let mut dataset = Dataset { labels: manifest.classes.iter().map(|c| c.name.clone()).collect(), samples: Vec::new() };
+        for (class, entry) in manifest.classes.iter().enumerate() {
+            for sample in &entry.samples {
+                let image = codec::decode(&project.files[&sample.file], &sample.file).await?;
+                dataset.samples.push(Sample { id: sample.id.clone(), class, image });
+            }
+        }
+        let model = match &manifest.model {
+            Some(path) => Some(
+                classifier::load(project.files[path].clone(), &self.model.backbone, &self.head_device).map_err(js_error)?,
+            ),
+            None => None,
+        };
+        let mut guard = self.edit()?;
+        let (augment, tail_blocks) = guard.cached_with.clone();
+        let mut cache = EmbeddingCache::default();
+        let jobs = Job::all(&dataset, |_| augment.views);
+        let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
+        embedder.embed(&jobs, &augment, 0, &mut cache, &Default::default()).await.map_err(js_error)?;
+        let loaded = Loaded {
+            name: manifest.name,
+            labels: dataset.labels.clone(),
+            counts: dataset.class_counts(),
+            trained: model.is_some(),
+            settings: manifest.settings,
+        };
+        *guard = Samples { dataset, next_id: guard.next_id, cache, cached_with: (augment, tail_blocks) };
+        *self.classifier.borrow_mut() = model;
+        loaded.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
+    }
+}
