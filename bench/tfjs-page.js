@@ -71,10 +71,19 @@ async function tfjsExtractor() {
   };
 }
 
+/** The app's weight folder (this page is not at the site's root). */
+const WEIGHTS = "/www/weights/";
+
+/** URL of the record the app serves for `backbone`. */
+async function weightsUrl(backbone) {
+  const index = await (await fetch(`${WEIGHTS}index.json`)).json();
+  return WEIGHTS + index.find((w) => w.id === backbone).file;
+}
+
 /** Our backbone `backbone` on `backend` ("wgpu" | "cpu"): images → [N, D]. */
 async function oursExtractor(backbone, backend) {
   await init();
-  const model = await ImageNetModel.create({ backbone, backend });
+  const model = await ImageNetModel.create({ backbone, backend, weightsUrl: await weightsUrl(backbone) });
   return async (images) => (images.length === 1 ? model.features(images[0]) : model.featuresBatch(images));
 }
 
@@ -129,10 +138,13 @@ window.bench = {
     return { ...timing, first: Array.from((await extract([images[0]])).slice(0, 256)) };
   },
 
-  /** Features of the same photo by both, compared (the same network?). */
+  /** Features of the same photo by both, compared (the same network?), ours from the f32
+   * record (the served one is f16). */
   async agreement({ photos, oursBackend, tfjsBackend }) {
     const [image] = await frames(photos.slice(0, 1));
-    const ours = await (await oursExtractor("mobilenet_v1_025", oursBackend))([image]);
+    await init();
+    const model = await ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: oursBackend, weightsUrl: `${WEIGHTS}mobilenet_v1_025.bpk` });
+    const ours = await model.features(image);
     await tfBackend(tfjsBackend);
     const theirs = await (await tfjsExtractor())([image]);
     return { relativeDifference: relativeDifference(ours, theirs), dim: ours.length };
@@ -157,7 +169,7 @@ window.bench = {
       return { ms, accuracy: history.history.acc.at(-1) };
     }
     const wasm = await init();
-    const session = await FewShotSession.create({ backbone: embeddings.backbone, backend: "cpu", headBackend: backend });
+    const session = await FewShotSession.create({ backbone: embeddings.backbone, backend: "cpu", headBackend: backend, weightsBase: WEIGHTS });
     // Stored embeddings go in as an app restores them: rows with the session's key, next to a
     // placeholder frame (never embedded: training below uses no augmented views).
     const frame = new ImageData(8, 8);
@@ -191,7 +203,7 @@ window.bench = {
    * pass) to a session: `[{ samples, jsHeap, wasm }]`, or where it failed. */
   async memory({ counts, side, embeddingsKey }) {
     const wasm = await init();
-    const session = await FewShotSession.create({ backbone: "mobilenet_v2", backend: "cpu", headBackend: "cpu" });
+    const session = await FewShotSession.create({ backbone: "mobilenet_v2", backend: "cpu", headBackend: "cpu", weightsBase: WEIGHTS });
     const frame = new ImageData(side, side);
     for (let i = 0; i < frame.data.length; i += 1) frame.data[i] = (i * 31) & 255;
     const probe = await session.addExample("probe", frame);
