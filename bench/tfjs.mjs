@@ -4,7 +4,8 @@
 // EfficientNet-Lite0 ours alone, as TF.js has no same-weights path for them), head training,
 // cold start with bytes downloaded, and memory with many samples. Writes bench/results/tfjs.json
 // and tfjs.md, and prints the table.
-//   node bench/tfjs.mjs [--frames N] [--only features,head,cold,memory] [--head-webgpu]   (see bench/tfjs.sh)
+//   node bench/tfjs.mjs [--frames N] [--only features,head,cold,memory] [--head-webgpu] [--samples 1000,20000]
+//   (see bench/tfjs.sh)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -70,7 +71,9 @@ async function run(fn, params) {
   }
 }
 
-const results = { machine: `${cpus().length} × ${cpus()[0].model}, headless Chromium ${browser.version()}, WebGPU on SwiftShader`, date: new Date().toISOString(), frames: FRAMES };
+// Sections not measured in this run keep their last results (`--only` reruns a part).
+const previous = existsSync(join(ROOT, "bench/results/tfjs.json")) ? JSON.parse(readFileSync(join(ROOT, "bench/results/tfjs.json"), "utf8")) : {};
+const results = { ...previous, machine: `${cpus().length} × ${cpus()[0].model}, headless Chromium ${browser.version()}, WebGPU on SwiftShader`, date: new Date().toISOString(), frames: FRAMES };
 const photos = photoUrls("0", 4).concat(photoUrls("5", 4));
 const log = (...parts) => console.error(new Date().toISOString().slice(11, 19), ...parts);
 
@@ -93,7 +96,7 @@ if (ONLY.includes("features")) {
     const theirs = c.theirs && await run("features", { impl: "tfjs", backbone: c.backbone, backend: c.theirs, batch: c.batch, frames, photos });
     delete ours.first;
     if (theirs) delete theirs.first;
-    results.features.push({ ...c, frames, ours, tfjs: theirs });
+    results.features.push({ backbone: c.backbone, batch: c.batch, oursBackend: c.ours, theirs: c.theirs, frames, ours, tfjs: theirs });
     log("features", JSON.stringify(results.features.at(-1)));
   }
 }
@@ -126,7 +129,7 @@ if (ONLY.includes("cold")) {
 }
 
 if (ONLY.includes("memory")) {
-  results.memory = await run("memory", { counts: [1000, 20000], side: 320 });
+  results.memory = await run("memory", { counts: option("--samples", "1000,20000").split(",").map(Number), side: 320 });
   log("memory", JSON.stringify(results.memory));
 }
 
@@ -146,10 +149,10 @@ function markdown(r) {
   const lines = [`Machine: ${r.machine}; ${r.date.slice(0, 10)}.`, ""];
   if (r.features) {
     lines.push(`Feature extraction per frame (median / p90 over ≥ ${r.frames} frames after warm-up; fewer on emulated WebGPU for the big backbones). Ours and TF.js give the same features: max relative difference ${r.agreement?.relativeDifference?.toExponential(1) ?? "–"}.`, "",
-      "| backbone | backend (ours / TF.js) | batch | ours median / p90 | TF.js median / p90 | ours / TF.js | ours GFLOP/s |", "|---|---|---|---|---|---|---|");
+      "| backbone | backend (ours / TF.js) | batch | ours median / p90 | TF.js median / p90 | ours / TF.js | ours G multiply-adds/s |", "|---|---|---|---|---|---|---|");
     for (const f of r.features) {
       const gflops = f.ours.median ? (MACS[f.backbone] / (f.ours.median / 1000) / 1e9).toFixed(2) : "–";
-      lines.push(`| ${f.backbone} | ${f.ours} / ${f.theirs ?? "–"} | ${f.batch} | ${f.ours.error ?? `${ms(f.ours.median)} / ${ms(f.ours.p90)}`} | ${f.tfjs ? (f.tfjs.error ?? `${ms(f.tfjs.median)} / ${ms(f.tfjs.p90)}`) : "–"} | ${f.tfjs ? ratio(f.ours.median, f.tfjs.median) : "–"} | ${gflops} |`);
+      lines.push(`| ${f.backbone} | ${f.oursBackend} / ${f.theirs ?? "–"} | ${f.batch} | ${f.ours.error ?? `${ms(f.ours.median)} / ${ms(f.ours.p90)}`} | ${f.tfjs ? (f.tfjs.error ?? `${ms(f.tfjs.median)} / ${ms(f.tfjs.p90)}`) : "–"} | ${f.tfjs ? ratio(f.ours.median, f.tfjs.median) : "–"} | ${gflops} |`);
     }
     lines.push("");
   }
