@@ -282,6 +282,8 @@ test("class editing: keyboard recording, upload, drop, rename, reorder, delete a
   await page.waitForFunction(() => /Starts in/.test(document.querySelector(".class-card .capture").textContent));
   await page.waitForFunction(() => document.querySelector(".class-card .capture button:nth-child(2)").textContent === "Timed", null,
     { timeout: 30_000 });
+  // The last frames may still be encoding and embedding when the button comes back.
+  await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 60_000 });
   assert.ok((await counts(page))[0] > beforeTimed, "timed recording added samples");
   await shot(page, "5-classes-edited");
   // Several projects: a new one is empty; switching back finds this one intact.

@@ -251,9 +251,19 @@ export class Project extends EventTarget {
   /** Adds a captured frame (an `ImageData` square from `frames`) to a class: it is shown and
    * saved at once, and embedded in the background. Resolves when it is embedded. */
   async addCapture(classId, image) {
-    const sample = {
-      id: newId("s"), projectId: this.id, classId, seq: this.record.nextSeq++, jpeg: await frames.jpegOf(image), embedding: null,
-    };
+    // Pending from the start, so training (and a test) waits for a frame still being encoded.
+    this.pending += 1;
+    let jpeg;
+    try {
+      jpeg = await frames.jpegOf(image);
+    } catch (error) {
+      this.pending -= 1;
+      this.changed("pending");
+      throw error;
+    }
+    // `enqueueEmbed` counts it again below, with nothing awaited in between.
+    this.pending -= 1;
+    const sample = { id: newId("s"), projectId: this.id, classId, seq: this.record.nextSeq++, jpeg, embedding: null };
     this.samples.set(sample.id, sample);
     this.save([sample]);
     this.changed("samples");
