@@ -14,17 +14,27 @@ use super::WeightsError;
 /// Per-output-channel scales of each quantized tensor, by its path in the module.
 pub type Scales = BTreeMap<String, Vec<f32>>;
 
-/// The axis holding output channels: 0 for convolutions (`[out, in, kh, kw]`), 1 for linear
-/// layers (`[in, out]`); `None` for tensors left in f32.
+/// The output-channel axis of a tensor to quantize; `None` for tensors left in f32.
 fn output_axis(tensor: &PackTensor) -> Option<usize> {
     if tensor.dtype != DType::F32 || !tensor.name.ends_with(".weight") {
         return None;
     }
-    match tensor.shape.num_dims() {
+    channel_axis(tensor.shape.as_slice())
+}
+
+/// The axis of output channels of a weight shaped `dims`: 0 for convolutions
+/// (`[out, in, kh, kw]`), 1 for linear layers (`[in, out]`).
+fn channel_axis(dims: &[usize]) -> Option<usize> {
+    match dims.len() {
         4 => Some(0),
         2 => Some(1),
         _ => None,
     }
+}
+
+/// How many scales a quantized weight shaped `dims` has (one per output channel).
+pub fn channels(dims: &[usize]) -> Option<usize> {
+    channel_axis(dims).map(|axis| dims[axis])
 }
 
 /// `(channels, stride)`: the channel of flat index `i` is `(i / stride) % channels`.
@@ -86,7 +96,7 @@ impl ModuleAdapter for Dequantize {
             _ => return tensor,
         };
         let (name, shape) = (tensor.name.clone(), tensor.shape.clone());
-        let axis = if shape.num_dims() == 4 { 0 } else { 1 };
+        let Some(axis) = channel_axis(shape.as_slice()) else { return tensor };
         let (channels, stride) = layout(shape.as_slice(), axis);
         bridge::map_data(tensor, name, DType::F32, shape.clone(), move |data| {
             let q = data.try_to_vec::<i8>().expect("stored as int8");

@@ -2,10 +2,9 @@
 //! network's parameters (f32, f16, or int8 with per-channel scales), and metadata naming the
 //! backbone and its labels.
 
-use burn::store::burn_pack::Reader;
 use std::sync::Arc;
 
-use burn::store::burn_pack::Tensor as PackTensor;
+use burn::store::burn_pack::{Reader, Tensor as PackTensor};
 use burn::store::{BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
@@ -106,7 +105,16 @@ pub fn save(backbone: &Backbone, info: &RecordInfo) -> Result<Vec<u8>, WeightsEr
 
 /// Reads the description of a record without loading its tensors.
 pub fn info(bytes: &[u8]) -> Result<RecordInfo, WeightsError> {
-    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(record_error)?;
+    describe(&reader(bytes)?)
+}
+
+/// A reader over a copy of `bytes`.
+fn reader(bytes: &[u8]) -> Result<Reader, WeightsError> {
+    Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(record_error)
+}
+
+/// The description in a record's metadata, checked against its backbone.
+fn describe(reader: &Reader) -> Result<RecordInfo, WeightsError> {
     let json = reader
         .metadata()
         .get(INFO_KEY)
@@ -125,10 +133,11 @@ pub fn info(bytes: &[u8]) -> Result<RecordInfo, WeightsError> {
 
 /// Loads a record written by [`save`] onto `device`.
 pub fn load(bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, WeightsError> {
-    let info = info(&bytes)?;
+    let header = reader(&bytes)?;
+    let info = describe(&header)?;
     let mut backbone = Backbone::init(info.backbone, device);
     let scales = match info.precision {
-        Precision::Int8 => Some(checked_scales(&bytes)?),
+        Precision::Int8 => Some(checked_scales(header)?),
         _ => None,
     };
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
@@ -165,19 +174,14 @@ fn collect(backbone: &Backbone) -> Vec<PackTensor> {
 
 /// An int8 record's scales, checked against its tensors: each scaled tensor is int8 with one
 /// scale per output channel, and every int8 tensor has scales.
-fn checked_scales(bytes: &[u8]) -> Result<Scales, WeightsError> {
-    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(record_error)?;
+fn checked_scales(reader: Reader) -> Result<Scales, WeightsError> {
     let json = reader.metadata().get(SCALES_KEY).ok_or_else(|| WeightsError::Record("an int8 record without scales".into()))?;
     let scales: Scales = serde_json::from_str(json).map_err(|e| WeightsError::Record(format!("the int8 scales: {e}")))?;
     for tensor in reader.into_tensors().map_err(record_error)? {
-        let dims = tensor.shape.as_slice();
-        let channels = match dims.len() {
-            4 => dims[0],
-            2 => dims[1],
-            _ => 0,
-        };
         let fits = match (tensor.dtype, scales.get(&tensor.name)) {
-            (burn::tensor::DType::I8, Some(s)) => s.len() == channels && s.iter().all(|v| v.is_finite()),
+            (burn::tensor::DType::I8, Some(s)) => {
+                quantize::channels(tensor.shape.as_slice()) == Some(s.len()) && s.iter().all(|v| v.is_finite())
+            }
             (burn::tensor::DType::I8, None) => false,
             (_, scaled) => scaled.is_none(),
         };
