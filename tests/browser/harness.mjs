@@ -90,32 +90,183 @@ export async function openApp(browser, url, query = "?backbone=mobilenet_v1_025"
   return { page, errors };
 }
 
-/** An init script: a camera for getUserMedia, a canvas stream cycling through the photos given to
- * `window.__camera.show(urls)`. */
-export function fakeCamera() {
-  const canvas = document.createElement("canvas");
-  canvas.width = 640;
-  canvas.height = 480;
-  const context = canvas.getContext("2d");
+/** An init script (its argument optional): cameras for getUserMedia, canvas streams cycling
+ * through the photos given to `window.__camera.show(urls)` over each camera's background colour.
+ * `options.devices` (`[{ deviceId, label, background }]`) lists the cameras (one by default);
+ * `window.__camera.fail` (initially `options.fail`), when set to an error name such as
+ * "NotAllowedError" or "NotFoundError", makes getUserMedia reject with it ("NotFoundError" also
+ * empties the device list); `window.__camera.unplug()` ends every track handed out, as when a
+ * camera is unplugged or taken by another app; `window.__camera.asked` counts the requests. */
+export function fakeCamera(options) {
+  const devices = options?.devices ?? [{ deviceId: "fake", label: "Test camera", background: "#808080" }];
   let images = [];
-  let stream = null;
-  const draw = () => {
-    context.fillStyle = "#808080";
-    context.fillRect(0, 0, 640, 480);
-    if (images.length) context.drawImage(images[Math.floor(performance.now() / 80) % images.length], 80, 0, 480, 480);
-    requestAnimationFrame(draw);
+  const streams = new Map();
+  const live = [];
+  /** The canvas stream of `device`, drawn every animation frame once asked for. */
+  const streamOf = (device) => {
+    if (streams.has(device.deviceId)) return streams.get(device.deviceId);
+    const canvas = document.createElement("canvas");
+    canvas.width = 640;
+    canvas.height = 480;
+    const context = canvas.getContext("2d");
+    const draw = () => {
+      context.fillStyle = device.background;
+      context.fillRect(0, 0, 640, 480);
+      if (images.length) context.drawImage(images[Math.floor(performance.now() / 80) % images.length], 80, 0, 480, 480);
+      requestAnimationFrame(draw);
+    };
+    draw();
+    streams.set(device.deviceId, canvas.captureStream(30));
+    return streams.get(device.deviceId);
   };
   window.__camera = {
+    fail: options?.fail ?? null,
+    /** How many times the page asked for a camera. */
+    asked: 0,
     async show(urls) {
       images = await Promise.all(urls.map(async (u) => createImageBitmap(await (await fetch(u)).blob())));
       await new Promise((r) => setTimeout(r, 300));
     },
+    unplug() {
+      for (const track of live.splice(0)) {
+        track.stop();
+        track.dispatchEvent(new Event("ended"));
+      }
+    },
   };
-  navigator.mediaDevices.getUserMedia = async () => {
-    if (!stream) { draw(); stream = canvas.captureStream(30); }
-    return stream.clone();
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.__camera.asked += 1;
+    const failure = window.__camera.fail;
+    if (failure) throw new DOMException(`fake camera: ${failure}`, failure);
+    const wanted = constraints?.video?.deviceId?.exact;
+    const device = wanted ? devices.find((d) => d.deviceId === wanted) : devices[0];
+    if (!device) throw new DOMException("no such camera", wanted ? "OverconstrainedError" : "NotFoundError");
+    const stream = streamOf(device).clone();
+    const track = stream.getVideoTracks()[0];
+    const settings = track.getSettings.bind(track);
+    track.getSettings = () => ({ ...settings(), deviceId: device.deviceId });
+    live.push(track);
+    return stream;
   };
-  navigator.mediaDevices.enumerateDevices = async () => [{ kind: "videoinput", deviceId: "fake", label: "Test camera", groupId: "" }];
+  navigator.mediaDevices.enumerateDevices = async () => (window.__camera.fail === "NotFoundError" ? [] : devices)
+    .map((d) => ({ kind: "videoinput", deviceId: d.deviceId, label: d.label, groupId: "" }));
+}
+
+/** An init script: the CPU backend (fast to start in headless Chromium, where WebGPU is
+ * SwiftShader) unless a test picked another. */
+export function cpuBackend() {
+  if (!localStorage.getItem("magpie.backend")) localStorage.setItem("magpie.backend", "cpu");
+}
+
+/** Opens the app in `context` (a new page; `query` picks the first project's backbone) and
+ * waits until its model is loaded; page and console errors are collected in `errors`. */
+export async function openIn(context, url, query = "?backbone=mobilenet_v1_025") {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  await page.goto(url + query);
+  await untilReady(page);
+  return { page, errors };
+}
+
+/** A new browser context (downloads allowed) with the CPU backend and init scripts
+ * (`[function, argument]` pairs). */
+export async function contextWith(browser, scripts = []) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  await context.addInitScript(cpuBackend);
+  for (const [script, argument] of scripts) await context.addInitScript(script, argument);
+  return context;
+}
+
+/** Waits until the page's model is loaded. */
+export async function untilReady(page) {
+  await page.waitForFunction(() => /ready on/.test(document.getElementById("status").textContent), null, { timeout: 180_000 });
+}
+
+/** Sample counts per class, as the class cards show them. */
+export async function sampleCounts(page) {
+  return (await page.locator(".class-card .count").allTextContents()).map((t) => Number.parseInt(t, 10));
+}
+
+/** Presses (and keeps pressed) class `index`'s record button until its card counts at least
+ * `n` samples. */
+export async function pressRecord(page, index, n) {
+  const button = page.locator(".class-card").nth(index).locator("button.record");
+  await button.scrollIntoViewIfNeeded();
+  const box = await button.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.waitForFunction(([i, n]) => Number.parseInt(document.querySelectorAll(".class-card .count")[i].textContent, 10) >= n,
+    [index, n], { timeout: 60_000 });
+}
+
+/** Holds class `index`'s record button until its card counts at least `n` samples. */
+export async function holdRecord(page, index, n) {
+  await pressRecord(page, index, n);
+  await page.mouse.up();
+}
+
+/** Waits until every captured frame is encoded, saved (or refused) and embedded. */
+export async function settled(page) {
+  await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 120_000 });
+  await page.evaluate(() => window.magpie.app.project.queue);
+}
+
+/** Sets quick training settings (no augmentation, `epochs` epochs) through the form. */
+export async function quickSettings(page, epochs = 10) {
+  await page.locator("details summary", { hasText: "Advanced settings" }).click();
+  await page.fill("#setting-epochs", String(epochs));
+  await page.locator("#setting-epochs").dispatchEvent("change");
+  await page.fill("#setting-views", "0");
+  await page.locator("#setting-views").dispatchEvent("change");
+}
+
+/** Clicks Train and waits for training to end; returns the status line. */
+export async function trainAndWait(page) {
+  await page.waitForFunction(() => !document.getElementById("train").disabled, null, { timeout: 120_000 });
+  await page.click("#train");
+  await page.waitForFunction(() => /Training (done|stopped early|failed)/.test(document.getElementById("status").textContent), null,
+    { timeout: 300_000 });
+  return page.textContent("#status");
+}
+
+/** Clicks `selector` and returns the bytes it downloads. */
+export async function downloadOf(page, selector) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  return readFileSync(await download.path());
+}
+
+/** What a project file's bytes hold, read by the page's own `readProject`: `{ samples (per
+ * class), model (whether it has one) }`. */
+export function projectFileContents(page, bytes) {
+  return page.evaluate((bytes) => {
+    const { manifest } = window.magpie.readProject(new Uint8Array(bytes));
+    return { samples: manifest.classes.map((c) => c.samples.length), model: !!manifest.model };
+  }, [...bytes]);
+}
+
+/** What IndexedDB holds, read directly: `{ projects: [{ id, name, model }], samples: { projectId: n } }`
+ * (`model`: the trained model's byte count, or 0). */
+export function stored(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("magpie");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction(["projects", "samples"], "readonly");
+      const projects = tx.objectStore("projects").getAll();
+      const samples = tx.objectStore("samples").getAll();
+      tx.oncomplete = () => {
+        const counts = {};
+        for (const s of samples.result) counts[s.projectId] = (counts[s.projectId] ?? 0) + 1;
+        resolve({
+          projects: projects.result.map((p) => ({ id: p.id, name: p.name, model: p.model?.byteLength ?? p.model?.length ?? 0 })),
+          samples: counts,
+        });
+        open.result.close();
+      };
+    };
+  }));
 }
 
 /** Starts the server and the browser before a test file's tests and stops them after; the

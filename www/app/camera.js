@@ -33,7 +33,7 @@ export class Camera extends EventTarget {
    * a person can act on when it cannot. */
   async start(deviceId = this.chosen) {
     this.stop();
-    if (!navigator.mediaDevices?.getUserMedia) throw new Error("this browser cannot use a camera here");
+    if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot use a camera on this page (it needs HTTPS). Upload images instead");
     const video = { width: { ideal: 640 }, height: { ideal: 480 }, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) };
     let stream;
     try {
@@ -90,9 +90,9 @@ export class Camera extends EventTarget {
 /** What went wrong with getUserMedia, in words. */
 function explain(error) {
   switch (error.name) {
-    case "NotAllowedError": return "camera permission was denied: allow it in the address bar, or upload images instead";
-    case "NotFoundError": return "no camera was found: connect one, or upload images instead";
-    case "NotReadableError": return "the camera is in use by another app";
-    default: return `the camera could not start (${error.message || error.name})`;
+    case "NotAllowedError": return "Camera permission was denied. Allow the camera (the icon in the address bar), or upload images instead";
+    case "NotFoundError": return "No camera was found. Connect one, or upload images instead";
+    case "NotReadableError": return "The camera is in use by another app. Close that app, or upload images instead";
+    default: return `The camera could not start (${error.message || error.name})`;
   }
 }

@@ -9,6 +9,8 @@ export function h(tag, attributes = {}, ...children) {
     if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
     else if (key === "class") element.className = value;
     else if (key === "dataset") Object.assign(element.dataset, value);
+    // Through the CSSOM: a style attribute is blocked by the page's CSP (no 'unsafe-inline').
+    else if (key === "style") element.style.cssText = value;
     else if (key in element && typeof value !== "string") element[key] = value;
     else element.setAttribute(key, value === true ? "" : value);
   }
@@ -45,4 +47,19 @@ export function toast(text, action, ms = 8000) {
   if (action) item.append(h("button", { type: "button", onclick: () => { close(); action.run(); } }, action.label));
   host.append(item);
   setTimeout(close, ms);
+}
+
+/** Shows the lasting notice `key` (replacing an earlier one with that key) with optional action
+ * buttons (`{ label, run }`), or removes it when `text` is null: for a state that stays until
+ * its cause is gone, such as a project that is not being saved. */
+export function notice(key, text, ...actions) {
+  let host = $("notices");
+  if (!host) {
+    host = h("div", { id: "notices" });
+    $("status").after(host);
+  }
+  [...host.children].find((n) => n.dataset.key === key)?.remove();
+  if (!text) return;
+  host.append(h("p", { class: "notice", role: "alert", dataset: { key } }, h("span", {}, text),
+    ...actions.map((a) => h("button", { type: "button", onclick: a.run }, a.label))));
 }

@@ -41,6 +41,11 @@ export class Project extends EventTarget {
     this.session = null;
     this.sessionInfo = null;
     this.saveError = null;
+    /** Samples not written yet (storage failed, or this tab does not save): the next save
+     * writes them. */
+    this.unsaved = new Map();
+    /** Whether this tab leaves the stored project alone (another tab has it open). */
+    this.readOnly = false;
     this.pending = 0;
     this.queue = Promise.resolve();
     /** Resolves when embedding may go on (it waits while the camera records). */
@@ -82,10 +87,16 @@ export class Project extends EventTarget {
     return run;
   }
 
-  /** Saves the project record (and `samples`), remembering a failure instead of throwing. */
+  /** Saves the project record, `samples` and any sample an earlier save could not write,
+   * remembering a failure instead of throwing; a read-only project only remembers them. */
   async save(samples = []) {
+    for (const sample of samples) this.unsaved.set(sample.id, sample);
+    for (const id of this.unsaved.keys()) if (!this.samples.has(id)) this.unsaved.delete(id);
+    if (this.readOnly) return;
     try {
-      if (samples.length) await store.saveSamples(samples);
+      const writing = [...this.unsaved.values()];
+      if (writing.length) await store.saveSamples(writing);
+      for (const sample of writing) if (this.unsaved.get(sample.id) === sample) this.unsaved.delete(sample.id);
       await store.saveProject(this.record);
       this.saveError = null;
     } catch (error) {
@@ -231,9 +242,10 @@ export class Project extends EventTarget {
     for (const s of removed) this.inSession.delete(s.id);
   }
 
+  /** Deletes removed samples from storage (unless read-only), then saves. */
   async persistRemoval(removed) {
     try {
-      await store.deleteSamples(this.id, removed.map((s) => s.id));
+      if (!this.readOnly) await store.deleteSamples(this.id, removed.map((s) => s.id));
     } catch (error) {
       this.saveError = error;
     }

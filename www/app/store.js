@@ -11,7 +11,7 @@ let opened = null;
 /** The database, opened once. */
 function db() {
   opened ??= new Promise((resolve, reject) => {
-    if (!globalThis.indexedDB) return reject(new Error("this browser has no IndexedDB (private mode?)"));
+    if (!globalThis.indexedDB) return reject(new Error("this browser keeps no data for this page (private mode?)"));
     const request = indexedDB.open(DB, VERSION);
     request.onupgradeneeded = () => {
       const database = request.result;
@@ -32,20 +32,27 @@ async function transaction(names, mode, work) {
     const tx = database.transaction(names, mode);
     const stores = Object.fromEntries(names.map((n) => [n, tx.objectStore(n)]));
     let result;
-    Promise.resolve(work(stores)).then((value) => { result = value; }, reject);
+    const fail = (error) => reject(quotaAware(error));
+    // A request that throws (a full disk can make `put` throw) undoes the whole transaction.
+    const undo = (error) => {
+      try { tx.abort(); } catch { /* already finished */ }
+      fail(error);
+    };
+    try {
+      Promise.resolve(work(stores)).then((value) => { result = value; }, undo);
+    } catch (error) {
+      return undo(error);
+    }
     tx.oncomplete = () => resolve(result);
-    const fail = () => reject(quotaAware(tx.error));
-    tx.onerror = fail;
-    tx.onabort = fail;
+    tx.onerror = () => fail(tx.error);
+    tx.onabort = () => fail(tx.error);
   });
 }
 
 /** Names quota errors so the page can tell the user what happened. */
 function quotaAware(error) {
-  if (error?.name === "QuotaExceededError") {
-    return new Error("browser storage is full: your work is kept in this tab; export the project to keep a copy");
-  }
-  return new Error(`saving failed: ${error?.message ?? error}`);
+  if (error?.name === "QuotaExceededError") return new Error("browser storage is full");
+  return new Error(`saving failed (${error?.message ?? error ?? "the write was cancelled"})`);
 }
 
 /** A request's result as a promise. */
