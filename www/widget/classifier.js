@@ -24,6 +24,11 @@ li.top .label { font-weight: 700; }
 [hidden] { display: none !important; }
 `;
 
+/** The widget's styles, shared by every instance: a constructed sheet, which a host page's
+ * Content-Security-Policy allows where a <style> element would need 'unsafe-inline'. */
+const SHEET = new CSSStyleSheet();
+SHEET.replaceSync(STYLE);
+
 /** The inference widget. */
 export class MagpieClassifier extends HTMLElement {
   static observedAttributes = ["model", "source", "camera", "mirror", "backend"];
@@ -31,7 +36,8 @@ export class MagpieClassifier extends HTMLElement {
   constructor() {
     super();
     this.root = this.attachShadow({ mode: "open" });
-    this.root.innerHTML = `<style>${STYLE}</style><video part="video" playsinline muted hidden></video>` +
+    this.root.adoptedStyleSheets = [SHEET];
+    this.root.innerHTML = `<video part="video" playsinline muted hidden></video>` +
       `<ul part="bars" aria-live="polite"></ul><p class="message" role="alert" hidden></p>`;
     this.video = this.root.querySelector("video");
     this.session = null;

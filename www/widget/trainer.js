@@ -28,12 +28,18 @@ li { display: grid; grid-template-columns: minmax(3rem, 8rem) 1fr 3rem; gap: .4r
 .status { min-height: 1.2em; margin: .3rem 0; }
 `;
 
+/** The widget's styles, shared by every instance: a constructed sheet, which a host page's
+ * Content-Security-Policy allows where a <style> element would need 'unsafe-inline'. */
+const SHEET = new CSSStyleSheet();
+SHEET.replaceSync(STYLE);
+
 /** The training widget. */
 export class MagpieTrainer extends HTMLElement {
   constructor() {
     super();
     this.root = this.attachShadow({ mode: "open" });
-    this.root.innerHTML = `<style>${STYLE}</style><video part="video" playsinline muted></video>
+    this.root.adoptedStyleSheets = [SHEET];
+    this.root.innerHTML = `<video part="video" playsinline muted></video>
       <div part="classes" class="classes"></div>
       <div class="row"><button type="button" class="add">Add a class</button>
       <button type="button" part="train" class="train" disabled>Train</button></div>
