@@ -58,6 +58,8 @@ export class TrainingView {
 
   /** Trains the project, charting each epoch. */
   async train() {
+    // A second click (or Enter held down) while training runs is ignored.
+    if (this.running) return;
     const project = this.app.project;
     const options = trainOptions(project.settings);
     this.running = true;
