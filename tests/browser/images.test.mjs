@@ -2,8 +2,9 @@
 // "Classify an image file"): a file that is not an image or is cut short is skipped with a
 // message naming it while the other files land; an image above 50 megapixels (or one whose
 // header claims billions of pixels) is refused before any pixel is decoded; a large one below
-// the limit is decoded straight to the centred square (as shown: EXIF orientation first). Through the JS API, a huge canvas or
-// ImageBitmap is read at 640 px, never copied whole into wasm memory.
+// the limit is decoded straight to the centred square (as shown: EXIF orientation first).
+// Through the JS API, a huge canvas or ImageBitmap is read at 640 px, never copied whole into
+// wasm memory.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
