@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, ExecutionError};
 use serde::{Deserialize, Serialize};
 
 /// Which compute backend runs the networks.
@@ -43,6 +43,28 @@ impl FromStr for BackendKind {
             _ => Err(format!("unknown backend '{s}' (expected wgpu or cpu)")),
         }
     }
+}
+
+/// How every message about a lost GPU device starts. Every later operation on that device fails
+/// too, so a caller that sees it (the web app) goes on with the CPU backend.
+pub const DEVICE_LOST: &str = "the GPU device was lost";
+
+/// A message for a failed readback: a lost device gets one starting with [`DEVICE_LOST`].
+/// WebGPU reports a lost device first as a result buffer that cannot be mapped, then as a
+/// poisoned device.
+pub fn readback_failed(error: ExecutionError) -> String {
+    let text = error.to_string();
+    match error {
+        ExecutionError::DevicePoisoned { reason } => lost(&reason),
+        _ if text.contains("could not be mapped") => lost(&text),
+        _ => format!("reading back from the device failed: {text}"),
+    }
+}
+
+/// [`DEVICE_LOST`] with the last line of `reason` that says something.
+fn lost(reason: &str) -> String {
+    let detail = reason.lines().map(str::trim).filter(|l| !l.is_empty() && !l.contains("acktrace")).last().unwrap_or_default();
+    format!("{DEVICE_LOST} ({detail})")
 }
 
 /// The device for `kind`, initializing the wgpu runtime on first use (once per process).

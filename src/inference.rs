@@ -5,6 +5,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use serde::Serialize;
 
+use crate::device::readback_failed;
 use crate::image::{RgbaView, preprocess};
 use crate::weights::PretrainedBackbone;
 
@@ -22,7 +23,7 @@ pub struct Prediction {
 /// Reads a 2-D tensor back to the host as rows.
 pub async fn read_rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, String> {
     let [_, cols] = tensor.dims();
-    let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
+    let data = tensor.into_data_async().await.map_err(readback_failed)?;
     let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
     Ok(values.chunks(cols.max(1)).map(<[f32]>::to_vec).collect())
 }

@@ -4,8 +4,8 @@
 const CACHE = "magpie-v1";
 const SHELL = [
   "./", "index.html", "magpie.js", "magpie_bg.wasm", "www/app.js", "www/style.css", "www/icon.svg",
-  ...["camera", "capture", "chart", "classes-view", "dom", "files", "frames", "preview-view", "project", "results-view",
-    "settings", "store", "training-view"].map((name) => `www/app/${name}.js`),
+  ...["camera", "capture", "chart", "classes-view", "dom", "engine", "files", "frames", "preview-view", "project",
+    "results-view", "settings", "store", "tab-lock", "training-view"].map((name) => `www/app/${name}.js`),
 ];
 
 self.addEventListener("install", (event) => {
@@ -36,7 +36,8 @@ self.addEventListener("fetch", (event) => {
       if (response.ok && response.status === 200) await cache.put(request, response.clone());
       return response;
     } catch (error) {
-      const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
+      // The page's query names a backbone; the engine's (magpie.js?instance=N) a fresh instance.
+      const cached = await cache.match(request, { ignoreSearch: true });
       if (cached) return cached;
       throw error;
     }

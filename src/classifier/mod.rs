@@ -11,6 +11,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backbone::{Backbone, BackboneTail};
 use crate::head::{HeadNet, KnnHead};
+use crate::device::readback_failed;
 use crate::image::{RgbaView, preprocess};
 use crate::inference::read_rows;
 
@@ -60,7 +61,7 @@ pub async fn transfer(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, S
 /// ends when every queued operation producing it has run.
 pub async fn read_to(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, String> {
     let shape = tensor.dims();
-    let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
+    let data = tensor.into_data_async().await.map_err(readback_failed)?;
     let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
@@ -89,7 +90,7 @@ pub async fn module_to_device<M: Module>(module: M, device: &Device) -> Result<M
     module.visit(&mut collect);
     let mut values = Vec::with_capacity(collect.0.len());
     for (tensor, shape) in collect.0 {
-        let data = tensor.into_data_async().await.map_err(|e| format!("reading back from the device failed: {e:?}"))?;
+        let data = tensor.into_data_async().await.map_err(readback_failed)?;
         values.push(TensorData::new(data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?, shape));
     }
     Ok(module.map(&mut Replace(values.into_iter(), device.clone())))

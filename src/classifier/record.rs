@@ -5,12 +5,12 @@
 use burn::module::Module;
 use burn::store::burn_pack::Reader;
 use burn::store::{BurnpackStore, ModuleSnapshot};
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, DType, Device};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, Head};
 use crate::backbone::{Backbone, BackboneKind, BackboneTail};
-use crate::head::{HeadConfig, HeadKind, HeadNet, KnnHead};
+use crate::head::{HeadConfig, HeadKind, HeadNet, KnnHead, MAX_CLASSES, MAX_HIDDEN};
 use crate::training::TrainConfig;
 
 /// Metadata key of the record's description (JSON of [`ClassifierInfo`]).
@@ -130,7 +130,56 @@ pub fn info(bytes: &[u8]) -> Result<ClassifierInfo, String> {
     if info.labels.len() < 2 {
         return Err(error("fewer than two classes"));
     }
+    if info.labels.len() > MAX_CLASSES {
+        return Err(error(format!("{} classes (at most {MAX_CLASSES})", info.labels.len())));
+    }
     Ok(info)
+}
+
+/// Refuses a description that does not fit `backbone`, or that claims more values than the
+/// file holds: a hostile file must not make the loader allocate gigabytes.
+fn check_sizes(info: &ClassifierInfo, backbone: &Backbone, file_bytes: usize) -> Result<(), String> {
+    let dim = backbone.kind.feature_dim();
+    if info.feature_dim != dim {
+        return Err(error(format!("the model takes {} features, but {} gives {dim}", info.feature_dim, backbone.kind)));
+    }
+    let head = &info.training.head;
+    if head.kind == HeadKind::Mlp && !(1..=MAX_HIDDEN).contains(&head.hidden) {
+        return Err(error(format!("{} hidden units (1 to {MAX_HIDDEN})", head.hidden)));
+    }
+    if !(0.0..1.0).contains(&head.dropout) {
+        return Err(error(format!("dropout {} (0 to 1)", head.dropout)));
+    }
+    let classes = info.labels.len();
+    let values = match head.kind {
+        HeadKind::Linear => (dim + 1) * classes,
+        HeadKind::Mlp => head.hidden * (dim + 1 + classes) + classes,
+        HeadKind::Knn => info.knn_classes.len().saturating_mul(dim),
+    };
+    // Every stored value takes at least two bytes (f16).
+    if values.saturating_mul(2) > file_bytes {
+        return Err(error(format!("its description needs {values} values, more than the {file_bytes}-byte file holds")));
+    }
+    Ok(())
+}
+
+/// Refuses NaN or infinite weights: they would turn every prediction into NaN.
+fn check_finite(bytes: &[u8]) -> Result<(), String> {
+    let tensors = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .and_then(Reader::into_tensors)
+        .map_err(|e| error(format!("not a magpie model file ({e})")))?;
+    for tensor in tensors {
+        let data = tensor.to_bytes().map_err(error)?;
+        let finite = match tensor.dtype {
+            DType::F32 => data.chunks_exact(4).all(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite()),
+            DType::F16 => data.chunks_exact(2).all(|v| half::f16::from_le_bytes([v[0], v[1]]).is_finite()),
+            _ => true,
+        };
+        if !finite {
+            return Err(error(format!("tensor '{}' holds NaN or infinite values", tensor.name)));
+        }
+    }
+    Ok(())
 }
 
 /// Loads a classifier record for `backbone` onto `device`.
@@ -142,6 +191,8 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
     if info.tail_blocks > backbone.num_blocks() {
         return Err(error(format!("{} fine-tuned blocks, but {} has {}", info.tail_blocks, backbone.kind, backbone.num_blocks())));
     }
+    check_sizes(&info, backbone, bytes.len())?;
+    check_finite(&bytes)?;
     let classes = info.labels.len();
     let head_config: &HeadConfig = &info.training.head;
     let (head, knn) = match head_config.kind {
@@ -157,7 +208,9 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
     let tail = (info.tail_blocks > 0).then(|| backbone.tail(info.tail_blocks).fork(device));
     let mut parts = Parts { tail, head, knn };
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
-    let result = parts.load_from(&mut store).map_err(|e| error(e.to_string().chars().take(300).collect::<String>()))?;
+    let result = parts
+        .load_from(&mut store)
+        .map_err(|e| error(format!("the file does not fit its description: {}", e.to_string().chars().take(300).collect::<String>())))?;
     if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
         return Err(error(format!("the file does not fit its description: {}", result.to_string().chars().take(300).collect::<String>())));
     }

@@ -13,24 +13,31 @@ use std::fmt;
 
 use crate::image::RgbaImage;
 
-/// One labelled example.
+/// One labelled example; its frame is raw pixels, or another form of them (the web session
+/// keeps image files).
 #[derive(Debug, Clone)]
-pub struct Sample {
+pub struct Sample<F = RgbaImage> {
     /// Stable identifier (a file path, or an id the app assigned), reported by evaluations.
     pub id: String,
     /// Index into [`Dataset::labels`].
     pub class: usize,
-    /// The raw frame.
-    pub image: RgbaImage,
+    /// The frame.
+    pub image: F,
 }
 
 /// Classes and their examples.
-#[derive(Debug, Clone, Default)]
-pub struct Dataset {
+#[derive(Debug, Clone)]
+pub struct Dataset<F = RgbaImage> {
     /// Class names, in class-index order.
     pub labels: Vec<String>,
     /// Every example.
-    pub samples: Vec<Sample>,
+    pub samples: Vec<Sample<F>>,
+}
+
+impl<F> Default for Dataset<F> {
+    fn default() -> Self {
+        Self { labels: Vec::new(), samples: Vec::new() }
+    }
 }
 
 /// Why a dataset cannot be trained on.
@@ -69,7 +76,7 @@ impl fmt::Display for DatasetError {
 
 impl std::error::Error for DatasetError {}
 
-impl Dataset {
+impl<F> Dataset<F> {
     /// Examples per class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.labels.len()];
@@ -139,7 +146,7 @@ mod tests {
     #[test]
     fn degenerate_datasets_are_explained() {
         let labels = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
-        assert_eq!(Dataset::default().validate(), Err(DatasetError::NoClasses));
+        assert_eq!(Dataset::<RgbaImage>::default().validate(), Err(DatasetError::NoClasses));
         let one = Dataset { labels: labels(&["fist"]), samples: vec![sample(0)] };
         assert_eq!(one.validate(), Err(DatasetError::OneClass("fist".into())));
         let empty = Dataset { labels: labels(&["fist", "palm"]), samples: vec![sample(0)] };

@@ -71,6 +71,11 @@ impl FromStr for HeadKind {
     }
 }
 
+/// Most classes a head tells apart.
+pub const MAX_CLASSES: usize = 1000;
+/// Most hidden units of the MLP head.
+pub const MAX_HIDDEN: usize = 4096;
+
 /// The head and its hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -5,14 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use super::ProjectError;
 use crate::backbone::BackboneKind;
+use crate::head::MAX_CLASSES;
 
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "magpie-project";
 /// The manifest version this build writes and reads.
 pub const VERSION: u32 = 1;
 
-/// Most classes in a project.
-const MAX_CLASSES: usize = 1000;
 /// Most characters of a project or class name.
 const MAX_NAME: usize = 200;
 

@@ -11,6 +11,7 @@ use super::{CancelToken, TrainError};
 use crate::augment::AugmentConfig;
 use crate::backbone::Backbone;
 use crate::dataset::Dataset;
+use crate::device::readback_failed;
 use crate::image::{RgbaView, batch};
 use crate::rng::Rng;
 
@@ -227,7 +228,7 @@ impl Embedder<'_> {
                 cache.shape = vec![c, h, w];
                 activations.reshape([n, c * h * w])
             };
-            let data = output.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let data = output.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
             let values = data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
             let entries: Vec<Entry> = chunk.iter().map(|(job, view)| Entry { view: *view, ..job.entry }).collect();
             cache.push(&entries, &values);

@@ -9,7 +9,7 @@ use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig,
 use crate::backbone::Backbone;
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
 use crate::dataset::{Dataset, validation_split};
-use crate::head::{HeadKind, KnnHead};
+use crate::head::{HeadKind, KnnHead, MAX_HIDDEN};
 
 /// Where each stage runs: the backbone (embedding) and the head (training).
 #[derive(Debug, Clone)]
@@ -42,6 +42,10 @@ fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
         Some("the KNN head is not trained, so it cannot fine-tune the backbone".into())
     } else if config.head.kind != HeadKind::Knn && (config.epochs == 0 || config.batch_size == 0) {
         Some("epochs and batch size must be at least 1".into())
+    } else if config.head.kind == HeadKind::Mlp && !(1..=MAX_HIDDEN).contains(&config.head.hidden) {
+        Some(format!("the MLP head needs 1 to {MAX_HIDDEN} hidden units, not {}", config.head.hidden))
+    } else if !(0.0..1.0).contains(&config.head.dropout) {
+        Some(format!("dropout must be in [0, 1), not {}", config.head.dropout))
     } else if !(0.0..1.0).contains(&config.validation_fraction) {
         Some("the validation fraction must be in [0, 1)".into())
     } else if config.learning_rate.is_nan() || config.learning_rate <= 0.0 {
@@ -77,9 +81,9 @@ pub async fn fit(
 /// Trains on a cache of `dataset`'s views (row `sample`s index `dataset.samples`): splits off
 /// validation per class, trains on the training samples' views up to `config.augment.views`,
 /// and evaluates on the held-out samples' frames.
-pub async fn fit_cached(
+pub async fn fit_cached<F>(
     cache: &EmbeddingCache,
-    dataset: &Dataset,
+    dataset: &Dataset<F>,
     backbone: &Backbone,
     config: &TrainConfig,
     device: &Device,

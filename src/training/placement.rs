@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainConfig, train};
 use crate::backbone::Backbone;
 use crate::clock::now_ms;
+use crate::device::readback_failed;
 use crate::image::batch;
 
 /// Measured milliseconds of each stage on one device.
@@ -27,7 +28,7 @@ pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: 
     for _ in 0..2 {
         let start = now_ms();
         let features = backbone.features(batch([gray()], backbone.kind, device));
-        features.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        features.into_data_async().await.map_err(readback_failed)?;
         backbone_ms = now_ms() - start;
     }
     // A small synthetic problem of the real width and classes.

@@ -15,6 +15,7 @@ use crate::rng::Rng;
 use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
 use crate::backbone::BackboneTail;
 use crate::clock::{now_ms, yield_now};
+use crate::device::readback_failed;
 use crate::head::HeadNet;
 
 /// How long training may run before handing control back to the page.
@@ -102,7 +103,7 @@ pub struct Rows<'a> {
 }
 
 async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
-    let data = tensor.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let data = tensor.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
     data.convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
 }
 

@@ -6,7 +6,7 @@ use js_sys::{Array, Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ImageBitmap, ImageData, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
+use web_sys::{Blob, BlobPropertyBag, ImageBitmap, ImageData, ImageEncodeOptions, OffscreenCanvas};
 
 use super::{js_error, source};
 use crate::image::RgbaImage;
@@ -21,6 +21,14 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
+    /// The media type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg(_) => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+
     /// The file extension.
     pub fn extension(self) -> &'static str {
         match self {
@@ -31,41 +39,44 @@ impl ImageFormat {
 }
 
 /// `image` as a JPEG or PNG file.
-pub async fn encode(image: &RgbaImage, format: ImageFormat) -> Result<Vec<u8>, JsError> {
+pub async fn encode(image: &RgbaImage, format: ImageFormat) -> Result<Blob, JsError> {
     let (width, height) = (image.width as u32, image.height as u32);
     let canvas = OffscreenCanvas::new(width, height).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
-    let context = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<OffscreenCanvasRenderingContext2d>().ok())
-        .ok_or_else(|| js_error("cannot draw on a canvas here"))?;
+    let context = source::context_2d(&canvas)?;
     // Made last: the ImageData views the wasm memory, which must not grow before it is drawn.
     let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&image.pixels), width, height)
         .map_err(|e| js_error(format!("cannot wrap the pixels: {e:?}")))?;
     context.put_image_data(&data, 0.0, 0.0).map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
     let options = ImageEncodeOptions::new();
-    match format {
-        ImageFormat::Jpeg(quality) => {
-            options.set_type("image/jpeg");
-            options.set_quality(quality);
-        }
-        ImageFormat::Png => options.set_type("image/png"),
+    options.set_type(format.mime());
+    if let ImageFormat::Jpeg(quality) = format {
+        options.set_quality(quality);
     }
     let promise = canvas.convert_to_blob_with_options(&options).map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?;
-    let blob: Blob = JsFuture::from(promise)
-        .await
-        .map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?
-        .unchecked_into();
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| js_error(format!("cannot read the encoded image: {e:?}")))?;
+    Ok(JsFuture::from(promise).await.map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?.unchecked_into())
+}
+
+/// A file of `bytes` with the image type its first bytes name (JPEG, PNG, or none).
+pub fn file(bytes: &[u8]) -> Result<Blob, JsError> {
+    let options = BlobPropertyBag::new();
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        options.set_type(ImageFormat::Jpeg(1.0).mime());
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        options.set_type(ImageFormat::Png.mime());
+    }
+    Blob::new_with_u8_array_sequence_and_options(&Array::of1(&Uint8Array::from(bytes)), &options)
+        .map_err(|e| js_error(format!("cannot make a file: {e:?}")))
+}
+
+/// The bytes of `file`.
+pub async fn bytes(file: &Blob) -> Result<Vec<u8>, JsError> {
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| js_error(format!("cannot read the image file: {e:?}")))?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// Decodes an image file (any format the browser reads) named `name`, scaled down like any
 /// image source.
-pub async fn decode(bytes: &[u8], name: &str) -> Result<RgbaImage, JsError> {
-    let blob = Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(bytes)))
-        .map_err(|e| js_error(format!("{name}: {e:?}")))?;
+pub async fn decode(blob: &Blob, name: &str) -> Result<RgbaImage, JsError> {
     let global = js_sys::global();
     let create = Reflect::get(&global, &"createImageBitmap".into())
         .ok()

@@ -2,6 +2,7 @@
 //! rejected Promise with a message, never a panic across the boundary.
 
 mod codec;
+mod fault;
 mod fetch;
 mod project;
 mod session;
@@ -19,10 +20,10 @@ use crate::backbone::BackboneKind;
 use crate::device::{BackendKind, device};
 use crate::weights::{Precision, PretrainedBackbone, record};
 
-/// Installs the panic hook so a Rust panic is reported on the console with its message.
+/// Installs the panic hook (see [`fault`]).
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    fault::install_hook();
 }
 
 /// Options of [`ImageNetModel::create`].

@@ -4,7 +4,7 @@
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlCanvasElement, HtmlImageElement, HtmlVideoElement, ImageBitmap, ImageData, OffscreenCanvas};
+use web_sys::{HtmlCanvasElement, HtmlImageElement, HtmlVideoElement, ImageBitmap, ImageData, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
 
 use super::js_error;
 use crate::image::RgbaImage;
@@ -17,13 +17,22 @@ extern "C" {
     /// What `addExample` and `predict` take.
     #[wasm_bindgen(typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas")]
     pub type ImageSource;
+
+    /// What `addExample` takes: an image source, or an image file.
+    #[wasm_bindgen(typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas | Blob")]
+    pub type ExampleSource;
 }
 
 /// The pixels of `source`, scaled down to at most [`MAX_SIDE`] pixels on a side.
 pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
     if let Some(data) = source.dyn_ref::<ImageData>() {
-        let (width, height) = (data.width() as usize, data.height() as usize);
-        return Ok(RgbaImage { width, height, pixels: data.data().0 });
+        if data.width().max(data.height()) <= MAX_SIDE {
+            return Ok(RgbaImage { width: data.width() as usize, height: data.height() as usize, pixels: data.data().0 });
+        }
+        // Too big to copy whole into the wasm memory: drawn scaled down like the other sources.
+        let canvas = OffscreenCanvas::new(data.width(), data.height()).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
+        context_2d(&canvas)?.put_image_data(data, 0.0, 0.0).map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
+        return read(&canvas);
     }
     let (width, height) = size(source)?;
     if width == 0 || height == 0 {
@@ -32,12 +41,7 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
     let scale = (MAX_SIDE as f64 / width.max(height) as f64).min(1.0);
     let (w, h) = (((width as f64 * scale).round() as u32).max(1), ((height as f64 * scale).round() as u32).max(1));
     let canvas = OffscreenCanvas::new(w, h).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
-    let context = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::OffscreenCanvasRenderingContext2d>().ok())
-        .ok_or_else(|| js_error("cannot draw on a canvas here"))?;
+    let context = context_2d(&canvas)?;
     let (dw, dh) = (w as f64, h as f64);
     let drawn = if let Some(image) = source.dyn_ref::<HtmlImageElement>() {
         context.draw_image_with_html_image_element_and_dw_and_dh(image, 0.0, 0.0, dw, dh)
@@ -56,6 +60,16 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
         .get_image_data(0.0, 0.0, dw, dh)
         .map_err(|e| js_error(format!("cannot read the image source's pixels (cross-origin without CORS?): {e:?}")))?;
     Ok(RgbaImage { width: w as usize, height: h as usize, pixels: data.data().0 })
+}
+
+/// The 2-D context of `canvas`.
+pub fn context_2d(canvas: &OffscreenCanvas) -> Result<OffscreenCanvasRenderingContext2d, JsError> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<OffscreenCanvasRenderingContext2d>().ok())
+        .ok_or_else(|| js_error("cannot draw on a canvas here"))
 }
 
 /// Width and height of a drawable source, or an error naming what was passed instead.

@@ -62,20 +62,21 @@ test("duplicate class names are refused with a message", async () => {
   await page.waitForFunction(() => /already a class named “Class 1”/.test(document.getElementById("status").textContent));
   assert.deepEqual(await page.locator(".class-name").evaluateAll((inputs) => inputs.map((i) => i.value)), ["Class 1", "Class 2"]);
   assert.deepEqual(await page.evaluate(() => window.magpie.app.project.session.info().labels), ["Class 1", "Class 2"]);
-  // The JS API: renaming onto another class's name is refused; adding a name that exists adds
-  // no second class (it answers the existing class's index).
+  // The JS API: adding or renaming onto another class's name is refused.
   const api = await page.evaluate(async () => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
-    const indexes = [session.addClass("a"), session.addClass("b"), session.addClass("a")];
-    let refused = null;
-    try { session.renameClass(1, "a"); } catch (error) { refused = error.message; }
+    const indexes = [session.addClass("a"), session.addClass("b")];
+    const refused = [];
+    try { session.addClass(" a "); } catch (error) { refused.push(error.message); }
+    try { session.renameClass(1, "a"); } catch (error) { refused.push(error.message); }
     const labels = session.info().labels;
     session.free();
     return { indexes, refused, labels };
   });
-  assert.deepEqual(api.indexes, [0, 1, 0]);
+  assert.deepEqual(api.indexes, [0, 1]);
   assert.deepEqual(api.labels, ["a", "b"]);
-  assert.match(api.refused, /there is already a class named 'a'/);
+  assert.equal(api.refused.length, 2);
+  for (const message of api.refused) assert.match(message, /there is already a class named 'a'/);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -58,3 +58,35 @@ pub fn sign_digits(per_class: usize) -> magpie::dataset::Dataset {
     });
     dataset
 }
+
+/// xorshift64*: a tiny deterministic generator.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        self.next() as u8
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.byte()).collect()
+    }
+
+    /// A value that tends to hit edge cases of length and offset fields.
+    pub fn interesting(&mut self, len: usize) -> u32 {
+        let len = len as u32;
+        let picks = [0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 0xFFFE, 0x7FFF_FFFF, 0xFFFF_FFFF, len, len.wrapping_sub(1), len.wrapping_add(1)];
+        if self.below(4) == 0 { self.next() as u32 } else { picks[self.below(picks.len())] }
+    }
+}

@@ -2,7 +2,7 @@
 // see docs/project-format.md) and the trained model alone (docs/model-format.md). Import
 // validates the archive (in Rust) and decodes every image before anything is saved.
 
-import { classFolders, readProject, writeProject } from "../../magpie.js";
+import { engine } from "./engine.js";
 import * as frames from "./frames.js";
 import { clean } from "./settings.js";
 
@@ -10,12 +10,12 @@ import { clean } from "./settings.js";
 const MAX_FILE = 2 ** 31;
 
 /** A name safe as a file name. */
-export const safeName = (name) => classFolders([name])[0];
+export const safeName = (name) => engine().classFolders([name])[0];
 
 /** The project file of `project`, as bytes. */
 export async function projectFile(project) {
   const files = new Map();
-  const folders = classFolders(project.classes.map((cls) => cls.name));
+  const folders = engine().classFolders(project.classes.map((cls) => cls.name));
   const classes = [];
   for (const [c, cls] of project.classes.entries()) {
     const folder = folders[c];
@@ -33,14 +33,14 @@ export async function projectFile(project) {
     format: "magpie-project", version: 1, name: project.name, backbone: project.backbone, classes,
     settings: project.settings, model: project.model ? "model.bpk" : null,
   };
-  return writeProject(manifest, files);
+  return engine().writeProject(manifest, files);
 }
 
 /** Reads a project file into `{ record, samples }` for storage under a new project id; throws
  * a message naming the first problem, having changed nothing. */
 export async function readProjectFile(file, newId) {
   if (file.size > MAX_FILE) throw new Error(`${file.name} is larger than 2 GB`);
-  const { manifest, files } = readProject(new Uint8Array(await file.arrayBuffer()));
+  const { manifest, files } = engine().readProject(new Uint8Array(await file.arrayBuffer()));
   const projectId = newId("p");
   const samples = [];
   const classes = manifest.classes.map((cls) => ({ id: newId("c"), name: cls.name }));

@@ -3,7 +3,7 @@
 // order, one call at a time) and autosave to IndexedDB. Storage failures never lose work: the
 // project stays in memory and the error is reported through `saveError`.
 
-import { FewShotSession } from "../../magpie.js";
+import { deviceLost, engine, guard } from "./engine.js";
 import * as store from "./store.js";
 import * as frames from "./frames.js";
 import { clean } from "./settings.js";
@@ -15,7 +15,7 @@ export const MAX_CLASSES = 50;
 export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 /** A project: fires `change` events (`detail.what`: "classes", "samples", "model", "session",
- * "saved") whenever its state changes. */
+ * "saved", "device-lost") whenever its state changes. */
 export class Project extends EventTarget {
   /** A new, empty project with two classes. */
   static create(name, backbone) {
@@ -80,9 +80,10 @@ export class Project extends EventTarget {
     this.dispatchEvent(new CustomEvent("change", { detail: { what } }));
   }
 
-  /** Runs `work` after every earlier session call: the session takes one change at a time. */
+  /** Runs `work` after every earlier session call: the session takes one change at a time. A
+   * call pending when the engine faults fails, so the queue goes on. */
   enqueue(work) {
-    const run = this.queue.then(work);
+    const run = this.queue.then(() => guard(work()));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -109,7 +110,8 @@ export class Project extends EventTarget {
    * when they match) and the model. `progress(done, total)` reports re-added samples. */
   async start(sessionOptions, progress = () => {}) {
     this.close();
-    const session = await FewShotSession.create({ ...sessionOptions, backbone: this.backbone });
+    this.sessionOptions = sessionOptions;
+    const session = await guard(engine().FewShotSession.create({ ...sessionOptions, backbone: this.backbone }));
     await this.enqueue(async () => {
       this.session = session;
       this.inSession = new Set();
@@ -118,7 +120,7 @@ export class Project extends EventTarget {
       let done = 0;
       for (const sample of all) {
         const cls = this.classes.find((c) => c.id === sample.classId);
-        if (cls) await this.embed(session, sample, cls.name, await frames.decode(sample.jpeg, `sample ${sample.id}`));
+        if (cls) await this.embed(session, sample, cls.name);
         progress(++done, all.length);
       }
       if (this.record.model) {
@@ -135,10 +137,11 @@ export class Project extends EventTarget {
     });
   }
 
-  /** Adds a sample to `session`, storing its embedding when it had to be computed. */
-  async embed(session, sample, label, image) {
+  /** Adds a sample (its stored JPEG, which the session keeps as it is) to `session`, storing
+   * its embedding when it had to be computed. */
+  async embed(session, sample, label) {
     if (this.inSession.has(sample.id)) return;
-    await session.addExample(label, image, { id: sample.id, embedding: sample.embedding });
+    await session.addExample(label, sample.jpeg, { id: sample.id, embedding: sample.embedding });
     this.inSession.add(sample.id);
     const embedding = session.exampleEmbedding(sample.id);
     if (embedding.key !== sample.embedding?.key) {
@@ -279,7 +282,7 @@ export class Project extends EventTarget {
     this.samples.set(sample.id, sample);
     this.save([sample]);
     this.changed("samples");
-    return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name, image);
+    return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name);
   }
 
   /** Holds embedding back until `resumeEmbedding`: while recording, the main thread is kept
@@ -295,14 +298,14 @@ export class Project extends EventTarget {
   }
 
   /** Embeds a sample in the session, after everything queued before it. */
-  enqueueEmbed(sample, label, image) {
+  enqueueEmbed(sample, label) {
     this.pending += 1;
     this.changed("pending");
     return this.enqueue(async () => {
       await this.resumed;
       // A sample removed while it waited is skipped.
       if (!this.session || !this.samples.has(sample.id)) return;
-      await this.embed(this.session, sample, label, image ?? await frames.decode(sample.jpeg, `sample ${sample.id}`));
+      await this.embed(this.session, sample, label);
     }).finally(() => {
       this.pending -= 1;
       this.changed("pending");
@@ -340,11 +343,14 @@ export class Project extends EventTarget {
   async train(options, onEpoch) {
     // Every sample being captured or uploaded now is part of this training.
     while (this.pending > 0) await new Promise((resolve) => this.addEventListener("change", resolve, { once: true }));
-    return this.enqueue(async () => {
-      if (!this.session) throw new Error("the model is still loading");
-      const summary = await this.session.train(options, onEpoch);
-      this.record.model = await this.session.save();
-      this.record.modelLabels = this.session.info().modelLabels;
+    return this.recovering(() => this.enqueue(async () => {
+      const session = this.session;
+      if (!session) throw new Error("the model is still loading");
+      const summary = await session.train(options, onEpoch);
+      // A session replaced meanwhile (after a fault) keeps the model it has.
+      if (session !== this.session) throw new Error("training was interrupted");
+      this.record.model = await session.save();
+      this.record.modelLabels = session.info().modelLabels;
       this.lastTraining = summary;
       await this.save();
       // Embeddings change with augmentation or fine-tune settings: store the new ones.
@@ -352,7 +358,7 @@ export class Project extends EventTarget {
       // (Samples captured during training are embedded after it, with the new settings.)
       for (const sample of this.samples.values()) {
         if (!this.inSession.has(sample.id)) continue;
-        const embedding = this.session.exampleEmbedding(sample.id);
+        const embedding = session.exampleEmbedding(sample.id);
         if (embedding.key !== sample.embedding?.key) {
           sample.embedding = embedding;
           changed.push(sample);
@@ -361,7 +367,7 @@ export class Project extends EventTarget {
       if (changed.length) await this.save(changed);
       this.changed("model");
       return summary;
-    });
+    }));
   }
 
   /** Stops training at its next batch. */
@@ -371,19 +377,45 @@ export class Project extends EventTarget {
 
   /** Evaluation of the model on every sample. */
   evaluate() {
-    return this.enqueue(() => this.session.evaluate());
+    return this.recovering(() => this.enqueue(() => this.session.evaluate()));
   }
 
   /** Prediction for an `ImageData` square: `{ scores, backboneMs, headMs }`. */
   predict(image) {
     if (!this.session?.info().trained) return Promise.reject(new Error("train a model first"));
-    return this.session.predict(image);
+    return this.recovering(() => guard(this.session.predict(image)));
+  }
+
+  /** Runs `call()`; when the GPU device was lost, goes on with the CPU (the samples and the
+   * model are kept) and runs it once more. */
+  async recovering(call) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!deviceLost(error)) throw error;
+      await this.recoverOnCpu();
+      return call();
+    }
+  }
+
+  /** Restarts the session on the CPU, once however many calls saw the device go. */
+  recoverOnCpu() {
+    this.recovery ??= (async () => {
+      this.changed("device-lost");
+      await this.start({ ...this.sessionOptions, backend: "cpu", headBackend: "cpu" });
+    })().finally(() => { this.recovery = null; });
+    return this.recovery;
   }
 
   /** Frees the session once the call running on it (if any) is done. */
   close() {
     const session = this.session;
     this.session = null;
-    this.queue.finally(() => session?.free());
+    // A training still running stops at its next batch.
+    try { session?.cancel(); } catch { /* a faulted instance refuses calls */ }
+    this.queue.finally(() => {
+      // After a fault the old instance may refuse even this; its memory goes with it.
+      try { session?.free(); } catch { /* nothing left to free */ }
+    });
   }
 }

@@ -1,22 +1,30 @@
 //! Editing a session's classes and examples: add, rename, move, clear and remove classes; add,
 //! relabel and remove examples, with their cached embeddings kept in step.
 
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use web_sys::Blob;
 
+use super::frames::Frame;
 use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples};
 use crate::backbone::BackboneKind;
 use crate::dataset::Sample;
-use crate::image::{RgbaImage, RgbaView};
+use crate::image::RgbaView;
 use crate::training::{CancelToken, Embedder, Entry, Job};
-use crate::web::source::{self, ImageSource};
+use crate::web::source::{self, ExampleSource};
 use crate::web::{js_error, options};
 
 #[wasm_bindgen]
 impl FewShotSession {
-    /// Adds a class (or returns the index of an existing one with that name).
+    /// Adds a class and returns its index; refused if a class has that name.
     #[wasm_bindgen(js_name = addClass)]
     pub fn add_class(&self, name: String) -> Result<usize, JsError> {
-        self.edit()?.add_class(name)
+        let mut samples = self.edit()?;
+        let name = class_name(name)?;
+        if samples.dataset.labels.contains(&name) {
+            return Err(js_error(format!("there is already a class named '{name}'")));
+        }
+        samples.add_class(name)
     }
 
     /// Renames class `index`; refused if another class has that name.
@@ -76,15 +84,18 @@ impl FewShotSession {
         Ok(())
     }
 
-    /// Adds an image (`ImageData`, `<img>`, `<video>` frame, `<canvas>`, `ImageBitmap` or
-    /// `OffscreenCanvas`) as an example of `label` (created if new); embeds it (and its
-    /// augmented views) now, unless `options.embedding` holds rows saved with the current
+    /// Adds an image as an example of `label` (created if new): an image file (`Blob`, kept
+    /// as it is), or `ImageData`, `<img>`, `<video>` frame, `<canvas>`, `ImageBitmap` or
+    /// `OffscreenCanvas` (kept as a JPEG). Embeds it (and its augmented views) now, from the
+    /// kept file's pixels, unless `options.embedding` holds rows saved with the current
     /// settings. `options`: `{ id?, embedding? }`. Resolves to the example's id.
     #[wasm_bindgen(js_name = addExample)]
-    pub async fn add_example(&self, label: String, source: &ImageSource, options_value: JsValue) -> Result<String, JsError> {
+    pub async fn add_example(&self, label: String, source: &ExampleSource, options_value: JsValue) -> Result<String, JsError> {
         let options: SampleOptions = options(options_value)?;
-        let RgbaImage { width, height, pixels } = source::read(source)?;
-        RgbaView::new(width, height, &pixels).map_err(js_error)?;
+        let frame = match source.dyn_ref::<Blob>() {
+            Some(file) => Frame::from_file(file.clone()),
+            None => Frame::encode(&source::read(source)?).await?,
+        };
         let mut guard = self.edit()?;
         let samples = &mut *guard;
         if let Some(id) = &options.id {
@@ -95,18 +106,19 @@ impl FewShotSession {
         let class = samples.add_class(label)?;
         let id = options.id.unwrap_or_else(|| samples.fresh_id());
         let sample = samples.dataset.samples.len();
-        let image = RgbaImage { width, height, pixels };
         let entry = Entry { sample, class, view: 0 };
         let key = samples.key(self.model.backbone.kind);
         let (augment, tail_blocks) = samples.cached_with.clone();
         let restored = options.embedding.filter(|saved| saved.key == key && saved.rows.len() % (augment.views + 1) == 0);
         let restored = restored.and_then(|saved| samples.cache.push_saved(entry, &saved.shape, &saved.rows));
         if restored.is_none() {
+            let image = frame.decode("the image").await?;
+            RgbaView::new(image.width, image.height, &image.pixels).map_err(js_error)?;
             let job = Job { image: image.view(), entry, views: augment.views };
             let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
             embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
         }
-        samples.dataset.samples.push(Sample { id: id.clone(), class, image });
+        samples.dataset.samples.push(Sample { id: id.clone(), class, image: frame });
         Ok(id)
     }
 

@@ -1,9 +1,10 @@
-//! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as raw frames (nothing
-//! the user captured is lost when settings change) and embedded once when added; `train` runs
-//! on the cached embeddings, re-embedding from the frames only when augmentation or fine-tuning
-//! settings change.
+//! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as image files (nothing
+//! the user captured is lost when settings change; see [`frames`]) and embedded once when
+//! added; `train` runs on the cached embeddings, re-embedding from the frames only when
+//! augmentation or fine-tuning settings change.
 
 mod examples;
+mod frames;
 mod project;
 
 use std::cell::RefCell;
@@ -12,6 +13,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use self::frames::Frame;
 use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
 use crate::augment::AugmentConfig;
@@ -20,8 +22,8 @@ use crate::classifier::{self, ClassScore, Classifier, read_to};
 use crate::dataset::Dataset;
 use crate::device::BackendKind;
 use crate::training::{
-    CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, Job, StageTimes, StopReason, TrainConfig, evaluate_rows,
-    fit_cached, measure_stages,
+    CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason, TrainConfig, evaluate_rows, fit_cached,
+    measure_stages,
 };
 use crate::weights::PretrainedBackbone;
 
@@ -119,7 +121,7 @@ struct Placement {
 
 /// The user's classes and samples, and their cached embeddings.
 struct Samples {
-    dataset: Dataset,
+    dataset: Dataset<Frame>,
     next_id: u64,
     cache: EmbeddingCache,
     /// The augmentation and fine-tune depth the cache was computed with.
@@ -283,9 +285,8 @@ impl FewShotSession {
         } else if wanted != samples.cached_with {
             // Re-embed every frame with the new views or cut point.
             let mut cache = EmbeddingCache::default();
-            let jobs = Job::all(&samples.dataset, |_| wanted.0.views);
             let embedder = Embedder { backbone: &self.model.backbone, tail_blocks: wanted.1, device: &self.backbone_device };
-            embedder.embed(&jobs, &wanted.0, 0, &mut cache, &self.cancel).await.map_err(js_error)?;
+            frames::embed_all(&samples.dataset, &embedder, &wanted.0, &mut cache, &self.cancel).await?;
             samples.cache = cache;
             samples.cached_with = wanted;
         }

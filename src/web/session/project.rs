@@ -4,12 +4,13 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use super::frames::{self, Frame};
 use super::{FewShotSession, Samples, save_model};
 use crate::classifier;
 use crate::dataset::{Dataset, Sample};
 use crate::project::{ClassEntry, FORMAT, Manifest, Project, SampleEntry, VERSION, class_folders};
-use crate::training::{EmbeddingCache, Embedder, Job};
-use crate::web::codec::{self, ImageFormat};
+use crate::training::{EmbeddingCache, Embedder};
+use crate::web::codec::ImageFormat;
 use crate::web::{fetch, js_error, options};
 
 /// Options of [`FewShotSession::save_project`].
@@ -20,9 +21,10 @@ struct SaveOptions {
     name: String,
     /// Settings to keep with the project (an app's training settings).
     settings: serde_json::Map<String, serde_json::Value>,
-    /// `"image/jpeg"` (default) or `"image/png"` (lossless).
+    /// `"image/jpeg"` (default) or `"image/png"` (lossless); frames already in that format are
+    /// saved as they are.
     image_type: String,
-    /// JPEG quality, 0 to 1.
+    /// JPEG quality, 0 to 1, of frames re-encoded as JPEG.
     quality: f64,
 }
 
@@ -74,7 +76,7 @@ impl FewShotSession {
         for sample in &dataset.samples {
             let class = &mut project.manifest.classes[sample.class];
             let file = format!("images/{}/{:04}.{}", folders[sample.class], class.samples.len() + 1, format.extension());
-            project.files.insert(file.clone(), codec::encode(&sample.image, format).await?);
+            project.files.insert(file.clone(), sample.image.file_as(format, &format!("sample {}", sample.id)).await?);
             class.samples.push(SampleEntry { id: sample.id.clone(), file });
         }
         let model = self.classifier.borrow().clone().filter(|c| c.info.labels == dataset.labels);
@@ -87,7 +89,7 @@ impl FewShotSession {
 
     /// Replaces the session's classes, examples and model with a project file's (bytes, or
     /// the URL of one), made with this session's backbone. The whole file is checked, and every
-    /// image decoded, before anything changes. Resolves to `{ name, labels, counts, trained,
+    /// image decoded and embedded, before anything changes. Resolves to `{ name, labels, counts, trained,
     /// settings }`.
     #[wasm_bindgen(js_name = loadProject)]
     pub async fn load_project(&self, file: JsValue) -> Result<JsValue, JsError> {
@@ -101,7 +103,7 @@ impl FewShotSession {
         let mut dataset = Dataset { labels: manifest.classes.iter().map(|c| c.name.clone()).collect(), samples: Vec::new() };
         for (class, entry) in manifest.classes.iter().enumerate() {
             for sample in &entry.samples {
-                let image = codec::decode(&project.files[&sample.file], &sample.file).await?;
+                let image = Frame::from_bytes(&project.files[&sample.file])?;
                 dataset.samples.push(Sample { id: sample.id.clone(), class, image });
             }
         }
@@ -114,9 +116,8 @@ impl FewShotSession {
         let mut guard = self.edit()?;
         let (augment, tail_blocks) = guard.cached_with.clone();
         let mut cache = EmbeddingCache::default();
-        let jobs = Job::all(&dataset, |_| augment.views);
         let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
-        embedder.embed(&jobs, &augment, 0, &mut cache, &Default::default()).await.map_err(js_error)?;
+        frames::embed_all(&dataset, &embedder, &augment, &mut cache, &Default::default()).await?;
         let loaded = Loaded {
             name: manifest.name,
             labels: dataset.labels.clone(),

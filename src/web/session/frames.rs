@@ -1,0 +1,87 @@
+//! The frames a session keeps: image files (a JPEG of each captured frame, or the file an app
+//! handed in, shared, not copied), held by the browser outside the wasm memory. A 320 px frame
+//! is about 20 KB as a JPEG instead of 400 KB of pixels, so 20,000 samples fit. Frames are
+//! decoded again only to re-embed them (other augmentation or fine-tune settings, a loaded
+//! project) and to save a project in another format; what a session embeds is always the
+//! decoded file, so a saved and reloaded project embeds the same pixels.
+
+use wasm_bindgen::prelude::*;
+use web_sys::Blob;
+
+use crate::augment::AugmentConfig;
+use crate::dataset::Dataset;
+use crate::image::RgbaImage;
+use crate::training::{CancelToken, Embedder, EmbeddingCache, Entry, Job};
+use crate::web::codec::{self, ImageFormat};
+use crate::web::js_error;
+
+/// JPEG quality of captured frames.
+const QUALITY: f64 = 0.92;
+/// Frames decoded at once while re-embedding: bounds the pixels in memory.
+const CHUNK: usize = 32;
+
+/// One sample's image file.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    file: Blob,
+}
+
+impl Frame {
+    /// An image file as it is (checked when it is decoded).
+    pub fn from_file(file: Blob) -> Self {
+        Self { file }
+    }
+
+    /// An image file from its bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, JsError> {
+        Ok(Self { file: codec::file(bytes)? })
+    }
+
+    /// `image` as a JPEG frame.
+    pub async fn encode(image: &RgbaImage) -> Result<Self, JsError> {
+        Ok(Self { file: codec::encode(image, ImageFormat::Jpeg(QUALITY)).await? })
+    }
+
+    /// The pixels, scaled like any image source; `name` names the frame in errors.
+    pub async fn decode(&self, name: &str) -> Result<RgbaImage, JsError> {
+        codec::decode(&self.file, name).await
+    }
+
+    /// The file in `format`: the frame's own bytes when it already is one, else re-encoded.
+    pub async fn file_as(&self, format: ImageFormat, name: &str) -> Result<Vec<u8>, JsError> {
+        if self.file.type_() == format.mime() {
+            codec::bytes(&self.file).await
+        } else {
+            codec::bytes(&codec::encode(&self.decode(name).await?, format).await?).await
+        }
+    }
+}
+
+/// Embeds every sample of `dataset` (the frame and `augment.views` views) into `cache`, in
+/// sample order, decoding [`CHUNK`] frames at a time.
+pub async fn embed_all(
+    dataset: &Dataset<Frame>,
+    embedder: &Embedder<'_>,
+    augment: &AugmentConfig,
+    cache: &mut EmbeddingCache,
+    cancel: &CancelToken,
+) -> Result<(), JsError> {
+    for (chunk, samples) in dataset.samples.chunks(CHUNK).enumerate() {
+        let mut images = Vec::with_capacity(samples.len());
+        for sample in samples {
+            images.push(sample.image.decode(&format!("sample {}", sample.id)).await?);
+        }
+        let jobs: Vec<Job<'_>> = images
+            .iter()
+            .zip(samples)
+            .enumerate()
+            .map(|(i, (image, sample))| Job {
+                image: image.view(),
+                entry: Entry { sample: chunk * CHUNK + i, class: sample.class, view: 0 },
+                views: augment.views,
+            })
+            .collect();
+        embedder.embed(&jobs, augment, 0, cache, cancel).await.map_err(js_error)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+// Engine faults in the app: the GPU device lost in the middle of training, and a Rust panic.
+// Either way the samples and the trained model survive, and the page goes on predicting.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ASSETS, useBrowser } from "./harness.mjs";
+
+const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+const DIGITS = ["0", "3", "5"];
+const SHOTS = 6;
+const env = useBrowser();
+
+/** Photo URLs of each digit: SHOTS to train on, then one held out. */
+function photos() {
+  return DIGITS.map((digit) => {
+    const files = readdirSync(join(DATASET, digit)).sort();
+    const url = (f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`;
+    return { train: files.slice(0, SHOTS).map(url), test: url(files[SHOTS]) };
+  });
+}
+
+/** The app on MobileNetV1 0.25 with `backend` chosen, recording every status line shown and
+ * keeping the WebGPU devices the page asks for in `window.__gpuDevices`. */
+async function openApp(backend) {
+  const context = await env.browser.newContext();
+  await context.addInitScript((backend) => {
+    localStorage.setItem("magpie.backend", backend);
+    window.__statuses = [];
+    new MutationObserver(() => {
+      const line = document.getElementById("status")?.textContent;
+      if (line && window.__statuses.at(-1) !== line) window.__statuses.push(line);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+    window.__gpuDevices = [];
+    const request = globalThis.GPUAdapter?.prototype.requestDevice;
+    if (request) {
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await request.apply(this, args);
+        window.__gpuDevices.push(device);
+        return device;
+      };
+    }
+  }, backend);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(`${env.url}?backbone=mobilenet_v1_025`);
+  await page.waitForFunction(() => /ready on/.test(document.getElementById("status").textContent), null, { timeout: 180_000 });
+  return { context, page, errors };
+}
+
+/** Adds the training photos to three classes, as captures, and waits until they are embedded. */
+async function addPhotos(page) {
+  await page.evaluate(async (sets) => {
+    const project = window.magpie.app.project;
+    while (project.classes.length < sets.length) project.addClass();
+    const canvas = new OffscreenCanvas(320, 320);
+    const context = canvas.getContext("2d");
+    for (const [i, set] of sets.entries()) {
+      for (const url of set.train) {
+        context.drawImage(await createImageBitmap(await (await fetch(url)).blob()), 0, 0, 320, 320);
+        await project.addCapture(project.classes[i].id, context.getImageData(0, 0, 320, 320));
+      }
+    }
+  }, photos());
+}
+
+/** Trains with the Train button and waits for the end. */
+async function train(page, duringTraining = async () => {}) {
+  await page.click("#train");
+  await page.waitForFunction(() => document.getElementById("train-progress").value > 0, null, { timeout: 120_000 });
+  await duringTraining();
+  try {
+    await page.waitForFunction(() => /Training (done|stopped early)/.test(document.getElementById("status").textContent), null,
+      { timeout: 150_000 });
+  } catch (error) {
+    throw new Error(`${error.message}; the page said:\n${(await page.evaluate(() => window.__statuses)).join("\n")}`);
+  }
+}
+
+/** What the page keeps and predicts: sample counts, whether a model is stored, the backends,
+ * and the top class of each held-out photo. */
+function state(page) {
+  return page.evaluate(async (sets) => {
+    const project = window.magpie.app.project;
+    const canvas = new OffscreenCanvas(320, 320);
+    const context = canvas.getContext("2d");
+    const predicted = [];
+    for (const set of sets) {
+      context.drawImage(await createImageBitmap(await (await fetch(set.test)).blob()), 0, 0, 320, 320);
+      const prediction = await project.predict(context.getImageData(0, 0, 320, 320));
+      predicted.push(prediction.scores[0].class);
+    }
+    const info = project.session.info();
+    return {
+      counts: project.classes.map((c) => project.samplesOf(c.id).length),
+      model: project.model?.length ?? 0,
+      placement: [info.placement.backbone, info.placement.head],
+      predicted,
+    };
+  }, photos());
+}
+
+test("the GPU device lost mid-training: training goes on on the CPU; samples and model are kept", async () => {
+  const { context, page, errors } = await openApp("wgpu");
+  // Short trainings: SwiftShader runs WebGPU on the CPU.
+  await page.evaluate(() => window.magpie.app.project.setSettings({ epochs: 20, views: 1 }));
+  await addPhotos(page);
+  await train(page);
+  const before = await state(page);
+  assert.deepEqual(before.placement, ["wgpu", "wgpu"]);
+  assert.deepEqual(before.counts, [SHOTS, SHOTS, SHOTS]);
+  // The GPU goes away (driver reset, unplugged eGPU) while the next training runs.
+  await train(page, () => page.evaluate(() => window.__gpuDevices.forEach((d) => d.destroy())));
+  const statuses = await page.evaluate(() => window.__statuses);
+  assert.ok(statuses.some((s) => /GPU stopped working \(device lost\); going on with the CPU/.test(s)), statuses.join("\n"));
+  const after = await state(page);
+  assert.deepEqual(after.placement, ["cpu", "cpu"]);
+  assert.deepEqual(after.counts, before.counts, "every sample kept");
+  assert.ok(after.model > 0, "the model trained on the CPU is stored");
+  assert.deepEqual(after.predicted, [0, 1, 2], "held-out photos still classified right");
+  assert.equal(await page.textContent("#backend-shown"), "Backbone on CPU, head on CPU.");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a panic in the engine: reported, the engine restarts, pending calls fail instead of hanging, work is kept", async () => {
+  const { context, page, errors } = await openApp("cpu");
+  await addPhotos(page);
+  await train(page);
+  const before = await state(page);
+  assert.deepEqual(before.predicted, [0, 1, 2]);
+  const pending = await page.evaluate(async () => {
+    const project = window.magpie.app.project;
+    // A long training is running in the engine when it panics.
+    const training = project.train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, augment: { views: 0 } }, () => {});
+    await new Promise((r) => setTimeout(r, 500));
+    let thrown = null;
+    try { window.magpie.simulateFault(); } catch (error) { thrown = error.constructor.name; }
+    const outcome = await training.then(() => "resolved", (error) => error.message);
+    return { thrown, outcome };
+  });
+  assert.equal(pending.thrown, "RuntimeError", "the panic aborts the call that hit it");
+  assert.match(pending.outcome, /the engine stopped on an internal error: .*a fault simulated on request/);
+  await page.waitForFunction(() => /ready on .*Restarted after an internal error; your samples and model are kept/
+    .test(document.getElementById("status").textContent), null, { timeout: 120_000 });
+  const statuses = await page.evaluate(() => window.__statuses);
+  assert.ok(statuses.some((s) => /engine stopped on an internal error \(.*a fault simulated on request.*\) and restarts/.test(s)),
+    statuses.join("\n"));
+  const after = await state(page);
+  assert.deepEqual(after.counts, before.counts, "every sample kept");
+  assert.equal(after.model, before.model, "the trained model kept");
+  assert.deepEqual(after.predicted, [0, 1, 2], "the restarted engine predicts with the kept model");
+  // The restarted engine trains, too.
+  await train(page);
+  assert.deepEqual((await state(page)).predicted, [0, 1, 2]);
+  assert.deepEqual(errors.filter((e) => !/unreachable/.test(e)), []);
+  await context.close();
+});
