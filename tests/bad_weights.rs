@@ -209,3 +209,19 @@ fn a_record_claiming_another_backbone_does_not_load() {
     let err = record::load(bytes, &cpu()).unwrap_err();
     assert!(err.to_string().starts_with("invalid weight record: the record does not fit efficientnet_lite0"), "{err}");
 }
+
+#[test]
+fn a_record_with_nan_or_infinite_weights_is_rejected_naming_the_tensor() {
+    let bytes = small_record();
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.clone())).unwrap();
+    let tensors = reader.into_tensors().unwrap();
+    for (value, tensor) in [(f32::NAN, &tensors[0]), (f32::NEG_INFINITY, &tensors[tensors.len() / 2])] {
+        // The tensor's first values, found in the file, and the first of them replaced.
+        let data = tensor.to_bytes().unwrap();
+        let mut poisoned = bytes.clone();
+        let at = poisoned.windows(16).position(|w| w == &data[..16]).expect("tensor data in the file");
+        poisoned[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        let err = record::load(poisoned, &cpu()).unwrap_err();
+        assert!(matches!(&err, WeightsError::NonFinite { name } if *name == tensor.name), "{err}");
+    }
+}

@@ -5,13 +5,14 @@
 use burn::module::Module;
 use burn::store::burn_pack::Reader;
 use burn::store::{BurnpackStore, ModuleSnapshot};
-use burn::tensor::{Bytes, DType, Device};
+use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, Head};
 use crate::backbone::{Backbone, BackboneKind, BackboneTail};
 use crate::head::{HeadConfig, HeadKind, HeadNet, KnnHead, MAX_CLASSES, MAX_HIDDEN};
 use crate::training::TrainConfig;
+use crate::weights::record::all_finite;
 
 /// Metadata key of the record's description (JSON of [`ClassifierInfo`]).
 const INFO_KEY: &str = "magpie-classifier";
@@ -169,13 +170,7 @@ fn check_finite(bytes: &[u8]) -> Result<(), String> {
         .and_then(Reader::into_tensors)
         .map_err(|e| error(format!("not a magpie model file ({e})")))?;
     for tensor in tensors {
-        let data = tensor.to_bytes().map_err(error)?;
-        let finite = match tensor.dtype {
-            DType::F32 => data.chunks_exact(4).all(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite()),
-            DType::F16 => data.chunks_exact(2).all(|v| half::f16::from_le_bytes([v[0], v[1]]).is_finite()),
-            _ => true,
-        };
-        if !finite {
+        if !all_finite(tensor.dtype, &tensor.to_bytes().map_err(error)?) {
             return Err(error(format!("tensor '{}' holds NaN or infinite values", tensor.name)));
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use burn::store::burn_pack::{Reader, Tensor as PackTensor};
 use burn::store::{BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, DType, Device};
 use serde::{Deserialize, Serialize};
 
 use super::WeightsError;
@@ -137,9 +137,10 @@ pub fn load(bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, Weigh
     let info = describe(&header)?;
     let mut backbone = Backbone::init(info.backbone, device);
     let scales = match info.precision {
-        Precision::Int8 => Some(checked_scales(header)?),
+        Precision::Int8 => Some(read_scales(&header)?),
         _ => None,
     };
+    check_tensors(header, scales.as_ref())?;
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
     match (info.precision, scales) {
         (Precision::F16, _) => store = store.with_from_adapter(HalfPrecisionAdapter::new()),
@@ -172,22 +173,37 @@ fn collect(backbone: &Backbone) -> Vec<PackTensor> {
     }
 }
 
-/// An int8 record's scales, checked against its tensors: each scaled tensor is int8 with one
-/// scale per output channel, and every int8 tensor has scales.
-fn checked_scales(reader: Reader) -> Result<Scales, WeightsError> {
+/// An int8 record's scales.
+fn read_scales(reader: &Reader) -> Result<Scales, WeightsError> {
     let json = reader.metadata().get(SCALES_KEY).ok_or_else(|| WeightsError::Record("an int8 record without scales".into()))?;
-    let scales: Scales = serde_json::from_str(json).map_err(|e| WeightsError::Record(format!("the int8 scales: {e}")))?;
+    serde_json::from_str(json).map_err(|e| WeightsError::Record(format!("the int8 scales: {e}")))
+}
+
+/// Checks every tensor of a record: its values are finite, and with `scales` (an int8 record)
+/// each scaled tensor is int8 with one finite scale per output channel, and every int8 tensor
+/// has scales.
+fn check_tensors(reader: Reader, scales: Option<&Scales>) -> Result<(), WeightsError> {
     for tensor in reader.into_tensors().map_err(record_error)? {
-        let fits = match (tensor.dtype, scales.get(&tensor.name)) {
-            (burn::tensor::DType::I8, Some(s)) => {
-                quantize::channels(tensor.shape.as_slice()) == Some(s.len()) && s.iter().all(|v| v.is_finite())
-            }
-            (burn::tensor::DType::I8, None) => false,
+        let fits = match (tensor.dtype, scales.and_then(|all| all.get(&tensor.name))) {
+            (DType::I8, Some(s)) => quantize::channels(tensor.shape.as_slice()) == Some(s.len()) && s.iter().all(|v| v.is_finite()),
+            (DType::I8, None) => false,
             (_, scaled) => scaled.is_none(),
         };
         if !fits {
             return Err(WeightsError::Record(format!("{}: int8 storage and scales do not match", tensor.name)));
         }
+        if !all_finite(tensor.dtype, &tensor.to_bytes().map_err(record_error)?) {
+            return Err(WeightsError::NonFinite { name: tensor.name });
+        }
     }
-    Ok(scales)
+    Ok(())
+}
+
+/// Whether every value of little-endian tensor data of `dtype` is finite (integers always are).
+pub fn all_finite(dtype: DType, data: &[u8]) -> bool {
+    match dtype {
+        DType::F32 => data.chunks_exact(4).all(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite()),
+        DType::F16 => data.chunks_exact(2).all(|v| half::f16::from_le_bytes([v[0], v[1]]).is_finite()),
+        _ => true,
+    }
 }
