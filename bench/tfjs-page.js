@@ -199,21 +199,24 @@ window.bench = {
     return { readyMs: ready, firstPredictionMs: performance.now() };
   },
 
-  /** Memory after adding `counts` samples (frames of `side` px, stored embeddings, no backbone
-   * pass) to a session: `[{ samples, jsHeap, wasm }]`, or where it failed. */
-  async memory({ counts, side, embeddingsKey }) {
+  /** Memory after adding `counts` samples to a session as the app does (each a JPEG file of a
+   * `side` px capture of `photo`, with a stored embedding, so no backbone pass):
+   * `[{ samples, jsHeap, wasm }]`, or where it failed. */
+  async memory({ counts, side, photo }) {
     const wasm = await init();
     const session = await FewShotSession.create({ backbone: "mobilenet_v2", backend: "cpu", headBackend: "cpu", weightsBase: WEIGHTS });
-    const frame = new ImageData(side, side);
-    for (let i = 0; i < frame.data.length; i += 1) frame.data[i] = (i * 31) & 255;
-    const probe = await session.addExample("probe", frame);
+    const canvas = new OffscreenCanvas(side, side);
+    canvas.getContext("2d").drawImage(await createImageBitmap(await (await fetch(photo)).blob()), 0, 0, side, side);
+    const jpeg = await (await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 })).arrayBuffer();
+    const capture = () => new Blob([jpeg], { type: "image/jpeg" });
+    const probe = await session.addExample("probe", capture());
     const { key, shape, rows } = session.exampleEmbedding(probe);
     const results = [{ samples: 1, ...memory(wasm) }];
     let added = 1;
     try {
       for (const target of counts) {
         for (; added < target; added += 1) {
-          await session.addExample(`class ${added % 10}`, frame, { embedding: { key, shape, rows } });
+          await session.addExample(`class ${added % 10}`, capture(), { embedding: { key, shape, rows } });
         }
         results.push({ samples: added, ...memory(wasm) });
       }

@@ -129,7 +129,7 @@ if (ONLY.includes("cold")) {
 }
 
 if (ONLY.includes("memory")) {
-  results.memory = await run("memory", { counts: option("--samples", "1000,20000").split(",").map(Number), side: 320 });
+  results.memory = await run("memory", { counts: option("--samples", "1000,20000").split(",").map(Number), side: 320, photo: photos[0] });
   log("memory", JSON.stringify(results.memory));
 }
 

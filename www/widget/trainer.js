@@ -54,7 +54,7 @@ export class MagpieTrainer extends HTMLElement {
 
   async connectedCallback() {
     if (this.session) return;
-    const names = (this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean);
+    const names = new Set((this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean));
     for (const name of names) this.addClass(name);
     try {
       this.status("Loading…");
@@ -82,8 +82,9 @@ export class MagpieTrainer extends HTMLElement {
     this.previewing = false;
   }
 
-  /** Adds a class row. */
-  addClass(name = `Class ${this.classes.length + 1}`) {
+  /** Adds a class row; refused if a class has that name. */
+  addClass(name = this.freeName()) {
+    if (this.classes.some((c) => c.name === name)) throw new Error(`there is already a class named '${name}'`);
     const row = document.createElement("div");
     row.className = "row";
     const input = Object.assign(document.createElement("input"), { value: name, ariaLabel: "Class name" });
@@ -102,11 +103,21 @@ export class MagpieTrainer extends HTMLElement {
     this.classes.push(entry);
   }
 
-  /** Renames a class in the session (refused names go back). */
+  /** "Class N" for the smallest N no class is named. */
+  freeName() {
+    let n = this.classes.length + 1;
+    while (this.classes.some((c) => c.name === `Class ${n}`)) n += 1;
+    return `Class ${n}`;
+  }
+
+  /** Renames a class in the session (refused names, empty or another row's, go back). */
   rename(entry) {
     try {
-      if (this.session && entry.examples) this.session.renameClass(this.session.info().labels.indexOf(entry.name), entry.input.value);
-      entry.name = entry.input.value.trim();
+      const name = entry.input.value.trim();
+      if (!name) throw new Error("a class needs a name");
+      if (this.classes.some((other) => other !== entry && other.name === name)) throw new Error(`there is already a class named '${name}'`);
+      if (this.session && entry.examples) this.session.renameClass(this.session.info().labels.indexOf(entry.name), name);
+      entry.name = name;
     } catch (error) {
       entry.input.value = entry.name;
       this.fail(error);

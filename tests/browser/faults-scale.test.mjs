@@ -1,0 +1,65 @@
+// 20,000 samples in one session: they fit in memory (the session keeps each frame as its image
+// file, outside the wasm memory), train, and predict.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ASSETS, openApp, useBrowser } from "./harness.mjs";
+
+const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+const SAMPLES = 20_000;
+const env = useBrowser();
+
+/** Photo URLs of digit `digit`: `n` to add, then one held out. */
+function photos(digit, n) {
+  const files = readdirSync(join(DATASET, digit)).sort();
+  const url = (f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`;
+  return { train: files.slice(0, n).map(url), test: url(files[n]) };
+}
+
+test("20,000 samples: held in under 1 GB, trained, and predicting", async () => {
+  const { page, errors } = await openApp(env.browser, env.url);
+  const sets = [photos("0", 4), photos("5", 4)];
+  const outcome = await page.evaluate(async ({ sets, total }) => {
+    const wasm = await (await import("/magpie.js")).default();
+    const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu" });
+    /** A photo as the app keeps a capture: the 320 px centred square, as a JPEG file. */
+    const frame = async (url) => {
+      const canvas = new OffscreenCanvas(320, 320);
+      canvas.getContext("2d").drawImage(await createImageBitmap(await (await fetch(url)).blob()), 0, 0, 320, 320);
+      return canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 });
+    };
+    // Real photos, embedded once each; then the same files again with their stored embeddings,
+    // as the app restores a project, until there are `total` samples.
+    const stored = [];
+    for (const [label, set] of ["zero", "five"].entries()) {
+      for (const url of set.train) {
+        const file = await frame(url);
+        const id = await session.addExample(["zero", "five"][label], file);
+        stored.push({ label: ["zero", "five"][label], file, embedding: session.exampleEmbedding(id) });
+      }
+    }
+    for (let n = stored.length; n < total; n += 1) {
+      const sample = stored[n % stored.length];
+      await session.addExample(sample.label, sample.file, { embedding: sample.embedding });
+    }
+    const held = { wasm: wasm.memory.buffer.byteLength, jsHeap: performance.memory.usedJSHeapSize };
+    const summary = await session.train({ epochs: 2 });
+    const predicted = [];
+    for (const set of sets) {
+      const bitmap = await createImageBitmap(await frame(set.test));
+      predicted.push((await session.predict(bitmap)).scores[0].label);
+    }
+    const info = session.info();
+    session.free();
+    return { held, counts: info.counts, epochs: summary.history.length, validation: summary.validation.accuracy, predicted };
+  }, { sets, total: SAMPLES });
+  assert.deepEqual(outcome.counts, [SAMPLES / 2, SAMPLES / 2]);
+  const held = outcome.held.wasm + outcome.held.jsHeap;
+  assert.ok(held < 2 ** 30, `20,000 samples take ${(held / 2 ** 20).toFixed(0)} MB (wasm ${outcome.held.wasm >> 20} MB)`);
+  assert.equal(outcome.epochs, 2);
+  assert.equal(outcome.validation, 1, "the repeated photos are told apart");
+  assert.deepEqual(outcome.predicted, ["zero", "five"]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
