@@ -32,11 +32,12 @@ test("20,000 samples: held in under 1 GB, trained, and predicting", async () => 
     // Real photos, embedded once each; then the same files again with their stored embeddings,
     // as the app restores a project, until there are `total` samples.
     const stored = [];
-    for (const [label, set] of ["zero", "five"].entries()) {
+    for (const [i, set] of sets.entries()) {
+      const label = ["zero", "five"][i];
       for (const url of set.train) {
         const file = await frame(url);
-        const id = await session.addExample(["zero", "five"][label], file);
-        stored.push({ label: ["zero", "five"][label], file, embedding: session.exampleEmbedding(id) });
+        const id = await session.addExample(label, file);
+        stored.push({ label, file, embedding: session.exampleEmbedding(id) });
       }
     }
     for (let n = stored.length; n < total; n += 1) {
