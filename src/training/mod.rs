@@ -6,6 +6,7 @@ mod cancel;
 mod embeddings;
 mod evaluate;
 mod fit;
+mod optimizer;
 mod placement;
 mod sampler;
 mod trainer;

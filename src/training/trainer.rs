@@ -5,11 +5,11 @@
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::optimizer::Adam;
 use super::sampler::BalancedSampler;
 use crate::rng::Rng;
 use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
@@ -102,7 +102,8 @@ pub struct Rows<'a> {
     pub validation: &'a [usize],
 }
 
-async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
+/// The values of `tensor`, read back asynchronously.
+pub(super) async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
     let data = tensor.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
     data.convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
 }
@@ -135,9 +136,8 @@ pub async fn train(
     let loss_fn = CrossEntropyLossConfig::new()
         .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
         .init(&autodiff);
-    let weight_decay = (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay));
-    let mut head_optimizer = AdamConfig::new().with_weight_decay(weight_decay.clone()).init();
-    let mut tail_optimizer = AdamConfig::new().with_weight_decay(weight_decay).init();
+    let mut head_optimizer = Adam::new(device, config.weight_decay);
+    let mut tail_optimizer = Adam::new(device, config.weight_decay);
 
     let inputs = cache.tensor(rows.train, &autodiff);
     let targets = cache.classes(rows.train, &autodiff);
@@ -200,9 +200,9 @@ pub async fn train(
             if let Some(tail) = net.tail.take() {
                 let tail_grads = GradientsParams::from_module(&mut grads, &tail);
                 let rate = config.learning_rate * config.finetune_learning_rate_factor;
-                net.tail = Some(tail_optimizer.step(rate, tail, tail_grads));
+                net.tail = Some(tail_optimizer.step(rate, tail, tail_grads).await?);
             }
-            net.head = head_optimizer.step(config.learning_rate, net.head, head_grads);
+            net.head = head_optimizer.step(config.learning_rate, net.head, head_grads).await?;
             batches += 1;
             if now_ms() - last_yield > YIELD_EVERY_MS {
                 yield_now().await;

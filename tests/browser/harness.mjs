@@ -207,6 +207,17 @@ export async function holdRecord(page, index, n) {
   await page.mouse.up();
 }
 
+/** Holds row `index`'s record button of the `<magpie-trainer id="trainer">` widget until the row
+ * counts at least `n` samples. */
+export async function holdTrainerRecord(page, index, n) {
+  const box = await page.locator("magpie-trainer .classes .row").nth(index).locator("button").boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.waitForFunction(([i, n]) => Number.parseInt(document.getElementById("trainer").shadowRoot.querySelectorAll(".count")[i].textContent, 10) >= n,
+    [index, n], { timeout: 60_000 });
+  await page.mouse.up();
+}
+
 /** Waits until every captured frame is encoded, saved (or refused) and embedded. */
 export async function settled(page) {
   await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 120_000 });

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ASSETS, ROOT, fakeCamera, serveFolders, useBrowser } from "./harness.mjs";
+import { ASSETS, ROOT, fakeCamera, holdTrainerRecord, serveFolders, useBrowser } from "./harness.mjs";
 
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const env = useBrowser();
@@ -94,12 +94,7 @@ async function runWidgets() {
     null, { timeout: 180_000 });
   for (const [i, digit] of ["0", "5"].entries()) {
     await page.evaluate((urls) => window.__camera.show(urls), photos(digit, 8));
-    const box = await page.locator("magpie-trainer .classes .row").nth(i).locator("button").boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.waitForFunction((i) => Number.parseInt(document.getElementById("trainer").shadowRoot.querySelectorAll(".count")[i].textContent, 10) >= 6,
-      i, { timeout: 60_000 });
-    await page.mouse.up();
+    await holdTrainerRecord(page, i, 6);
   }
   await page.locator("magpie-trainer button.train").click();
   await page.waitForFunction(() => document.getElementById("classifier").shadowRoot.querySelectorAll("li").length === 2, null, { timeout: 300_000 });

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ASSETS, ROOT, fakeCamera, serveFolders, useBrowser } from "./harness.mjs";
+import { ASSETS, ROOT, fakeCamera, holdTrainerRecord, serveFolders, useBrowser } from "./harness.mjs";
 
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const DIGITS = { zero: "0", three: "3", five: "5" };
@@ -144,13 +144,7 @@ test("<magpie-trainer> goes capture → train → model event", async () => {
     null, { timeout: 120_000 });
   for (const [i, digit] of ["0", "5"].entries()) {
     await page.evaluate((urls) => window.__camera.show(urls), photos(digit, 0, 8).map((f) => `/photos/${digit}/${f}`));
-    const button = page.locator("magpie-trainer .classes .row").nth(i).locator("button");
-    const box = await button.boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.waitForFunction((i) => Number.parseInt(document.getElementById("trainer").shadowRoot.querySelectorAll(".count")[i].textContent, 10) >= 6,
-      i, { timeout: 60_000 });
-    await page.mouse.up();
+    await holdTrainerRecord(page, i, 6);
   }
   await page.locator("magpie-trainer button.train").click();
   await page.waitForFunction(() => window.model !== undefined, null, { timeout: 300_000 });
