@@ -121,8 +121,16 @@ pub fn save(classifier: &Classifier) -> Result<Vec<u8>, String> {
 
 /// Reads the description of a classifier record.
 pub fn info(bytes: &[u8]) -> Result<ClassifierInfo, String> {
-    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| error(format!("not a magpie model file ({e})")))?;
+    describe(&open(Bytes::from_bytes_vec(bytes.to_vec()))?)
+}
+
+/// A reader of the record in `bytes`.
+fn open(bytes: Bytes) -> Result<Reader, String> {
+    Reader::from_bytes(bytes).map_err(|e| error(format!("not a magpie model file ({e})")))
+}
+
+/// The description held by an open record.
+fn describe(reader: &Reader) -> Result<ClassifierInfo, String> {
     let json = reader.metadata().get(INFO_KEY).ok_or_else(|| error("no magpie classifier description in the file"))?;
     let info: ClassifierInfo = serde_json::from_str(json).map_err(error)?;
     if info.version > RECORD_VERSION {
@@ -165,10 +173,8 @@ fn check_sizes(info: &ClassifierInfo, backbone: &Backbone, file_bytes: usize) ->
 }
 
 /// Refuses NaN or infinite weights: they would turn every prediction into NaN.
-fn check_finite(bytes: &[u8]) -> Result<(), String> {
-    let tensors = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .and_then(Reader::into_tensors)
-        .map_err(|e| error(format!("not a magpie model file ({e})")))?;
+fn check_finite(reader: Reader) -> Result<(), String> {
+    let tensors = reader.into_tensors().map_err(|e| error(format!("not a magpie model file ({e})")))?;
     for tensor in tensors {
         if !all_finite(tensor.dtype, &tensor.to_bytes().map_err(error)?) {
             return Err(error(format!("tensor '{}' holds NaN or infinite values", tensor.name)));
@@ -179,15 +185,19 @@ fn check_finite(bytes: &[u8]) -> Result<(), String> {
 
 /// Loads a classifier record for `backbone` onto `device`.
 pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Classifier, String> {
-    let info = info(&bytes)?;
+    let file_bytes = bytes.len();
+    // Shared, so the reader and the store below see the same buffer without copying it.
+    let bytes = Bytes::from_bytes_vec(bytes).shared();
+    let reader = open(bytes.clone())?;
+    let info = describe(&reader)?;
     if info.backbone != backbone.kind {
         return Err(error(format!("the model needs backbone {}, not {}", info.backbone, backbone.kind)));
     }
     if info.tail_blocks > backbone.num_blocks() {
         return Err(error(format!("{} fine-tuned blocks, but {} has {}", info.tail_blocks, backbone.kind, backbone.num_blocks())));
     }
-    check_sizes(&info, backbone, bytes.len())?;
-    check_finite(&bytes)?;
+    check_sizes(&info, backbone, file_bytes)?;
+    check_finite(reader)?;
     let classes = info.labels.len();
     let head_config: &HeadConfig = &info.training.head;
     let (head, knn) = match head_config.kind {
@@ -202,7 +212,7 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
     };
     let tail = (info.tail_blocks > 0).then(|| backbone.tail(info.tail_blocks).fork(device));
     let mut parts = Parts { tail, head, knn };
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
+    let mut store = BurnpackStore::from_bytes(Some(bytes));
     let result = parts
         .load_from(&mut store)
         .map_err(|e| error(format!("the file does not fit its description: {}", e.to_string().chars().take(300).collect::<String>())))?;
