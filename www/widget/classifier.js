@@ -9,17 +9,12 @@
 // `error` ({ message }). Styling: parts `video`, `bars`, `bar`, `label`, `fill`; custom
 // properties --magpie-accent, --magpie-track, --magpie-font.
 import { WEIGHTS, api } from "./api.js";
+import { BARS_STYLE, barRows, emit } from "./bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 12rem; }
 video { width: 100%; border-radius: .4rem; display: block; background: #000; }
 video.mirrored { transform: scaleX(-1); }
-ul { list-style: none; padding: 0; margin: .4rem 0 0; display: grid; gap: .25rem; }
-li { display: grid; grid-template-columns: minmax(3rem, 8rem) 1fr 3rem; gap: .4rem; align-items: center; }
-.track { height: .8rem; border-radius: .4rem; overflow: hidden; background: var(--magpie-track, #e2e8f0); }
-.fill { height: 100%; background: var(--magpie-accent, #2b6cb0); }
-li.top .label { font-weight: 700; }
-.value { text-align: right; font-variant-numeric: tabular-nums; }
 .message { color: #c53030; }
 [hidden] { display: none !important; }
 `;
@@ -27,7 +22,7 @@ li.top .label { font-weight: 700; }
 /** The widget's styles, shared by every instance: a constructed sheet, which a host page's
  * Content-Security-Policy allows where a <style> element would need 'unsafe-inline'. */
 const SHEET = new CSSStyleSheet();
-SHEET.replaceSync(STYLE);
+SHEET.replaceSync(STYLE + BARS_STYLE);
 
 /** The inference widget. */
 export class MagpieClassifier extends HTMLElement {
@@ -80,7 +75,7 @@ export class MagpieClassifier extends HTMLElement {
       if (generation !== this.generation) return session.dispose();
       this.session = session;
       this.root.querySelector(".message").hidden = true;
-      this.emit("ready", { labels: this.labels, backbone: session.info().backbone });
+      emit(this, "ready", { labels: this.labels, backbone: session.info().backbone });
       await this.run(generation);
     } catch (error) {
       if (generation === this.generation) this.fail(error?.message ?? String(error));
@@ -121,7 +116,7 @@ export class MagpieClassifier extends HTMLElement {
     const label = top.probability >= threshold ? top.label : "unknown";
     this.show(scores);
     if (this.getAttribute("events") !== "change" || label !== this.lastLabel) {
-      this.emit("prediction", { label, probability: top.probability, scores });
+      emit(this, "prediction", { label, probability: top.probability, scores });
     }
     this.lastLabel = label;
     return { label, probability: top.probability, scores };
@@ -131,25 +126,7 @@ export class MagpieClassifier extends HTMLElement {
     const bars = this.root.querySelector("ul");
     bars.hidden = this.getAttribute("ui") === "none";
     this.video.hidden = !this.stream || this.getAttribute("ui") === "none";
-    const byClass = [...scores].sort((a, b) => a.class - b.class);
-    bars.replaceChildren(...byClass.map((s) => {
-      const li = document.createElement("li");
-      li.part = "bar";
-      li.className = s === scores[0] ? "top" : "";
-      const name = Object.assign(document.createElement("span"), { className: "label", textContent: s.label });
-      name.part = "label";
-      const track = Object.assign(document.createElement("span"), { className: "track" });
-      track.setAttribute("role", "meter");
-      track.setAttribute("aria-label", s.label);
-      track.setAttribute("aria-valuenow", String(Math.round(s.probability * 100)));
-      const fill = Object.assign(document.createElement("span"), { className: "fill" });
-      fill.part = "fill";
-      fill.style.width = `${s.probability * 100}%`;
-      track.append(fill);
-      const value = Object.assign(document.createElement("span"), { className: "value", textContent: `${Math.round(s.probability * 100)} %` });
-      li.append(name, track, value);
-      return li;
-    }));
+    bars.replaceChildren(...barRows(scores));
   }
 
   /** Stops the camera and the loop, and frees the model. */
@@ -168,11 +145,7 @@ export class MagpieClassifier extends HTMLElement {
     const line = this.root.querySelector(".message");
     line.textContent = message;
     line.hidden = false;
-    this.emit("error", { message });
-  }
-
-  emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+    emit(this, "error", { message });
   }
 }
 

@@ -8,8 +8,9 @@
 // "environment"), mirror, rate (examples per second while holding, default 5), project (URL of a
 // project file to open at start). Events: `ready`,
 // `progress` (an epoch report), `model`, `prediction`, `error`. Parts: `video`, `classes`,
-// `train`, `bars`; custom properties as <magpie-classifier>.
+// `train`, `bars`, `bar`, `label`, `fill`; custom properties as <magpie-classifier>.
 import { WEIGHTS, api } from "./api.js";
+import { BARS_STYLE, barRows, emit } from "./bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 16rem; max-width: 28rem; }
@@ -21,17 +22,13 @@ button { font: inherit; touch-action: none; user-select: none; }
 button.recording { background: #c53030; color: #fff; }
 .count { color: #666; min-width: 4.5rem; }
 progress { width: 100%; }
-ul { list-style: none; padding: 0; margin: .4rem 0 0; display: grid; gap: .25rem; }
-li { display: grid; grid-template-columns: minmax(3rem, 8rem) 1fr 3rem; gap: .4rem; align-items: center; }
-.track { height: .8rem; border-radius: .4rem; overflow: hidden; background: var(--magpie-track, #e2e8f0); }
-.fill { height: 100%; background: var(--magpie-accent, #2b6cb0); }
 .status { min-height: 1.2em; margin: .3rem 0; }
 `;
 
 /** The widget's styles, shared by every instance: a constructed sheet, which a host page's
  * Content-Security-Policy allows where a <style> element would need 'unsafe-inline'. */
 const SHEET = new CSSStyleSheet();
-SHEET.replaceSync(STYLE);
+SHEET.replaceSync(STYLE + BARS_STYLE);
 
 /** The training widget. */
 export class MagpieTrainer extends HTMLElement {
@@ -70,7 +67,7 @@ export class MagpieTrainer extends HTMLElement {
       this.video.classList.toggle("mirrored", this.hasAttribute("mirror"));
       await this.video.play();
       this.status("Hold a class's button to record examples.");
-      this.emit("ready", {});
+      emit(this, "ready", {});
       this.update();
     } catch (error) {
       this.fail(error);
@@ -165,12 +162,12 @@ export class MagpieTrainer extends HTMLElement {
       const epochs = 100;
       const summary = await this.session.train({ epochs }, (report) => {
         progress.value = report.epoch / epochs;
-        this.emit("progress", report);
+        emit(this, "progress", report);
       });
       progress.value = 1;
       const bytes = await this.session.save();
       this.status(`Trained in ${(summary.elapsedMs / 1000).toFixed(1)} s.`);
-      this.emit("model", { bytes, labels: this.session.info().modelLabels });
+      emit(this, "model", { bytes, labels: this.session.info().modelLabels });
       this.preview();
     } catch (error) {
       this.fail(error);
@@ -213,24 +210,14 @@ export class MagpieTrainer extends HTMLElement {
       if (!this.recording && this.video.readyState >= 2) {
         const { scores } = await this.session.predict(this.video);
         this.show(scores);
-        this.emit("prediction", { label: scores[0].label, probability: scores[0].probability, scores });
+        emit(this, "prediction", { label: scores[0].label, probability: scores[0].probability, scores });
       }
       await new Promise((r) => requestAnimationFrame(r));
     }
   }
 
   show(scores) {
-    const byClass = [...scores].sort((a, b) => a.class - b.class);
-    this.root.querySelector("ul").replaceChildren(...byClass.map((s) => {
-      const li = document.createElement("li");
-      const fill = Object.assign(document.createElement("span"), { className: "fill" });
-      fill.style.width = `${s.probability * 100}%`;
-      const track = Object.assign(document.createElement("span"), { className: "track" });
-      track.append(fill);
-      li.append(Object.assign(document.createElement("span"), { textContent: s.label }), track,
-        Object.assign(document.createElement("span"), { textContent: `${Math.round(s.probability * 100)} %` }));
-      return li;
-    }));
+    this.root.querySelector("ul").replaceChildren(...barRows(scores));
   }
 
   status(text) {
@@ -240,11 +227,7 @@ export class MagpieTrainer extends HTMLElement {
   fail(error) {
     const message = error?.message ?? String(error);
     this.status(message);
-    this.emit("error", { message });
-  }
-
-  emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+    emit(this, "error", { message });
   }
 }
 

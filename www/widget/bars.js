@@ -1,0 +1,39 @@
+// Confidence bars and events shared by the widgets: one row per class, in class order, the top
+// class highlighted. Parts: `bar` (a row), `label`, `fill`.
+
+/** The bars' styles, for a widget's constructed sheet. */
+export const BARS_STYLE = `
+ul { list-style: none; padding: 0; margin: .4rem 0 0; display: grid; gap: .25rem; }
+li { display: grid; grid-template-columns: minmax(3rem, 8rem) 1fr 3rem; gap: .4rem; align-items: center; }
+.track { height: .8rem; border-radius: .4rem; overflow: hidden; background: var(--magpie-track, #e2e8f0); }
+.fill { height: 100%; background: var(--magpie-accent, #2b6cb0); }
+li.top .label { font-weight: 700; }
+.value { text-align: right; font-variant-numeric: tabular-nums; }
+`;
+
+/** One `<li>` per class of `scores` (ranked, as `predict` returns them), in class order. */
+export function barRows(scores) {
+  return [...scores].sort((a, b) => a.class - b.class).map((s) => {
+    const percent = Math.round(s.probability * 100);
+    const li = document.createElement("li");
+    li.part = "bar";
+    li.className = s === scores[0] ? "top" : "";
+    const name = Object.assign(document.createElement("span"), { className: "label", textContent: s.label });
+    name.part = "label";
+    const track = Object.assign(document.createElement("span"), { className: "track" });
+    track.setAttribute("role", "meter");
+    track.setAttribute("aria-label", s.label);
+    track.setAttribute("aria-valuenow", String(percent));
+    const fill = Object.assign(document.createElement("span"), { className: "fill" });
+    fill.part = "fill";
+    fill.style.width = `${s.probability * 100}%`;
+    track.append(fill);
+    li.append(name, track, Object.assign(document.createElement("span"), { className: "value", textContent: `${percent} %` }));
+    return li;
+  });
+}
+
+/** Dispatches a widget event that crosses shadow roots. */
+export function emit(element, type, detail) {
+  element.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+}
