@@ -35,5 +35,5 @@ for file in "${backbones[@]/#/bench/out/fewshot-}" bench/out/fewshot-finetune; d
        /^mean_train_ms=/{split($0,t,"="); ms=t[2]}
        /^mean_accuracy=/{split($1,a,"="); split($2,s,"=");
          printf "%-18s %-7s %5s  %5.1f +- %-6.1f %s%s\n", v["backbone"], v["head"], v["shots"], 100*a[2], 100*s[2], ms,
-           v["finetune"] > 0 ? "  (fine-tune " v["finetune"] " blocks, " v["augment"] " views)" : ""}' "$file.txt"
+           (v["finetune"] > 0 ? "  (fine-tune " v["finetune"] " blocks, " v["augment"] " views)" : "")}' "$file.txt"
 done
