@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Few-shot benchmark (not a test): every backbone x head x k in {1, 5, 10, 20}, 10 seeds, on
-# Sign Language Digits, with the default pipeline (augmentation on). Prints each per-seed table
+# Sign Language Digits, with the default pipeline (spatial features where the backbone has them,
+# augmentation on). Prints each per-seed table
 # (bench/out/fewshot-<backbone>.txt) and a summary beside the reference numbers measured outside
 # this project (frozen MobileNetV2 features, Teachable Machine's head, 20 seeds). Then the
 # fine-tune mode on MobileNetV2 (FINETUNE=0 skips it; it takes about 10 minutes on 2 cores).
@@ -28,12 +29,12 @@ fi
 echo
 echo "reference (MobileNetV2 features, 20 seeds): TM head 5/10/20-shot 73.9/81.3/86.4 %;"
 echo "  nearest centroid 72.3/78.4/81.7 %; TF.js KNN k=3 63.0/69.0/74.2 %"
-printf '%-18s %-7s %5s  %-16s %s\n' backbone head shots "accuracy %" "train ms"
+printf '%-18s %-7s %-8s %5s  %-16s %s\n' backbone head features shots "accuracy %" "train ms"
 for file in "${backbones[@]/#/bench/out/fewshot-}" bench/out/fewshot-finetune; do
   [ -f "$file.txt" ] || continue
   awk '/^# /{for(i=2;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]}}
        /^mean_train_ms=/{split($0,t,"="); ms=t[2]}
        /^mean_accuracy=/{split($1,a,"="); split($2,s,"=");
-         printf "%-18s %-7s %5s  %5.1f +- %-6.1f %s%s\n", v["backbone"], v["head"], v["shots"], 100*a[2], 100*s[2], ms,
+         printf "%-18s %-7s %-8s %5s  %5.1f +- %-6.1f %s%s\n", v["backbone"], v["head"], v["features"], v["shots"], 100*a[2], 100*s[2], ms,
            (v["finetune"] > 0 ? "  (fine-tune " v["finetune"] " blocks, " v["augment"] " views)" : "")}' "$file.txt"
 done

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{cpu, expected, photo, pretrained};
-use magpie::backbone::BackboneKind;
+use magpie::backbone::{BackboneKind, RowKind, SPATIAL_CUT};
 use magpie::device::{BackendKind, device};
 use magpie::weights::{Precision, record};
 
@@ -127,4 +127,31 @@ fn int8_records_keep_the_predictions_at_a_quarter_of_the_size() {
         let error = record::load(damaged, &device).unwrap_err().to_string();
         assert!(error.contains("int8 scales"), "{error}");
     }
+}
+
+#[test]
+fn spatial_rows_hold_the_pooled_embedding_then_the_cut_activations() {
+    let device = cpu();
+    let images = [photo("chelsea.png"), photo("coffee.png")];
+    let views: Vec<_> = images.iter().map(|i| i.view()).collect();
+    for kind in [BackboneKind::MobilenetV2, BackboneKind::EfficientnetLite0] {
+        let model = pretrained(kind, &device);
+        let batch = || magpie::image::preprocess(&views, kind, &device);
+        let (rows, shape) = model.backbone.rows(batch(), RowKind::Spatial);
+        let [c, h, w] = kind.spatial_shape().unwrap();
+        let dim = kind.feature_dim();
+        assert_eq!(shape, [dim + c * h * w]);
+        let rows = rows.into_data().try_to_vec::<f32>().unwrap();
+        let pooled = model.backbone.features(batch()).into_data().try_to_vec::<f32>().unwrap();
+        let map = model.backbone.prefix(batch(), SPATIAL_CUT);
+        assert_eq!(map.dims(), [2, c, h, w]);
+        let map = map.into_data().try_to_vec::<f32>().unwrap();
+        for i in 0..2 {
+            let row = &rows[i * shape[0]..(i + 1) * shape[0]];
+            assert_eq!(&row[..dim], &pooled[i * dim..(i + 1) * dim], "{kind}: the pooled part");
+            assert_eq!(&row[dim..], &map[i * c * h * w..(i + 1) * c * h * w], "{kind}: the map part");
+        }
+    }
+    // Backbones without a spatial map give pooled rows.
+    assert_eq!(RowKind::of(BackboneKind::MobilenetV1025, magpie::backbone::Features::Spatial, 0), RowKind::Pooled);
 }

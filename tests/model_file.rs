@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use common::{XorShift, cpu, pretrained, sign_digits};
 use magpie::augment::AugmentConfig;
-use magpie::backbone::BackboneKind;
+use magpie::backbone::{BackboneKind, Features};
 use magpie::classifier::{self, Classifier};
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::training::{CancelToken, Stages, TrainConfig, fit};
@@ -75,6 +75,7 @@ fn descriptions_claiming_huge_or_foreign_sizes_are_refused_before_allocating() {
     refused(described(|c| c.info.training.head.hidden = 1 << 30), "1073741824 hidden units (1 to 4096)");
     refused(described(|c| c.info.training.head.hidden = 4000), "more than the");
     refused(described(|c| c.info.training.head.dropout = 1.5), "dropout 1.5 (0 to 1)");
+    refused(described(|c| c.info.features = Features::Spatial), "mobilenet_v1_025 has no spatial features");
     refused(described(|c| c.info.labels = (0..5000).map(|i| format!("class {i}")).collect()), "5000 classes (at most 1000)");
     refused(described(|c| c.info.labels = (0..900).map(|i| format!("class {i}")).collect()), "more than the");
     refused(
@@ -166,8 +167,9 @@ fn mutate(rng: &mut XorShift, base: &[u8]) -> Vec<u8> {
             let mut classifier = fixture().classifier.clone();
             let edge = [0, 1, 2, 3, 255, 4096, 4097, 1 << 20, 1 << 31, usize::MAX][rng.below(10)];
             let info = &mut classifier.info;
-            match rng.below(7) {
+            match rng.below(8) {
                 0 => info.feature_dim = edge,
+                7 => info.features = Features::Spatial,
                 6 => info.training.head.dropout = [-1.0, 1.0, 2.5, f64::NAN][rng.below(4)],
                 1 => info.training.head.hidden = edge,
                 2 => info.labels = (0..edge.min(3000)).map(|i| i.to_string()).collect(),

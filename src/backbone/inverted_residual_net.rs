@@ -103,6 +103,21 @@ impl InvertedResidualNet {
         x
     }
 
+    /// The pooled embedding and the activations entering the last `cut` blocks (the spatial
+    /// map), from one pass.
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, height, width]`
+    /// - output: `[batch, head_channels]` and `[batch, channels, h, w]` of the cut point
+    pub fn features_and_map(&self, images: Tensor<4>, cut: usize) -> (Tensor<2>, Tensor<4>) {
+        let map = self.prefix(images, cut);
+        let mut x = map.clone();
+        for block in &self.blocks[self.blocks.len().saturating_sub(cut)..] {
+            x = block.forward(x);
+        }
+        (global_avg_pool(self.head.forward(x)), map)
+    }
+
     /// A copy of the last `tail_blocks` blocks and the head convolution.
     pub fn tail(&self, tail_blocks: usize) -> InvertedResidualTail {
         let cut = self.blocks.len().saturating_sub(tail_blocks);

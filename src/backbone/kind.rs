@@ -91,6 +91,16 @@ impl BackboneKind {
         }
     }
 
+    /// Shape `[channels, h, w]` of the spatial map (see [`super::Features::Spatial`]), for the
+    /// backbones that have one.
+    pub fn spatial_shape(self) -> Option<[usize; 3]> {
+        match self {
+            Self::MobilenetV2 => Some([160, 7, 7]),
+            Self::EfficientnetLite0 => Some([192, 7, 7]),
+            Self::MobilenetV1025 | Self::Vgg16 => None,
+        }
+    }
+
     /// Number of ImageNet classes of the pretrained head.
     pub fn num_classes(self) -> usize {
         match self {

@@ -6,6 +6,7 @@ mod inverted_residual_net;
 mod kind;
 mod mobilenet_v1;
 mod mobilenet_v2;
+mod rows;
 mod vgg16;
 
 pub use blocks::{ConvPadding, ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
@@ -14,6 +15,7 @@ pub use inverted_residual_net::{InvertedResidualNet, InvertedResidualTail};
 pub use kind::{BackboneKind, Normalization, UnknownBackbone};
 pub use mobilenet_v1::{DepthwiseSeparable, MobileNetV1, MobileNetV1Config, MobileNetV1Tail};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
+pub use rows::{Features, RowKind, SPATIAL_CUT};
 pub use vgg16::{BlockLinear, Vgg16, Vgg16Config, Vgg16Stage, Vgg16Tail};
 
 use burn::module::Module;

@@ -9,8 +9,8 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::backbone::{Backbone, BackboneTail};
-use crate::head::{HeadNet, KnnHead};
+use crate::backbone::{Backbone, BackboneTail, RowKind};
+use crate::head::{FeatureNorm, HeadNet, KnnHead};
 use crate::device::readback_failed;
 use crate::image::{RgbaView, preprocess};
 use crate::inference::read_rows;
@@ -42,6 +42,8 @@ pub struct Classifier {
     pub info: ClassifierInfo,
     /// Fine-tuned backbone blocks, replacing the backbone's own last blocks.
     pub tail: Option<BackboneTail>,
+    /// The normalization of spatial rows.
+    pub norm: Option<FeatureNorm>,
     /// The head.
     pub head: Head,
     /// Where the tail and head live.
@@ -103,15 +105,24 @@ impl Classifier {
             Some(tail) => Some(module_to_device(tail.clone(), device).await?),
             None => None,
         };
+        let norm = match &self.norm {
+            Some(norm) => Some(module_to_device(norm.clone(), device).await?),
+            None => None,
+        };
         let head = match &self.head {
             Head::Trained(head) => Head::Trained(module_to_device(head.clone(), device).await?),
             Head::Knn(knn) => Head::Knn(module_to_device(knn.clone(), device).await?),
         };
-        Ok(Self { info: self.info.clone(), tail, head, device: device.clone() })
+        Ok(Self { info: self.info.clone(), tail, norm, head, device: device.clone() })
     }
 
-    /// Class probabilities of backbone rows: pooled embeddings, or tail inputs flattened to
-    /// `[batch, channels * h * w]` when fine-tuned (`shape` is one row's shape).
+    /// The backbone rows this classifier reads.
+    pub fn rows(&self) -> RowKind {
+        RowKind::of(self.info.backbone, self.info.features, self.info.tail_blocks)
+    }
+
+    /// Class probabilities of backbone rows (see [`RowKind`]; tail inputs flattened to
+    /// `[batch, channels * h * w]`, `shape` is one row's shape).
     pub async fn probabilities_of_rows(&self, rows: Tensor<2>, shape: &[usize]) -> Result<Vec<Vec<f32>>, String> {
         let rows = transfer(rows, &self.device).await?;
         let features = match (&self.tail, shape) {
@@ -121,15 +132,18 @@ impl Classifier {
             }
             _ => rows,
         };
+        let features = match &self.norm {
+            Some(norm) => norm.forward(features),
+            None => features,
+        };
         match &self.head {
             Head::Trained(head) => read_rows(softmax(head.forward(features), 1)).await,
             Head::Knn(knn) => knn.probabilities(features).await,
         }
     }
 
-    /// The rows this classifier's head stage takes for `images` (pooled embeddings, or the
-    /// activations entering the fine-tuned tail, flattened), running `backbone` on
-    /// `backbone_device`, with one row's shape.
+    /// The rows this classifier's head stage takes for `images` (see [`Self::rows`]), running
+    /// `backbone` on `backbone_device`, with one row's shape.
     pub fn backbone_rows(
         &self,
         backbone: &Backbone,
@@ -139,16 +153,7 @@ impl Classifier {
         if backbone.kind != self.info.backbone {
             return Err(format!("this classifier was trained on {}, not {}", self.info.backbone, backbone.kind));
         }
-        let batch = preprocess(images, backbone.kind, backbone_device);
-        if self.info.tail_blocks == 0 {
-            let features = backbone.features(batch);
-            let dim = features.dims()[1];
-            Ok((features, vec![dim]))
-        } else {
-            let activations = backbone.prefix(batch, self.info.tail_blocks);
-            let [n, c, h, w] = activations.dims();
-            Ok((activations.reshape([n, c * h * w]), vec![c, h, w]))
-        }
+        Ok(backbone.rows(preprocess(images, backbone.kind, backbone_device), self.rows()))
     }
 
     /// Class probabilities of images, running `backbone` on `backbone_device`.

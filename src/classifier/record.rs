@@ -9,16 +9,17 @@ use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, Head};
-use crate::backbone::{Backbone, BackboneKind, BackboneTail};
-use crate::head::{HeadConfig, HeadKind, HeadNet, KnnHead, MAX_CLASSES, MAX_HIDDEN};
+use crate::backbone::{Backbone, BackboneKind, BackboneTail, Features, RowKind};
+use crate::head::{FeatureNorm, HeadConfig, HeadKind, HeadNet, KnnHead, MAX_CLASSES, MAX_HIDDEN};
 use crate::training::TrainConfig;
 use crate::weights::record::all_finite;
 
 /// Metadata key of the record's description (JSON of [`ClassifierInfo`]).
 const INFO_KEY: &str = "magpie-classifier";
 
-/// Version of the classifier record format.
-pub const RECORD_VERSION: u32 = 1;
+/// Version of the classifier record format (2 added spatial features; version 1 records read
+/// as pooled).
+pub const RECORD_VERSION: u32 = 2;
 
 /// How images must be prepared for the classifier (fixed by its backbone; recorded so other
 /// implementations can reproduce it).
@@ -83,21 +84,29 @@ pub struct ClassifierInfo {
     pub preprocessing: Preprocessing,
     /// Backbone blocks fine-tuned and stored in the record (0: frozen backbone).
     pub tail_blocks: usize,
+    /// Which backbone outputs the head reads (the effective ones; absent in version 1: pooled).
+    #[serde(default = "pooled")]
+    pub features: Features,
     /// Class of each stored example (KNN head only).
     pub knn_classes: Vec<usize>,
     /// Stored examples that vote: `k` times the views stored per sample (KNN head only).
     #[serde(default)]
     pub knn_votes: usize,
-    /// Embedding width.
+    /// Width of what the head reads: the pooled embedding, with the spatial map after it.
     pub feature_dim: usize,
     /// The settings it was trained with (the head among them).
     pub training: TrainConfig,
+}
+
+fn pooled() -> Features {
+    Features::Pooled
 }
 
 /// The tensors of a classifier record.
 #[derive(Module, Debug)]
 struct Parts {
     tail: Option<BackboneTail>,
+    norm: Option<FeatureNorm>,
     head: Option<HeadNet>,
     knn: Option<KnnHead>,
 }
@@ -113,7 +122,7 @@ pub fn save(classifier: &Classifier) -> Result<Vec<u8>, String> {
         Head::Trained(head) => (Some(head.clone()), None),
         Head::Knn(knn) => (None, Some(knn.clone())),
     };
-    let parts = Parts { tail: classifier.tail.clone(), head, knn };
+    let parts = Parts { tail: classifier.tail.clone(), norm: classifier.norm.clone(), head, knn };
     let mut store = BurnpackStore::from_bytes(None).metadata(INFO_KEY, json);
     parts.save_into(&mut store).map_err(error)?;
     Ok(store.get_bytes().map_err(error)?.to_vec())
@@ -148,7 +157,11 @@ fn describe(reader: &Reader) -> Result<ClassifierInfo, String> {
 /// Refuses a description that does not fit `backbone`, or that claims more values than the
 /// file holds: a hostile file must not make the loader allocate gigabytes.
 fn check_sizes(info: &ClassifierInfo, backbone: &Backbone, file_bytes: usize) -> Result<(), String> {
-    let dim = backbone.kind.feature_dim();
+    let rows = RowKind::of(backbone.kind, info.features, info.tail_blocks);
+    if rows.features() != info.features {
+        return Err(error(format!("{} has no {} features with {} fine-tuned blocks", backbone.kind, info.features, info.tail_blocks)));
+    }
+    let dim = rows.head_input(backbone.kind);
     if info.feature_dim != dim {
         return Err(error(format!("the model takes {} features, but {} gives {dim}", info.feature_dim, backbone.kind)));
     }
@@ -160,11 +173,13 @@ fn check_sizes(info: &ClassifierInfo, backbone: &Backbone, file_bytes: usize) ->
         return Err(error(format!("dropout {} (0 to 1)", head.dropout)));
     }
     let classes = info.labels.len();
-    let values = match head.kind {
-        HeadKind::Linear => (dim + 1) * classes,
-        HeadKind::Mlp => head.hidden * (dim + 1 + classes) + classes,
-        HeadKind::Knn => info.knn_classes.len().saturating_mul(dim),
-    };
+    let norm = if info.features == Features::Spatial { dim } else { 0 };
+    let values = norm
+        + match head.kind {
+            HeadKind::Linear => (dim + 1) * classes,
+            HeadKind::Mlp => head.hidden * (dim + 1 + classes) + classes,
+            HeadKind::Knn => info.knn_classes.len().saturating_mul(dim),
+        };
     // Every stored value takes at least two bytes (f16).
     if values.saturating_mul(2) > file_bytes {
         return Err(error(format!("its description needs {values} values, more than the {file_bytes}-byte file holds")));
@@ -211,7 +226,9 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
         _ => (head_config.init(info.feature_dim, classes, 0, device), None),
     };
     let tail = (info.tail_blocks > 0).then(|| backbone.tail(info.tail_blocks).fork(device));
-    let mut parts = Parts { tail, head, knn };
+    let norm = (info.features == Features::Spatial)
+        .then(|| FeatureNorm::placeholder(info.feature_dim, backbone.kind.feature_dim(), device));
+    let mut parts = Parts { tail, norm, head, knn };
     let mut store = BurnpackStore::from_bytes(Some(bytes));
     let result = parts
         .load_from(&mut store)
@@ -224,5 +241,5 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
         (None, Some(knn)) => Head::Knn(knn),
         (None, None) => return Err(error("no head in the file")),
     };
-    Ok(Classifier { info, tail: parts.tail, head, device: device.clone() })
+    Ok(Classifier { info, tail: parts.tail, norm: parts.norm, head, device: device.clone() })
 }

@@ -1,13 +1,15 @@
 //! Classifier heads on top of the backbone's embedding: trainable linear and MLP heads, and an
-//! instant cosine KNN that needs no training.
+//! instant cosine KNN that needs no training; spatial rows are normalized first.
 
 mod knn;
 mod linear;
 mod mlp;
+mod norm;
 
 pub use knn::KnnHead;
 pub use linear::{LinearHead, LinearHeadConfig};
 pub use mlp::{MlpHead, MlpHeadConfig};
+pub use norm::{FeatureNorm, SPATIAL_WEIGHT};
 
 use std::fmt;
 use std::str::FromStr;

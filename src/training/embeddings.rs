@@ -1,15 +1,15 @@
 //! The embedding cache: each sample's views go through the frozen backbone once, and head
 //! training reads the cached rows (stored as f16) every epoch instead of rerunning it.
 //!
-//! In fine-tune mode a row is the activation entering the backbone's trainable tail instead of
-//! the pooled embedding.
+//! A row is what [`RowKind`] says: the pooled embedding, with the spatial map after it, or in
+//! fine-tune mode the activation entering the backbone's trainable tail.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use half::f16;
 
 use super::{CancelToken, TrainError};
 use crate::augment::AugmentConfig;
-use crate::backbone::Backbone;
+use crate::backbone::{Backbone, RowKind};
 use crate::dataset::Dataset;
 use crate::device::readback_failed;
 use crate::image::{RgbaView, batch};
@@ -32,7 +32,7 @@ pub struct Entry {
 /// Cached backbone outputs, one row per sample view.
 #[derive(Debug, Clone, Default)]
 pub struct EmbeddingCache {
-    /// Shape of one row: `[dim]`, or `[channels, h, w]` in fine-tune mode.
+    /// Shape of one row: `[width]`, or `[channels, h, w]` in fine-tune mode.
     pub shape: Vec<usize>,
     values: Vec<f16>,
     entries: Vec<Entry>,
@@ -168,8 +168,8 @@ impl EmbeddingCache {
 pub struct Embedder<'a> {
     /// The pretrained backbone.
     pub backbone: &'a Backbone,
-    /// Blocks left out for fine-tuning (0: pooled embeddings).
-    pub tail_blocks: usize,
+    /// Which rows to compute.
+    pub rows: RowKind,
     /// Device the backbone runs on.
     pub device: &'a Device,
 }
@@ -218,16 +218,8 @@ impl Embedder<'_> {
                 v => augment.view(job.image, size, &mut Rng::derive(seed, (job.entry.sample as u64) << 16 | *v as u64)),
             });
             let images = batch(planes, self.backbone.kind, self.device);
-            let output = if self.tail_blocks == 0 {
-                let features = self.backbone.features(images);
-                cache.shape = vec![features.dims()[1]];
-                features
-            } else {
-                let activations = self.backbone.prefix(images, self.tail_blocks);
-                let [n, c, h, w] = activations.dims();
-                cache.shape = vec![c, h, w];
-                activations.reshape([n, c * h * w])
-            };
+            let (output, shape) = self.backbone.rows(images, self.rows);
+            cache.shape = shape;
             let data = output.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
             let values = data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
             let entries: Vec<Entry> = chunk.iter().map(|(job, view)| Entry { view: *view, ..job.entry }).collect();

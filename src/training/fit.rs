@@ -4,12 +4,13 @@
 use burn::module::Module;
 use burn::tensor::Device;
 
-use super::trainer::{EpochReport, Rows, StopReason, train};
+use super::trainer::{EpochReport, Rows, StopReason, TrainNet, train};
 use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig, TrainError, argmax};
 use crate::backbone::Backbone;
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
 use crate::dataset::{Dataset, validation_split};
-use crate::head::{HeadKind, KnnHead, MAX_HIDDEN};
+use crate::backbone::RowKind;
+use crate::head::{FeatureNorm, HeadKind, KnnHead, MAX_HIDDEN};
 
 /// Where each stage runs: the backbone (embedding) and the head (training).
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ pub async fn fit(
     split.train.iter().for_each(|&s| views[s] = config.augment.views);
     let jobs = Job::all(dataset, |i| views[i]);
     let mut cache = EmbeddingCache::default();
-    let embedder = Embedder { backbone, tail_blocks: config.finetune_blocks, device: &stages.backbone };
+    let embedder = Embedder { backbone, rows: config.rows(backbone.kind), device: &stages.backbone };
     embedder.embed(&jobs, &config.augment, config.seed, &mut cache, cancel).await?;
     fit_cached(&cache, dataset, backbone, config, &stages.head, progress, cancel).await
 }
@@ -126,18 +127,26 @@ pub async fn fit_rows(
 ) -> Result<Fitted, TrainError> {
     check(config, backbone)?;
     let classes = labels.len();
-    let feature_dim = backbone.kind.feature_dim();
+    let row_kind = config.rows(backbone.kind);
+    let feature_dim = row_kind.head_input(backbone.kind);
+    let width = cache.row_len();
+    if !matches!(row_kind, RowKind::TailInput(_)) && width != feature_dim && !cache.is_empty() {
+        return Err(TrainError::Config(format!("cached rows have {width} values, the {} rows {feature_dim}", row_kind.features())));
+    }
     let mut info = ClassifierInfo {
         version: RECORD_VERSION,
         backbone: backbone.kind,
         labels: labels.to_vec(),
         preprocessing: Preprocessing::of(backbone.kind),
         tail_blocks: config.finetune_blocks,
+        features: row_kind.features(),
         knn_classes: Vec::new(),
         knn_votes: 0,
         feature_dim,
         training: config.clone(),
     };
+    let norm = (row_kind == RowKind::Spatial)
+        .then(|| FeatureNorm::fit(cache.tensor(rows.train, device), backbone.kind.feature_dim()));
     if config.head.kind == HeadKind::Knn {
         info.knn_classes = rows.train.iter().map(|&r| cache.entries()[r].class).collect();
         // `k` counts samples: each stored sample's views vote together.
@@ -145,14 +154,19 @@ pub async fn fit_rows(
         samples.sort_unstable();
         samples.dedup();
         info.knn_votes = config.head.k * rows.train.len().div_ceil(samples.len().max(1));
-        let knn = KnnHead::new(cache.tensor(rows.train, device), info.knn_classes.clone(), classes, info.knn_votes);
-        let classifier = Classifier { info, tail: None, head: Head::Knn(knn), device: device.clone() };
+        let train_rows = match &norm {
+            Some(norm) => norm.forward(cache.tensor(rows.train, device)),
+            None => cache.tensor(rows.train, device),
+        };
+        let knn = KnnHead::new(train_rows, info.knn_classes.clone(), classes, info.knn_votes);
+        let classifier = Classifier { info, tail: None, norm, head: Head::Knn(knn), device: device.clone() };
         return Ok(Fitted { classifier, history: Vec::new(), stop: StopReason::Completed, batches: 0, validation: None });
     }
     let head = config.head.init(feature_dim, classes, config.seed, device).ok_or_else(|| TrainError::Config("no trainable head".into()))?;
     let tail = (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
-    let trained = train(cache, rows, head, tail, config, device, progress, cancel).await?;
-    let classifier = Classifier { info, tail: trained.net.tail, head: Head::Trained(trained.net.head), device: device.clone() };
+    let trained = train(cache, rows, TrainNet { tail, head }, norm.as_ref(), config, device, progress, cancel).await?;
+    let classifier =
+        Classifier { info, tail: trained.net.tail, norm, head: Head::Trained(trained.net.head), device: device.clone() };
     Ok(Fitted { classifier, history: trained.history, stop: trained.stop, batches: trained.batches, validation: None })
 }
 

@@ -24,6 +24,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::AugmentConfig;
+use crate::backbone::{BackboneKind, Features, RowKind};
 use crate::dataset::DatasetError;
 use crate::head::HeadConfig;
 
@@ -33,6 +34,9 @@ use crate::head::HeadConfig;
 pub struct TrainConfig {
     /// The head.
     pub head: HeadConfig,
+    /// Which backbone outputs the head reads (spatial where the backbone has a spatial map and
+    /// no blocks are fine-tuned; pooled otherwise).
+    pub features: Features,
     /// Passes over the training rows.
     pub epochs: usize,
     /// Rows per mini-batch.
@@ -61,6 +65,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             head: HeadConfig::default(),
+            features: Features::Spatial,
             epochs: 100,
             batch_size: 16,
             learning_rate: 1e-3,
@@ -73,6 +78,13 @@ impl Default for TrainConfig {
             finetune_blocks: 0,
             finetune_learning_rate_factor: 0.1,
         }
+    }
+}
+
+impl TrainConfig {
+    /// The rows these settings train on with backbone `kind`.
+    pub fn rows(&self, kind: BackboneKind) -> RowKind {
+        RowKind::of(kind, self.features, self.finetune_blocks)
     }
 }
 

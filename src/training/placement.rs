@@ -4,8 +4,8 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainConfig, train};
-use crate::backbone::Backbone;
+use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainConfig, TrainNet, train};
+use crate::backbone::{Backbone, RowKind};
 use crate::clock::now_ms;
 use crate::device::readback_failed;
 use crate::image::batch;
@@ -24,15 +24,17 @@ pub struct StageTimes {
 pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: usize, device: &Device) -> Result<StageTimes, String> {
     let size = backbone.kind.input_size();
     let gray = || [vec![128.0; size * size], vec![128.0; size * size], vec![128.0; size * size]];
+    // The frozen-backbone rows of these settings (fine-tuning is not measured).
+    let row_kind = RowKind::of(backbone.kind, config.features, 0);
     let mut backbone_ms = 0.0;
     for _ in 0..2 {
         let start = now_ms();
-        let features = backbone.features(batch([gray()], backbone.kind, device));
-        features.into_data_async().await.map_err(readback_failed)?;
+        let (rows, _) = backbone.rows(batch([gray()], backbone.kind, device), row_kind);
+        rows.into_data_async().await.map_err(readback_failed)?;
         backbone_ms = now_ms() - start;
     }
     // A small synthetic problem of the real width and classes.
-    let dim = backbone.kind.feature_dim();
+    let dim = row_kind.head_input(backbone.kind);
     let rows = config.batch_size.max(1) * 4;
     let mut cache = EmbeddingCache::new(vec![dim]);
     let values: Vec<f32> = (0..rows * dim).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
@@ -43,7 +45,8 @@ pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: 
     let head = probe.head.init(dim, classes.max(2), 0, device).ok_or("the KNN head has no training step")?;
     let mut epoch_ms = Vec::new();
     let mut record = |report: &super::EpochReport| epoch_ms.push(report.elapsed_ms);
-    train(&cache, Rows { train: &all, validation: &[] }, head, None, &probe, device, &mut record, &CancelToken::default()).await.map_err(|e| e.to_string())?;
+    let net = TrainNet { tail: None, head };
+    train(&cache, Rows { train: &all, validation: &[] }, net, None, &probe, device, &mut record, &CancelToken::default()).await.map_err(|e| e.to_string())?;
     let steps = rows.div_ceil(probe.batch_size.max(1)) as f64;
     let head_step_ms = epoch_ms.get(1).zip(epoch_ms.first()).map_or(f64::NAN, |(b, a)| (b - a) / steps);
     Ok(StageTimes { backbone_ms, head_step_ms })

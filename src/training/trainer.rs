@@ -1,7 +1,7 @@
 //! The head trainer: Adam on cross-entropy (optional label smoothing and weight decay), over
 //! class-balanced mini-batches of cached rows, with per-epoch validation, early stopping,
 //! progress reports and cancellation. In fine-tune mode the backbone's tail trains with the
-//! head at a lower learning rate.
+//! head at a lower learning rate; spatial rows are normalized once, before training.
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -16,7 +16,7 @@ use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
 use crate::backbone::BackboneTail;
 use crate::clock::{now_ms, yield_now};
 use crate::device::readback_failed;
-use crate::head::HeadNet;
+use crate::head::{FeatureNorm, HeadNet};
 
 /// How long training may run before handing control back to the page.
 const YIELD_EVERY_MS: f64 = 30.0;
@@ -114,14 +114,14 @@ fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: u
     Tensor::cat(vec![loss.mul_scalar(n as f32), correct], 0)
 }
 
-/// Trains `head` (and `tail`, in fine-tune mode) on cached rows, on `device` (the plain
-/// device; autodiff is layered on here).
+/// Trains `net` (its head, and its tail in fine-tune mode) on cached rows, normalized by `norm`
+/// when given, on `device` (the plain device; autodiff is layered on here).
 #[allow(clippy::too_many_arguments)]
 pub async fn train(
     cache: &EmbeddingCache,
     rows: Rows<'_>,
-    head: HeadNet,
-    tail: Option<BackboneTail>,
+    net: TrainNet,
+    norm: Option<&FeatureNorm>,
     config: &TrainConfig,
     device: &Device,
     progress: &mut dyn FnMut(&EpochReport),
@@ -132,14 +132,21 @@ pub async fn train(
     }
     let start = now_ms();
     let autodiff = Device::autodiff(device.clone());
-    let mut net = TrainNet { tail: tail.map(|t| t.unfreeze().train()), head: head.train() };
+    let mut net = TrainNet { tail: net.tail.map(|t| t.unfreeze().train()), head: net.head.train() };
+    let normalized = |indices: &[usize]| {
+        let x = cache.tensor(indices, device);
+        match norm {
+            Some(norm) => norm.forward(x),
+            None => x,
+        }
+    };
     let loss_fn = CrossEntropyLossConfig::new()
         .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
         .init(&autodiff);
     let mut head_optimizer = Adam::new(device, config.weight_decay);
     let mut tail_optimizer = Adam::new(device, config.weight_decay);
 
-    let inputs = cache.tensor(rows.train, &autodiff);
+    let inputs = Tensor::from_inner(normalized(rows.train));
     let targets = cache.classes(rows.train, &autodiff);
     // An epoch visits every training sample once, each time through one of its views at random,
     // so the number of steps does not grow with the augmented views.
@@ -156,7 +163,7 @@ pub async fn train(
     let train_classes: Vec<usize> = views_of.iter().map(|(_, p)| cache.entries()[rows.train[p[0]]].class).collect();
     let mut view_rng = Rng::derive(config.seed, 1);
     let validation = (!rows.validation.is_empty())
-        .then(|| (cache.tensor(rows.validation, device), cache.classes(rows.validation, device)));
+        .then(|| (normalized(rows.validation), cache.classes(rows.validation, device)));
     let mut sampler = BalancedSampler::new(&train_classes, config.seed);
     let batch_size = config.batch_size.max(1);
 

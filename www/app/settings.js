@@ -3,7 +3,7 @@
 
 /** Every setting's default. */
 export const DEFAULTS = Object.freeze({
-  head: "mlp", epochs: 100, batchSize: 16, learningRate: 0.001, hidden: 100, k: 3, views: 4, finetuneBlocks: 0,
+  head: "mlp", features: "spatial", epochs: 100, batchSize: 16, learningRate: 0.001, hidden: 100, k: 3, views: 4, finetuneBlocks: 0,
 });
 
 /** Limits of the numeric settings. */
@@ -16,6 +16,7 @@ export const LIMITS = Object.freeze({
 export function clean(settings = {}) {
   const out = { ...DEFAULTS };
   if (["linear", "mlp", "knn"].includes(settings.head)) out.head = settings.head;
+  if (["spatial", "pooled"].includes(settings.features)) out.features = settings.features;
   for (const [key, [min, max]] of Object.entries(LIMITS)) {
     const value = Number(settings[key]);
     if (Number.isFinite(value)) out[key] = Math.min(max, Math.max(min, key === "learningRate" ? value : Math.round(value)));
@@ -28,6 +29,7 @@ export function trainOptions(settings) {
   const s = clean(settings);
   return {
     head: { kind: s.head, hidden: s.hidden, k: s.k },
+    features: s.features,
     epochs: s.epochs,
     batchSize: s.batchSize,
     learningRate: s.learningRate,

@@ -1,12 +1,14 @@
 // The Train panel: one button, progress and a live chart per epoch, cancel, and the advanced
-// settings (head, epochs, batch size, learning rate, hidden units, k, augmentation views,
+// settings (head, features, epochs, batch size, learning rate, hidden units, k, augmentation views,
 // fine-tune depth) with defaults and reset.
 
 import { $, messageOf, status } from "./dom.js";
 import { drawChart } from "./chart.js";
 import { DEFAULTS, trainOptions } from "./settings.js";
 
-const FIELDS = ["head", "epochs", "batchSize", "learningRate", "hidden", "k", "views", "finetuneBlocks"];
+/** Settings chosen from a list; the others are numbers. */
+const CHOICES = ["head", "features"];
+const FIELDS = ["head", "features", "epochs", "batchSize", "learningRate", "hidden", "k", "views", "finetuneBlocks"];
 
 /** Wires the Train panel. */
 export class TrainingView {
@@ -30,7 +32,7 @@ export class TrainingView {
 
   /** The form's values. */
   readSettings() {
-    return Object.fromEntries(FIELDS.map((f) => [f, f === "head" ? $("setting-head").value : Number($(`setting-${f}`).value)]));
+    return Object.fromEntries(FIELDS.map((f) => [f, CHOICES.includes(f) ? $(`setting-${f}`).value : Number($(`setting-${f}`).value)]));
   }
 
   /** Shows the project's settings in the form. */
@@ -40,6 +42,8 @@ export class TrainingView {
     const knn = settings.head === "knn";
     for (const field of ["epochs", "batchSize", "learningRate", "hidden", "finetuneBlocks"]) $(`setting-${field}`).disabled = knn;
     $("setting-k").disabled = !knn;
+    // Fine-tuned blocks end in the pooled embedding.
+    $("setting-features").disabled = !knn && settings.finetuneBlocks > 0;
   }
 
   /** Enables the button when there is something to train. */

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use magpie::backbone::Features;
 use magpie::clock::now_ms;
 use magpie::dataset::few_shot_split;
 use magpie::head::{HeadConfig, HeadKind};
@@ -36,6 +37,9 @@ pub struct FewshotArgs {
     /// Augmented views per training image [default: the trainer's].
     #[arg(long)]
     augment: Option<usize>,
+    /// Backbone outputs the head reads: spatial (where the backbone has them) or pooled.
+    #[arg(long, default_value = "spatial")]
+    features: Features,
     /// Backbone blocks to fine-tune (0: frozen).
     #[arg(long, default_value_t = 0)]
     finetune: usize,
@@ -94,11 +98,13 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     let jobs = Job::all(&dataset, |i| if trained_on[i] { views } else { 0 });
     let start = now_ms();
     let augment = magpie::augment::AugmentConfig { views, ..defaults.augment.clone() };
+    let rows = magpie::backbone::RowKind::of(model.backbone.kind, args.features, args.finetune);
     // Embeddings are kept on disk between runs, keyed by everything they depend on.
     let key = format!(
-        "{}-{}-t{}-{:016x}",
+        "{}-{}-{}-t{}-{:016x}",
         model.backbone.kind,
         dataset.samples.len(),
+        rows.features(),
         args.finetune,
         jobs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, j| (h ^ j.views as u64 ^ (j.entry.class as u64) << 8).wrapping_mul(0x100_0000_01b3))
             ^ serde_json::to_string(&augment)?.bytes().fold(0, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
@@ -108,7 +114,7 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
         Some(cache) => cache,
         None => {
             let mut cache = EmbeddingCache::default();
-            let embedder = Embedder { backbone: &model.backbone, tail_blocks: args.finetune, device: &stages.backbone };
+            let embedder = Embedder { backbone: &model.backbone, rows, device: &stages.backbone };
             embedder.embed(&jobs, &augment, 0, &mut cache, &CancelToken::default()).await?;
             write_cache(&cache_file, &cache)?;
             cache
@@ -126,13 +132,14 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 head: HeadConfig { kind: head, k: args.k, ..HeadConfig::default() },
                 epochs: args.epochs.unwrap_or(defaults.epochs),
                 validation_fraction: 0.0,
+                features: args.features,
                 finetune_blocks: args.finetune,
                 augment: augment.clone(),
                 ..defaults.clone()
             };
             println!(
-                "# backbone={} head={head} shots={k} augment={views} finetune={} epochs={}",
-                model.backbone.kind, args.finetune, config.epochs
+                "# backbone={} head={head} features={} shots={k} augment={views} finetune={} epochs={}",
+                model.backbone.kind, rows.features(), args.finetune, config.epochs
             );
             println!("seed\taccuracy\ttrain_ms");
             let (mut accuracies, mut times) = (Vec::new(), Vec::new());

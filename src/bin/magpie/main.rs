@@ -160,6 +160,9 @@ struct TrainArgs {
     /// Augmented views per training image (0: off).
     #[arg(long, default_value_t = TrainConfig::default().augment.views)]
     augment: usize,
+    /// Backbone outputs the head reads: spatial (where the backbone has them) or pooled.
+    #[arg(long, default_value_t = TrainConfig::default().features)]
+    features: magpie::backbone::Features,
     /// Backbone blocks to fine-tune with the head (0: frozen).
     #[arg(long, default_value_t = 0)]
     finetune: usize,
@@ -179,6 +182,7 @@ impl TrainArgs {
             patience: self.patience,
             seed: self.seed,
             augment: magpie::augment::AugmentConfig { views: self.augment, ..defaults.augment.clone() },
+            features: self.features,
             finetune_blocks: self.finetune,
             ..defaults
         }

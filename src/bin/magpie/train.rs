@@ -105,7 +105,7 @@ pub async fn eval(model_path: &Path, data: &Path, args: &BackboneArgs) -> anyhow
         .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: class_of[s.class], view: 0 }, views: 0 })
         .collect();
     let mut cache = EmbeddingCache::default();
-    let embedder = Embedder { backbone: &model.backbone, tail_blocks: classifier.info.tail_blocks, device: &stages.backbone };
+    let embedder = Embedder { backbone: &model.backbone, rows: classifier.rows(), device: &stages.backbone };
     let augment = classifier.info.training.augment.clone();
     embedder.embed(&jobs, &augment, 0, &mut cache, &CancelToken::default()).await?;
     let rows: Vec<usize> = (0..cache.len()).collect();

@@ -7,7 +7,7 @@ use web_sys::Blob;
 
 use super::frames::Frame;
 use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples};
-use crate::backbone::BackboneKind;
+use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
 use crate::training::{CancelToken, Embedder, Entry, Job};
@@ -108,14 +108,14 @@ impl FewShotSession {
         let sample = samples.dataset.samples.len();
         let entry = Entry { sample, class, view: 0 };
         let key = samples.key(self.model.backbone.kind);
-        let (augment, tail_blocks) = samples.cached_with.clone();
+        let (augment, rows) = samples.cached_with.clone();
         let restored = options.embedding.filter(|saved| saved.key == key && saved.rows.len() % (augment.views + 1) == 0);
         let restored = restored.and_then(|saved| samples.cache.push_saved(entry, &saved.shape, &saved.rows));
         if restored.is_none() {
             let image = frame.decode("the image").await?;
             RgbaView::new(image.width, image.height, &image.pixels).map_err(js_error)?;
             let job = Job { image: image.view(), entry, views: augment.views };
-            let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
+            let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
             embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
         }
         samples.dataset.samples.push(Sample { id: id.clone(), class, image: frame });
@@ -197,8 +197,12 @@ impl Samples {
 
     /// What the cached rows are computed with, as a string saved embeddings must match.
     fn key(&self, backbone: BackboneKind) -> String {
-        let (augment, tail_blocks) = &self.cached_with;
-        serde_json::json!({ "backbone": backbone, "augment": augment, "tailBlocks": tail_blocks }).to_string()
+        let (augment, rows) = &self.cached_with;
+        let mut key = serde_json::json!({ "backbone": backbone, "augment": augment, "tailBlocks": rows.tail_blocks() });
+        if *rows == RowKind::Spatial {
+            key["features"] = "spatial".into();
+        }
+        key.to_string()
     }
 
     /// Sets the classes to `labels` and each sample's class to `class_of(index, class)`

@@ -17,7 +17,7 @@ use self::frames::Frame;
 use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
 use crate::augment::AugmentConfig;
-use crate::backbone::BackboneKind;
+use crate::backbone::{BackboneKind, Features, RowKind};
 use crate::classifier::{self, ClassScore, Classifier, read_to};
 use crate::dataset::Dataset;
 use crate::device::BackendKind;
@@ -43,6 +43,9 @@ struct SessionOptions {
     /// A trained model (bytes or URL) to load; its backbone is the session's.
     #[serde(with = "serde_wasm_bindgen::preserve")]
     model: JsValue,
+    /// The features examples are embedded into until `train` asks for others (default:
+    /// `"spatial"`; `"pooled"` to hand in pooled embeddings saved elsewhere).
+    features: Option<Features>,
 }
 
 /// Options of [`FewShotSession::add_example`].
@@ -124,8 +127,8 @@ struct Samples {
     dataset: Dataset<Frame>,
     next_id: u64,
     cache: EmbeddingCache,
-    /// The augmentation and fine-tune depth the cache was computed with.
-    cached_with: (AugmentConfig, usize),
+    /// The augmentation and rows the cache was computed with.
+    cached_with: (AugmentConfig, RowKind),
 }
 
 /// A few-shot classifier being built in the page: classes, captured samples, training, and
@@ -154,7 +157,7 @@ fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
 #[wasm_bindgen]
 impl FewShotSession {
     /// Loads a backbone and picks devices: `{ backbone?, backend?, headBackend?, weightsUrl?,
-    /// weightsBase?, model? }` (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and
+    /// weightsBase?, model?, features? }` (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and
     /// takes the faster). With `model` (bytes or URL of a trained model) the backbone is the
     /// model's, and the model is loaded, ready to predict.
     pub async fn create(options_value: JsValue) -> Result<FewShotSession, JsError> {
@@ -174,7 +177,8 @@ impl FewShotSession {
             (None, wanted) => wanted.unwrap_or("mobilenet_v2").parse().map_err(js_error)?,
         };
         let backends = Backends::available().await;
-        let config = TrainConfig::default();
+        let defaults = TrainConfig::default();
+        let config = TrainConfig { features: options.features.unwrap_or(defaults.features), ..defaults };
         let mut measured = Vec::new();
         let url = weights_url(kind, options.weights_url.as_deref(), options.weights_base.as_deref());
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
@@ -219,7 +223,7 @@ impl FewShotSession {
                 dataset: Dataset::default(),
                 next_id: 0,
                 cache: EmbeddingCache::default(),
-                cached_with: (config.augment.clone(), 0),
+                cached_with: (config.augment.clone(), config.rows(backbone_kind)),
             }),
             classifier: RefCell::new(None),
             cancel: CancelToken::default(),
@@ -273,19 +277,19 @@ impl FewShotSession {
         let samples = &mut *guard;
         self.cancel.reset();
         let start = crate::clock::now_ms();
-        let wanted = (config.augment.clone(), config.finetune_blocks);
-        let (cached_augment, cached_blocks) = &samples.cached_with;
+        let wanted = (config.augment.clone(), config.rows(self.model.backbone.kind));
+        let (cached_augment, cached_rows) = &samples.cached_with;
         let fewer_views = AugmentConfig { views: wanted.0.views, ..cached_augment.clone() } == wanted.0
             && wanted.0.views <= cached_augment.views
-            && wanted.1 == *cached_blocks;
+            && wanted.1 == *cached_rows;
         if fewer_views && wanted != samples.cached_with {
             // A prefix of the views already computed: no backbone pass needed.
             samples.cache.keep_views(wanted.0.views);
             samples.cached_with = wanted;
         } else if wanted != samples.cached_with {
-            // Re-embed every frame with the new views or cut point.
+            // Re-embed every frame with the new views or rows.
             let mut cache = EmbeddingCache::default();
-            let embedder = Embedder { backbone: &self.model.backbone, tail_blocks: wanted.1, device: &self.backbone_device };
+            let embedder = Embedder { backbone: &self.model.backbone, rows: wanted.1, device: &self.backbone_device };
             frames::embed_all(&samples.dataset, &embedder, &wanted.0, &mut cache, &self.cancel).await?;
             samples.cache = cache;
             samples.cached_with = wanted;

@@ -114,9 +114,9 @@ impl FewShotSession {
             None => None,
         };
         let mut guard = self.edit()?;
-        let (augment, tail_blocks) = guard.cached_with.clone();
+        let (augment, rows) = guard.cached_with.clone();
         let mut cache = EmbeddingCache::default();
-        let embedder = Embedder { backbone: &self.model.backbone, tail_blocks, device: &self.backbone_device };
+        let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
         frames::embed_all(&dataset, &embedder, &augment, &mut cache, &Default::default()).await?;
         let loaded = Loaded {
             name: manifest.name,
@@ -125,7 +125,7 @@ impl FewShotSession {
             trained: model.is_some(),
             settings: manifest.settings,
         };
-        *guard = Samples { dataset, next_id: guard.next_id, cache, cached_with: (augment, tail_blocks) };
+        *guard = Samples { dataset, next_id: guard.next_id, cache, cached_with: (augment, rows) };
         *self.classifier.borrow_mut() = model;
         loaded.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
     }

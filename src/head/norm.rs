@@ -1,0 +1,60 @@
+//! The normalization spatial rows go through before the head: a signed square root (which
+//! evens out the few very large activations), centring on the training rows' mean, and unit
+//! length for the pooled part and the map separately, the map weighted a little higher.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Weight of the spatial map's unit-length part against the pooled embedding's.
+pub const SPATIAL_WEIGHT: f32 = 1.4;
+
+/// Normalizes spatial rows (see the module docs).
+#[derive(Module, Debug)]
+pub struct FeatureNorm {
+    /// Mean of the signed-square-rooted training rows: `[width]`.
+    pub mean: Param<Tensor<1>>,
+    /// Leading columns that are the pooled embedding; the rest are the map.
+    #[module(skip)]
+    pub pooled: usize,
+}
+
+/// `sign(x) * sqrt(|x|)`.
+fn signed_sqrt(x: Tensor<2>) -> Tensor<2> {
+    x.clone().sign() * x.abs().sqrt()
+}
+
+/// Rows scaled to unit length (zero rows stay zero).
+fn unit(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norm
+}
+
+impl FeatureNorm {
+    /// Fits the mean on training rows whose first `pooled` columns are the pooled embedding.
+    ///
+    /// # Shapes
+    /// - rows: `[examples, width]`
+    pub fn fit(rows: Tensor<2>, pooled: usize) -> Self {
+        let mean = signed_sqrt(rows).mean_dim(0).squeeze_dim(0);
+        Self { mean: Param::from_tensor(mean).set_require_grad(false), pooled }
+    }
+
+    /// An all-zero normalization of the right shape, for loading a record into.
+    pub fn placeholder(width: usize, pooled: usize, device: &Device) -> Self {
+        let mean = Tensor::from_data(TensorData::new(vec![0.0f32; width], [width]), device);
+        Self { mean: Param::from_tensor(mean).set_require_grad(false), pooled }
+    }
+
+    /// Normalized rows.
+    ///
+    /// # Shapes
+    /// - rows: `[batch, width]`
+    /// - output: `[batch, width]`
+    pub fn forward(&self, rows: Tensor<2>) -> Tensor<2> {
+        let [n, width] = rows.dims();
+        let x = signed_sqrt(rows) - self.mean.val().unsqueeze_dim(0);
+        let pooled = unit(x.clone().slice([0..n, 0..self.pooled]));
+        let map = unit(x.slice([0..n, self.pooled..width])).mul_scalar(SPATIAL_WEIGHT);
+        Tensor::cat(vec![pooled, map], 1)
+    }
+}
