@@ -77,14 +77,14 @@ fn check_backbone(kind: BackboneKind, floors: [f32; 3]) {
 
 #[test]
 fn ten_shot_sign_digits_mobilenet_v2() {
-    // Measured: linear 0.705, MLP 0.730, KNN 0.590.
-    check_backbone(BackboneKind::MobilenetV2, [0.63, 0.65, 0.52]);
+    // Measured (spatial features): linear 0.765, MLP 0.775, KNN 0.615 (pooled: 0.705, 0.730, 0.590).
+    check_backbone(BackboneKind::MobilenetV2, [0.70, 0.71, 0.55]);
 }
 
 #[test]
 fn ten_shot_sign_digits_efficientnet_lite0() {
-    // Measured: linear 0.735, MLP 0.760, KNN 0.530.
-    check_backbone(BackboneKind::EfficientnetLite0, [0.63, 0.68, 0.45]);
+    // Measured (spatial features): linear 0.810, MLP 0.795, KNN 0.645 (pooled: 0.735, 0.760, 0.530).
+    check_backbone(BackboneKind::EfficientnetLite0, [0.74, 0.73, 0.58]);
 }
 
 #[test]

@@ -223,7 +223,7 @@ impl FewShotSession {
                 dataset: Dataset::default(),
                 next_id: 0,
                 cache: EmbeddingCache::default(),
-                cached_with: (config.augment.clone(), config.rows(backbone_kind)),
+                cached_with: (config.augment.clone(), config.rows(kind)),
             }),
             classifier: RefCell::new(None),
             cancel: CancelToken::default(),
