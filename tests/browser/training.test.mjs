@@ -1,6 +1,7 @@
 // Training in the browser: the same few-shot problem (real Sign Language Digits photos, MobileNetV1
-// 0.25) trained in the page on WebGPU and on the CPU backend reaches the native accuracy and loss;
-// fine-tune mode runs on both backends; cancel stops training; "auto" placement measures.
+// 0.25; MobileNetV2 with spatial features) trained in the page on WebGPU and on the CPU backend
+// reaches the native accuracy and loss; fine-tune mode runs on both backends; cancel stops
+// training; "auto" placement measures.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -24,17 +25,18 @@ function photos() {
     .map((file) => ({ label, url: `/__assets__/datasets/sign-language-digits/Dataset/${label}/${file}`, file })));
 }
 
-/** `magpie train` on the same photos and settings: validation accuracy and per-epoch losses. */
-function nativeTraining() {
+/** `magpie train` on the same photos and settings (`backbone`, then `head`, then any `flags`):
+ * validation accuracy and per-epoch losses. */
+function nativeTraining(backbone = BACKBONE, head = "mlp", flags = []) {
   const dir = mkdtempSync(join(tmpdir(), "magpie-train-"));
   for (const { label, file } of photos()) {
     mkdirSync(join(dir, label), { recursive: true });
     symlinkSync(join(DATASET, label, file), join(dir, label, file));
   }
   const run = spawnSync(join(TARGET, "release/magpie"), [
-    "train", "--data", dir, "--out", join(dir, "model.bpk"), "--backbone", BACKBONE,
-    "--weights", servedRecord(BACKBONE), "--head", "mlp", "--epochs", "15",
-    "--validation", "0.2", "--seed", "0", "--augment", "0",
+    "train", "--data", dir, "--out", join(dir, "model.bpk"), "--backbone", backbone,
+    "--weights", servedRecord(backbone), "--head", head, "--epochs", "15",
+    "--validation", "0.2", "--seed", "0", "--augment", "0", ...flags,
   ], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   const accuracy = Number(/accuracy=([\d.]+)/.exec(run.stdout)[1]);
@@ -58,11 +60,12 @@ async function session(page, options) {
   }, { options, photos: photos() });
 }
 
-test("a head trained in the browser on WebGPU and on CPU matches native training", async () => {
-  const native = nativeTraining();
+/** Trains `config` in the page on WebGPU and on CPU with `backbone`, checking each against
+ * `native`: accuracy, loss curve, and the model's save/load round trip. */
+async function matchesNative(backbone, config, native) {
   const { page, errors } = await openApp(env.browser, env.url);
   for (const backend of ["wgpu", "cpu"]) {
-    const info = await session(page, { backbone: BACKBONE, backend, headBackend: backend });
+    const info = await session(page, { backbone, backend, headBackend: backend });
     assert.deepEqual(info.counts, CLASSES.map(() => PER_CLASS));
     assert.equal(info.placement.backbone, backend);
     const result = await page.evaluate(async (config) => {
@@ -70,7 +73,7 @@ test("a head trained in the browser on WebGPU and on CPU matches native training
       const summary = await window.session.train(config, (report) => epochs.push(report));
       const probe = summary.validation.cells;
       return { summary, epochs, probe };
-    }, CONFIG);
+    }, config);
     const { summary, epochs } = result;
     console.log(`${backend}: validation accuracy ${summary.validation.accuracy} (native ${native.accuracy}), ` +
       `${summary.history.length} epochs in ${summary.elapsedMs.toFixed(0)} ms`);
@@ -100,6 +103,16 @@ test("a head trained in the browser on WebGPU and on CPU matches native training
     assert.ok(Math.abs(roundTrip.before.scores.reduce((s, c) => s + c.probability, 0) - 1) < 1e-4);
   }
   assert.deepEqual(errors, []);
+  await page.close();
+}
+
+test("a head trained in the browser on WebGPU and on CPU matches native training", async () => {
+  await matchesNative(BACKBONE, CONFIG, nativeTraining());
+});
+
+test("spatial features (MobileNetV2, linear head) train in the browser on WebGPU and on CPU as natively", async () => {
+  const config = { ...CONFIG, head: { kind: "linear" }, features: "spatial" };
+  await matchesNative("mobilenet_v2", config, nativeTraining("mobilenet_v2", "linear", ["--features", "spatial"]));
 });
 
 test("fine-tune mode trains the last backbone blocks in the browser on WebGPU and on CPU", async () => {
