@@ -662,8 +662,9 @@ fn the_knn_model_record_holds_the_documented_description() {
     let info: Value = serde_json::from_str(&reader.metadata()["magpie-classifier"]).unwrap();
     let mut keys: Vec<&str> = info.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["backbone", "featureDim", "knnClasses", "knnVotes", "labels", "preprocessing", "tailBlocks", "training", "version"]);
-    assert_eq!(info["version"], 1);
+    assert_eq!(keys, ["backbone", "featureDim", "features", "knnClasses", "knnVotes", "labels", "preprocessing", "tailBlocks", "training", "version"]);
+    assert_eq!(info["version"], 2);
+    assert_eq!(info["features"], "pooled", "MobileNetV1 0.25 has no spatial map");
     assert_eq!(info["backbone"], "mobilenet_v1_025");
     assert_eq!(info["labels"], json!(["zero", "one", "two"]));
     assert_eq!(info["featureDim"], 256);

@@ -264,6 +264,8 @@ fn spatial_features_beat_pooled_ones_and_round_trip() {
     assert_eq!(fitted.classifier.info.features, Features::Spatial);
     let loaded = classifier::load(classifier::save(&fitted.classifier).unwrap(), &model.backbone, &cpu()).unwrap();
     assert_eq!(loaded.info, fitted.classifier.info);
+    assert_eq!(loaded.info.feature_dim, 9120);
+    assert_eq!(loaded.norm.as_ref().map(|n| n.mean.dims()), Some([9120]));
     let photos: Vec<_> = spatial.dataset.samples.iter().take(3).map(|s| s.image.view()).collect();
     let before = block_on(fitted.classifier.probabilities(&model.backbone, &photos, &cpu())).unwrap();
     let after = block_on(loaded.probabilities(&model.backbone, &photos, &cpu())).unwrap();

@@ -431,7 +431,7 @@ fn cli_converts_to_a_lossless_f16_record_then_predicts_and_runs_fewshot_with_it(
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("# backbone=vgg16 head=knn shots=1") && stdout.contains("mean_accuracy="), "{stdout}");
+    assert!(stdout.contains("# backbone=vgg16 head=knn features=pooled shots=1") && stdout.contains("mean_accuracy="), "{stdout}");
     std::fs::remove_dir_all(&data).unwrap();
     std::fs::remove_file(&record_path).unwrap();
     std::fs::remove_file(&labels_path).unwrap();
