@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   contextWith, downloadOf, fakeCamera, holdRecord, openIn, projectFileContents, quickSettings, sampleCounts, settled, stored,
-  trainAndWait, untilReady, useBrowser,
+  noEarlyStop, trainAndWait, untilReady, useBrowser,
 } from "./harness.mjs";
 
 const env = useBrowser();
@@ -125,6 +125,7 @@ test("a reload during training keeps the project and its previously trained mode
   const trained = await modelDigest(page);
   assert.ok(trained);
   // A long training, interrupted by a reload after its first epoch.
+  await noEarlyStop(page);
   await page.fill("#setting-epochs", "1000");
   await page.locator("#setting-epochs").dispatchEvent("change");
   await page.click("#train");

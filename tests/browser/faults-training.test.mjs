@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  contextWith, fakeCamera, holdRecord, openIn, quickSettings, sampleCounts, settled, trainAndWait, untilReady, useBrowser,
+  contextWith, fakeCamera, holdRecord, noEarlyStop, openIn, quickSettings, sampleCounts, settled, trainAndWait, untilReady,
+  useBrowser,
 } from "./harness.mjs";
 
 const env = useBrowser();
@@ -87,10 +88,11 @@ test("duplicate class names are refused with a message", async () => {
 test("training started twice runs once; the API refuses a second training while one runs", async () => {
   const context = await contextWith(env.browser, [[fakeCamera]]);
   const { page, errors } = await openIn(context, env.url);
-  await quickSettings(page, 40);
+  await quickSettings(page, 300);
   await holdRecord(page, 0, 3);
   await holdRecord(page, 1, 3);
   await settled(page);
+  await noEarlyStop(page);
   // Count the trainings the page starts.
   await page.evaluate(() => {
     const project = window.magpie.app.project;

@@ -233,6 +233,16 @@ export async function quickSettings(page, epochs = 10) {
   await page.locator("#setting-views").dispatchEvent("change");
 }
 
+/** Makes the page's trainings run every epoch (no early stopping), so that a test can act while
+ * one runs: a few samples train in milliseconds an epoch and would stop early within a second. */
+export async function noEarlyStop(page) {
+  await page.evaluate(() => {
+    const project = window.magpie.app.project;
+    const train = project.train.bind(project);
+    project.train = (options, onEpoch) => train({ ...options, patience: 0 }, onEpoch);
+  });
+}
+
 /** Clicks Train and waits for training to end; returns the status line. */
 export async function trainAndWait(page) {
   await page.waitForFunction(() => !document.getElementById("train").disabled, null, { timeout: 120_000 });
