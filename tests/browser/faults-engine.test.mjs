@@ -133,7 +133,7 @@ test("a panic in the engine: reported, the engine restarts, pending calls fail i
   const pending = await page.evaluate(async () => {
     const project = window.magpie.app.project;
     // A long training is running in the engine when it panics.
-    const training = project.train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, augment: { views: 0 } }, () => {});
+    const training = project.train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, patience: 0, augment: { views: 0 } }, () => {});
     await new Promise((r) => setTimeout(r, 500));
     let thrown = null;
     try { window.magpie.simulateFault(); } catch (error) { thrown = error.constructor.name; }
