@@ -204,7 +204,7 @@ window.bench = {
 
   /** Memory after adding `counts` samples to a session as the app does (each a JPEG file of a
    * `side` px capture of `photo`, with a stored embedding, so no backbone pass):
-   * `[{ samples, jsHeap, wasm }]`, or where it failed. */
+   * `[{ samples, views, cachedBytes, jsHeap, wasm }]`, or where it failed. */
   async memory({ counts, side, photo }) {
     const wasm = await init();
     const session = await FewShotSession.create({ backbone: "mobilenet_v2", backend: "cpu", headBackend: "cpu", weightsBase: WEIGHTS });
@@ -214,14 +214,15 @@ window.bench = {
     const capture = () => new Blob([jpeg], { type: "image/jpeg" });
     const probe = await session.addExample("probe", capture());
     const { key, shape, rows } = session.exampleEmbedding(probe);
-    const results = [{ samples: 1, ...memory(wasm) }];
+    const kept = () => ({ views: session.info().cachedViews, cachedBytes: session.info().cachedBytes });
+    const results = [{ samples: 1, ...kept(), ...memory(wasm) }];
     let added = 1;
     try {
       for (const target of counts) {
         for (; added < target; added += 1) {
           await session.addExample(`class ${added % 10}`, capture(), { embedding: { key, shape, rows } });
         }
-        results.push({ samples: added, ...memory(wasm) });
+        results.push({ samples: added, ...kept(), ...memory(wasm) });
       }
     } catch (error) {
       results.push({ samples: added, failed: String(error?.message ?? error), ...memory(wasm) });

@@ -175,10 +175,11 @@ function markdown(r) {
     lines.push("");
   }
   if (r.memory) {
-    lines.push("Memory with captured samples (320 px frames, MobileNetV2 embeddings with 4 augmented views each):", "",
-      "| samples | JS heap | wasm memory | note |", "|---|---|---|---|");
+    lines.push("Memory with captured samples (320 px frames, MobileNetV2 with the default spatial rows, 4 augmented views asked for; a session keeps fewer once its rows pass its budget):", "",
+      "| samples | augmented views kept | cached rows | JS heap | wasm memory | note |", "|---|---|---|---|---|---|");
     for (const m of Array.isArray(r.memory) ? r.memory : [r.memory]) {
-      lines.push(`| ${m.samples ?? "–"} | ${m.jsHeap ? mb(m.jsHeap) : "–"} | ${m.wasm ? mb(m.wasm) : "–"} | ${m.failed ?? m.error ?? ""} |`);
+      const cell = (v, f) => (v === undefined || v === null ? "–" : f(v));
+      lines.push(`| ${m.samples ?? "–"} | ${cell(m.views, String)} | ${cell(m.cachedBytes, mb)} | ${cell(m.jsHeap, mb)} | ${cell(m.wasm, mb)} | ${m.failed ?? m.error ?? ""} |`);
     }
     lines.push("");
   }

@@ -238,7 +238,7 @@ fn fewer_views_are_a_prefix_of_more_views() {
     four.keep_views(2);
     let two = embed(2);
     assert_eq!(four.entries(), two.entries());
-    assert_eq!(four.values(), two.values(), "the views kept equal views computed afresh");
+    assert!(four.values().eq(two.values()), "the views kept equal views computed afresh");
     four.keep_views(0);
     assert_eq!(four.len(), dataset.samples.len());
 }

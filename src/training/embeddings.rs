@@ -29,12 +29,14 @@ pub struct Entry {
     pub view: usize,
 }
 
-/// Cached backbone outputs, one row per sample view.
+/// Cached backbone outputs, one row per sample view. Each row is its own allocation, so a
+/// cache of many thousands of rows grows without reallocating (and copying) one huge buffer,
+/// which in wasm would leave the linear memory at a multiple of what the rows take.
 #[derive(Debug, Clone, Default)]
 pub struct EmbeddingCache {
     /// Shape of one row: `[width]`, or `[channels, h, w]` in fine-tune mode.
     pub shape: Vec<usize>,
-    values: Vec<f16>,
+    rows: Vec<Box<[f16]>>,
     entries: Vec<Entry>,
 }
 
@@ -46,13 +48,17 @@ impl EmbeddingCache {
 
     /// A cache from its parts (see [`Self::values`]); `None` if the sizes disagree.
     pub fn from_parts(shape: Vec<usize>, entries: Vec<Entry>, values: Vec<f16>) -> Option<Self> {
-        let cache = Self { shape, values, entries };
-        (cache.values.len() == cache.entries.len() * cache.row_len()).then_some(cache)
+        let row: usize = shape.iter().product();
+        if values.len() != entries.len() * row || (row == 0 && !entries.is_empty()) {
+            return None;
+        }
+        let rows = values.chunks(row.max(1)).map(Box::from).collect();
+        Some(Self { shape, rows, entries })
     }
 
     /// Every cached value, row after row.
-    pub fn values(&self) -> &[f16] {
-        &self.values
+    pub fn values(&self) -> impl Iterator<Item = f16> + '_ {
+        self.rows.iter().flat_map(|row| row.iter().copied())
     }
 
     /// Number of rows.
@@ -77,71 +83,65 @@ impl EmbeddingCache {
 
     /// Bytes the cached values take.
     pub fn bytes(&self) -> usize {
-        self.values.len() * 2
+        self.len() * self.row_len() * 2
     }
 
     /// Appends rows (`values.len() == entries.len() * row_len`).
     pub fn push(&mut self, entries: &[Entry], values: &[f32]) {
+        let row = self.row_len().max(1);
         self.entries.extend_from_slice(entries);
-        self.values.extend(values.iter().map(|&v| f16::from_f32(v)));
+        self.rows.extend(values.chunks(row).map(|r| r.iter().map(|&v| f16::from_f32(v)).collect::<Box<[f16]>>()));
     }
 
     /// Applies a dataset edit (see [`Dataset::remap`]): `map[sample]` is the sample's new
     /// class, or `None` to drop its rows; kept samples are renumbered in order.
     pub fn remap(&mut self, map: &[Option<usize>]) {
         let renumbered = crate::dataset::renumber(map);
-        let row = self.row_len();
-        let (mut entries, mut values) = (Vec::new(), Vec::new());
-        for (i, entry) in self.entries.iter().enumerate() {
+        let (mut entries, mut rows) = (Vec::new(), Vec::new());
+        for (entry, row) in self.entries.drain(..).zip(self.rows.drain(..)) {
             if let (Some(Some(class)), Some(Some(sample))) = (map.get(entry.sample), renumbered.get(entry.sample)) {
                 entries.push(Entry { sample: *sample, class: *class, view: entry.view });
-                values.extend_from_slice(&self.values[i * row..(i + 1) * row]);
+                rows.push(row);
             }
         }
-        (self.entries, self.values) = (entries, values);
+        (self.entries, self.rows) = (entries, rows);
     }
 
     /// Drops the rows of views after `views` (each view has its own random stream, so what is
     /// left equals a cache computed with `views` views).
     pub fn keep_views(&mut self, views: usize) {
-        let row = self.row_len();
-        let keep: Vec<bool> = self.entries.iter().map(|e| e.view <= views).collect();
-        let mut kept = keep.iter();
-        self.entries.retain(|_| *kept.next().expect("one flag per entry"));
-        let mut index = 0;
-        self.values.retain(|_| {
-            let keep = keep[index / row];
-            index += 1;
-            keep
-        });
+        let mut kept = self.entries.iter().map(|e| e.view <= views);
+        self.rows.retain(|_| kept.next().expect("one entry per row"));
+        self.entries.retain(|e| e.view <= views);
     }
 
     /// The rows of sample `sample`, view after view, as f16 bits.
     pub fn sample_rows(&self, sample: usize) -> Vec<u16> {
-        let row = self.row_len();
         let mut rows: Vec<(usize, usize)> =
             self.entries.iter().enumerate().filter(|(_, e)| e.sample == sample).map(|(i, e)| (e.view, i)).collect();
         rows.sort_unstable();
-        rows.iter().flat_map(|&(_, i)| self.values[i * row..(i + 1) * row].iter().map(|v| v.to_bits())).collect()
+        rows.iter().flat_map(|&(_, i)| self.rows[i].iter().map(|v| v.to_bits())).collect()
     }
 
-    /// Appends rows saved by [`Self::sample_rows`] for `entry` (views 0, 1, …); `None` if
-    /// their shape does not match the rows already cached or their length is not whole rows.
-    pub fn push_saved(&mut self, entry: Entry, shape: &[usize], bits: &[u16]) -> Option<()> {
+    /// Appends the first `views + 1` rows saved by [`Self::sample_rows`] for `entry` (views
+    /// 0, 1, …); `None` if their shape does not match the rows already cached, their length
+    /// is not whole rows, or they hold fewer views.
+    pub fn push_saved(&mut self, entry: Entry, shape: &[usize], bits: &[u16], views: usize) -> Option<()> {
         let row: usize = shape.iter().product();
-        if row == 0 || bits.len() % row != 0 || (!self.entries.is_empty() && self.shape != shape) {
+        if row == 0 || bits.len() % row != 0 || bits.len() / row <= views || (!self.entries.is_empty() && self.shape != shape) {
             return None;
         }
         self.shape = shape.to_vec();
-        self.entries.extend((0..bits.len() / row).map(|view| Entry { view, ..entry }));
-        self.values.extend(bits.iter().map(|&b| f16::from_bits(b)));
+        for (view, bits) in bits.chunks(row).take(views + 1).enumerate() {
+            self.entries.push(Entry { view, ..entry });
+            self.rows.push(bits.iter().map(|&b| f16::from_bits(b)).collect());
+        }
         Some(())
     }
 
     /// Row `index` as f32.
     pub fn row(&self, index: usize) -> Vec<f32> {
-        let row = self.row_len();
-        self.values[index * row..(index + 1) * row].iter().map(|v| v.to_f32()).collect()
+        self.rows[index].iter().map(|v| v.to_f32()).collect()
     }
 
     /// The rows `indices` as one tensor.
@@ -149,7 +149,10 @@ impl EmbeddingCache {
     /// # Shapes
     /// - output: `[indices.len(), row_len]`
     pub fn tensor(&self, indices: &[usize], device: &Device) -> Tensor<2> {
-        let values: Vec<f32> = indices.iter().flat_map(|&i| self.row(i)).collect();
+        let mut values = Vec::with_capacity(indices.len() * self.row_len());
+        for &i in indices {
+            values.extend(self.rows[i].iter().map(|v| v.to_f32()));
+        }
         Tensor::from_data(TensorData::new(values, [indices.len(), self.row_len()]), device)
     }
 
@@ -250,8 +253,16 @@ mod tests {
         assert_eq!(cache.entries()[2], Entry { sample: 1, class: 0, view: 0 });
         assert_eq!(cache.row(2), [8.0, 9.0]);
         // Saved rows come back as the same views; a mismatched shape is refused.
-        assert!(cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[3], &saved).is_none());
-        cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[2], &saved).unwrap();
+        assert!(cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[3], &saved, 1).is_none());
+        assert!(cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[2], &saved, 2).is_none(), "too few views");
+        cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[2], &saved, 1).unwrap();
         assert_eq!(cache.sample_rows(2), saved);
+        // Fewer views than saved keeps the first ones; so does dropping views.
+        cache.push_saved(Entry { sample: 3, class: 0, view: 0 }, &[2], &saved, 0).unwrap();
+        assert_eq!(cache.sample_rows(3), saved[..2]);
+        cache.keep_views(0);
+        assert_eq!(cache.len(), 4);
+        assert_eq!(cache.sample_rows(2), saved[..2]);
+        assert_eq!(cache.values().count(), 8);
     }
 }

@@ -114,12 +114,14 @@ fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: u
     Tensor::cat(vec![loss.mul_scalar(n as f32), correct], 0)
 }
 
-/// Trains `net` (its head, and its tail in fine-tune mode) on cached rows, normalized by `norm`
-/// when given, on `device` (the plain device; autodiff is layered on here).
+/// Trains `net` (its head, and its tail in fine-tune mode) on cached rows, on `device` (the
+/// plain device; autodiff is layered on here). `inputs` are the training rows as the net reads
+/// them: normalized by `norm` when given, as the validation rows are here.
 #[allow(clippy::too_many_arguments)]
 pub async fn train(
     cache: &EmbeddingCache,
     rows: Rows<'_>,
+    inputs: Tensor<2>,
     net: TrainNet,
     norm: Option<&FeatureNorm>,
     config: &TrainConfig,
@@ -146,7 +148,7 @@ pub async fn train(
     let mut head_optimizer = Adam::new(device, config.weight_decay);
     let mut tail_optimizer = Adam::new(device, config.weight_decay);
 
-    let inputs = Tensor::from_inner(normalized(rows.train));
+    let inputs = Tensor::from_inner(inputs);
     let targets = cache.classes(rows.train, &autodiff);
     // An epoch visits every training sample once, each time through one of its views at random,
     // so the number of steps does not grow with the augmented views.

@@ -1,5 +1,7 @@
-// 20,000 samples in one session: they fit in memory (the session keeps each frame as its image
-// file, outside the wasm memory), train, and predict.
+// 20,000 samples in one session, with the default pipeline (MobileNetV2, spatial rows, 4
+// augmented views asked for): they fit in memory (the session keeps each frame as its image
+// file, outside the wasm memory, and fewer augmented views once they would pass its budget),
+// train, and predict.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -17,12 +19,12 @@ function photos(digit, n) {
   return { train: files.slice(0, n).map(url), test: url(files[n]) };
 }
 
-test("20,000 samples: held in under 1 GB, trained, and predicting", async () => {
+test("20,000 samples: held in under 1 GB (fewer augmented views), trained, and predicting", async (t) => {
   const { page, errors } = await openApp(env.browser, env.url);
   const sets = [photos("0", 4), photos("5", 4)];
   const outcome = await page.evaluate(async ({ sets, total }) => {
     const wasm = await (await import("/magpie.js")).default();
-    const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu" });
+    const session = await window.magpie.FewShotSession.create({ backend: "cpu", headBackend: "cpu" });
     /** A photo as the app keeps a capture: the 320 px centred square, as a JPEG file. */
     const frame = async (url) => {
       const canvas = new OffscreenCanvas(320, 320);
@@ -40,6 +42,7 @@ test("20,000 samples: held in under 1 GB, trained, and predicting", async () => 
         stored.push({ label, file, embedding: session.exampleEmbedding(id) });
       }
     }
+    const few = session.info().cachedViews;
     for (let n = stored.length; n < total; n += 1) {
       const sample = stored[n % stored.length];
       await session.addExample(sample.label, sample.file, { embedding: sample.embedding });
@@ -53,10 +56,19 @@ test("20,000 samples: held in under 1 GB, trained, and predicting", async () => 
     }
     const info = session.info();
     session.free();
-    return { held, counts: info.counts, epochs: summary.history.length, validation: summary.validation.accuracy, predicted };
+    return {
+      held, few, many: info.cachedViews, trainedViews: summary.views, backbone: info.backbone, counts: info.counts,
+      epochs: summary.history.length, validation: summary.validation.accuracy, predicted,
+    };
   }, { sets, total: SAMPLES });
   assert.deepEqual(outcome.counts, [SAMPLES / 2, SAMPLES / 2]);
+  assert.equal(outcome.backbone, "mobilenet_v2");
+  assert.equal(outcome.few, 4, "a few samples keep every augmented view");
+  // 20,000 spatial rows of 18 kB are past the views budget on their own.
+  assert.equal(outcome.many, 0, "20,000 samples keep no augmented views");
+  assert.equal(outcome.trainedViews, 0);
   const held = outcome.held.wasm + outcome.held.jsHeap;
+  t.diagnostic(`held: wasm ${(outcome.held.wasm / 2 ** 20).toFixed(0)} MB, JS heap ${(outcome.held.jsHeap / 2 ** 20).toFixed(0)} MB`);
   assert.ok(held < 2 ** 30, `20,000 samples take ${(held / 2 ** 20).toFixed(0)} MB (wasm ${outcome.held.wasm >> 20} MB)`);
   assert.equal(outcome.epochs, 2);
   assert.equal(outcome.validation, 1, "the repeated photos are told apart");

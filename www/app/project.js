@@ -14,6 +14,10 @@ export const MAX_CLASSES = 50;
 /** A fresh id with `prefix`. */
 export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
+/** Whether a session's embedding of a sample is the stored one: same settings and as many
+ * views (a session keeps fewer views per sample when there are very many samples). */
+const sameEmbedding = (a, b) => a.key === b?.key && a.rows.length === b.rows.length;
+
 /** A project: fires `change` events (`detail.what`: "classes", "samples", "model", "session",
  * "saved", "device-lost") whenever its state changes. */
 export class Project extends EventTarget {
@@ -144,7 +148,7 @@ export class Project extends EventTarget {
     await session.addExample(label, sample.jpeg, { id: sample.id, embedding: sample.embedding });
     this.inSession.add(sample.id);
     const embedding = session.exampleEmbedding(sample.id);
-    if (embedding.key !== sample.embedding?.key) {
+    if (!sameEmbedding(embedding, sample.embedding)) {
       sample.embedding = embedding;
       await this.save([sample]);
     }
@@ -359,7 +363,7 @@ export class Project extends EventTarget {
       for (const sample of this.samples.values()) {
         if (!this.inSession.has(sample.id)) continue;
         const embedding = session.exampleEmbedding(sample.id);
-        if (embedding.key !== sample.embedding?.key) {
+        if (!sameEmbedding(embedding, sample.embedding)) {
           sample.embedding = embedding;
           changed.push(sample);
         }

@@ -84,7 +84,9 @@ export class TrainingView {
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
       const validation = summary.validation ? `, validation accuracy ${(summary.validation.accuracy * 100).toFixed(0)} %` : "";
-      status(`Training ${how} in ${seconds} s${validation}.`);
+      const asked = options.augment?.views ?? summary.views;
+      const views = summary.views < asked ? ` With this many samples each keeps ${summary.views} of the ${asked} augmented views asked for, to stay within memory.` : "";
+      status(`Training ${how} in ${seconds} s${validation}.${views}`);
       $("train-progress").value = 1;
       this.app.showResults(summary);
     } catch (error) {

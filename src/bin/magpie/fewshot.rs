@@ -65,7 +65,7 @@ fn write_cache(path: &std::path::Path, cache: &EmbeddingCache) -> anyhow::Result
     std::fs::create_dir_all(path.parent().unwrap_or(path))?;
     let mut bytes = serde_json::to_vec(&(&cache.shape, cache.entries()))?;
     bytes.push(b'\n');
-    bytes.extend(cache.values().iter().flat_map(|v| v.to_le_bytes()));
+    bytes.extend(cache.values().flat_map(|v| v.to_le_bytes()));
     std::fs::write(path, bytes)?;
     Ok(())
 }

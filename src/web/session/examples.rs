@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
 use super::frames::Frame;
-use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples};
+use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples, affordable_views};
 use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
@@ -109,8 +109,8 @@ impl FewShotSession {
         let entry = Entry { sample, class, view: 0 };
         let key = samples.key(self.model.backbone.kind);
         let (augment, rows) = samples.cached_with.clone();
-        let restored = options.embedding.filter(|saved| saved.key == key && saved.rows.len() % (augment.views + 1) == 0);
-        let restored = restored.and_then(|saved| samples.cache.push_saved(entry, &saved.shape, &saved.rows));
+        let restored = options.embedding.filter(|saved| saved.key == key);
+        let restored = restored.and_then(|saved| samples.cache.push_saved(entry, &saved.shape, &saved.rows, augment.views));
         if restored.is_none() {
             let image = frame.decode("the image").await?;
             RgbaView::new(image.width, image.height, &image.pixels).map_err(js_error)?;
@@ -119,6 +119,11 @@ impl FewShotSession {
             embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
         }
         samples.dataset.samples.push(Sample { id: id.clone(), class, image: frame });
+        let fit = affordable_views(augment.views, samples.dataset.samples.len(), samples.cache.row_len());
+        if fit < augment.views {
+            samples.cache.keep_views(fit);
+            samples.cached_with.0.views = fit;
+        }
         Ok(id)
     }
 
@@ -195,10 +200,14 @@ impl Samples {
         self.dataset.samples.iter().position(|s| s.id == id).ok_or_else(|| js_error(format!("there is no sample '{id}'")))
     }
 
-    /// What the cached rows are computed with, as a string saved embeddings must match.
+    /// What the cached rows are computed with, as a string saved embeddings must match. The
+    /// number of views is left out: saved rows with more views than the cache keeps serve too.
     fn key(&self, backbone: BackboneKind) -> String {
         let (augment, rows) = &self.cached_with;
         let mut key = serde_json::json!({ "backbone": backbone, "augment": augment, "tailBlocks": rows.tail_blocks() });
+        if let Some(augment) = key["augment"].as_object_mut() {
+            augment.remove("views");
+        }
         if *rows == RowKind::Spatial {
             key["features"] = "spatial".into();
         }

@@ -8,6 +8,7 @@
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
+use super::affordable_views;
 use crate::augment::AugmentConfig;
 use crate::dataset::Dataset;
 use crate::image::RgbaImage;
@@ -57,15 +58,17 @@ impl Frame {
     }
 }
 
-/// Embeds every sample of `dataset` (the frame and `augment.views` views) into `cache`, in
-/// sample order, decoding [`CHUNK`] frames at a time.
+/// Embeds every sample of `dataset` (the frame and up to `augment.views` views) into `cache`,
+/// in sample order, decoding [`CHUNK`] frames at a time. Takes as many views as the views
+/// budget allows for the dataset's size (see [`affordable_views`]); returns how many.
 pub async fn embed_all(
     dataset: &Dataset<Frame>,
     embedder: &Embedder<'_>,
     augment: &AugmentConfig,
     cache: &mut EmbeddingCache,
     cancel: &CancelToken,
-) -> Result<(), JsError> {
+) -> Result<usize, JsError> {
+    let mut views = augment.views;
     for (chunk, samples) in dataset.samples.chunks(CHUNK).enumerate() {
         let mut images = Vec::with_capacity(samples.len());
         for sample in samples {
@@ -78,10 +81,16 @@ pub async fn embed_all(
             .map(|(i, (image, sample))| Job {
                 image: image.view(),
                 entry: Entry { sample: chunk * CHUNK + i, class: sample.class, view: 0 },
-                views: augment.views,
+                views,
             })
             .collect();
         embedder.embed(&jobs, augment, 0, cache, cancel).await.map_err(js_error)?;
+        // The first chunk tells the row size; views past the budget are dropped from then on.
+        let fit = affordable_views(views, dataset.samples.len(), cache.row_len());
+        if fit < views {
+            cache.keep_views(fit);
+            views = fit;
+        }
     }
-    Ok(())
+    Ok(views)
 }

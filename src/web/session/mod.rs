@@ -1,7 +1,8 @@
 //! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as image files (nothing
 //! the user captured is lost when settings change; see [`frames`]) and embedded once when
 //! added; `train` runs on the cached embeddings, re-embedding from the frames only when
-//! augmentation or fine-tuning settings change.
+//! augmentation or fine-tuning settings change. Augmented views are kept while the cache stays
+//! within [`VIEWS_BUDGET`]; past it, each sample keeps fewer (see [`affordable_views`]).
 
 mod examples;
 mod frames;
@@ -26,6 +27,19 @@ use crate::training::{
     measure_stages,
 };
 use crate::weights::PretrainedBackbone;
+
+/// Bytes of cached rows within which a session keeps every augmented view asked for. Past it,
+/// every sample keeps fewer views, down to none: augmentation helps with a few samples a
+/// class, and with thousands the memory goes to the samples themselves (20,000 MobileNetV2
+/// samples with spatial rows take 365 MB with no views, 1.8 GB with 4).
+const VIEWS_BUDGET: usize = 256 << 20;
+
+/// The augmented views each of `samples` samples keeps, with rows of `row_len` f16 values:
+/// `wanted`, or as many as keep the cache within [`VIEWS_BUDGET`].
+fn affordable_views(wanted: usize, samples: usize, row_len: usize) -> usize {
+    let rows_per_sample = VIEWS_BUDGET / (2 * row_len.max(1) * samples.max(1));
+    wanted.min(rows_per_sample.saturating_sub(1))
+}
 
 /// Options of [`FewShotSession::create`].
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +123,9 @@ struct TrainSummary {
     batches: usize,
     validation: Option<Evaluation>,
     elapsed_ms: f64,
+    /// Augmented views per sample trained on: fewer than asked when they would not fit
+    /// [`VIEWS_BUDGET`].
+    views: usize,
 }
 
 /// Where the stages run, and why.
@@ -236,7 +253,8 @@ impl FewShotSession {
     }
 
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
-    /// counts, cachedBytes, trained, modelLabels, busy }` (labels and counts are empty while busy).
+    /// counts, cachedBytes, cachedViews, trained, modelLabels, busy }` (labels and counts are
+    /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`]).
     pub fn info(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -247,6 +265,7 @@ impl FewShotSession {
             labels: &'a [String],
             counts: Vec<usize>,
             cached_bytes: usize,
+            cached_views: Option<usize>,
             trained: bool,
             model_labels: Option<Vec<String>>,
             busy: bool,
@@ -260,6 +279,7 @@ impl FewShotSession {
             labels: samples.as_ref().map_or(&empty, |s| &s.dataset.labels),
             counts: samples.as_ref().map_or_else(Vec::new, |s| s.dataset.class_counts()),
             cached_bytes: samples.as_ref().map_or(0, |s| s.cache.bytes()),
+            cached_views: samples.as_ref().map(|s| s.cached_with.0.views),
             trained: self.classifier.try_borrow().map_or(true, |c| c.is_some()),
             model_labels: self.classifier.try_borrow().ok().and_then(|c| c.as_ref().map(|c| c.info.labels.clone())),
             busy: samples.is_none(),
@@ -270,29 +290,34 @@ impl FewShotSession {
     /// Trains with `config` (a partial `TrainConfig`: `{ head: { kind, hidden, k }, epochs,
     /// batchSize, learningRate, labelSmoothing, weightDecay, validationFraction, patience, seed,
     /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
-    /// Resolves to `{ history, stop, batches, validation, elapsedMs }`.
+    /// Resolves to `{ history, stop, batches, validation, elapsedMs, views }` (`views`: the
+    /// augmented views per sample trained on, fewer than asked past [`VIEWS_BUDGET`]).
     pub async fn train(&self, config: JsValue, on_epoch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let config: TrainConfig = options(config)?;
         let mut guard = self.edit()?;
         let samples = &mut *guard;
         self.cancel.reset();
         let start = crate::clock::now_ms();
-        let wanted = (config.augment.clone(), config.rows(self.model.backbone.kind));
-        let (cached_augment, cached_rows) = &samples.cached_with;
-        let fewer_views = AugmentConfig { views: wanted.0.views, ..cached_augment.clone() } == wanted.0
-            && wanted.0.views <= cached_augment.views
-            && wanted.1 == *cached_rows;
-        if fewer_views && wanted != samples.cached_with {
+        let rows = config.rows(self.model.backbone.kind);
+        let (cached_augment, cached_rows) = samples.cached_with.clone();
+        let mut augment = config.augment.clone();
+        if rows == cached_rows && !samples.cache.is_empty() {
+            augment.views = affordable_views(augment.views, samples.dataset.samples.len(), samples.cache.row_len());
+        }
+        let fewer_views = AugmentConfig { views: augment.views, ..cached_augment.clone() } == augment
+            && augment.views <= cached_augment.views
+            && rows == cached_rows;
+        if fewer_views {
             // A prefix of the views already computed: no backbone pass needed.
-            samples.cache.keep_views(wanted.0.views);
-            samples.cached_with = wanted;
-        } else if wanted != samples.cached_with {
+            samples.cache.keep_views(augment.views);
+            samples.cached_with.0.views = augment.views;
+        } else {
             // Re-embed every frame with the new views or rows.
             let mut cache = EmbeddingCache::default();
-            let embedder = Embedder { backbone: &self.model.backbone, rows: wanted.1, device: &self.backbone_device };
-            frames::embed_all(&samples.dataset, &embedder, &wanted.0, &mut cache, &self.cancel).await?;
+            let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
+            augment.views = frames::embed_all(&samples.dataset, &embedder, &augment, &mut cache, &self.cancel).await?;
             samples.cache = cache;
-            samples.cached_with = wanted;
+            samples.cached_with = (augment, rows);
         }
         let mut progress = |report: &EpochReport| {
             if let (Some(f), Ok(value)) = (&on_epoch, serde_wasm_bindgen::to_value(report)) {
@@ -308,6 +333,7 @@ impl FewShotSession {
             batches: fitted.batches,
             validation: fitted.validation,
             elapsed_ms: crate::clock::now_ms() - start,
+            views: samples.cached_with.0.views,
         };
         *self.classifier.borrow_mut() = Some(fitted.classifier);
         serde_wasm_bindgen::to_value(&summary).map_err(js_error)

@@ -114,10 +114,10 @@ impl FewShotSession {
             None => None,
         };
         let mut guard = self.edit()?;
-        let (augment, rows) = guard.cached_with.clone();
+        let (mut augment, rows) = guard.cached_with.clone();
         let mut cache = EmbeddingCache::default();
         let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
-        frames::embed_all(&dataset, &embedder, &augment, &mut cache, &Default::default()).await?;
+        augment.views = frames::embed_all(&dataset, &embedder, &augment, &mut cache, &Default::default()).await?;
         let loaded = Loaded {
             name: manifest.name,
             labels: dataset.labels.clone(),
