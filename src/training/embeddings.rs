@@ -224,7 +224,7 @@ impl Embedder<'_> {
             let (output, shape) = self.backbone.rows(images, self.rows);
             cache.shape = shape;
             let data = output.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
-            let values = data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let values = data.try_into_vec_as::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
             let entries: Vec<Entry> = chunk.iter().map(|(job, view)| Entry { view: *view, ..job.entry }).collect();
             cache.push(&entries, &values);
             crate::clock::yield_now().await;

@@ -105,7 +105,7 @@ pub struct Rows<'a> {
 /// The values of `tensor`, read back asynchronously.
 pub(super) async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
     let data = tensor.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
-    data.convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
+    data.try_into_vec_as::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
 }
 
 /// Summed loss and number of correct predictions of `logits`, detached.
