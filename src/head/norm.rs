@@ -30,12 +30,25 @@ fn unit(x: Tensor<2>) -> Tensor<2> {
 }
 
 impl FeatureNorm {
-    /// Fits the mean on training rows whose first `pooled` columns are the pooled embedding.
+    /// Fits the mean on training rows whose first `pooled` columns are the pooled embedding,
+    /// given in chunks (so that a large training set is never widened to f32 all at once).
     ///
     /// # Shapes
-    /// - rows: `[examples, width]`
-    pub fn fit(rows: Tensor<2>, pooled: usize) -> Self {
-        let mean = signed_sqrt(rows).mean_dim(0).squeeze_dim(0);
+    /// - each chunk: `[examples, width]`
+    ///
+    /// # Panics
+    /// If there are no rows.
+    pub fn fit(chunks: impl IntoIterator<Item = Tensor<2>>, pooled: usize) -> Self {
+        let mut rows = 0;
+        let sum = chunks
+            .into_iter()
+            .map(|chunk| {
+                rows += chunk.dims()[0];
+                signed_sqrt(chunk).sum_dim(0)
+            })
+            .reduce(|a, b| a + b)
+            .expect("rows to fit the normalization on");
+        let mean = sum.div_scalar(rows as f32).squeeze_dim(0);
         Self { mean: Param::from_tensor(mean).set_require_grad(false), pooled }
     }
 

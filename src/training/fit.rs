@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::Device;
 
-use super::trainer::{EpochReport, Rows, StopReason, TrainNet, train};
+use super::trainer::{EpochReport, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head_inputs, train};
 use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig, TrainError, argmax};
 use crate::backbone::Backbone;
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
@@ -145,13 +145,11 @@ pub async fn fit_rows(
         feature_dim,
         training: config.clone(),
     };
-    // The training rows are read from the f16 cache once, for the norm and the head alike.
-    let raw = cache.tensor(rows.train, device);
-    let norm = (row_kind == RowKind::Spatial).then(|| FeatureNorm::fit(raw.clone(), backbone.kind.feature_dim()));
-    let inputs = match &norm {
-        Some(norm) => norm.forward(raw),
-        None => raw,
-    };
+    let norm = (row_kind == RowKind::Spatial && !rows.train.is_empty()).then(|| {
+        let chunks = rows.train.chunks(ROWS_AT_ONCE).map(|chunk| cache.tensor(chunk, device));
+        FeatureNorm::fit(chunks, backbone.kind.feature_dim())
+    });
+    let inputs = head_inputs(cache, rows.train, norm.as_ref(), device);
     if config.head.kind == HeadKind::Knn {
         info.knn_classes = rows.train.iter().map(|&r| cache.entries()[r].class).collect();
         // `k` counts samples: each stored sample's views vote together.

@@ -108,6 +108,33 @@ pub(super) async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
     data.try_into_vec_as::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
 }
 
+/// Cached rows widened to f32 and normalized at once, at most: bounds the intermediates of a
+/// large training set (16,000 spatial rows are 584 MB as f32).
+pub(super) const ROWS_AT_ONCE: usize = 1024;
+
+/// The rows `indices` of `cache` as the head reads them (normalized by `norm` when given),
+/// built [`ROWS_AT_ONCE`] rows at a time.
+///
+/// # Shapes
+/// - output: `[indices.len(), row_len]`
+pub(super) fn head_inputs(cache: &EmbeddingCache, indices: &[usize], norm: Option<&FeatureNorm>, device: &Device) -> Tensor<2> {
+    let mut chunks: Vec<Tensor<2>> = indices
+        .chunks(ROWS_AT_ONCE)
+        .map(|chunk| {
+            let x = cache.tensor(chunk, device);
+            match norm {
+                Some(norm) => norm.forward(x),
+                None => x,
+            }
+        })
+        .collect();
+    match chunks.len() {
+        0 => cache.tensor(&[], device),
+        1 => chunks.pop().expect("one chunk"),
+        _ => Tensor::cat(chunks, 0),
+    }
+}
+
 /// Summed loss and number of correct predictions of `logits`, detached.
 fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: usize) -> Tensor<1> {
     let correct = logits.argmax(1).reshape([n]).equal(targets).int().sum().float();
@@ -135,13 +162,6 @@ pub async fn train(
     let start = now_ms();
     let autodiff = Device::autodiff(device.clone());
     let mut net = TrainNet { tail: net.tail.map(|t| t.unfreeze().train()), head: net.head.train() };
-    let normalized = |indices: &[usize]| {
-        let x = cache.tensor(indices, device);
-        match norm {
-            Some(norm) => norm.forward(x),
-            None => x,
-        }
-    };
     let loss_fn = CrossEntropyLossConfig::new()
         .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
         .init(&autodiff);
@@ -165,7 +185,7 @@ pub async fn train(
     let train_classes: Vec<usize> = views_of.iter().map(|(_, p)| cache.entries()[rows.train[p[0]]].class).collect();
     let mut view_rng = Rng::derive(config.seed, 1);
     let validation = (!rows.validation.is_empty())
-        .then(|| (normalized(rows.validation), cache.classes(rows.validation, device)));
+        .then(|| (head_inputs(cache, rows.validation, norm, device), cache.classes(rows.validation, device)));
     let mut sampler = BalancedSampler::new(&train_classes, config.seed);
     let batch_size = config.batch_size.max(1);
 
@@ -256,4 +276,40 @@ pub async fn train(
         None => (0, net.valid()),
     };
     Ok(Trained { net, history, stop, best_epoch, batches })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::Entry;
+
+    /// The values of `tensor`.
+    fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+        tensor.into_data().try_into_vec_as::<f32>().expect("f32 values")
+    }
+
+    /// The largest absolute difference between `a` and `b`.
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn chunked_normalization_equals_one_pass() {
+        let device = Device::flex();
+        let (width, rows) = (6, ROWS_AT_ONCE + 300);
+        let mut cache = EmbeddingCache::new(vec![width]);
+        let entries: Vec<Entry> = (0..rows).map(|sample| Entry { sample, class: 0, view: 0 }).collect();
+        let raw: Vec<f32> = (0..rows * width).map(|i| ((i * 7919) % 103) as f32 / 10.0 - 5.0).collect();
+        cache.push(&entries, &raw);
+        let all: Vec<usize> = (0..rows).collect();
+        let whole = FeatureNorm::fit([cache.tensor(&all, &device)], 2);
+        let chunked = FeatureNorm::fit(all.chunks(ROWS_AT_ONCE).map(|chunk| cache.tensor(chunk, &device)), 2);
+        assert!(worst(&values(whole.mean.val()), &values(chunked.mean.val())) < 1e-5, "the same mean");
+        let expected = values(whole.forward(cache.tensor(&all, &device)));
+        let inputs = values(head_inputs(&cache, &all, Some(&chunked), &device));
+        assert_eq!(inputs.len(), rows * width);
+        assert!(worst(&expected, &inputs) < 1e-5, "chunked rows equal rows normalized at once");
+        assert_eq!(values(head_inputs(&cache, &[], None, &device)).len(), 0);
+    }
 }
