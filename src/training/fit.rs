@@ -149,7 +149,6 @@ pub async fn fit_rows(
         let chunks = rows.train.chunks(ROWS_AT_ONCE).map(|chunk| cache.tensor(chunk, device));
         FeatureNorm::fit(chunks, backbone.kind.feature_dim())
     });
-    let inputs = head_inputs(cache, rows.train, norm.as_ref(), device);
     if config.head.kind == HeadKind::Knn {
         info.knn_classes = rows.train.iter().map(|&r| cache.entries()[r].class).collect();
         // `k` counts samples: each stored sample's views vote together.
@@ -157,13 +156,14 @@ pub async fn fit_rows(
         samples.sort_unstable();
         samples.dedup();
         info.knn_votes = config.head.k * rows.train.len().div_ceil(samples.len().max(1));
-        let knn = KnnHead::new(inputs, info.knn_classes.clone(), classes, info.knn_votes);
+        let train_rows = head_inputs(cache, rows.train, norm.as_ref(), device);
+        let knn = KnnHead::new(train_rows, info.knn_classes.clone(), classes, info.knn_votes);
         let classifier = Classifier { info, tail: None, norm, head: Head::Knn(knn), device: device.clone() };
         return Ok(Fitted { classifier, history: Vec::new(), stop: StopReason::Completed, batches: 0, validation: None });
     }
     let head = config.head.init(feature_dim, classes, config.seed, device).ok_or_else(|| TrainError::Config("no trainable head".into()))?;
     let tail = (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
-    let trained = train(cache, rows, inputs, TrainNet { tail, head }, norm.as_ref(), config, device, progress, cancel).await?;
+    let trained = train(cache, rows, TrainNet { tail, head }, norm.as_ref(), config, device, progress, cancel).await?;
     let classifier =
         Classifier { info, tail: trained.net.tail, norm, head: Head::Trained(trained.net.head), device: device.clone() };
     Ok(Fitted { classifier, history: trained.history, stop: trained.stop, batches: trained.batches, validation: None })

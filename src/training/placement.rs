@@ -46,8 +46,7 @@ pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: 
     let mut epoch_ms = Vec::new();
     let mut record = |report: &super::EpochReport| epoch_ms.push(report.elapsed_ms);
     let net = TrainNet { tail: None, head };
-    let (split, inputs) = (Rows { train: &all, validation: &[] }, cache.tensor(&all, device));
-    train(&cache, split, inputs, net, None, &probe, device, &mut record, &CancelToken::default()).await.map_err(|e| e.to_string())?;
+    train(&cache, Rows { train: &all, validation: &[] }, net, None, &probe, device, &mut record, &CancelToken::default()).await.map_err(|e| e.to_string())?;
     let steps = rows.div_ceil(probe.batch_size.max(1)) as f64;
     let head_step_ms = epoch_ms.get(1).zip(epoch_ms.first()).map_or(f64::NAN, |(b, a)| (b - a) / steps);
     Ok(StageTimes { backbone_ms, head_step_ms })

@@ -1,12 +1,12 @@
 //! The head trainer: Adam on cross-entropy (optional label smoothing and weight decay), over
 //! class-balanced mini-batches of cached rows, with per-epoch validation, early stopping,
 //! progress reports and cancellation. In fine-tune mode the backbone's tail trains with the
-//! head at a lower learning rate; spatial rows are normalized once, before training.
+//! head at a lower learning rate; spatial rows are normalized as each mini-batch is read.
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::optimizer::Adam;
@@ -141,14 +141,13 @@ fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: u
     Tensor::cat(vec![loss.mul_scalar(n as f32), correct], 0)
 }
 
-/// Trains `net` (its head, and its tail in fine-tune mode) on cached rows, on `device` (the
-/// plain device; autodiff is layered on here). `inputs` are the training rows as the net reads
-/// them: normalized by `norm` when given, as the validation rows are here.
+/// Trains `net` (its head, and its tail in fine-tune mode) on cached rows, normalized by `norm`
+/// when given, on `device` (the plain device; autodiff is layered on here). Each mini-batch is
+/// read from the f16 cache as it is drawn, so training holds no f32 copy of the training set.
 #[allow(clippy::too_many_arguments)]
 pub async fn train(
     cache: &EmbeddingCache,
     rows: Rows<'_>,
-    inputs: Tensor<2>,
     net: TrainNet,
     norm: Option<&FeatureNorm>,
     config: &TrainConfig,
@@ -168,8 +167,6 @@ pub async fn train(
     let mut head_optimizer = Adam::new(device, config.weight_decay);
     let mut tail_optimizer = Adam::new(device, config.weight_decay);
 
-    let inputs = Tensor::from_inner(inputs);
-    let targets = cache.classes(rows.train, &autodiff);
     // An epoch visits every training sample once, each time through one of its views at random,
     // so the number of steps does not grow with the augmented views.
     let mut views_of: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -211,12 +208,9 @@ pub async fn train(
             }
             let n = positions.len();
             seen += n;
-            let index = Tensor::<1, Int>::from_data(
-                TensorData::new(positions.iter().map(|&p| p as i64).collect::<Vec<_>>(), [n]),
-                &autodiff,
-            );
-            let x = inputs.clone().select(0, index.clone());
-            let y = targets.clone().select(0, index);
+            let batch: Vec<usize> = positions.iter().map(|&p| rows.train[p]).collect();
+            let x = Tensor::from_inner(head_inputs(cache, &batch, norm, device));
+            let y = cache.classes(&batch, &autodiff);
             let logits = net.forward(x, &cache.shape);
             let loss = loss_fn.forward(logits.clone(), y.clone());
             let stats = batch_stats(logits.detach(), y, loss.clone().detach(), n);
