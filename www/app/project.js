@@ -272,6 +272,8 @@ export class Project extends EventTarget {
   async addCapture(classId, image) {
     // Pending from the start, so training (and a test) waits for a frame still being encoded.
     this.pending += 1;
+    // Numbered as captured: encodes may finish out of order (a camera switch, a busy machine).
+    const seq = this.record.nextSeq++;
     let jpeg;
     try {
       jpeg = await frames.jpegOf(image);
@@ -282,7 +284,7 @@ export class Project extends EventTarget {
     }
     // `enqueueEmbed` counts it again below, with nothing awaited in between.
     this.pending -= 1;
-    const sample = { id: newId("s"), projectId: this.id, classId, seq: this.record.nextSeq++, jpeg, embedding: null };
+    const sample = { id: newId("s"), projectId: this.id, classId, seq, jpeg, embedding: null };
     this.samples.set(sample.id, sample);
     this.save([sample]);
     this.changed("samples");
