@@ -214,7 +214,10 @@ window.bench = {
     const capture = () => new Blob([jpeg], { type: "image/jpeg" });
     const probe = await session.addExample("probe", capture());
     const { key, shape, rows } = session.exampleEmbedding(probe);
-    const kept = () => ({ views: session.info().cachedViews, cachedBytes: session.info().cachedBytes });
+    const kept = () => {
+      const { cachedViews: views, cachedBytes } = session.info();
+      return { views, cachedBytes };
+    };
     const results = [{ samples: 1, ...kept(), ...memory(wasm) }];
     let added = 1;
     try {

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
 use super::frames::Frame;
-use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples, affordable_views};
+use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples, keep_affordable_views};
 use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
@@ -119,11 +119,7 @@ impl FewShotSession {
             embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
         }
         samples.dataset.samples.push(Sample { id: id.clone(), class, image: frame });
-        let fit = affordable_views(augment.views, samples.dataset.samples.len(), samples.cache.row_len());
-        if fit < augment.views {
-            samples.cache.keep_views(fit);
-            samples.cached_with.0.views = fit;
-        }
+        samples.cached_with.0.views = keep_affordable_views(&mut samples.cache, augment.views, samples.dataset.samples.len());
         Ok(id)
     }
 

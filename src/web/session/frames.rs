@@ -8,7 +8,7 @@
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
-use super::affordable_views;
+use super::keep_affordable_views;
 use crate::augment::AugmentConfig;
 use crate::dataset::Dataset;
 use crate::image::RgbaImage;
@@ -60,7 +60,7 @@ impl Frame {
 
 /// Embeds every sample of `dataset` (the frame and up to `augment.views` views) into `cache`,
 /// in sample order, decoding [`CHUNK`] frames at a time. Takes as many views as the views
-/// budget allows for the dataset's size (see [`affordable_views`]); returns how many.
+/// budget allows for the dataset's size (see [`keep_affordable_views`]); returns how many.
 pub async fn embed_all(
     dataset: &Dataset<Frame>,
     embedder: &Embedder<'_>,
@@ -86,11 +86,7 @@ pub async fn embed_all(
             .collect();
         embedder.embed(&jobs, augment, 0, cache, cancel).await.map_err(js_error)?;
         // The first chunk tells the row size; views past the budget are dropped from then on.
-        let fit = affordable_views(views, dataset.samples.len(), cache.row_len());
-        if fit < views {
-            cache.keep_views(fit);
-            views = fit;
-        }
+        views = keep_affordable_views(cache, views, dataset.samples.len());
     }
     Ok(views)
 }

@@ -41,6 +41,16 @@ fn affordable_views(wanted: usize, samples: usize, row_len: usize) -> usize {
     wanted.min(rows_per_sample.saturating_sub(1))
 }
 
+/// Drops the views of `cache` (rows of `samples` samples, each with `views` views) that do not
+/// fit [`VIEWS_BUDGET`]; returns the views each sample keeps.
+fn keep_affordable_views(cache: &mut EmbeddingCache, views: usize, samples: usize) -> usize {
+    let fit = affordable_views(views, samples, cache.row_len());
+    if fit < views {
+        cache.keep_views(fit);
+    }
+    fit
+}
+
 /// Options of [`FewShotSession::create`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
