@@ -26,21 +26,36 @@ pub struct AugmentConfig {
 
 impl Default for AugmentConfig {
     fn default() -> Self {
-        Self { views: 4, min_scale: 0.6, max_aspect: 1.25, flip: true, brightness: 0.15, contrast: 0.15 }
+        Self {
+            views: 4,
+            min_scale: 0.6,
+            max_aspect: 1.25,
+            flip: true,
+            brightness: 0.15,
+            contrast: 0.15,
+        }
     }
 }
 
 impl AugmentConfig {
     /// No augmented views.
     pub fn none() -> Self {
-        Self { views: 0, ..Self::default() }
+        Self {
+            views: 0,
+            ..Self::default()
+        }
     }
 
     /// A random view of `image` at `size` x `size`, as planar RGB in 0..=255.
     pub fn view(&self, image: RgbaView<'_>, size: usize, rng: &mut Rng) -> [Vec<f32>; 3] {
         let side = image.width.min(image.height) as f32;
         let area = side * side * rng.range(self.min_scale.clamp(0.05, 1.0), 1.0);
-        let aspect = rng.range(-self.max_aspect.max(1.0).ln(), self.max_aspect.max(1.0).ln()).exp();
+        let aspect = rng
+            .range(
+                -self.max_aspect.max(1.0).ln(),
+                self.max_aspect.max(1.0).ln(),
+            )
+            .exp();
         let width = (area * aspect).sqrt().min(image.width as f32);
         let height = (area / aspect).sqrt().min(image.height as f32);
         let crop = Crop {

@@ -6,9 +6,18 @@ pub fn now_ms() -> f64 {
     #[cfg(target_family = "wasm")]
     {
         let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
-        let now = performance.as_ref().and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok());
-        match (performance, now.and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok())) {
-            (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()).unwrap_or_else(js_sys::Date::now),
+        let now = performance
+            .as_ref()
+            .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok());
+        match (
+            performance,
+            now.and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok()),
+        ) {
+            (Some(p), Some(f)) => f
+                .call0(&p)
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or_else(js_sys::Date::now),
             _ => js_sys::Date::now(),
         }
     }

@@ -63,7 +63,12 @@ pub fn readback_failed(error: ExecutionError) -> String {
 
 /// [`DEVICE_LOST`] with the last line of `reason` that says something.
 fn lost(reason: &str) -> String {
-    let detail = reason.lines().map(str::trim).filter(|l| !l.is_empty() && !l.contains("acktrace")).last().unwrap_or_default();
+    let detail = reason
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains("acktrace"))
+        .last()
+        .unwrap_or_default();
     format!("{DEVICE_LOST} ({detail})")
 }
 
@@ -83,7 +88,9 @@ async fn wgpu_device() -> Result<Device, String> {
     // wgpu's runtime can be initialized only once per process.
     static WGPU: OnceLock<Result<Device, String>> = OnceLock::new();
     WGPU.get_or_init(|| {
-        Device::wgpu_options().init().map_err(|e| format!("no usable GPU adapter: {e}"))
+        Device::wgpu_options()
+            .init()
+            .map_err(|e| format!("no usable GPU adapter: {e}"))
     })
     .clone()
 }

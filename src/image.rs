@@ -49,7 +49,10 @@ impl fmt::Display for ImageError {
         match self {
             Self::Empty => write!(f, "the image is empty"),
             Self::TooLarge { width, height } => {
-                write!(f, "the image is {width}x{height}; the largest side allowed is {MAX_SIDE}")
+                write!(
+                    f,
+                    "the image is {width}x{height}; the largest side allowed is {MAX_SIDE}"
+                )
             }
             Self::SizeMismatch { expected, found } => {
                 write!(f, "expected {expected} bytes of RGBA pixels, found {found}")
@@ -72,9 +75,16 @@ impl<'a> RgbaView<'a> {
         }
         let expected = width * height * 4;
         if pixels.len() != expected {
-            return Err(ImageError::SizeMismatch { expected, found: pixels.len() });
+            return Err(ImageError::SizeMismatch {
+                expected,
+                found: pixels.len(),
+            });
         }
-        Ok(Self { width, height, pixels })
+        Ok(Self {
+            width,
+            height,
+            pixels,
+        })
     }
 
     /// The centre square, resized bilinearly (half-pixel centres, as TF2 and PyTorch with
@@ -95,23 +105,30 @@ impl<'a> RgbaView<'a> {
     /// RGB in 0..=255. Samples clamp to the crop's (and the image's) border.
     pub fn resize_crop(&self, crop: Crop, size: usize) -> [Vec<f32>; 3] {
         // Source coordinate pair and weight of each output row/column.
-        let taps = |start: f32, extent: f32, limit: usize, mirror: bool| -> Vec<(usize, usize, f32)> {
-            let scale = extent / size as f32;
-            // Samples stay inside both the crop and the image.
-            let first = start.max(0.0).min((limit - 1) as f32).floor();
-            let last = ((start + extent).min(limit as f32) - 1.0).max(first).floor();
-            (0..size)
-                .map(|i| {
-                    let i = if mirror { size - 1 - i } else { i };
-                    let s = (start + (i as f32 + 0.5) * scale - 0.5).clamp(first, last);
-                    let lo = s.floor() as usize;
-                    (lo, (lo + 1).min(last as usize), s - lo as f32)
-                })
-                .collect()
-        };
+        let taps =
+            |start: f32, extent: f32, limit: usize, mirror: bool| -> Vec<(usize, usize, f32)> {
+                let scale = extent / size as f32;
+                // Samples stay inside both the crop and the image.
+                let first = start.max(0.0).min((limit - 1) as f32).floor();
+                let last = ((start + extent).min(limit as f32) - 1.0)
+                    .max(first)
+                    .floor();
+                (0..size)
+                    .map(|i| {
+                        let i = if mirror { size - 1 - i } else { i };
+                        let s = (start + (i as f32 + 0.5) * scale - 0.5).clamp(first, last);
+                        let lo = s.floor() as usize;
+                        (lo, (lo + 1).min(last as usize), s - lo as f32)
+                    })
+                    .collect()
+            };
         let xs = taps(crop.x, crop.width, self.width, crop.mirror);
         let ys = taps(crop.y, crop.height, self.height, false);
-        let mut planes = [vec![0.0; size * size], vec![0.0; size * size], vec![0.0; size * size]];
+        let mut planes = [
+            vec![0.0; size * size],
+            vec![0.0; size * size],
+            vec![0.0; size * size],
+        ];
         let px = |x: usize, y: usize, c: usize| self.pixels[(y * self.width + x) * 4 + c] as f32;
         for (oy, &(y_lo, y_hi, wy)) in ys.iter().enumerate() {
             for (ox, &(x_lo, x_hi, wx)) in xs.iter().enumerate() {
@@ -147,7 +164,11 @@ pub struct Crop {
 /// - output: `[images.len(), 3, size, size]` with `size = kind.input_size()`
 pub fn preprocess(images: &[RgbaView<'_>], kind: BackboneKind, device: &Device) -> Tensor<4> {
     let size = kind.input_size();
-    batch(images.iter().map(|image| image.center_square(size)), kind, device)
+    batch(
+        images.iter().map(|image| image.center_square(size)),
+        kind,
+        device,
+    )
 }
 
 /// Normalizes planar RGB images (0..=255, from [`RgbaView::resize_crop`]) for `kind` into one
@@ -155,7 +176,11 @@ pub fn preprocess(images: &[RgbaView<'_>], kind: BackboneKind, device: &Device) 
 ///
 /// # Shapes
 /// - output: `[count, 3, size, size]` with `size = kind.input_size()`
-pub fn batch(images: impl IntoIterator<Item = [Vec<f32>; 3]>, kind: BackboneKind, device: &Device) -> Tensor<4> {
+pub fn batch(
+    images: impl IntoIterator<Item = [Vec<f32>; 3]>,
+    kind: BackboneKind,
+    device: &Device,
+) -> Tensor<4> {
     let size = kind.input_size();
     let norm = kind.normalization();
     let mut values = Vec::new();
@@ -184,17 +209,26 @@ pub struct RgbaImage {
 impl RgbaImage {
     /// Borrows the image.
     pub fn view(&self) -> RgbaView<'_> {
-        RgbaView { width: self.width, height: self.height, pixels: &self.pixels }
+        RgbaView {
+            width: self.width,
+            height: self.height,
+            pixels: &self.pixels,
+        }
     }
 
     /// Decodes a PNG, JPEG or BMP file's bytes.
     #[cfg(not(target_family = "wasm"))]
     pub fn decode(bytes: &[u8]) -> Result<Self, ImageError> {
-        let decoded = image::load_from_memory(bytes).map_err(|e| ImageError::Decode(e.to_string()))?;
+        let decoded =
+            image::load_from_memory(bytes).map_err(|e| ImageError::Decode(e.to_string()))?;
         let rgba = decoded.to_rgba8();
         let (width, height) = (rgba.width() as usize, rgba.height() as usize);
         RgbaView::new(width, height, rgba.as_raw())?;
-        Ok(Self { width, height, pixels: rgba.into_raw() })
+        Ok(Self {
+            width,
+            height,
+            pixels: rgba.into_raw(),
+        })
     }
 }
 
@@ -208,7 +242,11 @@ mod tests {
         let mut pixels = Vec::new();
         for _ in 0..2 {
             for x in 0..4 {
-                pixels.extend(if x == 0 || x == 3 { [255, 0, 0, 255] } else { [0, 255, 0, 255] });
+                pixels.extend(if x == 0 || x == 3 {
+                    [255, 0, 0, 255]
+                } else {
+                    [0, 255, 0, 255]
+                });
             }
         }
         let view = RgbaView::new(4, 2, &pixels).unwrap();
@@ -222,7 +260,13 @@ mod tests {
         // 2x1 image: red then green.
         let pixels = [255, 0, 0, 255, 0, 255, 0, 255];
         let view = RgbaView::new(2, 1, &pixels).unwrap();
-        let crop = Crop { x: 0.0, y: 0.0, width: 2.0, height: 1.0, mirror: true };
+        let crop = Crop {
+            x: 0.0,
+            y: 0.0,
+            width: 2.0,
+            height: 1.0,
+            mirror: true,
+        };
         let [r, g, _] = view.resize_crop(crop, 2);
         assert_eq!((r[0], g[0]), (0.0, 255.0));
         assert_eq!((r[3], g[3]), (255.0, 0.0));
@@ -230,7 +274,13 @@ mod tests {
 
     #[test]
     fn wrong_buffer_sizes_are_rejected() {
-        assert_eq!(RgbaView::new(2, 2, &[0; 15]).unwrap_err(), ImageError::SizeMismatch { expected: 16, found: 15 });
+        assert_eq!(
+            RgbaView::new(2, 2, &[0; 15]).unwrap_err(),
+            ImageError::SizeMismatch {
+                expected: 16,
+                found: 15
+            }
+        );
         assert_eq!(RgbaView::new(0, 2, &[]).unwrap_err(), ImageError::Empty);
     }
 }

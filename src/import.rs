@@ -29,7 +29,6 @@ pub fn weights_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("www/weights"))
 }
 
-
 /// The upstream artifact of `kind`, relative to [`assets_dir`].
 pub fn upstream_file(kind: BackboneKind) -> &'static str {
     match kind {
@@ -58,7 +57,10 @@ pub fn imagenet_labels(text: &str, kind: BackboneKind) -> Result<Vec<String>, We
     if names.len() != 1001 {
         return Err(WeightsError::Malformed {
             format: "labels",
-            message: format!("expected 1001 lines (background + 1000 classes), found {}", names.len()),
+            message: format!(
+                "expected 1001 lines (background + 1000 classes), found {}",
+                names.len()
+            ),
         });
     }
     let skip = 1001 - kind.num_classes();
@@ -66,7 +68,10 @@ pub fn imagenet_labels(text: &str, kind: BackboneKind) -> Result<Vec<String>, We
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
-    std::fs::read(path).map_err(|source| WeightsError::Io { path: path.display().to_string(), source })
+    std::fs::read(path).map_err(|source| WeightsError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Imports the upstream artifact at `path` as a `kind` backbone on `device`.
@@ -87,7 +92,14 @@ pub fn import(
         BackboneKind::Vgg16 => {
             let mut net = Vgg16Config::new().init(device);
             weights::torchvision::load_vgg16(&mut net, path, device)?;
-            return Ok(pretrained(Backbone { kind, net: BackboneNet::Vgg16(net) }, path, labels));
+            return Ok(pretrained(
+                Backbone {
+                    kind,
+                    net: BackboneNet::Vgg16(net),
+                },
+                path,
+                labels,
+            ));
         }
     };
     let mut backbone = Backbone::init(kind, device);
@@ -98,15 +110,31 @@ pub fn import(
 /// `backbone`, imported from `path`, with its description.
 fn pretrained(backbone: Backbone, path: &Path, labels: Vec<String>) -> PretrainedBackbone {
     let kind = backbone.kind;
-    let source = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let info = RecordInfo { version: RECORD_VERSION, backbone: kind, labels, precision: Precision::F32, source };
+    let source = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let info = RecordInfo {
+        version: RECORD_VERSION,
+        backbone: kind,
+        labels,
+        precision: Precision::F32,
+        source,
+    };
     PretrainedBackbone { backbone, info }
 }
 
 /// Imports `kind` from the standard asset location.
-pub fn import_from_assets(kind: BackboneKind, device: &Device) -> Result<PretrainedBackbone, WeightsError> {
+pub fn import_from_assets(
+    kind: BackboneKind,
+    device: &Device,
+) -> Result<PretrainedBackbone, WeightsError> {
     let dir = assets_dir();
     let labels_path = dir.join(LABELS_FILE);
     let labels = String::from_utf8_lossy(&read_file(&labels_path)?).into_owned();
-    import(kind, &dir.join(upstream_file(kind)), imagenet_labels(&labels, kind)?, device)
+    import(
+        kind,
+        &dir.join(upstream_file(kind)),
+        imagenet_labels(&labels, kind)?,
+        device,
+    )
 }

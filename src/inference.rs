@@ -24,13 +24,19 @@ pub struct Prediction {
 pub async fn read_rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, String> {
     let [_, cols] = tensor.dims();
     let data = tensor.into_data_async().await.map_err(readback_failed)?;
-    let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
+    let values = data
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("unexpected tensor data: {e:?}"))?;
     Ok(values.chunks(cols.max(1)).map(<[f32]>::to_vec).collect())
 }
 
 impl PretrainedBackbone {
     /// Pooled embeddings of `images`, one row per image.
-    pub async fn embed(&self, images: &[RgbaView<'_>], device: &Device) -> Result<Vec<Vec<f32>>, String> {
+    pub async fn embed(
+        &self,
+        images: &[RgbaView<'_>],
+        device: &Device,
+    ) -> Result<Vec<Vec<f32>>, String> {
         let batch = preprocess(images, self.backbone.kind, device);
         read_rows(self.backbone.features(batch)).await
     }

@@ -36,6 +36,6 @@ pub mod inference;
 pub mod project;
 pub mod rng;
 pub mod training;
-pub mod weights;
 #[cfg(target_family = "wasm")]
 pub mod web;
+pub mod weights;

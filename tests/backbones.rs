@@ -20,7 +20,8 @@ fn classifies_every_expected_photo(kind: BackboneKind) {
     let rows = expected();
     let images: Vec<_> = rows.iter().map(|(file, _)| photo(file)).collect();
     let views: Vec<_> = images.iter().map(|i| i.view()).collect();
-    let results = pollster::block_on(model.classify(&views, 5, &device)).expect("classification runs");
+    let results =
+        pollster::block_on(model.classify(&views, 5, &device)).expect("classification runs");
     let mut wrong = Vec::new();
     for ((file, acceptable), top) in rows.iter().zip(&results) {
         let best = &top[0];
@@ -28,10 +29,17 @@ fn classifies_every_expected_photo(kind: BackboneKind) {
         let hard = kind == BackboneKind::MobilenetV1025 && V1_HARD.contains(&file.as_str());
         let considered = if hard { &top[..] } else { &top[..1] };
         if !considered.iter().any(|p| acceptable.contains(&p.label)) {
-            wrong.push(format!("{file}: got '{}' ({:.3}), expected one of {acceptable:?}", best.label, best.probability));
+            wrong.push(format!(
+                "{file}: got '{}' ({:.3}), expected one of {acceptable:?}",
+                best.label, best.probability
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{kind} misclassified:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{kind} misclassified:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -52,17 +60,25 @@ fn mobilenet_v1_025_classifies_every_expected_photo() {
 /// max |a - b| / max |a| over all values.
 fn relative_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
     let max_abs = a.iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
-    let max_diff = a.iter().flatten().zip(b.iter().flatten()).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let max_diff = a
+        .iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
     max_diff / max_abs
 }
 
 #[test]
 fn wgpu_features_equal_cpu_features_for_every_backbone() {
-    let gpu = pollster::block_on(device(BackendKind::Wgpu)).expect("a Vulkan adapter (Mesa lavapipe) is installed");
+    let gpu = pollster::block_on(device(BackendKind::Wgpu))
+        .expect("a Vulkan adapter (Mesa lavapipe) is installed");
     let images = [photo("chelsea.png"), photo("coffee.png")];
     let views: Vec<_> = images.iter().map(|i| i.view()).collect();
     // VGG16's weights are the user's to bring: tests/vgg16.rs checks it with generated ones.
-    for kind in BackboneKind::ALL.into_iter().filter(|k| *k != BackboneKind::Vgg16) {
+    for kind in BackboneKind::ALL
+        .into_iter()
+        .filter(|k| *k != BackboneKind::Vgg16)
+    {
         let on_cpu = pretrained(kind, &cpu());
         let cpu_features = pollster::block_on(on_cpu.embed(&views, &cpu())).unwrap();
         let on_gpu = pretrained(kind, &gpu);
@@ -71,10 +87,21 @@ fn wgpu_features_equal_cpu_features_for_every_backbone() {
         assert_eq!(gpu_features[0].len(), kind.feature_dim());
         let diff = relative_difference(&cpu_features, &gpu_features);
         println!("{kind}: max |wgpu - cpu| / max |cpu| = {diff:.2e}");
-        assert!(diff < 1e-3, "{kind}: wgpu and cpu features differ by {diff}");
+        assert!(
+            diff < 1e-3,
+            "{kind}: wgpu and cpu features differ by {diff}"
+        );
         let top = pollster::block_on(on_gpu.classify(&views, 1, &gpu)).unwrap();
-        assert!(["Egyptian cat", "tabby", "tiger cat"].contains(&top[0][0].label.as_str()), "{kind} on wgpu: {:?}", top[0]);
-        assert!(["espresso", "cup"].contains(&top[1][0].label.as_str()), "{kind} on wgpu: {:?}", top[1]);
+        assert!(
+            ["Egyptian cat", "tabby", "tiger cat"].contains(&top[0][0].label.as_str()),
+            "{kind} on wgpu: {:?}",
+            top[0]
+        );
+        assert!(
+            ["espresso", "cup"].contains(&top[1][0].label.as_str()),
+            "{kind} on wgpu: {:?}",
+            top[1]
+        );
     }
 }
 
@@ -86,7 +113,12 @@ fn f16_records_keep_the_predictions_and_halve_the_size() {
     let f32_bytes = record::save(&model.backbone, &model.info).unwrap();
     model.info.precision = Precision::F16;
     let f16_bytes = record::save(&model.backbone, &model.info).unwrap();
-    assert!(f16_bytes.len() * 10 < f32_bytes.len() * 6, "{} vs {} bytes", f16_bytes.len(), f32_bytes.len());
+    assert!(
+        f16_bytes.len() * 10 < f32_bytes.len() * 6,
+        "{} vs {} bytes",
+        f16_bytes.len(),
+        f32_bytes.len()
+    );
     let half = record::load(f16_bytes, &device).unwrap();
     assert_eq!(half.info.precision, Precision::F16);
     let images = [photo("chelsea.png"), photo("coffee.png")];
@@ -105,24 +137,53 @@ fn int8_records_keep_the_predictions_at_a_quarter_of_the_size() {
     // MobileNetV2's weights are the TF-Lite file's own int8 values: stored back as int8 they
     // are exact. EfficientNet-Lite0 was trained in float and moves a little (MobileNetV1 0.25,
     // with its thin layers, moves too much: it is served in f16).
-    for (kind, tolerance) in [(BackboneKind::MobilenetV2, 1e-6), (BackboneKind::EfficientnetLite0, 0.1)] {
+    for (kind, tolerance) in [
+        (BackboneKind::MobilenetV2, 1e-6),
+        (BackboneKind::EfficientnetLite0, 0.1),
+    ] {
         let mut model = pretrained(kind, &device);
         let f32_bytes = record::save(&model.backbone, &model.info).unwrap();
         model.info.precision = Precision::Int8;
         let bytes = record::save(&model.backbone, &model.info).unwrap();
-        assert!(bytes.len() * 10 < f32_bytes.len() * 3, "{kind}: {} vs {} bytes", bytes.len(), f32_bytes.len());
+        assert!(
+            bytes.len() * 10 < f32_bytes.len() * 3,
+            "{kind}: {} vs {} bytes",
+            bytes.len(),
+            f32_bytes.len()
+        );
         let quantized = record::load(bytes.clone(), &device).unwrap();
         assert_eq!(quantized.info.precision, Precision::Int8);
-        let diff = relative_difference(&pollster::block_on(model.embed(&views, &device)).unwrap(), &pollster::block_on(quantized.embed(&views, &device)).unwrap());
-        println!("{kind}: int8 record, {} bytes, features differ by {diff:.2e}", bytes.len());
+        let diff = relative_difference(
+            &pollster::block_on(model.embed(&views, &device)).unwrap(),
+            &pollster::block_on(quantized.embed(&views, &device)).unwrap(),
+        );
+        println!(
+            "{kind}: int8 record, {} bytes, features differ by {diff:.2e}",
+            bytes.len()
+        );
         assert!(diff < tolerance, "{kind}: int8 features differ by {diff}");
         let top = pollster::block_on(quantized.classify(&views, 1, &device)).unwrap();
-        assert!(["Egyptian cat", "tabby", "tiger cat"].contains(&top[0][0].label.as_str()), "{kind}: {:?}", top[0]);
-        assert!(["espresso", "cup"].contains(&top[1][0].label.as_str()), "{kind}: {:?}", top[1]);
+        assert!(
+            ["Egyptian cat", "tabby", "tiger cat"].contains(&top[0][0].label.as_str()),
+            "{kind}: {:?}",
+            top[0]
+        );
+        assert!(
+            ["espresso", "cup"].contains(&top[1][0].label.as_str()),
+            "{kind}: {:?}",
+            top[1]
+        );
         // Damaged scales are refused with a message, not loaded as garbage.
         let mut damaged = bytes.clone();
-        let key = damaged.windows(13).position(|w| w == b"magpie.scales").expect("the scales are in the metadata");
-        let at = key + damaged[key..].windows(3).position(|w| w == b"],\"").expect("a scales list ends in the metadata");
+        let key = damaged
+            .windows(13)
+            .position(|w| w == b"magpie.scales")
+            .expect("the scales are in the metadata");
+        let at = key
+            + damaged[key..]
+                .windows(3)
+                .position(|w| w == b"],\"")
+                .expect("a scales list ends in the metadata");
         damaged[at] = b'}';
         let error = record::load(damaged, &device).unwrap_err().to_string();
         assert!(error.contains("int8 scales"), "{error}");
@@ -142,16 +203,36 @@ fn spatial_rows_hold_the_pooled_embedding_then_the_cut_activations() {
         let dim = kind.feature_dim();
         assert_eq!(shape, [dim + c * h * w]);
         let rows = rows.into_data().try_to_vec::<f32>().unwrap();
-        let pooled = model.backbone.features(batch()).into_data().try_to_vec::<f32>().unwrap();
+        let pooled = model
+            .backbone
+            .features(batch())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let map = model.backbone.prefix(batch(), SPATIAL_CUT);
         assert_eq!(map.dims(), [2, c, h, w]);
         let map = map.into_data().try_to_vec::<f32>().unwrap();
         for i in 0..2 {
             let row = &rows[i * shape[0]..(i + 1) * shape[0]];
-            assert_eq!(&row[..dim], &pooled[i * dim..(i + 1) * dim], "{kind}: the pooled part");
-            assert_eq!(&row[dim..], &map[i * c * h * w..(i + 1) * c * h * w], "{kind}: the map part");
+            assert_eq!(
+                &row[..dim],
+                &pooled[i * dim..(i + 1) * dim],
+                "{kind}: the pooled part"
+            );
+            assert_eq!(
+                &row[dim..],
+                &map[i * c * h * w..(i + 1) * c * h * w],
+                "{kind}: the map part"
+            );
         }
     }
     // Backbones without a spatial map give pooled rows.
-    assert_eq!(RowKind::of(BackboneKind::MobilenetV1025, magpie::backbone::Features::Spatial, 0), RowKind::Pooled);
+    assert_eq!(
+        RowKind::of(
+            BackboneKind::MobilenetV1025,
+            magpie::backbone::Features::Spatial,
+            0
+        ),
+        RowKind::Pooled
+    );
 }

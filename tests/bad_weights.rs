@@ -14,7 +14,8 @@ fn upstream(kind: BackboneKind) -> PathBuf {
 }
 
 fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/weights.sh)", path.display()))
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/weights.sh)", path.display()))
 }
 
 /// Writes `bytes` to a fresh temporary file named `name`.
@@ -27,7 +28,9 @@ fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn labels(kind: BackboneKind) -> Vec<String> {
-    (0..kind.num_classes()).map(|i| format!("class {i}")).collect()
+    (0..kind.num_classes())
+        .map(|i| format!("class {i}"))
+        .collect()
 }
 
 fn import_error(kind: BackboneKind, path: &Path) -> WeightsError {
@@ -40,9 +43,17 @@ fn import_error(kind: BackboneKind, path: &Path) -> WeightsError {
 fn truncated_tflite_files_are_rejected() {
     let file = read(&upstream(BackboneKind::MobilenetV2));
     for cut in [0, 3, 100, file.len() / 2, file.len() * 9 / 10] {
-        let err = tflite::read(&file[..cut]).err().unwrap_or_else(|| panic!("cut at {cut} was accepted"));
+        let err = tflite::read(&file[..cut])
+            .err()
+            .unwrap_or_else(|| panic!("cut at {cut} was accepted"));
         assert!(
-            matches!(err, WeightsError::Truncated { .. } | WeightsError::BadMagic { .. } | WeightsError::MissingTensor { .. } | WeightsError::Malformed { .. }),
+            matches!(
+                err,
+                WeightsError::Truncated { .. }
+                    | WeightsError::BadMagic { .. }
+                    | WeightsError::MissingTensor { .. }
+                    | WeightsError::Malformed { .. }
+            ),
             "cut at {cut}: {err}"
         );
     }
@@ -54,21 +65,39 @@ fn tflite_without_its_identifier_is_not_a_tflite_file() {
     file[4..8].copy_from_slice(b"PK\x03\x04");
     let err = tflite::read(&file).unwrap_err();
     assert!(matches!(err, WeightsError::BadMagic { .. }), "{err}");
-    assert_eq!(err.to_string(), "not a TF-Lite file: expected the identifier 'TFL3' at byte 4");
+    assert_eq!(
+        err.to_string(),
+        "not a TF-Lite file: expected the identifier 'TFL3' at byte 4"
+    );
 }
 
 #[test]
 fn tflite_with_a_transposed_kernel_is_a_shape_mismatch() {
     let mut file = read(&upstream(BackboneKind::MobilenetV2));
     // The stem kernel's shape vector [32, 3, 3, 3] (length-prefixed i32s) becomes [3, 3, 3, 32].
-    let encode = |dims: [i32; 4]| -> Vec<u8> { [4].iter().chain(&dims).flat_map(|d: &i32| d.to_le_bytes()).collect() };
+    let encode = |dims: [i32; 4]| -> Vec<u8> {
+        [4].iter()
+            .chain(&dims)
+            .flat_map(|d: &i32| d.to_le_bytes())
+            .collect()
+    };
     let from = encode([32, 3, 3, 3]);
-    let at = file.windows(from.len()).position(|w| w == from).expect("the stem kernel's shape is in the file");
+    let at = file
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the stem kernel's shape is in the file");
     file[at..at + from.len()].copy_from_slice(&encode([3, 3, 3, 32]));
-    let err = import_error(BackboneKind::MobilenetV2, &temp_file("transposed.tflite", &file));
+    let err = import_error(
+        BackboneKind::MobilenetV2,
+        &temp_file("transposed.tflite", &file),
+    );
     // Its 32 per-channel scales no longer fit dimension 0: rejected before the architecture check.
     assert!(matches!(err, WeightsError::Malformed { .. }), "{err}");
-    assert!(err.to_string().contains("'MobileNetV2/Conv2d_0_0/") && err.to_string().contains("[3, 3, 3, 32]"), "{err}");
+    assert!(
+        err.to_string().contains("'MobileNetV2/Conv2d_0_0/")
+            && err.to_string().contains("[3, 3, 3, 32]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -84,18 +113,33 @@ fn tflite_layers_do_not_fit_another_architecture() {
 #[test]
 fn truncated_or_foreign_pth_files_are_rejected() {
     let file = read(&upstream(BackboneKind::EfficientnetLite0));
-    for (name, bytes) in [("half.pth", &file[..file.len() / 2]), ("head.pth", &file[..64]), ("garbage.pth", &b"this is not a checkpoint"[..])] {
+    for (name, bytes) in [
+        ("half.pth", &file[..file.len() / 2]),
+        ("head.pth", &file[..64]),
+        ("garbage.pth", &b"this is not a checkpoint"[..]),
+    ] {
         let err = import_error(BackboneKind::EfficientnetLite0, &temp_file(name, bytes));
-        assert!(matches!(err, WeightsError::Malformed { .. } | WeightsError::Truncated { .. }), "{name}: {err}");
+        assert!(
+            matches!(
+                err,
+                WeightsError::Malformed { .. } | WeightsError::Truncated { .. }
+            ),
+            "{name}: {err}"
+        );
     }
 }
 
 #[test]
 fn pth_missing_a_tensor_names_it() {
     let mut tensors = pytorch::tensors(&upstream(BackboneKind::EfficientnetLite0)).unwrap();
-    tensors.remove("_blocks.3._bn1.running_var").expect("the checkpoint has this tensor");
+    tensors
+        .remove("_blocks.3._bn1.running_var")
+        .expect("the checkpoint has this tensor");
     let err = pytorch::layers(&tensors).unwrap_err();
-    assert_eq!(err.to_string(), "missing tensor '_blocks.3._bn1.running_var'");
+    assert_eq!(
+        err.to_string(),
+        "missing tensor '_blocks.3._bn1.running_var'"
+    );
 }
 
 #[test]
@@ -104,20 +148,33 @@ fn pth_with_a_wrong_kernel_size_is_a_shape_mismatch() {
     let mut tensors = pytorch::tensors(&path).unwrap();
     let name = "_blocks.5._depthwise_conv.weight";
     // A 5x5 kernel where the architecture has 3x3.
-    tensors.insert(name.into(), Dense::new(name, vec![240, 1, 5, 5], vec![0.1; 240 * 25]).unwrap());
+    tensors.insert(
+        name.into(),
+        Dense::new(name, vec![240, 1, 5, 5], vec![0.1; 240 * 25]).unwrap(),
+    );
     let (convs, classifier) = pytorch::layers(&tensors).unwrap();
     let mut net = Backbone::init(BackboneKind::EfficientnetLite0, &cpu());
     let err = weights::assign(&mut net, convs, classifier, &cpu()).unwrap_err();
-    assert_eq!(err.to_string(), format!("shape mismatch for '{name}': expected [240, 1, 3, 3], found [240, 1, 5, 5]"));
+    assert_eq!(
+        err.to_string(),
+        format!("shape mismatch for '{name}': expected [240, 1, 3, 3], found [240, 1, 5, 5]")
+    );
 }
 
 // --- TF.js layers ----------------------------------------------------------------------------
 
 fn tfjs_read(model_json: &[u8], truncate_shards: bool) -> Result<(), WeightsError> {
-    let dir = upstream(BackboneKind::MobilenetV1025).parent().unwrap().to_path_buf();
+    let dir = upstream(BackboneKind::MobilenetV1025)
+        .parent()
+        .unwrap()
+        .to_path_buf();
     tfjs::read(model_json, |name| {
         let bytes = read(&dir.join(name));
-        Ok(if truncate_shards { bytes[..bytes.len() / 2].to_vec() } else { bytes })
+        Ok(if truncate_shards {
+            bytes[..bytes.len() / 2].to_vec()
+        } else {
+            bytes
+        })
     })
     .map(|_| ())
 }
@@ -146,17 +203,27 @@ fn tfjs_with_truncated_shards_is_rejected() {
 #[test]
 fn tfjs_model_json_that_is_not_json_is_rejected() {
     let err = tfjs_read(b"\x89PNG not json", false).unwrap_err();
-    assert!(err.to_string().starts_with("malformed TF.js layers file: model.json:"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("malformed TF.js layers file: model.json:"),
+        "{err}"
+    );
 }
 
 #[test]
 fn tfjs_missing_a_weight_names_it() {
     let mut model = model_json();
     for group in model["weightsManifest"].as_array_mut().unwrap() {
-        group["weights"].as_array_mut().unwrap().retain(|w| w["name"] != "conv_pw_5_bn/moving_variance");
+        group["weights"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|w| w["name"] != "conv_pw_5_bn/moving_variance");
     }
     let err = tfjs_read(&serde_json::to_vec(&model).unwrap(), false).unwrap_err();
-    assert_eq!(err.to_string(), "missing tensor 'conv_pw_5_bn/moving_variance'");
+    assert_eq!(
+        err.to_string(),
+        "missing tensor 'conv_pw_5_bn/moving_variance'"
+    );
 }
 
 #[test]
@@ -167,8 +234,14 @@ fn tfjs_with_a_reshaped_kernel_is_a_shape_mismatch() {
     let path = upstream(BackboneKind::MobilenetV1025);
     let dir = path.parent().unwrap();
     // The kernel now has 16 outputs where its BatchNorm has 32: caught while folding.
-    let err = tfjs::read(&serde_json::to_vec(&model).unwrap(), |name| Ok(read(&dir.join(name)))).unwrap_err();
-    assert_eq!(err.to_string(), "shape mismatch for 'conv_pw_2_bn/gamma': expected [16], found [32]");
+    let err = tfjs::read(&serde_json::to_vec(&model).unwrap(), |name| {
+        Ok(read(&dir.join(name)))
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch for 'conv_pw_2_bn/gamma': expected [16], found [32]"
+    );
 }
 
 #[test]
@@ -207,21 +280,37 @@ fn a_record_claiming_another_backbone_does_not_load() {
     info.backbone = BackboneKind::EfficientnetLite0;
     let bytes = record::save(&model.backbone, &info).unwrap();
     let err = record::load(bytes, &cpu()).unwrap_err();
-    assert!(err.to_string().starts_with("invalid weight record: the record does not fit efficientnet_lite0"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("invalid weight record: the record does not fit efficientnet_lite0"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_record_with_nan_or_infinite_weights_is_rejected_naming_the_tensor() {
     let bytes = small_record();
-    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.clone())).unwrap();
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        bytes.clone(),
+    ))
+    .unwrap();
     let tensors = reader.into_tensors().unwrap();
-    for (value, tensor) in [(f32::NAN, &tensors[0]), (f32::NEG_INFINITY, &tensors[tensors.len() / 2])] {
+    for (value, tensor) in [
+        (f32::NAN, &tensors[0]),
+        (f32::NEG_INFINITY, &tensors[tensors.len() / 2]),
+    ] {
         // The tensor's first values, found in the file, and the first of them replaced.
         let data = tensor.to_bytes().unwrap();
         let mut poisoned = bytes.clone();
-        let at = poisoned.windows(16).position(|w| w == &data[..16]).expect("tensor data in the file");
+        let at = poisoned
+            .windows(16)
+            .position(|w| w == &data[..16])
+            .expect("tensor data in the file");
         poisoned[at..at + 4].copy_from_slice(&value.to_le_bytes());
         let err = record::load(poisoned, &cpu()).unwrap_err();
-        assert!(matches!(&err, WeightsError::NonFinite { name } if *name == tensor.name), "{err}");
+        assert!(
+            matches!(&err, WeightsError::NonFinite { name } if *name == tensor.name),
+            "{err}"
+        );
     }
 }

@@ -18,12 +18,23 @@ fn predict_prints_one_tab_separated_line_per_image() {
         .arg(images.join("coffee.png"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0][0].ends_with("chelsea.png") && ["tabby", "tiger cat", "Egyptian cat"].contains(&lines[0][1]), "{stdout}");
-    assert!(lines[1][0].ends_with("coffee.png") && ["espresso", "cup"].contains(&lines[1][1]), "{stdout}");
+    assert!(
+        lines[0][0].ends_with("chelsea.png")
+            && ["tabby", "tiger cat", "Egyptian cat"].contains(&lines[0][1]),
+        "{stdout}"
+    );
+    assert!(
+        lines[1][0].ends_with("coffee.png") && ["espresso", "cup"].contains(&lines[1][1]),
+        "{stdout}"
+    );
     let p: f32 = lines[1][2].parse().unwrap();
     assert!(p > 0.0 && p <= 1.0, "{stdout}");
 }
@@ -32,7 +43,10 @@ fn assert_one_line_failure(out: std::process::Output, mentions: &str) {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("magpie: ") && stderr.contains(mentions), "{stderr}");
+    assert!(
+        stderr.starts_with("magpie: ") && stderr.contains(mentions),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -40,7 +54,11 @@ fn assert_one_line_failure(out: std::process::Output, mentions: &str) {
 fn predict_fails_with_one_line_on_a_bad_image() {
     let bad = std::env::temp_dir().join(format!("magpie-cli-{}.png", std::process::id()));
     std::fs::write(&bad, b"\x89PNG\r\n\x1a\n truncated").unwrap();
-    let out = magpie().args(["predict", "--backbone", "mobilenet_v1_025"]).arg(&bad).output().unwrap();
+    let out = magpie()
+        .args(["predict", "--backbone", "mobilenet_v1_025"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_one_line_failure(out, "bad image");
 }
 
@@ -49,7 +67,12 @@ fn predict_fails_with_one_line_on_bad_weights() {
     let bad = std::env::temp_dir().join(format!("magpie-cli-{}.bpk", std::process::id()));
     std::fs::write(&bad, b"not a burnpack record").unwrap();
     let image = assets_dir().join("images/chelsea.png");
-    let out = magpie().args(["predict", "--backbone", "mobilenet_v2", "--weights"]).arg(&bad).arg(image).output().unwrap();
+    let out = magpie()
+        .args(["predict", "--backbone", "mobilenet_v2", "--weights"])
+        .arg(&bad)
+        .arg(image)
+        .output()
+        .unwrap();
     assert_one_line_failure(out, "bad weights");
 }
 
@@ -60,10 +83,14 @@ fn digits_folder(name: &str, classes: &[&str], per_class: usize) -> std::path::P
     let _ = std::fs::remove_dir_all(&dir);
     for class in classes {
         std::fs::create_dir_all(dir.join(class)).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(source.join(class)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(source.join(class))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
         for file in files.iter().take(per_class) {
-            std::os::unix::fs::symlink(file, dir.join(class).join(file.file_name().unwrap())).unwrap();
+            std::os::unix::fs::symlink(file, dir.join(class).join(file.file_name().unwrap()))
+                .unwrap();
         }
     }
     dir
@@ -74,7 +101,16 @@ fn train_eval_and_predict_with_a_trained_model() {
     let data = digits_folder("train", &["0", "5", "9"], 12);
     let model = data.join("model.bpk");
     let out = magpie()
-        .args(["train", "--backbone", "mobilenet_v1_025", "--epochs", "20", "--augment", "1", "--data"])
+        .args([
+            "train",
+            "--backbone",
+            "mobilenet_v1_025",
+            "--epochs",
+            "20",
+            "--augment",
+            "1",
+            "--data",
+        ])
         .arg(&data)
         .arg("--out")
         .arg(&model)
@@ -87,14 +123,44 @@ fn train_eval_and_predict_with_a_trained_model() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("validation (3 images)"), "{stdout}");
 
-    let out = magpie().args(["eval", "--model"]).arg(&model).arg("--data").arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = magpie()
+        .args(["eval", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let accuracy: f32 = stdout.lines().last().unwrap().strip_prefix("accuracy=").unwrap().parse().unwrap();
-    assert!(accuracy > 0.8, "accuracy on its own training photos: {stdout}");
+    let accuracy: f32 = stdout
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("accuracy=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        accuracy > 0.8,
+        "accuracy on its own training photos: {stdout}"
+    );
 
-    let photo = std::fs::read_dir(data.join("5")).unwrap().next().unwrap().unwrap().path();
-    let out = magpie().args(["predict", "--model"]).arg(&model).arg(&photo).output().unwrap();
+    let photo = std::fs::read_dir(data.join("5"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = magpie()
+        .args(["predict", "--model"])
+        .arg(&model)
+        .arg(&photo)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let fields: Vec<&str> = stdout.trim().split('\t').collect();
     assert_eq!(fields.len(), 3, "{stdout}");
@@ -102,10 +168,21 @@ fn train_eval_and_predict_with_a_trained_model() {
 
     // One class is not a classification problem: one line, exit status 2.
     let one = digits_folder("one", &["3"], 3);
-    let out = magpie().args(["train", "--data"]).arg(&one).arg("--out").arg(one.join("m.bpk")).output().unwrap();
+    let out = magpie()
+        .args(["train", "--data"])
+        .arg(&one)
+        .arg("--out")
+        .arg(one.join("m.bpk"))
+        .output()
+        .unwrap();
     assert_one_line_failure(out, "only one class ('3')");
     // A model file that is not one.
-    let out = magpie().args(["predict", "--model"]).arg(&photo).arg(&photo).output().unwrap();
+    let out = magpie()
+        .args(["predict", "--model"])
+        .arg(&photo)
+        .arg(&photo)
+        .output()
+        .unwrap();
     assert_one_line_failure(out, "not a magpie model file");
     std::fs::remove_dir_all(data).unwrap();
     std::fs::remove_dir_all(one).unwrap();

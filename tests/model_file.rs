@@ -31,16 +31,35 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
         let config = TrainConfig {
-            head: HeadConfig { kind: HeadKind::Mlp, hidden: 16, ..HeadConfig::default() },
+            head: HeadConfig {
+                kind: HeadKind::Mlp,
+                hidden: 16,
+                ..HeadConfig::default()
+            },
             epochs: 2,
             validation_fraction: 0.0,
             augment: AugmentConfig::none(),
             ..TrainConfig::default()
         };
-        let stages = Stages { backbone: cpu(), head: cpu() };
-        let fitted = block_on(fit(&model.backbone, &sign_digits(2), &config, &stages, &mut |_| {}, &CancelToken::default())).unwrap();
+        let stages = Stages {
+            backbone: cpu(),
+            head: cpu(),
+        };
+        let fitted = block_on(fit(
+            &model.backbone,
+            &sign_digits(2),
+            &config,
+            &stages,
+            &mut |_| {},
+            &CancelToken::default(),
+        ))
+        .unwrap();
         let record = classifier::save(&fitted.classifier).unwrap();
-        Fixture { model, classifier: fitted.classifier, record }
+        Fixture {
+            model,
+            classifier: fitted.classifier,
+            record,
+        }
     })
 }
 
@@ -59,7 +78,10 @@ fn described(edit: impl FnOnce(&mut Classifier)) -> Vec<u8> {
 fn refused(bytes: Vec<u8>, words: &str) {
     match load(bytes) {
         Ok(_) => panic!("a model was accepted; expected an error with {words:?}"),
-        Err(message) => assert!(message.contains(words), "{message:?} should contain {words:?}"),
+        Err(message) => assert!(
+            message.contains(words),
+            "{message:?} should contain {words:?}"
+        ),
     }
 }
 
@@ -71,13 +93,34 @@ fn the_fixture_record_loads() {
 
 #[test]
 fn descriptions_claiming_huge_or_foreign_sizes_are_refused_before_allocating() {
-    refused(described(|c| c.info.feature_dim = 1 << 40), "the model takes 1099511627776 features, but mobilenet_v1_025 gives 256");
-    refused(described(|c| c.info.training.head.hidden = 1 << 30), "1073741824 hidden units (1 to 4096)");
-    refused(described(|c| c.info.training.head.hidden = 4000), "more than the");
-    refused(described(|c| c.info.training.head.dropout = 1.5), "dropout 1.5 (0 to 1)");
-    refused(described(|c| c.info.features = Features::Spatial), "mobilenet_v1_025 has no spatial features");
-    refused(described(|c| c.info.labels = (0..5000).map(|i| format!("class {i}")).collect()), "5000 classes (at most 1000)");
-    refused(described(|c| c.info.labels = (0..900).map(|i| format!("class {i}")).collect()), "more than the");
+    refused(
+        described(|c| c.info.feature_dim = 1 << 40),
+        "the model takes 1099511627776 features, but mobilenet_v1_025 gives 256",
+    );
+    refused(
+        described(|c| c.info.training.head.hidden = 1 << 30),
+        "1073741824 hidden units (1 to 4096)",
+    );
+    refused(
+        described(|c| c.info.training.head.hidden = 4000),
+        "more than the",
+    );
+    refused(
+        described(|c| c.info.training.head.dropout = 1.5),
+        "dropout 1.5 (0 to 1)",
+    );
+    refused(
+        described(|c| c.info.features = Features::Spatial),
+        "mobilenet_v1_025 has no spatial features",
+    );
+    refused(
+        described(|c| c.info.labels = (0..5000).map(|i| format!("class {i}")).collect()),
+        "5000 classes (at most 1000)",
+    );
+    refused(
+        described(|c| c.info.labels = (0..900).map(|i| format!("class {i}")).collect()),
+        "more than the",
+    );
     refused(
         described(|c| {
             c.info.training.head.kind = HeadKind::Knn;
@@ -90,29 +133,47 @@ fn descriptions_claiming_huge_or_foreign_sizes_are_refused_before_allocating() {
 #[test]
 fn labels_that_do_not_match_the_weights_are_refused() {
     // Three labels for a head with ten outputs, and eleven.
-    refused(described(|c| c.info.labels.truncate(3)), "does not fit its description");
-    refused(described(|c| c.info.labels.push("eleven".into())), "does not fit its description");
+    refused(
+        described(|c| c.info.labels.truncate(3)),
+        "does not fit its description",
+    );
+    refused(
+        described(|c| c.info.labels.push("eleven".into())),
+        "does not fit its description",
+    );
 }
 
 #[test]
 fn nan_or_infinite_weights_are_refused() {
-    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(fixture().record.clone())).unwrap();
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        fixture().record.clone(),
+    ))
+    .unwrap();
     let tensors = reader.into_tensors().unwrap();
     for (value, tensor) in [(f32::NAN, 0), (f32::INFINITY, tensors.len() - 1)] {
         let tensor = &tensors[tensor];
         // The tensor's first values, found in the file, and the first of them replaced.
         let data = tensor.to_bytes().unwrap();
         let mut bytes = fixture().record.clone();
-        let at = bytes.windows(16).position(|w| w == &data[..16]).expect("tensor data in the file");
+        let at = bytes
+            .windows(16)
+            .position(|w| w == &data[..16])
+            .expect("tensor data in the file");
         bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
-        refused(bytes, &format!("tensor '{}' holds NaN or infinite values", tensor.name));
+        refused(
+            bytes,
+            &format!("tensor '{}' holds NaN or infinite values", tensor.name),
+        );
     }
 }
 
 #[test]
 fn fuzzed_model_files_never_panic() {
     // MAGPIE_FUZZ_CASES runs a longer campaign.
-    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(50_000);
+    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50_000);
     let base = &fixture().record;
     let started = Instant::now();
     let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
@@ -120,7 +181,9 @@ fn fuzzed_model_files_never_panic() {
     for case in 0..cases {
         let input = mutate(&mut rng, base);
         let length = input.len();
-        match catch_unwind(AssertUnwindSafe(|| load(input).map(|model| classifier::save(&model).expect("an accepted model saves")))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            load(input).map(|model| classifier::save(&model).expect("an accepted model saves"))
+        })) {
             Ok(Ok(_)) => accepted += 1,
             Ok(Err(_)) => refused += 1,
             Err(_) => crashes.push((case, length)),
@@ -132,7 +195,10 @@ fn fuzzed_model_files_never_panic() {
         started.elapsed().as_secs_f32()
     );
     assert!(crashes.is_empty(), "panics on (case, length): {crashes:?}");
-    assert!(refused > cases / 4, "the mutations reach the checks: {refused} refused");
+    assert!(
+        refused > cases / 4,
+        "the mutations reach the checks: {refused} refused"
+    );
 }
 
 /// One mutation of the record `base`: damaged bytes anywhere, or a description with one number
@@ -179,7 +245,10 @@ fn mutate(rng: &mut XorShift, base: &[u8]) -> Vec<u8> {
                     info.knn_classes = vec![edge; rng.below(64)];
                     info.knn_votes = edge;
                 }
-                _ => info.training.head.kind = [HeadKind::Linear, HeadKind::Mlp, HeadKind::Knn][rng.below(3)],
+                _ => {
+                    info.training.head.kind =
+                        [HeadKind::Linear, HeadKind::Mlp, HeadKind::Knn][rng.below(3)]
+                }
             }
             bytes = classifier::save(&classifier).unwrap();
         }

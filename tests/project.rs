@@ -17,7 +17,10 @@ use magpie::classifier;
 use magpie::dataset::{Dataset, Sample};
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::image::RgbaImage;
-use magpie::project::{self, ClassEntry, FORMAT, LIMITS, MANIFEST, Manifest, Project, ProjectError, SampleEntry, VERSION};
+use magpie::project::{
+    self, ClassEntry, FORMAT, LIMITS, MANIFEST, Manifest, Project, ProjectError, SampleEntry,
+    VERSION,
+};
 use magpie::training::{CancelToken, Stages, TrainConfig, fit};
 use pollster::block_on;
 use serde_json::{Value, json};
@@ -127,10 +130,15 @@ fn kind(error: &ProjectError) -> &'static str {
 /// Asserts `result` is the error `expected` (variant name) whose message contains `word`.
 #[track_caller]
 fn refused<T>(result: Result<T, ProjectError>, expected: &str, word: &str) {
-    let Err(error) = result else { panic!("must be refused (expected {expected}: …{word}…), but was accepted") };
+    let Err(error) = result else {
+        panic!("must be refused (expected {expected}: …{word}…), but was accepted")
+    };
     let message = error.to_string();
     assert_eq!(kind(&error), expected, "{message}");
-    assert!(message.contains(word), "{message:?} should mention {word:?}");
+    assert!(
+        message.contains(word),
+        "{message:?} should mention {word:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +162,16 @@ struct Entry {
 }
 
 fn entry(name: &str, data: &[u8]) -> Entry {
-    Entry { name: name.as_bytes().to_vec(), data: data.to_vec(), deflate: true, flags: 1 << 11, size: None, crc: None, method: None, descriptor: false }
+    Entry {
+        name: name.as_bytes().to_vec(),
+        data: data.to_vec(),
+        deflate: true,
+        flags: 1 << 11,
+        size: None,
+        crc: None,
+        method: None,
+        descriptor: false,
+    }
 }
 
 fn le16(out: &mut Vec<u8>, v: u16) {
@@ -172,12 +189,18 @@ fn build_zip(entries: &[Entry]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for e in entries {
-        let stored = if e.deflate { miniz_oxide::deflate::compress_to_vec(&e.data, 9) } else { e.data.clone() };
+        let stored = if e.deflate {
+            miniz_oxide::deflate::compress_to_vec(&e.data, 9)
+        } else {
+            e.data.clone()
+        };
         let method = e.method.unwrap_or(if e.deflate { 8 } else { 0 });
         let crc = e.crc.unwrap_or_else(|| crc32fast::hash(&e.data));
         let size = e.size.unwrap_or(e.data.len() as u32);
         let flags = e.flags | if e.descriptor { 1 << 3 } else { 0 };
-        let local_extra = [0x55, 0x54, 9, 0, 3, 0x10, 0x32, 0x54, 0x65, 0x10, 0x32, 0x54, 0x65];
+        let local_extra = [
+            0x55, 0x54, 9, 0, 3, 0x10, 0x32, 0x54, 0x65, 0x10, 0x32, 0x54, 0x65,
+        ];
         let central_extra = [0x55, 0x54, 5, 0, 3, 0x10, 0x32, 0x54, 0x65];
         let offset = out.len() as u32;
         le32(&mut out, 0x0403_4b50);
@@ -186,7 +209,11 @@ fn build_zip(entries: &[Entry]) -> Vec<u8> {
         le16(&mut out, method);
         le16(&mut out, 0x6a4c); // 13:18:24
         le16(&mut out, 0x5a95); // 2025-04-21
-        let (local_crc, local_compressed, local_size) = if e.descriptor { (0, 0, 0) } else { (crc, stored.len() as u32, size) };
+        let (local_crc, local_compressed, local_size) = if e.descriptor {
+            (0, 0, 0)
+        } else {
+            (crc, stored.len() as u32, size)
+        };
         le32(&mut out, local_crc);
         le32(&mut out, local_compressed);
         le32(&mut out, local_size);
@@ -239,14 +266,20 @@ fn build_zip(entries: &[Entry]) -> Vec<u8> {
 /// The fixture's files and manifest as entries of `build_zip`.
 fn fixture_entries() -> Vec<Entry> {
     let project = &fixtures().project;
-    let mut entries = vec![entry(MANIFEST, &serde_json::to_vec(&manifest_json(project)).unwrap())];
+    let mut entries = vec![entry(
+        MANIFEST,
+        &serde_json::to_vec(&manifest_json(project)).unwrap(),
+    )];
     entries.extend(project.files.iter().map(|(name, data)| entry(name, data)));
     entries
 }
 
 /// Offset of `needle` in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).position(|w| w == needle).expect("present")
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("present")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,8 +293,16 @@ fn round_trip_keeps_photos_model_and_manifest_and_writes_the_same_bytes() {
         let bytes = project.write().unwrap();
         let read = Project::read(&bytes).unwrap();
         assert_eq!(&read, project);
-        assert_eq!(project.write().unwrap(), bytes, "writing twice gives the same bytes");
-        assert_eq!(read.write().unwrap(), bytes, "a file read back writes the same bytes");
+        assert_eq!(
+            project.write().unwrap(),
+            bytes,
+            "writing twice gives the same bytes"
+        );
+        assert_eq!(
+            read.write().unwrap(),
+            bytes,
+            "a file read back writes the same bytes"
+        );
         // Every sample is the photo's exact JPEG bytes, and the model still loads and classifies.
         for class in &read.manifest.classes {
             for sample in &class.samples {
@@ -272,13 +313,24 @@ fn round_trip_keeps_photos_model_and_manifest_and_writes_the_same_bytes() {
         }
         let record = read.files["model.bpk"].clone();
         let loaded = classifier::load(record, &model.backbone, &cpu()).unwrap();
-        let labels: Vec<&str> = read.manifest.classes.iter().map(|c| c.name.as_str()).collect();
+        let labels: Vec<&str> = read
+            .manifest
+            .classes
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(loaded.info.labels, labels);
         // 1-NN recognises its own stored photos.
         let first = read.files[&read.manifest.classes[1].samples[0].file].as_slice();
         let image = RgbaImage::decode(first).unwrap();
-        let probabilities = block_on(loaded.probabilities(&model.backbone, &[image.view()], &cpu())).unwrap();
-        let best = probabilities[0].iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let probabilities =
+            block_on(loaded.probabilities(&model.backbone, &[image.view()], &cpu())).unwrap();
+        let best = probabilities[0]
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         assert_eq!(best, 1, "{probabilities:?}");
     }
     // The manifest is pretty JSON with camelCase fields, readable by other tools.
@@ -286,12 +338,19 @@ fn round_trip_keeps_photos_model_and_manifest_and_writes_the_same_bytes() {
     let entries = fixtures.project.files.len() + 1;
     assert_eq!(project::zip::read(&bytes, &LIMITS).unwrap().len(), entries);
     let json = &project::zip::read(&bytes, &LIMITS).unwrap()[MANIFEST];
-    assert!(json.starts_with(b"{\n  \"format\": \"magpie-project\",\n  \"version\": 1,\n"), "{}", String::from_utf8_lossy(json));
+    assert!(
+        json.starts_with(b"{\n  \"format\": \"magpie-project\",\n  \"version\": 1,\n"),
+        "{}",
+        String::from_utf8_lossy(json)
+    );
     let manifest: Value = serde_json::from_slice(json).unwrap();
     assert_eq!(manifest["format"], "magpie-project");
     assert_eq!(manifest["version"], 1);
     assert_eq!(manifest["backbone"], "mobilenet_v1_025");
-    assert_eq!(manifest["classes"][2]["samples"][1]["file"], "images/two/two-1.jpg");
+    assert_eq!(
+        manifest["classes"][2]["samples"][1]["file"],
+        "images/two/two-1.jpg"
+    );
     assert_eq!(manifest["model"], "model.bpk");
 }
 
@@ -308,7 +367,10 @@ fn a_project_without_model_or_settings_round_trips() {
     let mut manifest = manifest_json(&project);
     manifest.as_object_mut().unwrap().remove("settings");
     manifest.as_object_mut().unwrap().remove("model");
-    assert_eq!(Project::read(&pack(&manifest, &project.files)).unwrap(), project);
+    assert_eq!(
+        Project::read(&pack(&manifest, &project.files)).unwrap(),
+        project
+    );
     let empty = json!({ "format": "magpie-project", "version": 1, "name": "empty", "backbone": "mobilenet_v2", "classes": [] });
     let read = Project::read(&pack(&empty, &BTreeMap::new())).unwrap();
     assert!(read.manifest.classes.is_empty() && read.files.is_empty());
@@ -319,8 +381,20 @@ fn a_deflated_zip_from_another_tool_is_read() {
     let project = &fixtures().project;
     let mut entries = fixture_entries();
     // Directory entries are skipped; one entry stored, one with a data descriptor.
-    entries.insert(1, Entry { deflate: false, ..entry("images/", b"") });
-    entries.insert(2, Entry { deflate: false, ..entry("images/zero/", b"") });
+    entries.insert(
+        1,
+        Entry {
+            deflate: false,
+            ..entry("images/", b"")
+        },
+    );
+    entries.insert(
+        2,
+        Entry {
+            deflate: false,
+            ..entry("images/zero/", b"")
+        },
+    );
     entries[3].deflate = false;
     entries[4].descriptor = true;
     let bytes = build_zip(&entries);
@@ -331,10 +405,17 @@ fn a_deflated_zip_from_another_tool_is_read() {
     // The manifest may be compact, with fields in any order.
     let manifest = manifest_json(project);
     let mut reordered = serde_json::Map::new();
-    for key in ["classes", "model", "backbone", "settings", "name", "version", "format"] {
+    for key in [
+        "classes", "model", "backbone", "settings", "name", "version", "format",
+    ] {
         reordered.insert(key.to_string(), manifest[key].clone());
     }
-    entries[0] = entry(MANIFEST, serde_json::to_string(&Value::Object(reordered)).unwrap().as_bytes());
+    entries[0] = entry(
+        MANIFEST,
+        serde_json::to_string(&Value::Object(reordered))
+            .unwrap()
+            .as_bytes(),
+    );
     assert_eq!(&Project::read(&build_zip(&entries)).unwrap(), project);
     // Writing it again gives the canonical (stored) file.
     assert_eq!(read.write().unwrap(), project.write().unwrap());
@@ -346,7 +427,14 @@ fn a_deflated_zip_from_another_tool_is_read() {
 #[test]
 fn not_a_zip_is_refused() {
     let jpeg = fixtures().project.files.values().next().unwrap();
-    let inputs: [&[u8]; 6] = [b"", b"PK", b"hello, world", jpeg, &fixtures().project.files["model.bpk"], &[0u8; 100]];
+    let inputs: [&[u8]; 6] = [
+        b"",
+        b"PK",
+        b"hello, world",
+        jpeg,
+        &fixtures().project.files["model.bpk"],
+        &[0u8; 100],
+    ];
     for bytes in inputs {
         refused(Project::read(bytes), "Archive", "not a zip");
     }
@@ -373,32 +461,106 @@ fn every_truncation_is_refused_without_panic() {
 
 #[test]
 fn wrong_format_version_or_fields_are_refused() {
-    refused(Project::read(&with_manifest(|m| m["format"] = json!("zip-project"))), "Manifest", "format");
-    refused(Project::read(&with_manifest(|m| m["version"] = json!(2))), "Manifest", "version 2 is not supported");
-    refused(Project::read(&with_manifest(|m| m["version"] = json!(0))), "Manifest", "version 0");
-    refused(Project::read(&with_manifest(|m| m["version"] = json!("1"))), "Manifest", "invalid type");
-    refused(Project::read(&with_manifest(|m| m["backbone"] = json!("resnet50"))), "Manifest", "unknown variant");
-    refused(Project::read(&with_manifest(|m| m["extra"] = json!(true))), "Manifest", "unknown field `extra`");
-    refused(Project::read(&with_manifest(|m| m["classes"][0]["color"] = json!("red"))), "Manifest", "unknown field `color`");
-    refused(Project::read(&with_manifest(|m| m["classes"][0]["samples"][0]["label"] = json!(1))), "Manifest", "unknown field `label`");
+    refused(
+        Project::read(&with_manifest(|m| m["format"] = json!("zip-project"))),
+        "Manifest",
+        "format",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["version"] = json!(2))),
+        "Manifest",
+        "version 2 is not supported",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["version"] = json!(0))),
+        "Manifest",
+        "version 0",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["version"] = json!("1"))),
+        "Manifest",
+        "invalid type",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["backbone"] = json!("resnet50"))),
+        "Manifest",
+        "unknown variant",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["extra"] = json!(true))),
+        "Manifest",
+        "unknown field `extra`",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["classes"][0]["color"] = json!("red"))),
+        "Manifest",
+        "unknown field `color`",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"][0]["samples"][0]["label"] = json!(1)
+        })),
+        "Manifest",
+        "unknown field `label`",
+    );
     let without_name = with_manifest(|m| {
         m.as_object_mut().unwrap().remove("name");
     });
-    refused(Project::read(&without_name), "Manifest", "missing field `name`");
-    refused(Project::read(&with_manifest(|m| m["settings"] = json!([1]))), "Manifest", "invalid type");
-    refused(Project::read(&with_manifest(|m| m["name"] = json!("  "))), "Manifest", "project name");
-    refused(Project::read(&with_manifest(|m| m["name"] = json!("x".repeat(201)))), "Manifest", "longer than 200");
+    refused(
+        Project::read(&without_name),
+        "Manifest",
+        "missing field `name`",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["settings"] = json!([1]))),
+        "Manifest",
+        "invalid type",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["name"] = json!("  "))),
+        "Manifest",
+        "project name",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["name"] = json!("x".repeat(201)))),
+        "Manifest",
+        "longer than 200",
+    );
 }
 
 #[test]
 fn duplicate_classes_and_sample_ids_are_refused() {
-    refused(Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!("zero"))), "Manifest", "class 'zero' appears twice");
-    refused(Project::read(&with_manifest(|m| m["classes"][2]["samples"][0]["id"] = json!("one-1"))), "Manifest", "used twice");
-    refused(Project::read(&with_manifest(|m| m["classes"][0]["samples"][1]["id"] = json!("zero-0"))), "Manifest", "used twice");
-    refused(Project::read(&with_manifest(|m| m["classes"][0]["samples"][0]["id"] = json!(""))), "Manifest", "empty");
+    refused(
+        Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!("zero"))),
+        "Manifest",
+        "class 'zero' appears twice",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"][2]["samples"][0]["id"] = json!("one-1")
+        })),
+        "Manifest",
+        "used twice",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"][0]["samples"][1]["id"] = json!("zero-0")
+        })),
+        "Manifest",
+        "used twice",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"][0]["samples"][0]["id"] = json!("")
+        })),
+        "Manifest",
+        "empty",
+    );
     // Two samples naming one file.
     refused(
-        Project::read(&with_manifest(|m| m["classes"][0]["samples"][1]["file"] = json!("images/zero/zero-0.jpg"))),
+        Project::read(&with_manifest(|m| {
+            m["classes"][0]["samples"][1]["file"] = json!("images/zero/zero-0.jpg")
+        })),
         "Manifest",
         "unique",
     );
@@ -410,39 +572,95 @@ fn duplicate_classes_and_sample_ids_are_refused() {
 
 #[test]
 fn control_characters_in_names_are_refused() {
-    for name in ["tab\there", "new\nline", "bell\u{7}", "nul\u{0}", "del\u{7f}", "c1\u{85}"] {
-        refused(Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!(name))), "Manifest", "control characters");
-        refused(Project::read(&with_manifest(|m| m["name"] = json!(name))), "Manifest", "control characters");
+    for name in [
+        "tab\there",
+        "new\nline",
+        "bell\u{7}",
+        "nul\u{0}",
+        "del\u{7f}",
+        "c1\u{85}",
+    ] {
+        refused(
+            Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!(name))),
+            "Manifest",
+            "control characters",
+        );
+        refused(
+            Project::read(&with_manifest(|m| m["name"] = json!(name))),
+            "Manifest",
+            "control characters",
+        );
     }
-    refused(Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!(" "))), "Manifest", "a class name");
+    refused(
+        Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!(" "))),
+        "Manifest",
+        "a class name",
+    );
 }
 
 #[test]
 fn unsafe_zip_entry_names_are_refused() {
-    let names = ["../x.jpg", "/abs.jpg", "images/../../x.jpg", "images\\zero\\x.jpg", "..\\x.jpg", "C:/x.jpg", "images//x.jpg", "./x.jpg", "images/x\n.jpg"];
+    let names = [
+        "../x.jpg",
+        "/abs.jpg",
+        "images/../../x.jpg",
+        "images\\zero\\x.jpg",
+        "..\\x.jpg",
+        "C:/x.jpg",
+        "images//x.jpg",
+        "./x.jpg",
+        "images/x\n.jpg",
+    ];
     for name in names {
         let mut entries = fixture_entries();
         entries.push(entry(name, b"evil"));
-        refused(Project::read(&build_zip(&entries)), "Archive", "unsafe entry name");
+        refused(
+            Project::read(&build_zip(&entries)),
+            "Archive",
+            "unsafe entry name",
+        );
         // Also through the crate's own writer, and as the only entry.
         let mut files = fixtures().project.files.clone();
         files.insert(name.to_string(), b"evil".to_vec());
-        refused(Project::read(&pack(&manifest_json(&fixtures().project), &files)), "Archive", "unsafe entry name");
-        refused(Project::read(&build_zip(&[entry(name, b"evil")])), "Archive", "unsafe entry name");
+        refused(
+            Project::read(&pack(&manifest_json(&fixtures().project), &files)),
+            "Archive",
+            "unsafe entry name",
+        );
+        refused(
+            Project::read(&build_zip(&[entry(name, b"evil")])),
+            "Archive",
+            "unsafe entry name",
+        );
     }
 }
 
 #[test]
 fn unsafe_manifest_paths_are_refused_on_reading_and_writing() {
-    let names = ["../x.jpg", "/abs.jpg", "images/../../x.jpg", "images/zero/../../../x.jpg", "images\\zero\\x.jpg", "images/./x.jpg", "images/zero//x.jpg"];
+    let names = [
+        "../x.jpg",
+        "/abs.jpg",
+        "images/../../x.jpg",
+        "images/zero/../../../x.jpg",
+        "images\\zero\\x.jpg",
+        "images/./x.jpg",
+        "images/zero//x.jpg",
+    ];
     for name in names {
         let project = &fixtures().project;
         let mut manifest = manifest_json(project);
-        let old = manifest["classes"][0]["samples"][0]["file"].as_str().unwrap().to_string();
+        let old = manifest["classes"][0]["samples"][0]["file"]
+            .as_str()
+            .unwrap()
+            .to_string();
         manifest["classes"][0]["samples"][0]["file"] = json!(name);
         let mut files = project.files.clone();
         files.remove(&old);
-        refused(Project::read(&pack(&manifest, &files)), "Manifest", "is not a safe relative path");
+        refused(
+            Project::read(&pack(&manifest, &files)),
+            "Manifest",
+            "is not a safe relative path",
+        );
         // A project holding that path must not be written (it could not be read back).
         let mut unsafe_project = project.clone();
         let data = unsafe_project.files.remove(&old).unwrap();
@@ -450,19 +668,48 @@ fn unsafe_manifest_paths_are_refused_on_reading_and_writing() {
         unsafe_project.manifest.classes[0].samples[0].file = name.to_string();
         refused(unsafe_project.write(), "Manifest", "safe");
     }
-    for model in ["../model.bpk", "/model.bpk", "models/../../model.bpk", "models\\model.bpk"] {
+    for model in [
+        "../model.bpk",
+        "/model.bpk",
+        "models/../../model.bpk",
+        "models\\model.bpk",
+    ] {
         let mut project = fixtures().project.clone();
         let data = project.files.remove("model.bpk").unwrap();
         project.files.insert(model.to_string(), data);
         project.manifest.model = Some(model.to_string());
         refused(project.write(), "Manifest", "model path");
-        refused(Project::read(&pack(&manifest_json(&project), &fixtures().project.files)), "Manifest", "model path");
+        refused(
+            Project::read(&pack(&manifest_json(&project), &fixtures().project.files)),
+            "Manifest",
+            "model path",
+        );
     }
     // Samples live under images/ as .jpg/.jpeg/.png; the model is a .bpk outside images/.
-    refused(Project::read(&with_manifest(|m| m["classes"][0]["samples"][0]["file"] = json!("zero-0.jpg"))), "Manifest", "images/");
-    refused(Project::read(&with_manifest(|m| m["classes"][0]["samples"][0]["file"] = json!("images/zero/zero-0.gif"))), "Manifest", "images/");
-    refused(Project::read(&with_manifest(|m| m["model"] = json!("images/model.bpk"))), "Manifest", "outside images/");
-    refused(Project::read(&with_manifest(|m| m["model"] = json!("model.onnx"))), "Manifest", ".bpk");
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"][0]["samples"][0]["file"] = json!("zero-0.jpg")
+        })),
+        "Manifest",
+        "images/",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"][0]["samples"][0]["file"] = json!("images/zero/zero-0.gif")
+        })),
+        "Manifest",
+        "images/",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["model"] = json!("images/model.bpk"))),
+        "Manifest",
+        "outside images/",
+    );
+    refused(
+        Project::read(&with_manifest(|m| m["model"] = json!("model.onnx"))),
+        "Manifest",
+        ".bpk",
+    );
 }
 
 #[test]
@@ -471,18 +718,41 @@ fn missing_and_unlisted_files_are_refused() {
     let manifest = manifest_json(project);
     let mut files = project.files.clone();
     files.remove("images/one/one-1.jpg");
-    refused(Project::read(&pack(&manifest, &files)), "Manifest", "images/one/one-1.jpg is listed but missing");
+    refused(
+        Project::read(&pack(&manifest, &files)),
+        "Manifest",
+        "images/one/one-1.jpg is listed but missing",
+    );
     let mut files = project.files.clone();
     files.remove("model.bpk");
-    refused(Project::read(&pack(&manifest, &files)), "Manifest", "model.bpk is listed but missing");
+    refused(
+        Project::read(&pack(&manifest, &files)),
+        "Manifest",
+        "model.bpk is listed but missing",
+    );
     let mut files = project.files.clone();
-    files.insert("images/one/stray.jpg".into(), project.files["images/one/one-1.jpg"].clone());
-    refused(Project::read(&pack(&manifest, &files)), "Manifest", "images/one/stray.jpg is in the file but not listed");
+    files.insert(
+        "images/one/stray.jpg".into(),
+        project.files["images/one/one-1.jpg"].clone(),
+    );
+    refused(
+        Project::read(&pack(&manifest, &files)),
+        "Manifest",
+        "images/one/stray.jpg is in the file but not listed",
+    );
     let mut files = project.files.clone();
     files.insert("notes.txt".into(), b"hello".to_vec());
-    refused(Project::read(&pack(&manifest, &files)), "Manifest", "not listed");
+    refused(
+        Project::read(&pack(&manifest, &files)),
+        "Manifest",
+        "not listed",
+    );
     // No project.json at all.
-    refused(Project::read(&project::zip::write(&project.files)), "Manifest", "there is no project.json");
+    refused(
+        Project::read(&project::zip::write(&project.files)),
+        "Manifest",
+        "there is no project.json",
+    );
     // The same checks apply before writing.
     let mut extra = project.clone();
     extra.files.insert("images/x.jpg".into(), vec![1]);
@@ -497,19 +767,44 @@ fn zip_bombs_and_oversized_entries_are_refused() {
     // 4 MiB of zeros deflates to a few KiB; the header claims 1,000 bytes.
     let zeros = vec![0u8; 4 << 20];
     let mut entries = fixture_entries();
-    entries.push(Entry { size: Some(1000), ..entry("images/bomb.jpg", &zeros) });
-    refused(Project::read(&build_zip(&entries)), "Archive", "larger than its header says");
+    entries.push(Entry {
+        size: Some(1000),
+        ..entry("images/bomb.jpg", &zeros)
+    });
+    refused(
+        Project::read(&build_zip(&entries)),
+        "Archive",
+        "larger than its header says",
+    );
     // Also when the declared size is the one the CRC belongs to, but smaller than the data.
     let head = &zeros[..1000];
     entries.last_mut().unwrap().crc = Some(crc32fast::hash(head));
-    refused(Project::read(&build_zip(&entries)), "Archive", "larger than its header says");
+    refused(
+        Project::read(&build_zip(&entries)),
+        "Archive",
+        "larger than its header says",
+    );
     // A declared size over the per-entry limit is refused before anything is inflated.
     let mut entries = fixture_entries();
-    entries.push(Entry { size: Some(LIMITS.entry_bytes as u32 + 1), ..entry("images/huge.jpg", b"tiny") });
-    refused(Project::read(&build_zip(&entries)), "TooLarge", &format!("at most {}", LIMITS.entry_bytes));
+    entries.push(Entry {
+        size: Some(LIMITS.entry_bytes as u32 + 1),
+        ..entry("images/huge.jpg", b"tiny")
+    });
+    refused(
+        Project::read(&build_zip(&entries)),
+        "TooLarge",
+        &format!("at most {}", LIMITS.entry_bytes),
+    );
     let mut entries = fixture_entries();
-    entries.push(Entry { size: Some(u32::MAX), ..entry("images/huge.jpg", b"tiny") });
-    refused(Project::read(&build_zip(&entries)), "TooLarge", "images/huge.jpg");
+    entries.push(Entry {
+        size: Some(u32::MAX),
+        ..entry("images/huge.jpg", b"tiny")
+    });
+    refused(
+        Project::read(&build_zip(&entries)),
+        "TooLarge",
+        "images/huge.jpg",
+    );
     // Inflating to less than declared is damage too.
     let mut entries = fixture_entries();
     entries[1].size = Some(entries[1].data.len() as u32 + 10);
@@ -518,7 +813,11 @@ fn zip_bombs_and_oversized_entries_are_refused() {
     let mut entries = fixture_entries();
     entries[1].deflate = false;
     entries[1].size = Some(5);
-    refused(Project::read(&build_zip(&entries)), "Archive", "stored size disagrees");
+    refused(
+        Project::read(&build_zip(&entries)),
+        "Archive",
+        "stored size disagrees",
+    );
     // 0xFFFF entries means zip64, which is not supported.
     let mut bytes = fixtures().small.write().unwrap();
     let end = bytes.len() - 22;
@@ -526,7 +825,10 @@ fn zip_bombs_and_oversized_entries_are_refused() {
     refused(Project::read(&bytes), "Archive", "zip64");
     // The writer refuses what the reader would refuse.
     let mut big = fixtures().small.clone();
-    big.files.insert("images/zero/zero-0.jpg".into(), vec![0; LIMITS.entry_bytes + 1]);
+    big.files.insert(
+        "images/zero/zero-0.jpg".into(),
+        vec![0; LIMITS.entry_bytes + 1],
+    );
     refused(big.write(), "TooLarge", "images/zero/zero-0.jpg");
 }
 
@@ -535,7 +837,13 @@ fn entries_sharing_bytes_are_refused() {
     // Two central records pointing at one local entry: a small file that inflates twice.
     let data = vec![7u8; 4096];
     let bytes = build_zip(&[entry("images/a.jpg", &data), entry("images/b.jpg", &data)]);
-    let second = bytes.windows(4).enumerate().filter(|(_, w)| *w == 0x0201_4b50u32.to_le_bytes()).nth(1).unwrap().0;
+    let second = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == 0x0201_4b50u32.to_le_bytes())
+        .nth(1)
+        .unwrap()
+        .0;
     let mut patched = bytes.clone();
     patched[second + 42..second + 46].copy_from_slice(&0u32.to_le_bytes());
     refused(Project::read(&patched), "Archive", "overlaps");
@@ -549,11 +857,19 @@ fn damaged_entries_are_refused() {
     let photo = &project.files["images/one/one-0.jpg"];
     let at = find(&bytes, photo) + photo.len() / 2;
     bytes[at] ^= 0x01;
-    refused(Project::read(&bytes), "Archive", "images/one/one-0.jpg: checksum mismatch");
+    refused(
+        Project::read(&bytes),
+        "Archive",
+        "images/one/one-0.jpg: checksum mismatch",
+    );
     // A wrong CRC on a deflated entry.
     let mut entries = fixture_entries();
     entries[2].crc = Some(crc32fast::hash(&entries[2].data) ^ 1);
-    refused(Project::read(&build_zip(&entries)), "Archive", "checksum mismatch");
+    refused(
+        Project::read(&build_zip(&entries)),
+        "Archive",
+        "checksum mismatch",
+    );
     // Damaged deflate data.
     let mut bytes = build_zip(&fixture_entries());
     let compressed = miniz_oxide::deflate::compress_to_vec(&project.files["model.bpk"], 9);
@@ -563,14 +879,22 @@ fn damaged_entries_are_refused() {
     // Unsupported compression and encryption.
     let mut entries = fixture_entries();
     entries[1].method = Some(12);
-    refused(Project::read(&build_zip(&entries)), "Archive", "compression method 12");
+    refused(
+        Project::read(&build_zip(&entries)),
+        "Archive",
+        "compression method 12",
+    );
     let mut entries = fixture_entries();
     entries[1].flags |= 1;
     refused(Project::read(&build_zip(&entries)), "Archive", "encrypted");
     // The same entry twice.
     let mut entries = fixture_entries();
     entries.push(entries[1].clone());
-    refused(Project::read(&build_zip(&entries)), "Archive", "appears twice");
+    refused(
+        Project::read(&build_zip(&entries)),
+        "Archive",
+        "appears twice",
+    );
     // A central directory pointing past the file, and a local header that is not one.
     let mut bytes = project.write().unwrap();
     let end = bytes.len() - 22;
@@ -589,7 +913,10 @@ fn damaged_entries_are_refused() {
 #[test]
 fn non_utf8_names_and_bad_manifests_are_refused() {
     let mut entries = fixture_entries();
-    entries.push(Entry { name: b"images/caf\xe9.jpg".to_vec(), ..entry("", b"x") });
+    entries.push(Entry {
+        name: b"images/caf\xe9.jpg".to_vec(),
+        ..entry("", b"x")
+    });
     refused(Project::read(&build_zip(&entries)), "Archive", "not UTF-8");
     // project.json that is not UTF-8, not JSON, or not an object.
     let project = &fixtures().project;
@@ -608,46 +935,102 @@ fn non_utf8_names_and_bad_manifests_are_refused() {
     for (json, word) in bad_manifests {
         let mut files = project.files.clone();
         files.insert(MANIFEST.into(), json.to_vec());
-        refused(Project::read(&project::zip::write(&files)), "Manifest", word);
+        refused(
+            Project::read(&project::zip::write(&files)),
+            "Manifest",
+            word,
+        );
     }
     // Duplicate keys.
     let mut files = project.files.clone();
-    let duplicated = format!("{{\"version\":1,{}", std::str::from_utf8(&good[1..]).unwrap());
+    let duplicated = format!(
+        "{{\"version\":1,{}",
+        std::str::from_utf8(&good[1..]).unwrap()
+    );
     files.insert(MANIFEST.into(), duplicated.into_bytes());
-    refused(Project::read(&project::zip::write(&files)), "Manifest", "duplicate field `version`");
+    refused(
+        Project::read(&project::zip::write(&files)),
+        "Manifest",
+        "duplicate field `version`",
+    );
 }
 
 #[test]
 fn a_model_that_does_not_fit_the_project_is_refused() {
     // Other class names, order or count than the model's labels.
-    refused(Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!("uno"))), "Model", "it has classes [\"zero\", \"one\", \"two\"]");
-    refused(Project::read(&with_manifest(|m| m["classes"].as_array_mut().unwrap().swap(0, 1))), "Model", "the project [\"one\", \"zero\", \"two\"]");
+    refused(
+        Project::read(&with_manifest(|m| m["classes"][1]["name"] = json!("uno"))),
+        "Model",
+        "it has classes [\"zero\", \"one\", \"two\"]",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["classes"].as_array_mut().unwrap().swap(0, 1)
+        })),
+        "Model",
+        "the project [\"one\", \"zero\", \"two\"]",
+    );
     let project = &fixtures().project;
     let mut manifest = manifest_json(project);
     manifest["classes"].as_array_mut().unwrap().pop();
     let mut files = project.files.clone();
     files.retain(|name, _| !name.starts_with("images/two/"));
-    refused(Project::read(&pack(&manifest, &files)), "Model", "the project [\"zero\", \"one\"]");
+    refused(
+        Project::read(&pack(&manifest, &files)),
+        "Model",
+        "the project [\"zero\", \"one\"]",
+    );
     // A model for another backbone.
-    refused(Project::read(&with_manifest(|m| m["backbone"] = json!("mobilenet_v2"))), "Model", "it needs mobilenet_v1_025, the project uses mobilenet_v2");
-    refused(Project::read(&with_manifest(|m| m["backbone"] = json!("efficientnet_lite0"))), "Model", "mobilenet_v1_025");
+    refused(
+        Project::read(&with_manifest(|m| m["backbone"] = json!("mobilenet_v2"))),
+        "Model",
+        "it needs mobilenet_v1_025, the project uses mobilenet_v2",
+    );
+    refused(
+        Project::read(&with_manifest(|m| {
+            m["backbone"] = json!("efficientnet_lite0")
+        })),
+        "Model",
+        "mobilenet_v1_025",
+    );
     // The small project's model in the big project.
     let mut files = project.files.clone();
-    files.insert("model.bpk".into(), fixtures().small.files["model.bpk"].clone());
-    refused(Project::read(&pack(&manifest_json(project), &files)), "Model", "it has classes [\"zero\", \"one\"]");
+    files.insert(
+        "model.bpk".into(),
+        fixtures().small.files["model.bpk"].clone(),
+    );
+    refused(
+        Project::read(&pack(&manifest_json(project), &files)),
+        "Model",
+        "it has classes [\"zero\", \"one\"]",
+    );
     // Not a model at all, a truncated one, and a Burnpack without the description.
     let record = &project.files["model.bpk"];
-    for (bytes, word) in [(b"not a model".to_vec(), "not a magpie model file"), (record[..record.len() / 2].to_vec(), "not a magpie model file")] {
+    for (bytes, word) in [
+        (b"not a model".to_vec(), "not a magpie model file"),
+        (
+            record[..record.len() / 2].to_vec(),
+            "not a magpie model file",
+        ),
+    ] {
         let mut files = project.files.clone();
         files.insert("model.bpk".into(), bytes);
-        refused(Project::read(&pack(&manifest_json(project), &files)), "Model", word);
+        refused(
+            Project::read(&pack(&manifest_json(project), &files)),
+            "Model",
+            word,
+        );
     }
     let mut bytes = record.clone();
     let at = find(&bytes, b"magpie-classifier");
     bytes[at] = b'M';
     let mut files = project.files.clone();
     files.insert("model.bpk".into(), bytes);
-    refused(Project::read(&pack(&manifest_json(project), &files)), "Model", "no magpie classifier description");
+    refused(
+        Project::read(&pack(&manifest_json(project), &files)),
+        "Model",
+        "no magpie classifier description",
+    );
     // The same checks before writing.
     let mut project = project.clone();
     project.manifest.backbone = BackboneKind::MobilenetV2;
@@ -657,14 +1040,43 @@ fn a_model_that_does_not_fit_the_project_is_refused() {
 #[test]
 fn the_knn_model_record_holds_the_documented_description() {
     let record = &fixtures().project.files["model.bpk"];
-    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(record.clone())).unwrap();
-    assert_eq!(&record[..4], b"NRUB", "Burnpack magic 0x4255524E, little-endian");
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        record.clone(),
+    ))
+    .unwrap();
+    assert_eq!(
+        &record[..4],
+        b"NRUB",
+        "Burnpack magic 0x4255524E, little-endian"
+    );
     let info: Value = serde_json::from_str(&reader.metadata()["magpie-classifier"]).unwrap();
-    let mut keys: Vec<&str> = info.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = info
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
-    assert_eq!(keys, ["backbone", "featureDim", "features", "knnClasses", "knnVotes", "labels", "preprocessing", "tailBlocks", "training", "version"]);
+    assert_eq!(
+        keys,
+        [
+            "backbone",
+            "featureDim",
+            "features",
+            "knnClasses",
+            "knnVotes",
+            "labels",
+            "preprocessing",
+            "tailBlocks",
+            "training",
+            "version"
+        ]
+    );
     assert_eq!(info["version"], 2);
-    assert_eq!(info["features"], "pooled", "MobileNetV1 0.25 has no spatial map");
+    assert_eq!(
+        info["features"], "pooled",
+        "MobileNetV1 0.25 has no spatial map"
+    );
     assert_eq!(info["backbone"], "mobilenet_v1_025");
     assert_eq!(info["labels"], json!(["zero", "one", "two"]));
     assert_eq!(info["featureDim"], 256);
@@ -677,17 +1089,31 @@ fn the_knn_model_record_holds_the_documented_description() {
     assert_eq!(info["training"]["head"]["kind"], "knn");
     assert_eq!(info["training"]["head"]["k"], 1);
     let expected = [("knn.center", vec![256]), ("knn.memory", vec![6, 256])];
-    let expected: Vec<_> = expected.into_iter().map(|(name, shape)| (name.to_string(), "F32".to_string(), shape)).collect();
+    let expected: Vec<_> = expected
+        .into_iter()
+        .map(|(name, shape)| (name.to_string(), "F32".to_string(), shape))
+        .collect();
     assert_eq!(tensors(record), expected);
     drop(reader);
     let typed = classifier::info(record).unwrap();
-    assert_eq!(serde_json::from_value::<classifier::ClassifierInfo>(info).unwrap(), typed);
+    assert_eq!(
+        serde_json::from_value::<classifier::ClassifierInfo>(info).unwrap(),
+        typed
+    );
 }
 
 /// Name, dtype and shape of every tensor of a record, in name order.
 fn tensors(record: &[u8]) -> Vec<(String, String, Vec<usize>)> {
-    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(record.to_vec())).unwrap();
-    let mut tensors: Vec<_> = reader.into_tensors().unwrap().into_iter().map(|t| (t.name.clone(), format!("{:?}", t.dtype), t.shape.to_vec())).collect();
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        record.to_vec(),
+    ))
+    .unwrap();
+    let mut tensors: Vec<_> = reader
+        .into_tensors()
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name.clone(), format!("{:?}", t.dtype), t.shape.to_vec()))
+        .collect();
     tensors.sort();
     tensors
 }
@@ -701,13 +1127,31 @@ fn trained_heads_and_fine_tuned_blocks_are_stored_as_documented() {
         dataset.labels.push(entry.name.clone());
         for sample in &entry.samples {
             let image = RgbaImage::decode(&project.files[&sample.file]).unwrap();
-            dataset.samples.push(Sample { id: sample.id.clone(), class, image });
+            dataset.samples.push(Sample {
+                id: sample.id.clone(),
+                class,
+                image,
+            });
         }
     }
-    let stages = Stages { backbone: cpu(), head: cpu() };
-    let base = TrainConfig { epochs: 1, validation_fraction: 0.0, augment: AugmentConfig::none(), ..TrainConfig::default() };
-    let mlp = HeadConfig { hidden: 8, ..HeadConfig::of(HeadKind::Mlp) };
-    let linear_head = vec![("head.Linear.output.bias", vec![3]), ("head.Linear.output.weight", vec![256, 3])];
+    let stages = Stages {
+        backbone: cpu(),
+        head: cpu(),
+    };
+    let base = TrainConfig {
+        epochs: 1,
+        validation_fraction: 0.0,
+        augment: AugmentConfig::none(),
+        ..TrainConfig::default()
+    };
+    let mlp = HeadConfig {
+        hidden: 8,
+        ..HeadConfig::of(HeadKind::Mlp)
+    };
+    let linear_head = vec![
+        ("head.Linear.output.bias", vec![3]),
+        ("head.Linear.output.weight", vec![256, 3]),
+    ];
     let mlp_head = vec![
         ("head.Mlp.hidden.bias", vec![8]),
         ("head.Mlp.hidden.weight", vec![256, 8]),
@@ -717,34 +1161,77 @@ fn trained_heads_and_fine_tuned_blocks_are_stored_as_documented() {
     let mut tail = mlp_head.clone();
     tail.extend([
         ("tail.MobileNetV1.blocks.0.depthwise.conv.bias", vec![256]),
-        ("tail.MobileNetV1.blocks.0.depthwise.conv.weight", vec![256, 1, 3, 3]),
+        (
+            "tail.MobileNetV1.blocks.0.depthwise.conv.weight",
+            vec![256, 1, 3, 3],
+        ),
         ("tail.MobileNetV1.blocks.0.pointwise.conv.bias", vec![256]),
-        ("tail.MobileNetV1.blocks.0.pointwise.conv.weight", vec![256, 256, 1, 1]),
+        (
+            "tail.MobileNetV1.blocks.0.pointwise.conv.weight",
+            vec![256, 256, 1, 1],
+        ),
     ]);
     let cases = [
-        (TrainConfig { head: HeadConfig::of(HeadKind::Linear), ..base.clone() }, linear_head),
-        (TrainConfig { head: mlp.clone(), ..base.clone() }, mlp_head),
-        (TrainConfig { head: mlp, finetune_blocks: 1, ..base.clone() }, tail),
+        (
+            TrainConfig {
+                head: HeadConfig::of(HeadKind::Linear),
+                ..base.clone()
+            },
+            linear_head,
+        ),
+        (
+            TrainConfig {
+                head: mlp.clone(),
+                ..base.clone()
+            },
+            mlp_head,
+        ),
+        (
+            TrainConfig {
+                head: mlp,
+                finetune_blocks: 1,
+                ..base.clone()
+            },
+            tail,
+        ),
     ];
     for (config, expected) in cases {
-        let fitted = block_on(fit(&model.backbone, &dataset, &config, &stages, &mut |_| {}, &CancelToken::default())).unwrap();
+        let fitted = block_on(fit(
+            &model.backbone,
+            &dataset,
+            &config,
+            &stages,
+            &mut |_| {},
+            &CancelToken::default(),
+        ))
+        .unwrap();
         let record = classifier::save(&fitted.classifier).unwrap();
         let info = classifier::info(&record).unwrap();
         assert_eq!(info.tail_blocks, config.finetune_blocks);
         assert!(info.knn_classes.is_empty() && info.knn_votes == 0);
-        let expected: Vec<(String, String, Vec<usize>)> =
-            expected.into_iter().map(|(name, shape)| (name.to_string(), "F32".to_string(), shape)).collect();
-        assert_eq!(tensors(&record), expected, "{:?} head, {} fine-tuned blocks", config.head.kind, config.finetune_blocks);
+        let expected: Vec<(String, String, Vec<usize>)> = expected
+            .into_iter()
+            .map(|(name, shape)| (name.to_string(), "F32".to_string(), shape))
+            .collect();
+        assert_eq!(
+            tensors(&record),
+            expected,
+            "{:?} head, {} fine-tuned blocks",
+            config.head.kind,
+            config.finetune_blocks
+        );
         // Such a record fits a project with its classes, like the KNN one.
         let mut with_model = project.clone();
         with_model.files.insert("model.bpk".into(), record);
-        assert_eq!(Project::read(&with_model.write().unwrap()).unwrap(), with_model);
+        assert_eq!(
+            Project::read(&with_model.write().unwrap()).unwrap(),
+            with_model
+        );
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fuzzing.
-
 
 /// One mutation of `base`.
 fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
@@ -767,7 +1254,11 @@ fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
         // Truncate, keeping the start or the end.
         2 => {
             let cut = rng.below(bytes.len());
-            if rng.below(2) == 0 { bytes.truncate(cut) } else { bytes.drain(..cut).for_each(drop) }
+            if rng.below(2) == 0 {
+                bytes.truncate(cut)
+            } else {
+                bytes.drain(..cut).for_each(drop)
+            }
         }
         // Insert or delete a run of bytes.
         3 => {
@@ -805,7 +1296,10 @@ fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
         // correct checksums, so the JSON and Burnpack parsers see the damage.
         _ => {
             let mut files = small.files.clone();
-            files.insert(MANIFEST.into(), serde_json::to_vec_pretty(&small.manifest).unwrap());
+            files.insert(
+                MANIFEST.into(),
+                serde_json::to_vec_pretty(&small.manifest).unwrap(),
+            );
             let names: Vec<String> = files.keys().cloned().collect();
             let name = match rng.below(4) {
                 0 | 1 => MANIFEST.to_string(),
@@ -832,7 +1326,9 @@ fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
                 }
                 _ => {
                     let at = rng.below(data.len() + 1);
-                    let inserts: [&[u8]; 10] = [b"\"", b"{", b"}", b"[", b"]", b",", b"\\u0000", b"\xff", b"null", b"1e999"];
+                    let inserts: [&[u8]; 10] = [
+                        b"\"", b"{", b"}", b"[", b"]", b",", b"\\u0000", b"\xff", b"null", b"1e999",
+                    ];
                     let insert = inserts[rng.below(inserts.len())];
                     data.splice(at..at, insert.iter().copied());
                 }
@@ -846,7 +1342,10 @@ fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
 #[test]
 fn fuzzed_project_files_never_panic() {
     // MAGPIE_FUZZ_CASES runs a longer campaign.
-    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
     let small = &fixtures().small;
     let base = small.write().unwrap();
     let started = Instant::now();
@@ -878,13 +1377,27 @@ fn fuzzed_project_files_never_panic() {
     assert!(crashes.is_empty(), "panics on (case, length): {crashes:?}");
     // The mutations reach every layer: zip, manifest and model checks all refuse something.
     for layer in ["Archive", "Manifest", "Model"] {
-        assert!(kinds.get(layer).copied().unwrap_or(0) > 100, "{layer} errors: {kinds:?}");
+        assert!(
+            kinds.get(layer).copied().unwrap_or(0) > 100,
+            "{layer} errors: {kinds:?}"
+        );
     }
 }
 
 #[test]
 fn class_folders_are_safe_unique_paths_a_project_accepts() {
-    let names: Vec<String> = ["fist", "a/b", "../up", "a/b", "  .hidden", "ünïcode 手", "<b>x</b>", ""].map(String::from).to_vec();
+    let names: Vec<String> = [
+        "fist",
+        "a/b",
+        "../up",
+        "a/b",
+        "  .hidden",
+        "ünïcode 手",
+        "<b>x</b>",
+        "",
+    ]
+    .map(String::from)
+    .to_vec();
     let folders = project::class_folders(&names);
     assert_eq!(folders[0], "fist");
     assert_eq!(folders[1], "a_b");
@@ -894,16 +1407,35 @@ fn class_folders_are_safe_unique_paths_a_project_accepts() {
     let unique: std::collections::HashSet<_> = folders.iter().collect();
     assert_eq!(unique.len(), names.len());
     // Every folder makes a path the project reader accepts.
-    let classes = names.iter().zip(&folders).enumerate().map(|(i, (name, folder))| ClassEntry {
-        name: if name.is_empty() { format!("class {i}") } else { name.clone() },
-        samples: vec![SampleEntry { id: format!("s{i}"), file: format!("images/{folder}/0001.jpg") }],
-    });
+    let classes = names
+        .iter()
+        .zip(&folders)
+        .enumerate()
+        .map(|(i, (name, folder))| ClassEntry {
+            name: if name.is_empty() {
+                format!("class {i}")
+            } else {
+                name.clone()
+            },
+            samples: vec![SampleEntry {
+                id: format!("s{i}"),
+                file: format!("images/{folder}/0001.jpg"),
+            }],
+        });
     let mut classes: Vec<ClassEntry> = classes.collect();
     classes[3].name = "a/b again".into();
-    let files = classes.iter().map(|c| (c.samples[0].file.clone(), vec![0xff, 0xd8, 0xff])).collect();
+    let files = classes
+        .iter()
+        .map(|c| (c.samples[0].file.clone(), vec![0xff, 0xd8, 0xff]))
+        .collect();
     let manifest = Manifest {
-        format: FORMAT.into(), version: VERSION, name: "folders".into(), backbone: BackboneKind::MobilenetV1025, classes,
-        settings: Default::default(), model: None,
+        format: FORMAT.into(),
+        version: VERSION,
+        name: "folders".into(),
+        backbone: BackboneKind::MobilenetV1025,
+        classes,
+        settings: Default::default(),
+        model: None,
     };
     let written = Project { manifest, files }.write().expect("written");
     Project::read(&written).expect("read back");

@@ -34,8 +34,21 @@ const CONVS: [(usize, usize, usize); 13] = [
     (28, 512, 512),
 ];
 /// Stage and position within it of each convolution of [`CONVS`].
-const CONV_PLACES: [(usize, usize); 13] =
-    [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2), (4, 0), (4, 1), (4, 2)];
+const CONV_PLACES: [(usize, usize); 13] = [
+    (0, 0),
+    (0, 1),
+    (1, 0),
+    (1, 1),
+    (2, 0),
+    (2, 1),
+    (2, 2),
+    (3, 0),
+    (3, 1),
+    (3, 2),
+    (4, 0),
+    (4, 1),
+    (4, 2),
+];
 /// torchvision's dense layers: `classifier.N`, inputs and outputs.
 const LINEARS: [(usize, usize, usize); 3] = [(0, 25088, 4096), (3, 4096, 4096), (6, 4096, 1000)];
 
@@ -53,18 +66,37 @@ fn torchvision_keys() -> Vec<Key> {
     let he = |fan_in: usize| (fan_in as f64 / 6.0).sqrt().log2().round() as i32;
     let mut keys = Vec::new();
     for (n, c_in, c_out) in CONVS {
-        keys.push(Key { name: format!("features.{n}.weight"), shape: vec![c_out, c_in, 3, 3], exponent: he(c_in * 9) });
-        keys.push(Key { name: format!("features.{n}.bias"), shape: vec![c_out], exponent: 4 });
+        keys.push(Key {
+            name: format!("features.{n}.weight"),
+            shape: vec![c_out, c_in, 3, 3],
+            exponent: he(c_in * 9),
+        });
+        keys.push(Key {
+            name: format!("features.{n}.bias"),
+            shape: vec![c_out],
+            exponent: 4,
+        });
     }
     for (n, d_in, d_out) in LINEARS {
-        keys.push(Key { name: format!("classifier.{n}.weight"), shape: vec![d_out, d_in], exponent: he(d_in) });
-        keys.push(Key { name: format!("classifier.{n}.bias"), shape: vec![d_out], exponent: 4 });
+        keys.push(Key {
+            name: format!("classifier.{n}.weight"),
+            shape: vec![d_out, d_in],
+            exponent: he(d_in),
+        });
+        keys.push(Key {
+            name: format!("classifier.{n}.bias"),
+            shape: vec![d_out],
+            exponent: 4,
+        });
     }
     keys
 }
 
 fn key(name: &str) -> Key {
-    torchvision_keys().into_iter().find(|k| k.name == name).expect("a VGG16 key")
+    torchvision_keys()
+        .into_iter()
+        .find(|k| k.name == name)
+        .expect("a VGG16 key")
 }
 
 /// SplitMix64 of `x`.
@@ -78,13 +110,18 @@ fn mix(mut x: u64) -> u64 {
 impl Key {
     /// Element `index` (row-major, torch layout) of this tensor.
     fn value(&self, index: usize) -> f32 {
-        let seed = self.name.bytes().fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(b as u64));
+        let seed = self
+            .name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(b as u64));
         let k = (mix(seed ^ ((index as u64) << 8)) >> 54) as i32 - 512;
         k as f32 / 512.0 * (-self.exponent as f32).exp2()
     }
 
     fn values(&self) -> Vec<f32> {
-        (0..self.shape.iter().product()).map(|i| self.value(i)).collect()
+        (0..self.shape.iter().product())
+            .map(|i| self.value(i))
+            .collect()
     }
 }
 
@@ -122,7 +159,11 @@ fn checkpoint() -> &'static Path {
         let keys = torchvision_keys();
         let (mut file, _) = safetensors_header(&part, &keys);
         for key in &keys {
-            let bytes: Vec<u8> = key.values().into_iter().flat_map(|v| half::f16::from_f32(v).to_le_bytes()).collect();
+            let bytes: Vec<u8> = key
+                .values()
+                .into_iter()
+                .flat_map(|v| half::f16::from_f32(v).to_le_bytes())
+                .collect();
             file.write_all(&bytes).unwrap();
         }
         file.flush().unwrap();
@@ -140,7 +181,10 @@ fn labels() -> Vec<String> {
 /// The generated checkpoint, imported on the CPU as `magpie convert` does.
 fn imported() -> &'static PretrainedBackbone {
     static MODEL: OnceLock<PretrainedBackbone> = OnceLock::new();
-    MODEL.get_or_init(|| import::import(BackboneKind::Vgg16, checkpoint(), labels(), &cpu()).expect("the generated checkpoint imports"))
+    MODEL.get_or_init(|| {
+        import::import(BackboneKind::Vgg16, checkpoint(), labels(), &cpu())
+            .expect("the generated checkpoint imports")
+    })
 }
 
 fn vgg(model: &PretrainedBackbone) -> &Vgg16 {
@@ -158,14 +202,25 @@ fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 fn every_torchvision_tensor_lands_in_its_place() {
     let net = vgg(imported());
     // The importer's own list of names and shapes is torchvision's.
-    let listed: Vec<(String, Vec<usize>)> = torchvision_keys().into_iter().map(|k| (k.name, k.shape)).collect();
+    let listed: Vec<(String, Vec<usize>)> = torchvision_keys()
+        .into_iter()
+        .map(|k| (k.name, k.shape))
+        .collect();
     assert_eq!(torchvision::vgg16_parameters(net), listed);
     for ((n, _, _), (stage, position)) in CONVS.iter().zip(CONV_PLACES) {
         let conv = &net.stages[stage].convs[position];
         // Same layout [out, in, kh, kw] in both frameworks.
-        assert_eq!(values(conv.weight.val()), key(&format!("features.{n}.weight")).values(), "features.{n}.weight");
+        assert_eq!(
+            values(conv.weight.val()),
+            key(&format!("features.{n}.weight")).values(),
+            "features.{n}.weight"
+        );
         let bias = conv.bias.as_ref().expect("convolutions have a bias").val();
-        assert_eq!(values(bias), key(&format!("features.{n}.bias")).values(), "features.{n}.bias");
+        assert_eq!(
+            values(bias),
+            key(&format!("features.{n}.bias")).values(),
+            "features.{n}.bias"
+        );
     }
     for ((n, d_in, d_out), linear) in LINEARS.iter().zip(&net.classifier) {
         let torch = key(&format!("classifier.{n}.weight"));
@@ -173,25 +228,56 @@ fn every_torchvision_tensor_lands_in_its_place() {
         let mut i = 0;
         for block in &linear.blocks {
             let [rows, cols] = block.weight.dims();
-            assert!(cols == *d_out && rows * cols * 4 <= 128 << 20, "classifier.{n}: block [{rows}, {cols}]");
+            assert!(
+                cols == *d_out && rows * cols * 4 <= 128 << 20,
+                "classifier.{n}: block [{rows}, {cols}]"
+            );
             let burn = values(block.weight.val());
             for r in 0..rows {
                 for o in 0..*d_out {
                     let (b, t) = (burn[r * d_out + o], torch.value(o * d_in + i + r));
-                    assert!(b == t, "classifier.{n}.weight[{o}][{}] = {t}, but Burn's [{}][{o}] = {b}", i + r, i + r);
+                    assert!(
+                        b == t,
+                        "classifier.{n}.weight[{o}][{}] = {t}, but Burn's [{}][{o}] = {b}",
+                        i + r,
+                        i + r
+                    );
                 }
             }
             i += rows;
         }
         assert_eq!(i, *d_in, "classifier.{n}: the blocks cover every input");
-        let bias = linear.blocks[0].bias.as_ref().expect("dense layers have a bias").val();
-        assert_eq!(values(bias), key(&format!("classifier.{n}.bias")).values(), "classifier.{n}.bias");
-        assert!(linear.blocks[1..].iter().all(|b| b.bias.is_none()), "one bias per layer");
+        let bias = linear.blocks[0]
+            .bias
+            .as_ref()
+            .expect("dense layers have a bias")
+            .val();
+        assert_eq!(
+            values(bias),
+            key(&format!("classifier.{n}.bias")).values(),
+            "classifier.{n}.bias"
+        );
+        assert!(
+            linear.blocks[1..].iter().all(|b| b.bias.is_none()),
+            "one bias per layer"
+        );
     }
     // The first dense weight (392 MiB) is cut in four blocks of 6272 inputs (128 channels x 7 x 7).
-    assert_eq!(net.classifier[0].blocks.iter().map(|b| b.weight.dims()).collect::<Vec<_>>(), [[6272, 4096]; 4]);
+    assert_eq!(
+        net.classifier[0]
+            .blocks
+            .iter()
+            .map(|b| b.weight.dims())
+            .collect::<Vec<_>>(),
+        [[6272, 4096]; 4]
+    );
     // Spot checks independent of the loops: torch's [o][i] is Burn's [i][o] (block 3 holds inputs 18816..).
-    let last = values(net.classifier[2].blocks[0].weight.val().slice([4095..4096, 999..1000]));
+    let last = values(
+        net.classifier[2].blocks[0]
+            .weight
+            .val()
+            .slice([4095..4096, 999..1000]),
+    );
     assert_eq!(last, [key("classifier.6.weight").value(999 * 4096 + 4095)]);
     let fc1 = values(net.classifier[0].blocks[3].weight.val().slice([1..2, 5..6]));
     assert_eq!(fc1, [key("classifier.0.weight").value(5 * 25088 + 18817)]);
@@ -213,36 +299,56 @@ fn a_missing_tensor_is_named() {
     let mut keys = torchvision_keys();
     keys.retain(|k| k.name != "classifier.3.bias");
     let err = import_header_only("missing.safetensors", &keys, 0);
-    assert!(matches!(&err, WeightsError::MissingTensor { name } if name == "classifier.3.bias"), "{err}");
+    assert!(
+        matches!(&err, WeightsError::MissingTensor { name } if name == "classifier.3.bias"),
+        "{err}"
+    );
     assert_eq!(err.to_string(), "missing tensor 'classifier.3.bias'");
 }
 
 #[test]
 fn a_transposed_dense_weight_or_a_wrong_kernel_is_named() {
     let mut keys = torchvision_keys();
-    keys.iter_mut().find(|k| k.name == "classifier.0.weight").unwrap().shape = vec![25088, 4096];
+    keys.iter_mut()
+        .find(|k| k.name == "classifier.0.weight")
+        .unwrap()
+        .shape = vec![25088, 4096];
     let err = import_header_only("transposed.safetensors", &keys, 0);
-    assert_eq!(err.to_string(), "shape mismatch for 'classifier.0.weight': expected [4096, 25088], found [25088, 4096]");
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch for 'classifier.0.weight': expected [4096, 25088], found [25088, 4096]"
+    );
     assert!(matches!(err, WeightsError::ShapeMismatch { .. }));
 
     let mut keys = torchvision_keys();
-    keys.iter_mut().find(|k| k.name == "features.17.weight").unwrap().shape = vec![512, 256, 5, 5];
+    keys.iter_mut()
+        .find(|k| k.name == "features.17.weight")
+        .unwrap()
+        .shape = vec![512, 256, 5, 5];
     let err = import_header_only("kernel.safetensors", &keys, 0);
-    assert_eq!(err.to_string(), "shape mismatch for 'features.17.weight': expected [512, 256, 3, 3], found [512, 256, 5, 5]");
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch for 'features.17.weight': expected [512, 256, 3, 3], found [512, 256, 5, 5]"
+    );
 }
 
 #[test]
 fn a_truncated_checkpoint_is_refused() {
     let err = import_header_only("truncated.safetensors", &torchvision_keys(), 1000);
     assert!(matches!(err, WeightsError::Truncated { .. }), "{err}");
-    assert_eq!(err.to_string(), "truncated safetensors file: it ends inside tensor 'classifier.6.bias'");
+    assert_eq!(
+        err.to_string(),
+        "truncated safetensors file: it ends inside tensor 'classifier.6.bias'"
+    );
 }
 
 // --- Forward pass ----------------------------------------------------------------------------
 
 /// A deterministic batch of normalized-looking images.
 fn images(batch: usize, size: usize, device: &Device) -> Tensor<4> {
-    let values: Vec<f32> = (0..batch * 3 * size * size).map(|i| ((mix(i as u64 + 7) >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0).collect();
+    let values: Vec<f32> = (0..batch * 3 * size * size)
+        .map(|i| ((mix(i as u64 + 7) >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0)
+        .collect();
     Tensor::from_data(TensorData::new(values, [batch, 3, size, size]), device)
 }
 
@@ -264,7 +370,9 @@ fn reference(image: &[f32], size: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
                     for kx in 0..3 {
                         let w = weight[((o * c_in + c) * 3 + ky) * 3 + kx];
                         for row in 0..side {
-                            let Some(src) = (row + ky).checked_sub(1).filter(|r| *r < side) else { continue };
+                            let Some(src) = (row + ky).checked_sub(1).filter(|r| *r < side) else {
+                                continue;
+                            };
                             for col in 0..side {
                                 if let Some(s) = (col + kx).checked_sub(1).filter(|s| *s < side) {
                                     out[row * side + col] += w * plane[src * side + s];
@@ -283,16 +391,27 @@ fn reference(image: &[f32], size: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
             x = (0..channels * half * half)
                 .map(|j| {
                     let (c, r, s) = (j / (half * half), j / half % half, j % half);
-                    let at = |dr: usize, ds: usize| x[c * side * side + (2 * r + dr) * side + 2 * s + ds];
+                    let at = |dr: usize, ds: usize| {
+                        x[c * side * side + (2 * r + dr) * side + 2 * s + ds]
+                    };
                     at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1))
                 })
                 .collect();
             side = half;
         }
     }
-    let pooled: Vec<f32> = (0..channels).map(|c| x[c * side * side..(c + 1) * side * side].iter().sum::<f32>() / (side * side) as f32).collect();
+    let pooled: Vec<f32> = (0..channels)
+        .map(|c| {
+            x[c * side * side..(c + 1) * side * side]
+                .iter()
+                .sum::<f32>()
+                / (side * side) as f32
+        })
+        .collect();
     // torch's AdaptiveAvgPool2d((7, 7)): cell i averages rows floor(i*n/7)..ceil((i+1)*n/7).
-    let bins: Vec<(usize, usize)> = (0..7).map(|i| (i * side / 7, ((i + 1) * side).div_ceil(7))).collect();
+    let bins: Vec<(usize, usize)> = (0..7)
+        .map(|i| (i * side / 7, ((i + 1) * side).div_ceil(7)))
+        .collect();
     let mut flat = Vec::with_capacity(channels * 49);
     for c in 0..channels {
         for &(r0, r1) in &bins {
@@ -309,7 +428,10 @@ fn reference(image: &[f32], size: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let bias = key(&format!("classifier.{n}.bias")).values();
         h = (0..*d_out)
             .map(|o| {
-                let v = bias[o] + (0..*d_in).map(|i| weight.value(o * d_in + i) * h[i]).sum::<f32>();
+                let v = bias[o]
+                    + (0..*d_in)
+                        .map(|i| weight.value(o * d_in + i) * h[i])
+                        .sum::<f32>();
                 if j + 1 < LINEARS.len() { v.max(0.0) } else { v }
             })
             .collect();
@@ -329,7 +451,11 @@ fn relative_difference(a: &[f32], b: &[f32]) -> f32 {
 fn outputs(net: &Vgg16, images: Tensor<4>) -> [Vec<f32>; 3] {
     let mut flat_net = net.clone();
     flat_net.flatten = true;
-    [values(net.features(images.clone())), values(flat_net.features(images.clone())), values(net.forward(images))]
+    [
+        values(net.features(images.clone())),
+        values(flat_net.features(images.clone())),
+        values(net.forward(images)),
+    ]
 }
 
 #[test]
@@ -339,14 +465,24 @@ fn cpu_forward_matches_a_naive_reference() {
     let batch = images(2, size, &device);
     let first = values(batch.clone().slice([0..1]));
     let [features, flat, logits] = outputs(vgg(imported()), batch);
-    assert_eq!((features.len(), flat.len(), logits.len()), (2 * 512, 2 * 25088, 2 * 1000));
+    assert_eq!(
+        (features.len(), flat.len(), logits.len()),
+        (2 * 512, 2 * 25088, 2 * 1000)
+    );
     let (want_features, want_flat, want_logits) = reference(&first, size);
-    for (what, got, want) in [("features", &features[..512], &want_features), ("flatten", &flat[..25088], &want_flat), ("logits", &logits[..1000], &want_logits)] {
+    for (what, got, want) in [
+        ("features", &features[..512], &want_features),
+        ("flatten", &flat[..25088], &want_flat),
+        ("logits", &logits[..1000], &want_logits),
+    ] {
         let diff = relative_difference(want, got);
         println!("cpu {what} vs reference: {diff:.2e}");
         assert!(diff < 1e-4, "{what} differ from the reference by {diff}");
     }
-    assert!(want_logits.iter().any(|v| v.abs() > 1e-3), "degenerate logits: the test would prove nothing");
+    assert!(
+        want_logits.iter().any(|v| v.abs() > 1e-3),
+        "degenerate logits: the test would prove nothing"
+    );
 }
 
 #[test]
@@ -357,24 +493,35 @@ fn shapes_at_224_px_and_the_flatten_is_channel_major() {
     let base = net.base(batch.clone());
     assert_eq!(base.dims(), [1, 512, 7, 7]);
     let [features, flat, logits] = outputs(net, batch);
-    assert_eq!((features.len(), flat.len(), logits.len()), (512, 25088, 1000));
+    assert_eq!(
+        (features.len(), flat.len(), logits.len()),
+        (512, 25088, 1000)
+    );
     let grid = values(base);
     // At 224 px the 7x7 adaptive pooling is the identity: the flatten is pool5 itself.
     assert!(relative_difference(&grid, &flat) < 1e-6);
-    let means: Vec<f32> = grid.chunks(49).map(|c| c.iter().sum::<f32>() / 49.0).collect();
+    let means: Vec<f32> = grid
+        .chunks(49)
+        .map(|c| c.iter().sum::<f32>() / 49.0)
+        .collect();
     assert!(relative_difference(&means, &features) < 1e-5);
 }
 
 #[test]
 fn wgpu_agrees_with_cpu() {
-    let gpu = pollster::block_on(device(BackendKind::Wgpu)).expect("a Vulkan adapter (Mesa lavapipe) is installed");
+    let gpu = pollster::block_on(device(BackendKind::Wgpu))
+        .expect("a Vulkan adapter (Mesa lavapipe) is installed");
     let model = imported();
     let bytes = record::save(&model.backbone, &model.info).unwrap();
     let on_gpu = record::load(bytes, &gpu).expect("the record loads on wgpu");
     let size = 64;
     let on_cpu = outputs(vgg(model), images(2, size, &cpu()));
     let on_wgpu = outputs(vgg(&on_gpu), images(2, size, &gpu));
-    for ((what, a), b) in ["features", "flatten", "logits"].iter().zip(&on_cpu).zip(&on_wgpu) {
+    for ((what, a), b) in ["features", "flatten", "logits"]
+        .iter()
+        .zip(&on_cpu)
+        .zip(&on_wgpu)
+    {
         let diff = relative_difference(a, b);
         println!("{what}: max |wgpu - cpu| / max |cpu| = {diff:.2e}");
         assert!(diff < 1e-3, "{what}: wgpu and cpu differ by {diff}");
@@ -387,7 +534,11 @@ fn wgpu_agrees_with_cpu() {
 fn cli_converts_to_a_lossless_f16_record_then_predicts_and_runs_fewshot_with_it() {
     let magpie = || Command::new(env!("CARGO_BIN_EXE_magpie"));
     let labels_path = temp_path("labels.txt");
-    std::fs::write(&labels_path, format!("background\n{}\n", labels().join("\n"))).unwrap();
+    std::fs::write(
+        &labels_path,
+        format!("background\n{}\n", labels().join("\n")),
+    )
+    .unwrap();
     let record_path = temp_path("vgg16.f16.bpk");
     let out = magpie()
         .args(["convert", "--backbone", "vgg16", "--f16", "--input"])
@@ -398,13 +549,29 @@ fn cli_converts_to_a_lossless_f16_record_then_predicts_and_runs_fewshot_with_it(
         .arg(&record_path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let size = std::fs::metadata(&record_path).unwrap().len();
-    assert!((276_000_000..277_500_000).contains(&size), "f16 record of {size} bytes");
+    assert!(
+        (276_000_000..277_500_000).contains(&size),
+        "f16 record of {size} bytes"
+    );
 
     let photo = import::assets_dir().join("images/chelsea.png");
-    let out = magpie().args(["predict", "--backbone", "vgg16", "--weights"]).arg(&record_path).arg(&photo).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = magpie()
+        .args(["predict", "--backbone", "vgg16", "--weights"])
+        .arg(&record_path)
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let fields: Vec<&str> = stdout.trim_end().split('\t').collect();
     // The generated weights are exact in f16: the binary answers as the imported model does.
@@ -412,26 +579,58 @@ fn cli_converts_to_a_lossless_f16_record_then_predicts_and_runs_fewshot_with_it(
     let top = pollster::block_on(imported().classify(&[image.view()], 1, &cpu())).unwrap();
     assert_eq!(fields[1], top[0][0].label, "{stdout}");
     let p: f32 = fields[2].parse().unwrap();
-    assert!((p - top[0][0].probability).abs() < 1e-5, "{stdout} vs {:?}", top[0][0]);
+    assert!(
+        (p - top[0][0].probability).abs() < 1e-5,
+        "{stdout} vs {:?}",
+        top[0][0]
+    );
 
     // A two-class few-shot run on the record: one photo per class trains, one tests.
     let data = temp_path("fewshot");
-    for (class, photos) in [("cat", ["chelsea.png", "cat.bmp"]), ("bird", ["bird.bmp", "owl.jpg"])] {
+    for (class, photos) in [
+        ("cat", ["chelsea.png", "cat.bmp"]),
+        ("bird", ["bird.bmp", "owl.jpg"]),
+    ] {
         std::fs::create_dir_all(data.join(class)).unwrap();
         for name in photos {
-            std::fs::copy(import::assets_dir().join("images").join(name), data.join(class).join(name)).unwrap();
+            std::fs::copy(
+                import::assets_dir().join("images").join(name),
+                data.join(class).join(name),
+            )
+            .unwrap();
         }
     }
     let out = magpie()
-        .args(["fewshot", "--backbone", "vgg16", "--shots", "1", "--seeds", "1", "--augment", "0", "--head", "knn", "--weights"])
+        .args([
+            "fewshot",
+            "--backbone",
+            "vgg16",
+            "--shots",
+            "1",
+            "--seeds",
+            "1",
+            "--augment",
+            "0",
+            "--head",
+            "knn",
+            "--weights",
+        ])
         .arg(&record_path)
         .arg("--data")
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("# backbone=vgg16 head=knn features=pooled shots=1") && stdout.contains("mean_accuracy="), "{stdout}");
+    assert!(
+        stdout.contains("# backbone=vgg16 head=knn features=pooled shots=1")
+            && stdout.contains("mean_accuracy="),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&data).unwrap();
     std::fs::remove_file(&record_path).unwrap();
     std::fs::remove_file(&labels_path).unwrap();

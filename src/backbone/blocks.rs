@@ -71,7 +71,10 @@ impl ConvUnitConfig {
             .with_padding(padding)
             .with_bias(true)
             .init(device);
-        ConvUnit { conv, relu6: self.relu6 }
+        ConvUnit {
+            conv,
+            relu6: self.relu6,
+        }
     }
 }
 

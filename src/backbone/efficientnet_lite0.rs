@@ -28,7 +28,13 @@ const fn stage(
     channels: usize,
     repeats: usize,
 ) -> Stage {
-    Stage { expansion, kernel_size, stride, channels, repeats }
+    Stage {
+        expansion,
+        kernel_size,
+        stride,
+        channels,
+        repeats,
+    }
 }
 
 /// Configuration of [`EfficientNetLite0`].

@@ -66,12 +66,20 @@ impl InvertedResidualSpec {
             .iter()
             .map(|b| b.init(device))
             .collect::<Vec<_>>();
-        let last = self.stages.last().map_or(self.stem_channels, |s| s.channels);
+        let last = self
+            .stages
+            .last()
+            .map_or(self.stem_channels, |s| s.channels);
         let head = ConvUnitConfig::new([last, self.head_channels], 1)
             .with_padding(self.padding)
             .init(device);
         let classifier = LinearConfig::new(self.head_channels, self.num_classes).init(device);
-        InvertedResidualNet { stem, blocks, head, classifier }
+        InvertedResidualNet {
+            stem,
+            blocks,
+            head,
+            classifier,
+        }
     }
 }
 
@@ -121,7 +129,10 @@ impl InvertedResidualNet {
     /// A copy of the last `tail_blocks` blocks and the head convolution.
     pub fn tail(&self, tail_blocks: usize) -> InvertedResidualTail {
         let cut = self.blocks.len().saturating_sub(tail_blocks);
-        InvertedResidualTail { blocks: self.blocks[cut..].to_vec(), head: self.head.clone() }
+        InvertedResidualTail {
+            blocks: self.blocks[cut..].to_vec(),
+            head: self.head.clone(),
+        }
     }
 
     /// ImageNet logits.

@@ -32,7 +32,10 @@ pub struct Normalization {
 impl Normalization {
     /// The same `value * scale + offset` on every channel.
     pub const fn uniform(scale: f32, offset: f32) -> Self {
-        Self { scale: [scale; 3], offset: [offset; 3] }
+        Self {
+            scale: [scale; 3],
+            offset: [offset; 3],
+        }
     }
 
     /// `(value / 255 - mean[c]) / std[c]`, torchvision's `Normalize` on 0..=1 inputs.
@@ -46,7 +49,12 @@ impl Normalization {
 
 impl BackboneKind {
     /// Every supported backbone, default first.
-    pub const ALL: [BackboneKind; 4] = [Self::MobilenetV2, Self::EfficientnetLite0, Self::MobilenetV1025, Self::Vgg16];
+    pub const ALL: [BackboneKind; 4] = [
+        Self::MobilenetV2,
+        Self::EfficientnetLite0,
+        Self::MobilenetV1025,
+        Self::Vgg16,
+    ];
 
     /// Stable identifier used by the CLI, the web API and file names.
     pub fn id(self) -> &'static str {
@@ -142,7 +150,12 @@ pub struct UnknownBackbone(pub String);
 impl fmt::Display for UnknownBackbone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let known: Vec<_> = BackboneKind::ALL.iter().map(|k| k.id()).collect();
-        write!(f, "unknown backbone '{}' (expected one of: {})", self.0, known.join(", "))
+        write!(
+            f,
+            "unknown backbone '{}' (expected one of: {})",
+            self.0,
+            known.join(", ")
+        )
     }
 }
 

@@ -61,7 +61,9 @@ impl MobileNetV1Config {
     pub fn init(&self, device: &Device) -> MobileNetV1 {
         let width = |c: usize| c * self.width_quarters / 4;
         let stem_channels = width(32);
-        let stem = ConvUnitConfig::new([3, stem_channels], 3).with_stride(2).init(device);
+        let stem = ConvUnitConfig::new([3, stem_channels], 3)
+            .with_stride(2)
+            .init(device);
         let mut c_in = stem_channels;
         let blocks = BLOCKS
             .iter()
@@ -76,7 +78,11 @@ impl MobileNetV1Config {
             })
             .collect();
         let classifier = LinearConfig::new(c_in, self.num_classes).init(device);
-        MobileNetV1 { stem, blocks, classifier }
+        MobileNetV1 {
+            stem,
+            blocks,
+            classifier,
+        }
     }
 }
 
@@ -139,7 +145,9 @@ impl MobileNetV1 {
     /// A copy of the last `tail_blocks` blocks.
     pub fn tail(&self, tail_blocks: usize) -> MobileNetV1Tail {
         let cut = self.blocks.len().saturating_sub(tail_blocks);
-        MobileNetV1Tail { blocks: self.blocks[cut..].to_vec() }
+        MobileNetV1Tail {
+            blocks: self.blocks[cut..].to_vec(),
+        }
     }
 
     /// ImageNet logits.

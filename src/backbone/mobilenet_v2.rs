@@ -21,7 +21,13 @@ const STAGES: [Stage; 7] = [
 ];
 
 const fn stage(expansion: usize, channels: usize, repeats: usize, stride: usize) -> Stage {
-    Stage { expansion, kernel_size: 3, stride, channels, repeats }
+    Stage {
+        expansion,
+        kernel_size: 3,
+        stride,
+        channels,
+        repeats,
+    }
 }
 
 /// Configuration of [`MobileNetV2`] (width multiplier 1.0).

@@ -125,7 +125,9 @@ impl Backbone {
     /// A copy of the last `tail_blocks` blocks (and the head convolution, where there is one).
     pub fn tail(&self, tail_blocks: usize) -> BackboneTail {
         match &self.net {
-            BackboneNet::InvertedResidual(net) => BackboneTail::InvertedResidual(net.tail(tail_blocks)),
+            BackboneNet::InvertedResidual(net) => {
+                BackboneTail::InvertedResidual(net.tail(tail_blocks))
+            }
             BackboneNet::MobileNetV1(net) => BackboneTail::MobileNetV1(net.tail(tail_blocks)),
             BackboneNet::Vgg16(net) => BackboneTail::Vgg16(net.tail(tail_blocks)),
         }

@@ -48,7 +48,9 @@ impl FromStr for Features {
         match s {
             "pooled" => Ok(Self::Pooled),
             "spatial" => Ok(Self::Spatial),
-            _ => Err(format!("unknown features '{s}' (expected pooled or spatial)")),
+            _ => Err(format!(
+                "unknown features '{s}' (expected pooled or spatial)"
+            )),
         }
     }
 }

@@ -13,7 +13,13 @@ use burn::tensor::{Device, Tensor};
 use super::blocks::global_avg_pool;
 
 /// Output channels of each stage's convolutions.
-const STAGES: [&[usize]; 5] = [&[64, 64], &[128, 128], &[256, 256, 256], &[512, 512, 512], &[512, 512, 512]];
+const STAGES: [&[usize]; 5] = [
+    &[64, 64],
+    &[128, 128],
+    &[256, 256, 256],
+    &[512, 512, 512],
+    &[512, 512, 512],
+];
 /// Side of the grid the classifier reads (torchvision's `AdaptiveAvgPool2d((7, 7))`).
 const GRID: usize = 7;
 /// Width of the hidden dense layers.
@@ -56,7 +62,11 @@ impl BlockLinear {
         let rows = d_in.div_ceil(count);
         let blocks = (0..d_in)
             .step_by(rows)
-            .map(|start| LinearConfig::new(rows.min(d_in - start), d_out).with_bias(start == 0).init(device))
+            .map(|start| {
+                LinearConfig::new(rows.min(d_in - start), d_out)
+                    .with_bias(start == 0)
+                    .init(device)
+            })
             .collect();
         Self { blocks }
     }
@@ -123,11 +133,19 @@ impl Vgg16Config {
                 Vgg16Stage { convs }
             })
             .collect();
-        let classifier = [(c_in * GRID * GRID, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, self.num_classes)]
-            .iter()
-            .map(|&(d_in, d_out)| BlockLinear::init(d_in, d_out, device))
-            .collect();
-        Vgg16 { stages, classifier, flatten: self.flatten }
+        let classifier = [
+            (c_in * GRID * GRID, HIDDEN),
+            (HIDDEN, HIDDEN),
+            (HIDDEN, self.num_classes),
+        ]
+        .iter()
+        .map(|&(d_in, d_out)| BlockLinear::init(d_in, d_out, device))
+        .collect();
+        Vgg16 {
+            stages,
+            classifier,
+            flatten: self.flatten,
+        }
     }
 }
 
@@ -151,7 +169,11 @@ fn flatten_grid(x: Tensor<4>) -> Tensor<2> {
 
 /// The embedding of the last stage's output: global average or flattened grid.
 fn embed(x: Tensor<4>, flatten: bool) -> Tensor<2> {
-    if flatten { flatten_grid(x) } else { global_avg_pool(x) }
+    if flatten {
+        flatten_grid(x)
+    } else {
+        global_avg_pool(x)
+    }
 }
 
 impl Vgg16Tail {
@@ -205,7 +227,10 @@ impl Vgg16 {
     /// A copy of the last `tail_stages` stages.
     pub fn tail(&self, tail_stages: usize) -> Vgg16Tail {
         let cut = self.stages.len().saturating_sub(tail_stages);
-        Vgg16Tail { stages: self.stages[cut..].to_vec(), flatten: self.flatten }
+        Vgg16Tail {
+            stages: self.stages[cut..].to_vec(),
+            flatten: self.flatten,
+        }
     }
 
     /// ImageNet logits: the flattened 7x7 grid through the three dense layers (ReLU between,

@@ -10,8 +10,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backbone::{Backbone, BackboneTail, RowKind};
-use crate::head::{FeatureNorm, HeadNet, KnnHead};
 use crate::device::readback_failed;
+use crate::head::{FeatureNorm, HeadNet, KnnHead};
 use crate::image::{RgbaView, preprocess};
 use crate::inference::read_rows;
 
@@ -64,7 +64,9 @@ pub async fn transfer(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, S
 pub async fn read_to(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, String> {
     let shape = tensor.dims();
     let data = tensor.into_data_async().await.map_err(readback_failed)?;
-    let values = data.try_to_vec::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))?;
+    let values = data
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("unexpected tensor data: {e:?}"))?;
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
@@ -76,7 +78,8 @@ pub async fn module_to_device<M: Module>(module: M, device: &Device) -> Result<M
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let tensor = param.val();
             let shape = tensor.dims().to_vec();
-            self.0.push((tensor.reshape([shape.iter().product::<usize>()]), shape));
+            self.0
+                .push((tensor.reshape([shape.iter().product::<usize>()]), shape));
         }
     }
     struct Replace(std::vec::IntoIter<TensorData>, Device);
@@ -93,7 +96,10 @@ pub async fn module_to_device<M: Module>(module: M, device: &Device) -> Result<M
     let mut values = Vec::with_capacity(collect.0.len());
     for (tensor, shape) in collect.0 {
         let data = tensor.into_data_async().await.map_err(readback_failed)?;
-        values.push(TensorData::new(data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?, shape));
+        values.push(TensorData::new(
+            data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?,
+            shape,
+        ));
     }
     Ok(module.map(&mut Replace(values.into_iter(), device.clone())))
 }
@@ -113,17 +119,31 @@ impl Classifier {
             Head::Trained(head) => Head::Trained(module_to_device(head.clone(), device).await?),
             Head::Knn(knn) => Head::Knn(module_to_device(knn.clone(), device).await?),
         };
-        Ok(Self { info: self.info.clone(), tail, norm, head, device: device.clone() })
+        Ok(Self {
+            info: self.info.clone(),
+            tail,
+            norm,
+            head,
+            device: device.clone(),
+        })
     }
 
     /// The backbone rows this classifier reads.
     pub fn rows(&self) -> RowKind {
-        RowKind::of(self.info.backbone, self.info.features, self.info.tail_blocks)
+        RowKind::of(
+            self.info.backbone,
+            self.info.features,
+            self.info.tail_blocks,
+        )
     }
 
     /// Class probabilities of backbone rows (see [`RowKind`]; tail inputs flattened to
     /// `[batch, channels * h * w]`, `shape` is one row's shape).
-    pub async fn probabilities_of_rows(&self, rows: Tensor<2>, shape: &[usize]) -> Result<Vec<Vec<f32>>, String> {
+    pub async fn probabilities_of_rows(
+        &self,
+        rows: Tensor<2>,
+        shape: &[usize],
+    ) -> Result<Vec<Vec<f32>>, String> {
         let rows = transfer(rows, &self.device).await?;
         let features = match (&self.tail, shape) {
             (Some(tail), &[c, h, w]) => {
@@ -151,9 +171,15 @@ impl Classifier {
         backbone_device: &Device,
     ) -> Result<(Tensor<2>, Vec<usize>), String> {
         if backbone.kind != self.info.backbone {
-            return Err(format!("this classifier was trained on {}, not {}", self.info.backbone, backbone.kind));
+            return Err(format!(
+                "this classifier was trained on {}, not {}",
+                self.info.backbone, backbone.kind
+            ));
         }
-        Ok(backbone.rows(preprocess(images, backbone.kind, backbone_device), self.rows()))
+        Ok(backbone.rows(
+            preprocess(images, backbone.kind, backbone_device),
+            self.rows(),
+        ))
     }
 
     /// Class probabilities of images, running `backbone` on `backbone_device`.

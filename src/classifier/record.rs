@@ -42,7 +42,12 @@ impl Preprocessing {
     /// The preprocessing of `kind`.
     pub fn of(kind: BackboneKind) -> Self {
         let norm = kind.normalization();
-        Self { input_size: kind.input_size(), crop: "center-square".into(), scale: norm.scale, offset: norm.offset }
+        Self {
+            input_size: kind.input_size(),
+            crop: "center-square".into(),
+            scale: norm.scale,
+            offset: norm.offset,
+        }
     }
 }
 
@@ -59,7 +64,12 @@ mod per_channel {
 
     pub fn serialize<S: Serializer>(values: &[f32; 3], serializer: S) -> Result<S::Ok, S::Error> {
         let uniform = values.iter().all(|v| *v == values[0]);
-        if uniform { Repr::Uniform(values[0]) } else { Repr::PerChannel(*values) }.serialize(serializer)
+        if uniform {
+            Repr::Uniform(values[0])
+        } else {
+            Repr::PerChannel(*values)
+        }
+        .serialize(serializer)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[f32; 3], D::Error> {
@@ -122,7 +132,12 @@ pub fn save(classifier: &Classifier) -> Result<Vec<u8>, String> {
         Head::Trained(head) => (Some(head.clone()), None),
         Head::Knn(knn) => (None, Some(knn.clone())),
     };
-    let parts = Parts { tail: classifier.tail.clone(), norm: classifier.norm.clone(), head, knn };
+    let parts = Parts {
+        tail: classifier.tail.clone(),
+        norm: classifier.norm.clone(),
+        head,
+        knn,
+    };
     let mut store = BurnpackStore::from_bytes(None).metadata(INFO_KEY, json);
     parts.save_into(&mut store).map_err(error)?;
     Ok(store.get_bytes().map_err(error)?.to_vec())
@@ -140,40 +155,66 @@ fn open(bytes: Bytes) -> Result<Reader, String> {
 
 /// The description held by an open record.
 fn describe(reader: &Reader) -> Result<ClassifierInfo, String> {
-    let json = reader.metadata().get(INFO_KEY).ok_or_else(|| error("no magpie classifier description in the file"))?;
+    let json = reader
+        .metadata()
+        .get(INFO_KEY)
+        .ok_or_else(|| error("no magpie classifier description in the file"))?;
     let info: ClassifierInfo = serde_json::from_str(json).map_err(error)?;
     if info.version > RECORD_VERSION {
-        return Err(error(format!("format version {} is newer than this app's {RECORD_VERSION}", info.version)));
+        return Err(error(format!(
+            "format version {} is newer than this app's {RECORD_VERSION}",
+            info.version
+        )));
     }
     if info.labels.len() < 2 {
         return Err(error("fewer than two classes"));
     }
     if info.labels.len() > MAX_CLASSES {
-        return Err(error(format!("{} classes (at most {MAX_CLASSES})", info.labels.len())));
+        return Err(error(format!(
+            "{} classes (at most {MAX_CLASSES})",
+            info.labels.len()
+        )));
     }
     Ok(info)
 }
 
 /// Refuses a description that does not fit `backbone`, or that claims more values than the
 /// file holds: a hostile file must not make the loader allocate gigabytes.
-fn check_sizes(info: &ClassifierInfo, backbone: &Backbone, file_bytes: usize) -> Result<(), String> {
+fn check_sizes(
+    info: &ClassifierInfo,
+    backbone: &Backbone,
+    file_bytes: usize,
+) -> Result<(), String> {
     let rows = RowKind::of(backbone.kind, info.features, info.tail_blocks);
     if rows.features() != info.features {
-        return Err(error(format!("{} has no {} features with {} fine-tuned blocks", backbone.kind, info.features, info.tail_blocks)));
+        return Err(error(format!(
+            "{} has no {} features with {} fine-tuned blocks",
+            backbone.kind, info.features, info.tail_blocks
+        )));
     }
     let dim = rows.head_input(backbone.kind);
     if info.feature_dim != dim {
-        return Err(error(format!("the model takes {} features, but {} gives {dim}", info.feature_dim, backbone.kind)));
+        return Err(error(format!(
+            "the model takes {} features, but {} gives {dim}",
+            info.feature_dim, backbone.kind
+        )));
     }
     let head = &info.training.head;
     if head.kind == HeadKind::Mlp && !(1..=MAX_HIDDEN).contains(&head.hidden) {
-        return Err(error(format!("{} hidden units (1 to {MAX_HIDDEN})", head.hidden)));
+        return Err(error(format!(
+            "{} hidden units (1 to {MAX_HIDDEN})",
+            head.hidden
+        )));
     }
     if !(0.0..1.0).contains(&head.dropout) {
         return Err(error(format!("dropout {} (0 to 1)", head.dropout)));
     }
     let classes = info.labels.len();
-    let norm = if info.features == Features::Spatial { dim } else { 0 };
+    let norm = if info.features == Features::Spatial {
+        dim
+    } else {
+        0
+    };
     let values = norm
         + match head.kind {
             HeadKind::Linear => (dim + 1) * classes,
@@ -182,17 +223,24 @@ fn check_sizes(info: &ClassifierInfo, backbone: &Backbone, file_bytes: usize) ->
         };
     // Every stored value takes at least two bytes (f16).
     if values.saturating_mul(2) > file_bytes {
-        return Err(error(format!("its description needs {values} values, more than the {file_bytes}-byte file holds")));
+        return Err(error(format!(
+            "its description needs {values} values, more than the {file_bytes}-byte file holds"
+        )));
     }
     Ok(())
 }
 
 /// Refuses NaN or infinite weights: they would turn every prediction into NaN.
 fn check_finite(reader: Reader) -> Result<(), String> {
-    let tensors = reader.into_tensors().map_err(|e| error(format!("not a magpie model file ({e})")))?;
+    let tensors = reader
+        .into_tensors()
+        .map_err(|e| error(format!("not a magpie model file ({e})")))?;
     for tensor in tensors {
         if !all_finite(tensor.dtype, &tensor.to_bytes().map_err(error)?) {
-            return Err(error(format!("tensor '{}' holds NaN or infinite values", tensor.name)));
+            return Err(error(format!(
+                "tensor '{}' holds NaN or infinite values",
+                tensor.name
+            )));
         }
     }
     Ok(())
@@ -206,10 +254,18 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
     let reader = open(bytes.clone())?;
     let info = describe(&reader)?;
     if info.backbone != backbone.kind {
-        return Err(error(format!("the model needs backbone {}, not {}", info.backbone, backbone.kind)));
+        return Err(error(format!(
+            "the model needs backbone {}, not {}",
+            info.backbone, backbone.kind
+        )));
     }
     if info.tail_blocks > backbone.num_blocks() {
-        return Err(error(format!("{} fine-tuned blocks, but {} has {}", info.tail_blocks, backbone.kind, backbone.num_blocks())));
+        return Err(error(format!(
+            "{} fine-tuned blocks, but {} has {}",
+            info.tail_blocks,
+            backbone.kind,
+            backbone.num_blocks()
+        )));
     }
     check_sizes(&info, backbone, file_bytes)?;
     check_finite(reader)?;
@@ -220,7 +276,14 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
             if info.knn_classes.iter().any(|&c| c >= classes) {
                 return Err(error("a stored example has a class that does not exist"));
             }
-            let knn = KnnHead::placeholder(info.knn_classes.len(), info.feature_dim, info.knn_classes.clone(), classes, info.knn_votes.max(1), device);
+            let knn = KnnHead::placeholder(
+                info.knn_classes.len(),
+                info.feature_dim,
+                info.knn_classes.clone(),
+                classes,
+                info.knn_votes.max(1),
+                device,
+            );
             (None, Some(knn))
         }
         _ => (head_config.init(info.feature_dim, classes, 0, device), None),
@@ -228,18 +291,35 @@ pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Clas
     let tail = (info.tail_blocks > 0).then(|| backbone.tail(info.tail_blocks).fork(device));
     let norm = (info.features == Features::Spatial)
         .then(|| FeatureNorm::placeholder(info.feature_dim, backbone.kind.feature_dim(), device));
-    let mut parts = Parts { tail, norm, head, knn };
+    let mut parts = Parts {
+        tail,
+        norm,
+        head,
+        knn,
+    };
     let mut store = BurnpackStore::from_bytes(Some(bytes));
-    let result = parts
-        .load_from(&mut store)
-        .map_err(|e| error(format!("the file does not fit its description: {}", e.to_string().chars().take(300).collect::<String>())))?;
+    let result = parts.load_from(&mut store).map_err(|e| {
+        error(format!(
+            "the file does not fit its description: {}",
+            e.to_string().chars().take(300).collect::<String>()
+        ))
+    })?;
     if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
-        return Err(error(format!("the file does not fit its description: {}", result.to_string().chars().take(300).collect::<String>())));
+        return Err(error(format!(
+            "the file does not fit its description: {}",
+            result.to_string().chars().take(300).collect::<String>()
+        )));
     }
     let head = match (parts.head, parts.knn) {
         (Some(head), _) => Head::Trained(head),
         (None, Some(knn)) => Head::Knn(knn),
         (None, None) => return Err(error("no head in the file")),
     };
-    Ok(Classifier { info, tail: parts.tail, norm: parts.norm, head, device: device.clone() })
+    Ok(Classifier {
+        info,
+        tail: parts.tail,
+        norm: parts.norm,
+        head,
+        device: device.clone(),
+    })
 }

@@ -21,15 +21,30 @@ pub fn load_folder(dir: &Path) -> Result<Dataset, DatasetError> {
     let mut dataset = Dataset::default();
     for class_dir in read_dir(dir)?.into_iter().filter(|p| p.is_dir()) {
         let class = dataset.labels.len();
-        dataset.labels.push(class_dir.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        dataset.labels.push(
+            class_dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
         for path in read_dir(&class_dir)? {
-            let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+            let extension = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
             if !IMAGE_EXTENSIONS.contains(&extension.as_str()) {
                 continue;
             }
-            let bytes = std::fs::read(&path).map_err(|e| DatasetError::Read(format!("{}: {e}", path.display())))?;
-            let image = RgbaImage::decode(&bytes).map_err(|e| DatasetError::Read(format!("{}: {e}", path.display())))?;
-            dataset.samples.push(Sample { id: path.display().to_string(), class, image });
+            let bytes = std::fs::read(&path)
+                .map_err(|e| DatasetError::Read(format!("{}: {e}", path.display())))?;
+            let image = RgbaImage::decode(&bytes)
+                .map_err(|e| DatasetError::Read(format!("{}: {e}", path.display())))?;
+            dataset.samples.push(Sample {
+                id: path.display().to_string(),
+                class,
+                image,
+            });
         }
     }
     Ok(dataset)

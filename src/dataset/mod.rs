@@ -36,7 +36,10 @@ pub struct Dataset<F = RgbaImage> {
 
 impl<F> Default for Dataset<F> {
     fn default() -> Self {
-        Self { labels: Vec::new(), samples: Vec::new() }
+        Self {
+            labels: Vec::new(),
+            samples: Vec::new(),
+        }
     }
 }
 
@@ -63,12 +66,24 @@ pub enum DatasetError {
 impl fmt::Display for DatasetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoClasses => write!(f, "there are no classes: add at least two, each with examples"),
+            Self::NoClasses => write!(
+                f,
+                "there are no classes: add at least two, each with examples"
+            ),
             Self::OneClass(name) => {
-                write!(f, "only one class ('{name}'): add at least one more class to tell it apart from")
+                write!(
+                    f,
+                    "only one class ('{name}'): add at least one more class to tell it apart from"
+                )
             }
-            Self::EmptyClass(name) => write!(f, "class '{name}' has no examples: capture some or remove the class"),
-            Self::UnknownClass { id, class } => write!(f, "sample '{id}' has class index {class}, which does not exist"),
+            Self::EmptyClass(name) => write!(
+                f,
+                "class '{name}' has no examples: capture some or remove the class"
+            ),
+            Self::UnknownClass { id, class } => write!(
+                f,
+                "sample '{id}' has class index {class}, which does not exist"
+            ),
             Self::Read(message) => f.write_str(message),
         }
     }
@@ -113,7 +128,10 @@ impl<F> Dataset<F> {
             _ => {}
         }
         if let Some(sample) = self.samples.iter().find(|s| s.class >= self.labels.len()) {
-            return Err(DatasetError::UnknownClass { id: sample.id.clone(), class: sample.class });
+            return Err(DatasetError::UnknownClass {
+                id: sample.id.clone(),
+                class: sample.class,
+            });
         }
         match self.class_counts().iter().position(|&n| n == 0) {
             Some(empty) => Err(DatasetError::EmptyClass(self.labels[empty].clone())),
@@ -140,29 +158,59 @@ mod tests {
     use super::*;
 
     fn sample(class: usize) -> Sample {
-        Sample { id: format!("s{class}"), class, image: RgbaImage { width: 1, height: 1, pixels: vec![0; 4] } }
+        Sample {
+            id: format!("s{class}"),
+            class,
+            image: RgbaImage {
+                width: 1,
+                height: 1,
+                pixels: vec![0; 4],
+            },
+        }
     }
 
     #[test]
     fn degenerate_datasets_are_explained() {
         let labels = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
-        assert_eq!(Dataset::<RgbaImage>::default().validate(), Err(DatasetError::NoClasses));
-        let one = Dataset { labels: labels(&["fist"]), samples: vec![sample(0)] };
+        assert_eq!(
+            Dataset::<RgbaImage>::default().validate(),
+            Err(DatasetError::NoClasses)
+        );
+        let one = Dataset {
+            labels: labels(&["fist"]),
+            samples: vec![sample(0)],
+        };
         assert_eq!(one.validate(), Err(DatasetError::OneClass("fist".into())));
-        let empty = Dataset { labels: labels(&["fist", "palm"]), samples: vec![sample(0)] };
-        assert_eq!(empty.validate(), Err(DatasetError::EmptyClass("palm".into())));
-        let ok = Dataset { labels: labels(&["fist", "palm"]), samples: vec![sample(0), sample(1)] };
+        let empty = Dataset {
+            labels: labels(&["fist", "palm"]),
+            samples: vec![sample(0)],
+        };
+        assert_eq!(
+            empty.validate(),
+            Err(DatasetError::EmptyClass("palm".into()))
+        );
+        let ok = Dataset {
+            labels: labels(&["fist", "palm"]),
+            samples: vec![sample(0), sample(1)],
+        };
         assert_eq!(ok.validate(), Ok(()));
     }
 
     #[test]
     fn remap_drops_and_relabels_in_order() {
-        let mut dataset = Dataset { labels: vec!["a".into(), "b".into()], samples: vec![sample(0), sample(1), sample(0)] };
+        let mut dataset = Dataset {
+            labels: vec!["a".into(), "b".into()],
+            samples: vec![sample(0), sample(1), sample(0)],
+        };
         dataset.samples[2].id = "third".into();
         let map = [None, Some(0), Some(1)];
         dataset.remap(vec!["b".into(), "a".into()], &map);
         assert_eq!(dataset.labels, ["b", "a"]);
-        let kept: Vec<(&str, usize)> = dataset.samples.iter().map(|s| (s.id.as_str(), s.class)).collect();
+        let kept: Vec<(&str, usize)> = dataset
+            .samples
+            .iter()
+            .map(|s| (s.id.as_str(), s.class))
+            .collect();
         assert_eq!(kept, [("s1", 0), ("third", 1)]);
         assert_eq!(renumber(&map), [None, Some(0), Some(1)]);
     }

@@ -29,7 +29,8 @@ fn shuffled_by_class(classes: &[usize], rng: &mut Rng) -> Vec<Vec<usize>> {
 pub fn validation_split(classes: &[usize], fraction: f32, seed: u64) -> Split {
     let mut split = Split::default();
     for members in shuffled_by_class(classes, &mut Rng::new(seed)) {
-        let held = ((members.len() as f32 * fraction.clamp(0.0, 1.0)) as usize).min(members.len().saturating_sub(1));
+        let held = ((members.len() as f32 * fraction.clamp(0.0, 1.0)) as usize)
+            .min(members.len().saturating_sub(1));
         split.test.extend_from_slice(&members[..held]);
         split.train.extend_from_slice(&members[held..]);
     }

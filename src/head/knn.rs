@@ -46,8 +46,16 @@ impl KnnHead {
     }
 
     /// An empty head of the right shape, for loading a record into.
-    pub fn placeholder(examples: usize, dim: usize, classes: Vec<usize>, num_classes: usize, k: usize, device: &Device) -> Self {
-        let zeros = |shape: Vec<usize>| TensorData::new(vec![0.0f32; shape.iter().product()], shape);
+    pub fn placeholder(
+        examples: usize,
+        dim: usize,
+        classes: Vec<usize>,
+        num_classes: usize,
+        k: usize,
+        device: &Device,
+    ) -> Self {
+        let zeros =
+            |shape: Vec<usize>| TensorData::new(vec![0.0f32; shape.iter().product()], shape);
         Self {
             memory: Param::from_tensor(Tensor::from_data(zeros(vec![examples, dim]), device)),
             center: Param::from_tensor(Tensor::from_data(zeros(vec![dim]), device)),
@@ -80,7 +88,11 @@ impl KnnHead {
         // Break ties by summed similarity, without changing the reported shares by more than
         // a rounding error.
         let winner = (0..self.num_classes)
-            .max_by(|&a, &b| votes[a].total_cmp(&votes[b]).then(weight[a].total_cmp(&weight[b])))
+            .max_by(|&a, &b| {
+                votes[a]
+                    .total_cmp(&votes[b])
+                    .then(weight[a].total_cmp(&weight[b]))
+            })
             .unwrap_or(0);
         votes[winner] += 1e-3;
         let total: f32 = votes.iter().sum();

@@ -30,7 +30,9 @@ pub struct LinearHead {
 impl LinearHeadConfig {
     /// A head with freshly initialized weights.
     pub fn init(&self, device: &Device) -> LinearHead {
-        LinearHead { output: seeded_linear(self.input, self.classes, &mut Rng::new(self.seed), device) }
+        LinearHead {
+            output: seeded_linear(self.input, self.classes, &mut Rng::new(self.seed), device),
+        }
     }
 }
 

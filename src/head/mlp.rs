@@ -58,6 +58,7 @@ impl MlpHead {
     /// - x: `[batch, input]`
     /// - output: `[batch, classes]`
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.output.forward(self.dropout.forward(relu(self.hidden.forward(x))))
+        self.output
+            .forward(self.dropout.forward(relu(self.hidden.forward(x))))
     }
 }

@@ -24,10 +24,20 @@ use crate::rng::Rng;
 /// generator, so training is reproducible whatever else uses Burn's global one.
 fn seeded_linear(input: usize, output: usize, rng: &mut Rng, device: &Device) -> Linear {
     let bound = 1.0 / (input as f32).sqrt();
-    let mut uniform = |n: usize| (0..n).map(|_| rng.range(-bound, bound)).collect::<Vec<f32>>();
-    let weight = Tensor::from_data(TensorData::new(uniform(input * output), [input, output]), device);
+    let mut uniform = |n: usize| {
+        (0..n)
+            .map(|_| rng.range(-bound, bound))
+            .collect::<Vec<f32>>()
+    };
+    let weight = Tensor::from_data(
+        TensorData::new(uniform(input * output), [input, output]),
+        device,
+    );
     let bias = Tensor::from_data(TensorData::new(uniform(output), [output]), device);
-    Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) }
+    Linear {
+        weight: Param::from_tensor(weight),
+        bias: Some(Param::from_tensor(bias)),
+    }
 }
 use serde::{Deserialize, Serialize};
 
@@ -94,22 +104,38 @@ pub struct HeadConfig {
 
 impl Default for HeadConfig {
     fn default() -> Self {
-        Self { kind: HeadKind::Mlp, hidden: 100, dropout: 0.0, k: 3 }
+        Self {
+            kind: HeadKind::Mlp,
+            hidden: 100,
+            dropout: 0.0,
+            k: 3,
+        }
     }
 }
 
 impl HeadConfig {
     /// The default configuration of `kind`.
     pub fn of(kind: HeadKind) -> Self {
-        Self { kind, ..Self::default() }
+        Self {
+            kind,
+            ..Self::default()
+        }
     }
 
     /// A freshly initialized trainable head (`None` for KNN, which is built from examples).
-    pub fn init(&self, input: usize, classes: usize, seed: u64, device: &Device) -> Option<HeadNet> {
+    pub fn init(
+        &self,
+        input: usize,
+        classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Option<HeadNet> {
         match self.kind {
-            HeadKind::Linear => {
-                Some(HeadNet::Linear(LinearHeadConfig::new(input, classes).with_seed(seed).init(device)))
-            }
+            HeadKind::Linear => Some(HeadNet::Linear(
+                LinearHeadConfig::new(input, classes)
+                    .with_seed(seed)
+                    .init(device),
+            )),
             HeadKind::Mlp => Some(HeadNet::Mlp(
                 MlpHeadConfig::new(input, classes)
                     .with_hidden(self.hidden)

@@ -49,13 +49,19 @@ impl FeatureNorm {
             .reduce(|a, b| a + b)
             .expect("rows to fit the normalization on");
         let mean = sum.div_scalar(rows as f32).squeeze_dim(0);
-        Self { mean: Param::from_tensor(mean).set_require_grad(false), pooled }
+        Self {
+            mean: Param::from_tensor(mean).set_require_grad(false),
+            pooled,
+        }
     }
 
     /// An all-zero normalization of the right shape, for loading a record into.
     pub fn placeholder(width: usize, pooled: usize, device: &Device) -> Self {
         let mean = Tensor::from_data(TensorData::new(vec![0.0f32; width], [width]), device);
-        Self { mean: Param::from_tensor(mean).set_require_grad(false), pooled }
+        Self {
+            mean: Param::from_tensor(mean).set_require_grad(false),
+            pooled,
+        }
     }
 
     /// Normalized rows.

@@ -60,7 +60,10 @@ pub struct SampleEntry {
 impl Manifest {
     /// Every file the manifest names: sample images, then the model.
     pub fn files(&self) -> impl Iterator<Item = &str> {
-        let images = self.classes.iter().flat_map(|c| c.samples.iter().map(|s| s.file.as_str()));
+        let images = self
+            .classes
+            .iter()
+            .flat_map(|c| c.samples.iter().map(|s| s.file.as_str()));
         images.chain(self.model.as_deref())
     }
 
@@ -71,11 +74,17 @@ impl Manifest {
             return bad(format!("format is {:?}, not {FORMAT:?}", self.format));
         }
         if self.version != VERSION {
-            return bad(format!("version {} is not supported (this app reads version {VERSION})", self.version));
+            return bad(format!(
+                "version {} is not supported (this app reads version {VERSION})",
+                self.version
+            ));
         }
         check_name("the project name", &self.name)?;
         if self.classes.len() > MAX_CLASSES {
-            return bad(format!("{} classes (at most {MAX_CLASSES})", self.classes.len()));
+            return bad(format!(
+                "{} classes (at most {MAX_CLASSES})",
+                self.classes.len()
+            ));
         }
         let mut names = std::collections::HashSet::new();
         let mut ids = std::collections::HashSet::new();
@@ -86,21 +95,40 @@ impl Manifest {
                 return bad(format!("class '{}' appears twice", class.name));
             }
             for sample in &class.samples {
-                if sample.id.is_empty() || sample.id.len() > MAX_NAME || !ids.insert(sample.id.as_str()) {
-                    return bad(format!("sample id {:?} is empty, too long or used twice", sample.id));
+                if sample.id.is_empty()
+                    || sample.id.len() > MAX_NAME
+                    || !ids.insert(sample.id.as_str())
+                {
+                    return bad(format!(
+                        "sample id {:?} is empty, too long or used twice",
+                        sample.id
+                    ));
                 }
                 check_path("sample file", &sample.file)?;
                 let lower = sample.file.to_ascii_lowercase();
-                let image = [".jpg", ".jpeg", ".png"].iter().any(|ext| lower.ends_with(ext));
-                if !sample.file.starts_with("images/") || !image || !files.insert(sample.file.as_str()) {
-                    return bad(format!("sample file {:?} is not a unique images/….jpg or .png path", sample.file));
+                let image = [".jpg", ".jpeg", ".png"]
+                    .iter()
+                    .any(|ext| lower.ends_with(ext));
+                if !sample.file.starts_with("images/")
+                    || !image
+                    || !files.insert(sample.file.as_str())
+                {
+                    return bad(format!(
+                        "sample file {:?} is not a unique images/….jpg or .png path",
+                        sample.file
+                    ));
                 }
             }
         }
         if let Some(model) = &self.model {
             check_path("model path", model)?;
-            if model.starts_with("images/") || !model.ends_with(".bpk") || files.contains(model.as_str()) {
-                return bad(format!("model path {model:?} must be a .bpk file outside images/"));
+            if model.starts_with("images/")
+                || !model.ends_with(".bpk")
+                || files.contains(model.as_str())
+            {
+                return bad(format!(
+                    "model path {model:?} must be a .bpk file outside images/"
+                ));
             }
         }
         Ok(())
@@ -109,8 +137,13 @@ impl Manifest {
 
 /// Names are non-empty after trimming, short, and free of control characters.
 fn check_name(what: &str, name: &str) -> Result<(), ProjectError> {
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(ProjectError::Manifest(format!("{what} {name:?} is empty, longer than {MAX_NAME} characters, or has control characters")));
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_NAME
+        || name.chars().any(char::is_control)
+    {
+        return Err(ProjectError::Manifest(format!(
+            "{what} {name:?} is empty, longer than {MAX_NAME} characters, or has control characters"
+        )));
     }
     Ok(())
 }
@@ -118,7 +151,8 @@ fn check_name(what: &str, name: &str) -> Result<(), ProjectError> {
 /// File paths are relative archive paths the zip reader accepts: no `..`, `.` or empty parts,
 /// no leading `/`, backslash, colon or control characters.
 fn check_path(what: &str, path: &str) -> Result<(), ProjectError> {
-    super::zip::check_name(path).map_err(|_| ProjectError::Manifest(format!("{what} {path:?} is not a safe relative path")))
+    super::zip::check_name(path)
+        .map_err(|_| ProjectError::Manifest(format!("{what} {path:?} is not a safe relative path")))
 }
 
 /// Folder names under `images/` for classes named `names`, in order: letters, digits, space,
@@ -131,7 +165,13 @@ pub fn class_folders(names: &[String]) -> Vec<String> {
         .map(|name| {
             let base = safe_name(name);
             let folder = (1..)
-                .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    }
+                })
                 .find(|f| !taken.contains(f))
                 .expect("an unused folder name exists");
             taken.insert(folder.clone());
@@ -151,6 +191,15 @@ fn safe_name(name: &str) -> String {
             safe.push('_');
         }
     }
-    let safe: String = safe.trim_start_matches(['.', ' ']).trim_end().chars().take(60).collect();
-    if safe.is_empty() { "untitled".to_string() } else { safe }
+    let safe: String = safe
+        .trim_start_matches(['.', ' '])
+        .trim_end()
+        .chars()
+        .take(60)
+        .collect();
+    if safe.is_empty() {
+        "untitled".to_string()
+    } else {
+        safe
+    }
 }

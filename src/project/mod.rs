@@ -15,7 +15,11 @@ use std::fmt;
 pub const MANIFEST: &str = "project.json";
 
 /// What a project file may hold: 100,000 entries, 32 MB per entry, 2 GB in all.
-pub const LIMITS: zip::Limits = zip::Limits { entries: 100_000, entry_bytes: 32 << 20, total_bytes: 2 << 30 };
+pub const LIMITS: zip::Limits = zip::Limits {
+    entries: 100_000,
+    entry_bytes: 32 << 20,
+    total_bytes: 2 << 30,
+};
 
 /// A project read from (or to be written to) a file: the manifest and the files it names.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +60,9 @@ impl Project {
     /// Reads and validates a project file.
     pub fn read(bytes: &[u8]) -> Result<Self, ProjectError> {
         let mut files = zip::read(bytes, &LIMITS)?;
-        let json = files.remove(MANIFEST).ok_or_else(|| ProjectError::Manifest(format!("there is no {MANIFEST}")))?;
+        let json = files
+            .remove(MANIFEST)
+            .ok_or_else(|| ProjectError::Manifest(format!("there is no {MANIFEST}")))?;
         let manifest: Manifest =
             serde_json::from_slice(&json).map_err(|e| ProjectError::Manifest(e.to_string()))?;
         let project = Self { manifest, files };
@@ -68,7 +74,8 @@ impl Project {
     pub fn write(&self) -> Result<Vec<u8>, ProjectError> {
         self.validate()?;
         let mut files = self.files.clone();
-        let json = serde_json::to_vec_pretty(&self.manifest).map_err(|e| ProjectError::Manifest(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&self.manifest)
+            .map_err(|e| ProjectError::Manifest(e.to_string()))?;
         files.insert(MANIFEST.to_string(), json);
         check_limits(&files)?;
         Ok(zip::write(&files))
@@ -81,20 +88,35 @@ impl Project {
         let named: Vec<&str> = self.manifest.files().collect();
         for name in &named {
             if !self.files.contains_key(*name) {
-                return Err(ProjectError::Manifest(format!("{name} is listed but missing from the file")));
+                return Err(ProjectError::Manifest(format!(
+                    "{name} is listed but missing from the file"
+                )));
             }
         }
         if let Some(extra) = self.files.keys().find(|k| !named.contains(&k.as_str())) {
-            return Err(ProjectError::Manifest(format!("{extra} is in the file but not listed")));
+            return Err(ProjectError::Manifest(format!(
+                "{extra} is in the file but not listed"
+            )));
         }
         if let Some(model) = &self.manifest.model {
             let info = crate::classifier::info(&self.files[model]).map_err(ProjectError::Model)?;
-            let labels: Vec<&str> = self.manifest.classes.iter().map(|c| c.name.as_str()).collect();
+            let labels: Vec<&str> = self
+                .manifest
+                .classes
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
             if info.labels != labels {
-                return Err(ProjectError::Model(format!("it has classes {:?}, the project {:?}", info.labels, labels)));
+                return Err(ProjectError::Model(format!(
+                    "it has classes {:?}, the project {:?}",
+                    info.labels, labels
+                )));
             }
             if info.backbone != self.manifest.backbone {
-                return Err(ProjectError::Model(format!("it needs {}, the project uses {}", info.backbone, self.manifest.backbone)));
+                return Err(ProjectError::Model(format!(
+                    "it needs {}, the project uses {}",
+                    info.backbone, self.manifest.backbone
+                )));
             }
         }
         Ok(())
@@ -106,14 +128,27 @@ impl Project {
 fn check_limits(files: &BTreeMap<String, Vec<u8>>) -> Result<(), ProjectError> {
     let entries = LIMITS.entries.min(0xFFFE);
     if files.len() > entries {
-        return Err(ProjectError::TooLarge(format!("{} entries (at most {entries})", files.len())));
+        return Err(ProjectError::TooLarge(format!(
+            "{} entries (at most {entries})",
+            files.len()
+        )));
     }
-    if let Some((name, data)) = files.iter().find(|(_, data)| data.len() > LIMITS.entry_bytes) {
-        return Err(ProjectError::TooLarge(format!("{name} is {} bytes (at most {})", data.len(), LIMITS.entry_bytes)));
+    if let Some((name, data)) = files
+        .iter()
+        .find(|(_, data)| data.len() > LIMITS.entry_bytes)
+    {
+        return Err(ProjectError::TooLarge(format!(
+            "{name} is {} bytes (at most {})",
+            data.len(),
+            LIMITS.entry_bytes
+        )));
     }
     let total: usize = files.values().map(Vec::len).sum();
     if total > LIMITS.total_bytes {
-        return Err(ProjectError::TooLarge(format!("{total} bytes in all (at most {})", LIMITS.total_bytes)));
+        return Err(ProjectError::TooLarge(format!(
+            "{total} bytes in all (at most {})",
+            LIMITS.total_bytes
+        )));
     }
     Ok(())
 }

@@ -86,7 +86,10 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
         return Err(bad("zip64 archives are not supported"));
     }
     if count > limits.entries {
-        return Err(ProjectError::TooLarge(format!("{count} entries (at most {})", limits.entries)));
+        return Err(ProjectError::TooLarge(format!(
+            "{count} entries (at most {})",
+            limits.entries
+        )));
     }
     if cd_offset.checked_add(cd_size).is_none_or(|e| e > end) {
         return Err(bad("the central directory lies outside the file"));
@@ -95,7 +98,10 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
     // Start and end of every entry read so far (local header to end of data).
     let mut spans = BTreeMap::new();
     let mut total = 0usize;
-    let mut r = Reader { bytes, at: cd_offset };
+    let mut r = Reader {
+        bytes,
+        at: cd_offset,
+    };
     for _ in 0..count {
         if r.u32()? != CENTRAL {
             return Err(bad("damaged central directory"));
@@ -106,10 +112,13 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
         r.skip(4)?;
         let crc = r.u32()?;
         let (compressed, size) = (r.u32()? as usize, r.u32()? as usize);
-        let (name_len, extra_len, comment_len) = (r.u16()? as usize, r.u16()? as usize, r.u16()? as usize);
+        let (name_len, extra_len, comment_len) =
+            (r.u16()? as usize, r.u16()? as usize, r.u16()? as usize);
         r.skip(8)?;
         let local = r.u32()? as usize;
-        let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| bad("an entry name is not UTF-8"))?.to_string();
+        let name = std::str::from_utf8(r.take(name_len)?)
+            .map_err(|_| bad("an entry name is not UTF-8"))?
+            .to_string();
         r.skip(extra_len + comment_len)?;
         if flags & 1 != 0 {
             return Err(bad("encrypted entries are not supported"));
@@ -119,11 +128,17 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
         }
         check_name(&name)?;
         if size > limits.entry_bytes {
-            return Err(ProjectError::TooLarge(format!("{name} is {size} bytes (at most {})", limits.entry_bytes)));
+            return Err(ProjectError::TooLarge(format!(
+                "{name} is {size} bytes (at most {})",
+                limits.entry_bytes
+            )));
         }
         total = total.saturating_add(size);
         if total > limits.total_bytes {
-            return Err(ProjectError::TooLarge(format!("more than {} bytes once extracted", limits.total_bytes)));
+            return Err(ProjectError::TooLarge(format!(
+                "more than {} bytes once extracted",
+                limits.total_bytes
+            )));
         }
         let data = entry_data(bytes, local, compressed)?;
         // Entries sharing bytes would let a small file inflate many times over.
@@ -135,13 +150,26 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
         spans.insert(local, end);
         let data = match method {
             0 if data.len() == size => data.to_vec(),
-            0 => return Err(bad(&format!("{name}: stored size disagrees with its header"))),
-            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, size)
-                .map_err(|_| bad(&format!("{name}: damaged compressed data, or larger than its header says")))?,
-            other => return Err(bad(&format!("{name}: compression method {other} is not supported"))),
+            0 => {
+                return Err(bad(&format!(
+                    "{name}: stored size disagrees with its header"
+                )));
+            }
+            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, size).map_err(|_| {
+                bad(&format!(
+                    "{name}: damaged compressed data, or larger than its header says"
+                ))
+            })?,
+            other => {
+                return Err(bad(&format!(
+                    "{name}: compression method {other} is not supported"
+                )));
+            }
         };
         if data.len() != size || crc32fast::hash(&data) != crc {
-            return Err(bad(&format!("{name}: checksum mismatch (the file is damaged)")));
+            return Err(bad(&format!(
+                "{name}: checksum mismatch (the file is damaged)"
+            )));
         }
         if files.insert(name.clone(), data).is_some() {
             return Err(bad(&format!("{name} appears twice")));
@@ -158,8 +186,14 @@ pub(super) fn check_name(name: &str) -> Result<(), ProjectError> {
         || name.contains('\\')
         || name.contains(':')
         || name.chars().any(char::is_control)
-        || name.split('/').any(|part| part.is_empty() || part == "." || part == "..");
-    if unsafe_name { Err(ProjectError::Archive(format!("unsafe entry name {name:?}"))) } else { Ok(()) }
+        || name
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
+    if unsafe_name {
+        Err(ProjectError::Archive(format!("unsafe entry name {name:?}")))
+    } else {
+        Ok(())
+    }
 }
 
 /// The compressed bytes of the entry whose local header is at `offset`.
@@ -178,7 +212,9 @@ fn entry_data(bytes: &[u8], offset: usize, compressed: usize) -> Result<&[u8], P
 fn find_end(bytes: &[u8]) -> Option<usize> {
     let last = bytes.len().checked_sub(22)?;
     let first = last.saturating_sub(0xFFFF);
-    (first..=last).rev().find(|&i| bytes[i..i + 4] == END.to_le_bytes())
+    (first..=last)
+        .rev()
+        .find(|&i| bytes[i..i + 4] == END.to_le_bytes())
 }
 
 /// Little-endian reads that fail instead of running past the end.
@@ -205,7 +241,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32, ProjectError> {
-        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 

@@ -27,6 +27,10 @@ impl CancelToken {
 
     /// `Err(Cancelled)` once cancellation was asked for.
     pub(crate) fn check(&self) -> Result<(), TrainError> {
-        if self.is_cancelled() { Err(TrainError::Cancelled) } else { Ok(()) }
+        if self.is_cancelled() {
+            Err(TrainError::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 }

@@ -43,7 +43,10 @@ pub struct EmbeddingCache {
 impl EmbeddingCache {
     /// An empty cache of rows of `shape`.
     pub fn new(shape: Vec<usize>) -> Self {
-        Self { shape, ..Self::default() }
+        Self {
+            shape,
+            ..Self::default()
+        }
     }
 
     /// A cache from its parts (see [`Self::values`]); `None` if the sizes disagree.
@@ -53,7 +56,11 @@ impl EmbeddingCache {
             return None;
         }
         let rows = values.chunks(row.max(1)).map(Box::from).collect();
-        Some(Self { shape, rows, entries })
+        Some(Self {
+            shape,
+            rows,
+            entries,
+        })
     }
 
     /// Every cached value, row after row.
@@ -90,7 +97,11 @@ impl EmbeddingCache {
     pub fn push(&mut self, entries: &[Entry], values: &[f32]) {
         let row = self.row_len().max(1);
         self.entries.extend_from_slice(entries);
-        self.rows.extend(values.chunks(row).map(|r| r.iter().map(|&v| f16::from_f32(v)).collect::<Box<[f16]>>()));
+        self.rows.extend(
+            values
+                .chunks(row)
+                .map(|r| r.iter().map(|&v| f16::from_f32(v)).collect::<Box<[f16]>>()),
+        );
     }
 
     /// Applies a dataset edit (see [`Dataset::remap`]): `map[sample]` is the sample's new
@@ -99,8 +110,14 @@ impl EmbeddingCache {
         let renumbered = crate::dataset::renumber(map);
         let (mut entries, mut rows) = (Vec::new(), Vec::new());
         for (entry, row) in self.entries.drain(..).zip(self.rows.drain(..)) {
-            if let (Some(Some(class)), Some(Some(sample))) = (map.get(entry.sample), renumbered.get(entry.sample)) {
-                entries.push(Entry { sample: *sample, class: *class, view: entry.view });
+            if let (Some(Some(class)), Some(Some(sample))) =
+                (map.get(entry.sample), renumbered.get(entry.sample))
+            {
+                entries.push(Entry {
+                    sample: *sample,
+                    class: *class,
+                    view: entry.view,
+                });
                 rows.push(row);
             }
         }
@@ -111,30 +128,49 @@ impl EmbeddingCache {
     /// left equals a cache computed with `views` views).
     pub fn keep_views(&mut self, views: usize) {
         let mut kept = self.entries.iter().map(|e| e.view <= views);
-        self.rows.retain(|_| kept.next().expect("one entry per row"));
+        self.rows
+            .retain(|_| kept.next().expect("one entry per row"));
         self.entries.retain(|e| e.view <= views);
     }
 
     /// The rows of sample `sample`, view after view, as f16 bits.
     pub fn sample_rows(&self, sample: usize) -> Vec<u16> {
-        let mut rows: Vec<(usize, usize)> =
-            self.entries.iter().enumerate().filter(|(_, e)| e.sample == sample).map(|(i, e)| (e.view, i)).collect();
+        let mut rows: Vec<(usize, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.sample == sample)
+            .map(|(i, e)| (e.view, i))
+            .collect();
         rows.sort_unstable();
-        rows.iter().flat_map(|&(_, i)| self.rows[i].iter().map(|v| v.to_bits())).collect()
+        rows.iter()
+            .flat_map(|&(_, i)| self.rows[i].iter().map(|v| v.to_bits()))
+            .collect()
     }
 
     /// Appends the first `views + 1` rows saved by [`Self::sample_rows`] for `entry` (views
     /// 0, 1, …); `None` if their shape does not match the rows already cached, their length
     /// is not whole rows, or they hold fewer views.
-    pub fn push_saved(&mut self, entry: Entry, shape: &[usize], bits: &[u16], views: usize) -> Option<()> {
+    pub fn push_saved(
+        &mut self,
+        entry: Entry,
+        shape: &[usize],
+        bits: &[u16],
+        views: usize,
+    ) -> Option<()> {
         let row: usize = shape.iter().product();
-        if row == 0 || bits.len() % row != 0 || bits.len() / row <= views || (!self.entries.is_empty() && self.shape != shape) {
+        if row == 0
+            || bits.len() % row != 0
+            || bits.len() / row <= views
+            || (!self.entries.is_empty() && self.shape != shape)
+        {
             return None;
         }
         self.shape = shape.to_vec();
         for (view, bits) in bits.chunks(row).take(views + 1).enumerate() {
             self.entries.push(Entry { view, ..entry });
-            self.rows.push(bits.iter().map(|&b| f16::from_bits(b)).collect());
+            self.rows
+                .push(bits.iter().map(|&b| f16::from_bits(b)).collect());
         }
         Some(())
     }
@@ -153,7 +189,10 @@ impl EmbeddingCache {
         for &i in indices {
             values.extend(self.rows[i].iter().map(|v| v.to_f32()));
         }
-        Tensor::from_data(TensorData::new(values, [indices.len(), self.row_len()]), device)
+        Tensor::from_data(
+            TensorData::new(values, [indices.len(), self.row_len()]),
+            device,
+        )
     }
 
     /// The classes of rows `indices`.
@@ -161,7 +200,10 @@ impl EmbeddingCache {
     /// # Shapes
     /// - output: `[indices.len()]`
     pub fn classes(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {
-        let classes: Vec<i64> = indices.iter().map(|&i| self.entries[i].class as i64).collect();
+        let classes: Vec<i64> = indices
+            .iter()
+            .map(|&i| self.entries[i].class as i64)
+            .collect();
         Tensor::from_data(TensorData::new(classes, [indices.len()]), device)
     }
 }
@@ -195,7 +237,15 @@ impl<'a> Job<'a> {
             .samples
             .iter()
             .enumerate()
-            .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: s.class, view: 0 }, views: views(i) })
+            .map(|(i, s)| Job {
+                image: s.image.view(),
+                entry: Entry {
+                    sample: i,
+                    class: s.class,
+                    view: 0,
+                },
+                views: views(i),
+            })
             .collect()
     }
 }
@@ -212,20 +262,37 @@ impl Embedder<'_> {
         cancel: &CancelToken,
     ) -> Result<(), TrainError> {
         let size = self.backbone.kind.input_size();
-        let views: Vec<(&Job<'_>, usize)> =
-            jobs.iter().flat_map(|job| (0..=job.views).map(move |view| (job, view))).collect();
+        let views: Vec<(&Job<'_>, usize)> = jobs
+            .iter()
+            .flat_map(|job| (0..=job.views).map(move |view| (job, view)))
+            .collect();
         for chunk in views.chunks(BATCH.min(self.backbone.kind.max_batch())) {
             cancel.check()?;
             let planes = chunk.iter().map(|(job, view)| match view {
                 0 => job.image.center_square(size),
-                v => augment.view(job.image, size, &mut Rng::derive(seed, (job.entry.sample as u64) << 16 | *v as u64)),
+                v => augment.view(
+                    job.image,
+                    size,
+                    &mut Rng::derive(seed, (job.entry.sample as u64) << 16 | *v as u64),
+                ),
             });
             let images = batch(planes, self.backbone.kind, self.device);
             let (output, shape) = self.backbone.rows(images, self.rows);
             cache.shape = shape;
-            let data = output.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
-            let values = data.try_into_vec_as::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
-            let entries: Vec<Entry> = chunk.iter().map(|(job, view)| Entry { view: *view, ..job.entry }).collect();
+            let data = output
+                .into_data_async()
+                .await
+                .map_err(|e| TrainError::Device(readback_failed(e)))?;
+            let values = data
+                .try_into_vec_as::<f32>()
+                .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let entries: Vec<Entry> = chunk
+                .iter()
+                .map(|(job, view)| Entry {
+                    view: *view,
+                    ..job.entry
+                })
+                .collect();
             cache.push(&entries, &values);
             crate::clock::yield_now().await;
         }
@@ -240,25 +307,101 @@ mod tests {
     #[test]
     fn remap_and_saved_rows_keep_each_samples_views() {
         let mut cache = EmbeddingCache::new(vec![2]);
-        let entries: Vec<Entry> =
-            (0..3).flat_map(|sample| (0..2).map(move |view| Entry { sample, class: sample, view })).collect();
+        let entries: Vec<Entry> = (0..3)
+            .flat_map(|sample| {
+                (0..2).map(move |view| Entry {
+                    sample,
+                    class: sample,
+                    view,
+                })
+            })
+            .collect();
         let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
         cache.push(&entries, &values);
         let saved = cache.sample_rows(1);
-        assert_eq!(saved.iter().map(|&b| f16::from_bits(b).to_f32()).collect::<Vec<_>>(), [4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(
+            saved
+                .iter()
+                .map(|&b| f16::from_bits(b).to_f32())
+                .collect::<Vec<_>>(),
+            [4.0, 5.0, 6.0, 7.0]
+        );
         // Drop sample 0, move sample 2 to class 0.
         cache.remap(&[None, Some(1), Some(0)]);
         assert_eq!(cache.len(), 4);
-        assert_eq!(cache.entries()[0], Entry { sample: 0, class: 1, view: 0 });
-        assert_eq!(cache.entries()[2], Entry { sample: 1, class: 0, view: 0 });
+        assert_eq!(
+            cache.entries()[0],
+            Entry {
+                sample: 0,
+                class: 1,
+                view: 0
+            }
+        );
+        assert_eq!(
+            cache.entries()[2],
+            Entry {
+                sample: 1,
+                class: 0,
+                view: 0
+            }
+        );
         assert_eq!(cache.row(2), [8.0, 9.0]);
         // Saved rows come back as the same views; a mismatched shape is refused.
-        assert!(cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[3], &saved, 1).is_none());
-        assert!(cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[2], &saved, 2).is_none(), "too few views");
-        cache.push_saved(Entry { sample: 2, class: 1, view: 0 }, &[2], &saved, 1).unwrap();
+        assert!(
+            cache
+                .push_saved(
+                    Entry {
+                        sample: 2,
+                        class: 1,
+                        view: 0
+                    },
+                    &[3],
+                    &saved,
+                    1
+                )
+                .is_none()
+        );
+        assert!(
+            cache
+                .push_saved(
+                    Entry {
+                        sample: 2,
+                        class: 1,
+                        view: 0
+                    },
+                    &[2],
+                    &saved,
+                    2
+                )
+                .is_none(),
+            "too few views"
+        );
+        cache
+            .push_saved(
+                Entry {
+                    sample: 2,
+                    class: 1,
+                    view: 0,
+                },
+                &[2],
+                &saved,
+                1,
+            )
+            .unwrap();
         assert_eq!(cache.sample_rows(2), saved);
         // Fewer views than saved keeps the first ones; so does dropping views.
-        cache.push_saved(Entry { sample: 3, class: 0, view: 0 }, &[2], &saved, 0).unwrap();
+        cache
+            .push_saved(
+                Entry {
+                    sample: 3,
+                    class: 0,
+                    view: 0,
+                },
+                &[2],
+                &saved,
+                0,
+            )
+            .unwrap();
         assert_eq!(cache.sample_rows(3), saved[..2]);
         cache.keep_views(0);
         assert_eq!(cache.len(), 4);

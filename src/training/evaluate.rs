@@ -21,12 +21,18 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// Tallies `(truth, predicted, sample id)` outcomes over `num_classes` classes.
-    pub fn new<'a>(outcomes: impl IntoIterator<Item = (usize, usize, &'a str)>, num_classes: usize) -> Self {
+    pub fn new<'a>(
+        outcomes: impl IntoIterator<Item = (usize, usize, &'a str)>,
+        num_classes: usize,
+    ) -> Self {
         let mut cells = vec![vec![Vec::new(); num_classes]; num_classes];
         for (truth, predicted, id) in outcomes {
             cells[truth][predicted].push(id.to_string());
         }
-        let confusion: Vec<Vec<usize>> = cells.iter().map(|row| row.iter().map(Vec::len).collect()).collect();
+        let confusion: Vec<Vec<usize>> = cells
+            .iter()
+            .map(|row| row.iter().map(Vec::len).collect())
+            .collect();
         let count: usize = confusion.iter().flatten().sum();
         let correct: usize = (0..num_classes).map(|c| confusion[c][c]).sum();
         let per_class = confusion
@@ -37,13 +43,26 @@ impl Evaluation {
                 (total > 0).then(|| row[c] as f32 / total as f32)
             })
             .collect();
-        Self { count, accuracy: if count == 0 { 0.0 } else { correct as f32 / count as f32 }, per_class, confusion, cells }
+        Self {
+            count,
+            accuracy: if count == 0 {
+                0.0
+            } else {
+                correct as f32 / count as f32
+            },
+            per_class,
+            confusion,
+            cells,
+        }
     }
 }
 
 /// Index of the largest value (the first on ties).
 pub fn argmax(values: &[f32]) -> usize {
-    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+    values
+        .iter()
+        .enumerate()
+        .fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
 }
 
 #[cfg(test)]

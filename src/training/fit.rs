@@ -5,11 +5,13 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::trainer::{EpochReport, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head_inputs, train};
-use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig, TrainError, argmax};
+use super::{
+    CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig, TrainError, argmax,
+};
 use crate::backbone::Backbone;
+use crate::backbone::RowKind;
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
 use crate::dataset::{Dataset, validation_split};
-use crate::backbone::RowKind;
 use crate::head::{FeatureNorm, HeadKind, KnnHead, MAX_HIDDEN};
 
 /// Where each stage runs: the backbone (embedding) and the head (training).
@@ -38,15 +40,26 @@ pub struct Fitted {
 
 fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
     let problem = if config.finetune_blocks > backbone.num_blocks() {
-        Some(format!("{} has {} blocks to fine-tune, not {}", backbone.kind, backbone.num_blocks(), config.finetune_blocks))
+        Some(format!(
+            "{} has {} blocks to fine-tune, not {}",
+            backbone.kind,
+            backbone.num_blocks(),
+            config.finetune_blocks
+        ))
     } else if config.head.kind == HeadKind::Knn && config.finetune_blocks > 0 {
         Some("the KNN head is not trained, so it cannot fine-tune the backbone".into())
     } else if config.head.kind != HeadKind::Knn && (config.epochs == 0 || config.batch_size == 0) {
         Some("epochs and batch size must be at least 1".into())
     } else if config.head.kind == HeadKind::Mlp && !(1..=MAX_HIDDEN).contains(&config.head.hidden) {
-        Some(format!("the MLP head needs 1 to {MAX_HIDDEN} hidden units, not {}", config.head.hidden))
+        Some(format!(
+            "the MLP head needs 1 to {MAX_HIDDEN} hidden units, not {}",
+            config.head.hidden
+        ))
     } else if !(0.0..1.0).contains(&config.head.dropout) {
-        Some(format!("dropout must be in [0, 1), not {}", config.head.dropout))
+        Some(format!(
+            "dropout must be in [0, 1), not {}",
+            config.head.dropout
+        ))
     } else if !(0.0..1.0).contains(&config.validation_fraction) {
         Some("the validation fraction must be in [0, 1)".into())
     } else if config.learning_rate.is_nan() || config.learning_rate <= 0.0 {
@@ -71,12 +84,30 @@ pub async fn fit(
     check(config, backbone)?;
     let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
     let mut views = vec![0; dataset.samples.len()];
-    split.train.iter().for_each(|&s| views[s] = config.augment.views);
+    split
+        .train
+        .iter()
+        .for_each(|&s| views[s] = config.augment.views);
     let jobs = Job::all(dataset, |i| views[i]);
     let mut cache = EmbeddingCache::default();
-    let embedder = Embedder { backbone, rows: config.rows(backbone.kind), device: &stages.backbone };
-    embedder.embed(&jobs, &config.augment, config.seed, &mut cache, cancel).await?;
-    fit_cached(&cache, dataset, backbone, config, &stages.head, progress, cancel).await
+    let embedder = Embedder {
+        backbone,
+        rows: config.rows(backbone.kind),
+        device: &stages.backbone,
+    };
+    embedder
+        .embed(&jobs, &config.augment, config.seed, &mut cache, cancel)
+        .await?;
+    fit_cached(
+        &cache,
+        dataset,
+        backbone,
+        config,
+        &stages.head,
+        progress,
+        cancel,
+    )
+    .await
 }
 
 /// Trains on a cache of `dataset`'s views (row `sample`s index `dataset.samples`): splits off
@@ -103,11 +134,25 @@ pub async fn fit_cached<F>(
             _ => {}
         }
     }
-    let rows = Rows { train: &train_rows, validation: &validation_rows };
-    let mut fitted = fit_rows(cache, rows, &dataset.labels, backbone, config, device, progress, cancel).await?;
+    let rows = Rows {
+        train: &train_rows,
+        validation: &validation_rows,
+    };
+    let mut fitted = fit_rows(
+        cache,
+        rows,
+        &dataset.labels,
+        backbone,
+        config,
+        device,
+        progress,
+        cancel,
+    )
+    .await?;
     if !validation_rows.is_empty() {
         let ids = |sample: usize| dataset.samples[sample].id.as_str();
-        fitted.validation = Some(evaluate_rows(&fitted.classifier, cache, &validation_rows, &ids).await?);
+        fitted.validation =
+            Some(evaluate_rows(&fitted.classifier, cache, &validation_rows, &ids).await?);
     }
     Ok(fitted)
 }
@@ -131,7 +176,10 @@ pub async fn fit_rows(
     let feature_dim = row_kind.head_input(backbone.kind);
     let width = cache.row_len();
     if !matches!(row_kind, RowKind::TailInput(_)) && width != feature_dim && !cache.is_empty() {
-        return Err(TrainError::Config(format!("cached rows have {width} values, the {} rows {feature_dim}", row_kind.features())));
+        return Err(TrainError::Config(format!(
+            "cached rows have {width} values, the {} rows {feature_dim}",
+            row_kind.features()
+        )));
     }
     let mut info = ClassifierInfo {
         version: RECORD_VERSION,
@@ -146,27 +194,80 @@ pub async fn fit_rows(
         training: config.clone(),
     };
     let norm = (row_kind == RowKind::Spatial && !rows.train.is_empty()).then(|| {
-        let chunks = rows.train.chunks(ROWS_AT_ONCE).map(|chunk| cache.tensor(chunk, device));
+        let chunks = rows
+            .train
+            .chunks(ROWS_AT_ONCE)
+            .map(|chunk| cache.tensor(chunk, device));
         FeatureNorm::fit(chunks, backbone.kind.feature_dim())
     });
     if config.head.kind == HeadKind::Knn {
-        info.knn_classes = rows.train.iter().map(|&r| cache.entries()[r].class).collect();
+        info.knn_classes = rows
+            .train
+            .iter()
+            .map(|&r| cache.entries()[r].class)
+            .collect();
         // `k` counts samples: each stored sample's views vote together.
-        let mut samples: Vec<usize> = rows.train.iter().map(|&r| cache.entries()[r].sample).collect();
+        let mut samples: Vec<usize> = rows
+            .train
+            .iter()
+            .map(|&r| cache.entries()[r].sample)
+            .collect();
         samples.sort_unstable();
         samples.dedup();
         info.knn_votes = config.head.k * rows.train.len().div_ceil(samples.len().max(1));
         let train_rows = head_inputs(cache, rows.train, norm.as_ref(), device);
-        let knn = KnnHead::new(train_rows, info.knn_classes.clone(), classes, info.knn_votes);
-        let classifier = Classifier { info, tail: None, norm, head: Head::Knn(knn), device: device.clone() };
-        return Ok(Fitted { classifier, history: Vec::new(), stop: StopReason::Completed, batches: 0, validation: None });
+        let knn = KnnHead::new(
+            train_rows,
+            info.knn_classes.clone(),
+            classes,
+            info.knn_votes,
+        );
+        let classifier = Classifier {
+            info,
+            tail: None,
+            norm,
+            head: Head::Knn(knn),
+            device: device.clone(),
+        };
+        return Ok(Fitted {
+            classifier,
+            history: Vec::new(),
+            stop: StopReason::Completed,
+            batches: 0,
+            validation: None,
+        });
     }
-    let head = config.head.init(feature_dim, classes, config.seed, device).ok_or_else(|| TrainError::Config("no trainable head".into()))?;
-    let tail = (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
-    let trained = train(cache, rows, TrainNet { tail, head }, norm.as_ref(), config, device, progress, cancel).await?;
-    let classifier =
-        Classifier { info, tail: trained.net.tail, norm, head: Head::Trained(trained.net.head), device: device.clone() };
-    Ok(Fitted { classifier, history: trained.history, stop: trained.stop, batches: trained.batches, validation: None })
+    let head = config
+        .head
+        .init(feature_dim, classes, config.seed, device)
+        .ok_or_else(|| TrainError::Config("no trainable head".into()))?;
+    let tail =
+        (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
+    let trained = train(
+        cache,
+        rows,
+        TrainNet { tail, head },
+        norm.as_ref(),
+        config,
+        device,
+        progress,
+        cancel,
+    )
+    .await?;
+    let classifier = Classifier {
+        info,
+        tail: trained.net.tail,
+        norm,
+        head: Head::Trained(trained.net.head),
+        device: device.clone(),
+    };
+    Ok(Fitted {
+        classifier,
+        history: trained.history,
+        stop: trained.stop,
+        batches: trained.batches,
+        validation: None,
+    })
 }
 
 /// Evaluates `classifier` on cached rows, naming samples with `id`.

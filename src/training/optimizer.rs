@@ -67,7 +67,10 @@ pub struct HostAdam {
 impl HostAdam {
     /// A fresh optimizer with L2 `weight_decay` (0: none).
     pub fn new(weight_decay: f32) -> Self {
-        Self { weight_decay, moments: HashMap::new() }
+        Self {
+            weight_decay,
+            moments: HashMap::new(),
+        }
     }
 
     /// Takes one step on every parameter of `module` that has a gradient in `grads`.
@@ -77,7 +80,10 @@ impl HostAdam {
         module: M,
         mut grads: GradientsParams,
     ) -> Result<M, TrainError> {
-        let mut gather = Gather { grads: &mut grads, found: Vec::new() };
+        let mut gather = Gather {
+            grads: &mut grads,
+            found: Vec::new(),
+        };
         module.visit(&mut gather);
         let mut updated = HashMap::new();
         for (id, value, grad) in gather.found {
@@ -129,7 +135,8 @@ impl ModuleVisitor for Gather<'_> {
         if let Some(grad) = self.grads.remove::<D>(param.id) {
             let value = param.val().inner();
             let n = value.shape().num_elements();
-            self.found.push((param.id, value.reshape([n]), grad.reshape([n])));
+            self.found
+                .push((param.id, value.reshape([n]), grad.reshape([n])));
         }
     }
 }
@@ -141,13 +148,19 @@ struct Replace {
 
 impl ModuleMapper for Replace {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(values) = self.updated.remove(&param.id) else { return param };
+        let Some(values) = self.updated.remove(&param.id) else {
+            return param;
+        };
         param.map(|tensor| {
             let tracked = tensor.is_require_grad();
             let inner = tensor.inner();
             let data = TensorData::new(values, inner.shape());
             let updated = Tensor::from_inner(Tensor::<D>::from_data(data, &inner.device()));
-            if tracked { updated.require_grad() } else { updated }
+            if tracked {
+                updated.require_grad()
+            } else {
+                updated
+            }
         })
     }
 }
@@ -168,7 +181,9 @@ mod tests {
     }
 
     async fn weights(layer: &Linear) -> Vec<f32> {
-        read(layer.weight.val().inner().reshape([18])).await.unwrap()
+        read(layer.weight.val().inner().reshape([18]))
+            .await
+            .unwrap()
     }
 
     #[test]
@@ -188,9 +203,21 @@ mod tests {
                 burns = reference.step(0.05, burns, g);
             }
             let (ours, burns) = (weights(&ours).await, weights(&burns).await);
-            let gap = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-            assert!(gap(&ours, &before) > 0.1, "20 steps should move the weights");
-            assert!(gap(&ours, &burns) < 1e-5, "host Adam drifted from Burn's Adam by {}", gap(&ours, &burns));
+            let gap = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max)
+            };
+            assert!(
+                gap(&ours, &before) > 0.1,
+                "20 steps should move the weights"
+            );
+            assert!(
+                gap(&ours, &burns) < 1e-5,
+                "host Adam drifted from Burn's Adam by {}",
+                gap(&ours, &burns)
+            );
         });
     }
 }

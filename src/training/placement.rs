@@ -21,9 +21,20 @@ pub struct StageTimes {
 }
 
 /// Times the backbone and a head-training step of `config` on `device`.
-pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: usize, device: &Device) -> Result<StageTimes, String> {
+pub async fn measure_stages(
+    backbone: &Backbone,
+    config: &TrainConfig,
+    classes: usize,
+    device: &Device,
+) -> Result<StageTimes, String> {
     let size = backbone.kind.input_size();
-    let gray = || [vec![128.0; size * size], vec![128.0; size * size], vec![128.0; size * size]];
+    let gray = || {
+        [
+            vec![128.0; size * size],
+            vec![128.0; size * size],
+            vec![128.0; size * size],
+        ]
+    };
     // The frozen-backbone rows of these settings (fine-tuning is not measured).
     let row_kind = RowKind::of(backbone.kind, config.features, 0);
     let mut backbone_ms = 0.0;
@@ -37,17 +48,52 @@ pub async fn measure_stages(backbone: &Backbone, config: &TrainConfig, classes: 
     let dim = row_kind.head_input(backbone.kind);
     let rows = config.batch_size.max(1) * 4;
     let mut cache = EmbeddingCache::new(vec![dim]);
-    let values: Vec<f32> = (0..rows * dim).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
-    let entries: Vec<Entry> = (0..rows).map(|i| Entry { sample: i, class: i % classes.max(1), view: 0 }).collect();
+    let values: Vec<f32> = (0..rows * dim)
+        .map(|i| ((i * 37) % 101) as f32 / 101.0)
+        .collect();
+    let entries: Vec<Entry> = (0..rows)
+        .map(|i| Entry {
+            sample: i,
+            class: i % classes.max(1),
+            view: 0,
+        })
+        .collect();
     cache.push(&entries, &values);
     let all: Vec<usize> = (0..rows).collect();
-    let probe = TrainConfig { epochs: 2, finetune_blocks: 0, ..config.clone() };
-    let head = probe.head.init(dim, classes.max(2), 0, device).ok_or("the KNN head has no training step")?;
+    let probe = TrainConfig {
+        epochs: 2,
+        finetune_blocks: 0,
+        ..config.clone()
+    };
+    let head = probe
+        .head
+        .init(dim, classes.max(2), 0, device)
+        .ok_or("the KNN head has no training step")?;
     let mut epoch_ms = Vec::new();
     let mut record = |report: &super::EpochReport| epoch_ms.push(report.elapsed_ms);
     let net = TrainNet { tail: None, head };
-    train(&cache, Rows { train: &all, validation: &[] }, net, None, &probe, device, &mut record, &CancelToken::default()).await.map_err(|e| e.to_string())?;
+    train(
+        &cache,
+        Rows {
+            train: &all,
+            validation: &[],
+        },
+        net,
+        None,
+        &probe,
+        device,
+        &mut record,
+        &CancelToken::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let steps = rows.div_ceil(probe.batch_size.max(1)) as f64;
-    let head_step_ms = epoch_ms.get(1).zip(epoch_ms.first()).map_or(f64::NAN, |(b, a)| (b - a) / steps);
-    Ok(StageTimes { backbone_ms, head_step_ms })
+    let head_step_ms = epoch_ms
+        .get(1)
+        .zip(epoch_ms.first())
+        .map_or(f64::NAN, |(b, a)| (b - a) / steps);
+    Ok(StageTimes {
+        backbone_ms,
+        head_step_ms,
+    })
 }

@@ -24,7 +24,11 @@ impl BalancedSampler {
         for rows in &mut by_class {
             rng.shuffle(rows);
         }
-        Self { cursors: vec![0; by_class.len()], by_class, rng }
+        Self {
+            cursors: vec![0; by_class.len()],
+            by_class,
+            rng,
+        }
     }
 
     /// The order of one epoch of `len` draws.

@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::optimizer::Adam;
 use super::sampler::BalancedSampler;
-use crate::rng::Rng;
 use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
 use crate::backbone::BackboneTail;
 use crate::clock::{now_ms, yield_now};
 use crate::device::readback_failed;
 use crate::head::{FeatureNorm, HeadNet};
+use crate::rng::Rng;
 
 /// How long training may run before handing control back to the page.
 const YIELD_EVERY_MS: f64 = 30.0;
@@ -104,8 +104,12 @@ pub struct Rows<'a> {
 
 /// The values of `tensor`, read back asynchronously.
 pub(super) async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
-    let data = tensor.into_data_async().await.map_err(|e| TrainError::Device(readback_failed(e)))?;
-    data.try_into_vec_as::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| TrainError::Device(readback_failed(e)))?;
+    data.try_into_vec_as::<f32>()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))
 }
 
 /// Cached rows widened to f32 and normalized at once, at most: bounds the intermediates of a
@@ -117,7 +121,12 @@ pub(super) const ROWS_AT_ONCE: usize = 1024;
 ///
 /// # Shapes
 /// - output: `[indices.len(), row_len]`
-pub(super) fn head_inputs(cache: &EmbeddingCache, indices: &[usize], norm: Option<&FeatureNorm>, device: &Device) -> Tensor<2> {
+pub(super) fn head_inputs(
+    cache: &EmbeddingCache,
+    indices: &[usize],
+    norm: Option<&FeatureNorm>,
+    device: &Device,
+) -> Tensor<2> {
     let mut chunks: Vec<Tensor<2>> = indices
         .chunks(ROWS_AT_ONCE)
         .map(|chunk| {
@@ -137,7 +146,13 @@ pub(super) fn head_inputs(cache: &EmbeddingCache, indices: &[usize], norm: Optio
 
 /// Summed loss and number of correct predictions of `logits`, detached.
 fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: usize) -> Tensor<1> {
-    let correct = logits.argmax(1).reshape([n]).equal(targets).int().sum().float();
+    let correct = logits
+        .argmax(1)
+        .reshape([n])
+        .equal(targets)
+        .int()
+        .sum()
+        .float();
     Tensor::cat(vec![loss.mul_scalar(n as f32), correct], 0)
 }
 
@@ -160,7 +175,10 @@ pub async fn train(
     }
     let start = now_ms();
     let autodiff = Device::autodiff(device.clone());
-    let mut net = TrainNet { tail: net.tail.map(|t| t.unfreeze().train()), head: net.head.train() };
+    let mut net = TrainNet {
+        tail: net.tail.map(|t| t.unfreeze().train()),
+        head: net.head.train(),
+    };
     let loss_fn = CrossEntropyLossConfig::new()
         .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
         .init(&autodiff);
@@ -179,10 +197,17 @@ pub async fn train(
         });
         views_of[slot].1.push(position);
     }
-    let train_classes: Vec<usize> = views_of.iter().map(|(_, p)| cache.entries()[rows.train[p[0]]].class).collect();
+    let train_classes: Vec<usize> = views_of
+        .iter()
+        .map(|(_, p)| cache.entries()[rows.train[p[0]]].class)
+        .collect();
     let mut view_rng = Rng::derive(config.seed, 1);
-    let validation = (!rows.validation.is_empty())
-        .then(|| (head_inputs(cache, rows.validation, norm, device), cache.classes(rows.validation, device)));
+    let validation = (!rows.validation.is_empty()).then(|| {
+        (
+            head_inputs(cache, rows.validation, norm, device),
+            cache.classes(rows.validation, device),
+        )
+    });
     let mut sampler = BalancedSampler::new(&train_classes, config.seed);
     let batch_size = config.batch_size.max(1);
 
@@ -225,7 +250,9 @@ pub async fn train(
                 let rate = config.learning_rate * config.finetune_learning_rate_factor;
                 net.tail = Some(tail_optimizer.step(rate, tail, tail_grads).await?);
             }
-            net.head = head_optimizer.step(config.learning_rate, net.head, head_grads).await?;
+            net.head = head_optimizer
+                .step(config.learning_rate, net.head, head_grads)
+                .await?;
             batches += 1;
             if now_ms() - last_yield > YIELD_EVERY_MS {
                 yield_now().await;
@@ -254,7 +281,9 @@ pub async fn train(
         }
         progress(&report);
         let score = report.val_loss.unwrap_or(report.loss);
-        let improved = best.as_ref().is_none_or(|(best_score, _, _)| score < best_score - 1e-4);
+        let improved = best
+            .as_ref()
+            .is_none_or(|(best_score, _, _)| score < best_score - 1e-4);
         if improved || validation.is_none() {
             best = Some((score, epoch, snapshot));
         }
@@ -269,7 +298,13 @@ pub async fn train(
         Some((_, epoch, net)) => (epoch, net),
         None => (0, net.valid()),
     };
-    Ok(Trained { net, history, stop, best_epoch, batches })
+    Ok(Trained {
+        net,
+        history,
+        stop,
+        best_epoch,
+        batches,
+    })
 }
 
 #[cfg(test)]
@@ -279,13 +314,19 @@ mod tests {
 
     /// The values of `tensor`.
     fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-        tensor.into_data().try_into_vec_as::<f32>().expect("f32 values")
+        tensor
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32 values")
     }
 
     /// The largest absolute difference between `a` and `b`.
     fn worst(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
     }
 
     #[test]
@@ -293,17 +334,35 @@ mod tests {
         let device = Device::flex();
         let (width, rows) = (6, ROWS_AT_ONCE + 300);
         let mut cache = EmbeddingCache::new(vec![width]);
-        let entries: Vec<Entry> = (0..rows).map(|sample| Entry { sample, class: 0, view: 0 }).collect();
-        let raw: Vec<f32> = (0..rows * width).map(|i| ((i * 7919) % 103) as f32 / 10.0 - 5.0).collect();
+        let entries: Vec<Entry> = (0..rows)
+            .map(|sample| Entry {
+                sample,
+                class: 0,
+                view: 0,
+            })
+            .collect();
+        let raw: Vec<f32> = (0..rows * width)
+            .map(|i| ((i * 7919) % 103) as f32 / 10.0 - 5.0)
+            .collect();
         cache.push(&entries, &raw);
         let all: Vec<usize> = (0..rows).collect();
         let whole = FeatureNorm::fit([cache.tensor(&all, &device)], 2);
-        let chunked = FeatureNorm::fit(all.chunks(ROWS_AT_ONCE).map(|chunk| cache.tensor(chunk, &device)), 2);
-        assert!(worst(&values(whole.mean.val()), &values(chunked.mean.val())) < 1e-5, "the same mean");
+        let chunked = FeatureNorm::fit(
+            all.chunks(ROWS_AT_ONCE)
+                .map(|chunk| cache.tensor(chunk, &device)),
+            2,
+        );
+        assert!(
+            worst(&values(whole.mean.val()), &values(chunked.mean.val())) < 1e-5,
+            "the same mean"
+        );
         let expected = values(whole.forward(cache.tensor(&all, &device)));
         let inputs = values(head_inputs(&cache, &all, Some(&chunked), &device));
         assert_eq!(inputs.len(), rows * width);
-        assert!(worst(&expected, &inputs) < 1e-5, "chunked rows equal rows normalized at once");
+        assert!(
+            worst(&expected, &inputs) < 1e-5,
+            "chunked rows equal rows normalized at once"
+        );
         assert_eq!(values(head_inputs(&cache, &[], None, &device)).len(), 0);
     }
 }

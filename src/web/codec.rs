@@ -41,19 +41,27 @@ impl ImageFormat {
 /// `image` as a JPEG or PNG file.
 pub async fn encode(image: &RgbaImage, format: ImageFormat) -> Result<Blob, JsError> {
     let (width, height) = (image.width as u32, image.height as u32);
-    let canvas = OffscreenCanvas::new(width, height).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
+    let canvas = OffscreenCanvas::new(width, height)
+        .map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
     let context = source::context_2d(&canvas)?;
     // Made last: the ImageData views the wasm memory, which must not grow before it is drawn.
     let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&image.pixels), width, height)
         .map_err(|e| js_error(format!("cannot wrap the pixels: {e:?}")))?;
-    context.put_image_data(&data, 0.0, 0.0).map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
+    context
+        .put_image_data(&data, 0.0, 0.0)
+        .map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
     let options = ImageEncodeOptions::new();
     options.set_type(format.mime());
     if let ImageFormat::Jpeg(quality) = format {
         options.set_quality(quality);
     }
-    let promise = canvas.convert_to_blob_with_options(&options).map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?;
-    Ok(JsFuture::from(promise).await.map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?.unchecked_into())
+    let promise = canvas
+        .convert_to_blob_with_options(&options)
+        .map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?;
+    Ok(JsFuture::from(promise)
+        .await
+        .map_err(|e| js_error(format!("cannot encode the image: {e:?}")))?
+        .unchecked_into())
 }
 
 /// A file of `bytes` with the image type its first bytes name (JPEG, PNG, or none).
@@ -70,7 +78,9 @@ pub fn file(bytes: &[u8]) -> Result<Blob, JsError> {
 
 /// The bytes of `file`.
 pub async fn bytes(file: &Blob) -> Result<Vec<u8>, JsError> {
-    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| js_error(format!("cannot read the image file: {e:?}")))?;
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| js_error(format!("cannot read the image file: {e:?}")))?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
@@ -82,7 +92,9 @@ pub async fn decode(blob: &Blob, name: &str) -> Result<RgbaImage, JsError> {
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok())
         .ok_or_else(|| js_error("createImageBitmap is not available here"))?;
-    let promise = create.call1(&global, &blob).map_err(|e| js_error(format!("{name}: {e:?}")))?;
+    let promise = create
+        .call1(&global, &blob)
+        .map_err(|e| js_error(format!("{name}: {e:?}")))?;
     let bitmap: ImageBitmap = JsFuture::from(js_sys::Promise::resolve(&promise))
         .await
         .map_err(|_| js_error(format!("{name} is not an image this browser can decode")))?

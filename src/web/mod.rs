@@ -82,7 +82,11 @@ impl Backends {
 
     /// Usable backends, WebGPU first.
     fn kinds(&self) -> Vec<BackendKind> {
-        if self.wgpu.is_ok() { vec![BackendKind::Wgpu, BackendKind::Cpu] } else { vec![BackendKind::Cpu] }
+        if self.wgpu.is_ok() {
+            vec![BackendKind::Wgpu, BackendKind::Cpu]
+        } else {
+            vec![BackendKind::Cpu]
+        }
     }
 
     /// The device of `kind`, or why WebGPU is missing.
@@ -104,16 +108,32 @@ impl Backends {
 fn weights_url(kind: BackboneKind, url: Option<&str>, base: Option<&str>) -> String {
     let base = base.unwrap_or("www/weights/");
     let slash = if base.ends_with('/') { "" } else { "/" };
-    url.map_or_else(|| format!("{base}{slash}{}", record::file_name(kind, Precision::served(kind))), str::to_string)
+    url.map_or_else(
+        || {
+            format!(
+                "{base}{slash}{}",
+                record::file_name(kind, Precision::served(kind))
+            )
+        },
+        str::to_string,
+    )
 }
 
 /// Parses a downloaded weight record, checking it holds `kind` and that the page has the
 /// memory to load it.
-fn parse_backbone(kind: BackboneKind, url: &str, bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, JsError> {
+fn parse_backbone(
+    kind: BackboneKind,
+    url: &str,
+    bytes: Vec<u8>,
+    device: &Device,
+) -> Result<PretrainedBackbone, JsError> {
     reserve(&bytes, kind)?;
     let model = record::load(bytes, device).map_err(|e| js_error(format!("{url}: {e}")))?;
     if model.info.backbone != kind {
-        return Err(js_error(format!("{url} holds {}, not {}", model.info.backbone, kind)));
+        return Err(js_error(format!(
+            "{url} holds {}, not {}",
+            model.info.backbone, kind
+        )));
     }
     Ok(model)
 }
@@ -149,14 +169,23 @@ impl ImageNetModel {
     /// Loads a backbone: `{ backbone?: string, backend?: "auto" | "wgpu" | "cpu", weightsUrl?: string }`.
     pub async fn create(options_value: JsValue) -> Result<ImageNetModel, JsError> {
         let options: CreateOptions = options(options_value)?;
-        let kind: BackboneKind = options.backbone.as_deref().unwrap_or("mobilenet_v2").parse().map_err(js_error)?;
+        let kind: BackboneKind = options
+            .backbone
+            .as_deref()
+            .unwrap_or("mobilenet_v2")
+            .parse()
+            .map_err(js_error)?;
         let backends = Backends::available().await;
         let backend = match options.backend.as_deref().unwrap_or("auto") {
             "auto" => backends.kinds()[0],
             other => other.parse().map_err(js_error)?,
         };
         let device = backends.device(backend).map_err(js_error)?;
-        let fallback_reason = if options.backend.as_deref().unwrap_or("auto") == "auto" { backends.reason() } else { None };
+        let fallback_reason = if options.backend.as_deref().unwrap_or("auto") == "auto" {
+            backends.reason()
+        } else {
+            None
+        };
         let url = weights_url(kind, options.weights_url.as_deref(), None);
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
         let weight_bytes = bytes.len();
@@ -171,7 +200,11 @@ impl ImageNetModel {
             weight_bytes,
             precision: model.info.precision,
         };
-        Ok(ImageNetModel { model, device, info })
+        Ok(ImageNetModel {
+            model,
+            device,
+            info,
+        })
     }
 
     /// `{ backbone, backboneName, backend, fallbackReason, featureDim, inputSize, weightBytes, precision }`.
@@ -184,7 +217,11 @@ impl ImageNetModel {
     pub async fn classify(&self, source: &ImageSource, k: usize) -> Result<JsValue, JsError> {
         let frame = source::read(source)?;
         let image = frame.view();
-        let mut results = self.model.classify(&[image], k, &self.device).await.map_err(js_error)?;
+        let mut results = self
+            .model
+            .classify(&[image], k, &self.device)
+            .await
+            .map_err(js_error)?;
         serde_wasm_bindgen::to_value(&results.pop().unwrap_or_default()).map_err(js_error)
     }
 
@@ -192,7 +229,11 @@ impl ImageNetModel {
     pub async fn features(&self, source: &ImageSource) -> Result<Vec<f32>, JsError> {
         let frame = source::read(source)?;
         let image = frame.view();
-        let mut rows = self.model.embed(&[image], &self.device).await.map_err(js_error)?;
+        let mut rows = self
+            .model
+            .embed(&[image], &self.device)
+            .await
+            .map_err(js_error)?;
         Ok(rows.pop().unwrap_or_default())
     }
 
@@ -200,11 +241,20 @@ impl ImageNetModel {
     /// allows): `N × featureDim` values, image after image.
     #[wasm_bindgen(js_name = featuresBatch)]
     pub async fn features_batch(&self, sources: Vec<ImageSource>) -> Result<Vec<f32>, JsError> {
-        let frames = sources.iter().map(|s| source::read(s)).collect::<Result<Vec<_>, _>>()?;
+        let frames = sources
+            .iter()
+            .map(|s| source::read(s))
+            .collect::<Result<Vec<_>, _>>()?;
         let images: Vec<_> = frames.iter().map(|f| f.view()).collect();
         let mut values = Vec::new();
         for batch in images.chunks(self.info.backbone.max_batch()) {
-            values.extend(self.model.embed(batch, &self.device).await.map_err(js_error)?.concat());
+            values.extend(
+                self.model
+                    .embed(batch, &self.device)
+                    .await
+                    .map_err(js_error)?
+                    .concat(),
+            );
         }
         Ok(values)
     }
@@ -213,5 +263,8 @@ impl ImageNetModel {
 /// Identifiers of every supported backbone, default first.
 #[wasm_bindgen(js_name = backbones)]
 pub fn backbones() -> Vec<String> {
-    BackboneKind::ALL.iter().map(|k| k.id().to_string()).collect()
+    BackboneKind::ALL
+        .iter()
+        .map(|k| k.id().to_string())
+        .collect()
 }

@@ -12,13 +12,22 @@ use crate::project::{Manifest, Project};
 /// archive path to `Uint8Array`); validates first, so a bad project is refused, not written.
 #[wasm_bindgen(js_name = writeProject)]
 pub fn write_project(manifest: JsValue, files: &Map) -> Result<Vec<u8>, JsError> {
-    let manifest: Manifest =
-        serde_wasm_bindgen::from_value(manifest).map_err(|e| js_error(format!("project.json is invalid: {e}")))?;
-    let mut project = Project { manifest, files: Default::default() };
+    let manifest: Manifest = serde_wasm_bindgen::from_value(manifest)
+        .map_err(|e| js_error(format!("project.json is invalid: {e}")))?;
+    let mut project = Project {
+        manifest,
+        files: Default::default(),
+    };
     for entry in files.entries() {
         let pair = js_sys::Array::from(&entry.map_err(|e| js_error(format!("{e:?}")))?);
-        let name = pair.get(0).as_string().ok_or_else(|| js_error("file names must be strings"))?;
-        let bytes = pair.get(1).dyn_into::<Uint8Array>().map_err(|_| js_error(format!("{name}: bytes must be a Uint8Array")))?;
+        let name = pair
+            .get(0)
+            .as_string()
+            .ok_or_else(|| js_error("file names must be strings"))?;
+        let bytes = pair
+            .get(1)
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| js_error(format!("{name}: bytes must be a Uint8Array")))?;
         project.files.insert(name, bytes.to_vec());
     }
     project.write().map_err(js_error)
@@ -36,8 +45,10 @@ pub fn read_project(bytes: &[u8]) -> Result<JsValue, JsError> {
         files.set(&JsValue::from_str(name), &Uint8Array::from(data.as_slice()));
     }
     let result = js_sys::Object::new();
-    js_sys::Reflect::set(&result, &"manifest".into(), &manifest).map_err(|e| js_error(format!("{e:?}")))?;
-    js_sys::Reflect::set(&result, &"files".into(), &files).map_err(|e| js_error(format!("{e:?}")))?;
+    js_sys::Reflect::set(&result, &"manifest".into(), &manifest)
+        .map_err(|e| js_error(format!("{e:?}")))?;
+    js_sys::Reflect::set(&result, &"files".into(), &files)
+        .map_err(|e| js_error(format!("{e:?}")))?;
     Ok(result.into())
 }
 

@@ -4,7 +4,10 @@
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlCanvasElement, HtmlImageElement, HtmlVideoElement, ImageBitmap, ImageData, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
+use web_sys::{
+    HtmlCanvasElement, HtmlImageElement, HtmlVideoElement, ImageBitmap, ImageData, OffscreenCanvas,
+    OffscreenCanvasRenderingContext2d,
+};
 
 use super::js_error;
 use crate::image::RgbaImage;
@@ -15,11 +18,15 @@ const MAX_SIDE: u32 = 640;
 #[wasm_bindgen]
 extern "C" {
     /// What `addExample` and `predict` take.
-    #[wasm_bindgen(typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas")]
+    #[wasm_bindgen(
+        typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas"
+    )]
     pub type ImageSource;
 
     /// What `addExample` takes: an image source, or an image file.
-    #[wasm_bindgen(typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas | Blob")]
+    #[wasm_bindgen(
+        typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas | Blob"
+    )]
     pub type ExampleSource;
 }
 
@@ -27,20 +34,33 @@ extern "C" {
 pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
     if let Some(data) = source.dyn_ref::<ImageData>() {
         if data.width().max(data.height()) <= MAX_SIDE {
-            return Ok(RgbaImage { width: data.width() as usize, height: data.height() as usize, pixels: data.data().0 });
+            return Ok(RgbaImage {
+                width: data.width() as usize,
+                height: data.height() as usize,
+                pixels: data.data().0,
+            });
         }
         // Too big to copy whole into the wasm memory: drawn scaled down like the other sources.
-        let canvas = OffscreenCanvas::new(data.width(), data.height()).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
-        context_2d(&canvas)?.put_image_data(data, 0.0, 0.0).map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
+        let canvas = OffscreenCanvas::new(data.width(), data.height())
+            .map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
+        context_2d(&canvas)?
+            .put_image_data(data, 0.0, 0.0)
+            .map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
         return read(&canvas);
     }
     let (width, height) = size(source)?;
     if width == 0 || height == 0 {
-        return Err(js_error("the image source has no pixels yet (an image still loading, or a video without a frame)"));
+        return Err(js_error(
+            "the image source has no pixels yet (an image still loading, or a video without a frame)",
+        ));
     }
     let scale = (MAX_SIDE as f64 / width.max(height) as f64).min(1.0);
-    let (w, h) = (((width as f64 * scale).round() as u32).max(1), ((height as f64 * scale).round() as u32).max(1));
-    let canvas = OffscreenCanvas::new(w, h).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
+    let (w, h) = (
+        ((width as f64 * scale).round() as u32).max(1),
+        ((height as f64 * scale).round() as u32).max(1),
+    );
+    let canvas =
+        OffscreenCanvas::new(w, h).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
     let context = context_2d(&canvas)?;
     let (dw, dh) = (w as f64, h as f64);
     let drawn = if let Some(image) = source.dyn_ref::<HtmlImageElement>() {
@@ -55,11 +75,21 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
         let offscreen = source.unchecked_ref::<OffscreenCanvas>();
         context.draw_image_with_offscreen_canvas_and_dw_and_dh(offscreen, 0.0, 0.0, dw, dh)
     };
-    drawn.map_err(|e| js_error(format!("cannot read the image source (a cross-origin image without CORS?): {e:?}")))?;
-    let data = context
-        .get_image_data(0.0, 0.0, dw, dh)
-        .map_err(|e| js_error(format!("cannot read the image source's pixels (cross-origin without CORS?): {e:?}")))?;
-    Ok(RgbaImage { width: w as usize, height: h as usize, pixels: data.data().0 })
+    drawn.map_err(|e| {
+        js_error(format!(
+            "cannot read the image source (a cross-origin image without CORS?): {e:?}"
+        ))
+    })?;
+    let data = context.get_image_data(0.0, 0.0, dw, dh).map_err(|e| {
+        js_error(format!(
+            "cannot read the image source's pixels (cross-origin without CORS?): {e:?}"
+        ))
+    })?;
+    Ok(RgbaImage {
+        width: w as usize,
+        height: h as usize,
+        pixels: data.data().0,
+    })
 }
 
 /// The 2-D context of `canvas`.

@@ -28,7 +28,10 @@ struct Entry {
 enum Values {
     Pytorch(PtTensor),
     /// `len` bytes at `offset` in the safetensors file.
-    Safetensors { offset: u64, len: usize },
+    Safetensors {
+        offset: u64,
+        len: usize,
+    },
 }
 
 /// The floating-point storage types read (other tensors are left out).
@@ -53,7 +56,10 @@ impl Float {
     fn decode(self, bytes: &[u8]) -> Vec<f32> {
         match self {
             Self::F16 => f16s_le(bytes),
-            Self::Bf16 => bytes.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Self::Bf16 => bytes
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             Self::F32 => f32s_le(bytes),
             Self::F64 => bytes
                 .chunks_exact(8)
@@ -66,7 +72,10 @@ impl Float {
 impl Checkpoint {
     /// Opens `path`: safetensors when its header says so, else a PyTorch checkpoint.
     pub fn open(path: &Path) -> Result<Self, WeightsError> {
-        let io = |source| WeightsError::Io { path: path.display().to_string(), source };
+        let io = |source| WeightsError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let mut file = File::open(path).map_err(io)?;
         let mut head = Vec::new();
         file.by_ref().take(9).read_to_end(&mut head).map_err(io)?;
@@ -80,7 +89,10 @@ impl Checkpoint {
 
     fn pytorch(path: &Path) -> Result<Self, WeightsError> {
         const FORMAT: &str = "PyTorch";
-        let reader = PytorchReader::new(path).map_err(|e| WeightsError::Malformed { format: FORMAT, message: e.to_string() })?;
+        let reader = PytorchReader::new(path).map_err(|e| WeightsError::Malformed {
+            format: FORMAT,
+            message: e.to_string(),
+        })?;
         let tensors = reader
             .into_tensors()
             .into_iter()
@@ -92,29 +104,66 @@ impl Checkpoint {
                     DType::F64 => Float::F64,
                     _ => return None,
                 };
-                Some((name, Entry { dtype, shape: tensor.shape().to_vec(), values: Values::Pytorch(tensor) }))
+                Some((
+                    name,
+                    Entry {
+                        dtype,
+                        shape: tensor.shape().to_vec(),
+                        values: Values::Pytorch(tensor),
+                    },
+                ))
             })
             .collect();
-        Ok(Self { path: path.to_path_buf(), format: FORMAT, tensors })
+        Ok(Self {
+            path: path.to_path_buf(),
+            format: FORMAT,
+            tensors,
+        })
     }
 
-    fn safetensors(path: &Path, file: &mut File, header_len: u64, file_len: u64) -> Result<Self, WeightsError> {
+    fn safetensors(
+        path: &Path,
+        file: &mut File,
+        header_len: u64,
+        file_len: u64,
+    ) -> Result<Self, WeightsError> {
         const FORMAT: &str = "safetensors";
-        let malformed = |message: String| WeightsError::Malformed { format: FORMAT, message };
+        let malformed = |message: String| WeightsError::Malformed {
+            format: FORMAT,
+            message,
+        };
         let data_start = 8 + header_len;
         if data_start > file_len {
-            return Err(WeightsError::Truncated { format: FORMAT, what: "the header".into() });
+            return Err(WeightsError::Truncated {
+                format: FORMAT,
+                what: "the header".into(),
+            });
         }
         let mut header = vec![0; header_len as usize];
-        file.seek(SeekFrom::Start(8)).and_then(|_| file.read_exact(&mut header)).map_err(|e| malformed(e.to_string()))?;
+        file.seek(SeekFrom::Start(8))
+            .and_then(|_| file.read_exact(&mut header))
+            .map_err(|e| malformed(e.to_string()))?;
         let header: HashMap<String, serde_json::Value> =
             serde_json::from_slice(&header).map_err(|e| malformed(format!("header: {e}")))?;
         let mut tensors = HashMap::new();
-        for (name, info) in header.into_iter().filter(|(name, _)| name != "__metadata__") {
-            let field = |key: &str| info.get(key).ok_or_else(|| malformed(format!("tensor '{name}' has no {key}")));
+        for (name, info) in header
+            .into_iter()
+            .filter(|(name, _)| name != "__metadata__")
+        {
+            let field = |key: &str| {
+                info.get(key)
+                    .ok_or_else(|| malformed(format!("tensor '{name}' has no {key}")))
+            };
             let numbers = |key: &str| -> Result<Vec<u64>, WeightsError> {
-                let list = field(key)?.as_array().ok_or_else(|| malformed(format!("'{name}': {key} is not a list")))?;
-                list.iter().map(|v| v.as_u64().ok_or_else(|| malformed(format!("'{name}': bad {key}")))).collect()
+                let list = field(key)?
+                    .as_array()
+                    .ok_or_else(|| malformed(format!("'{name}': {key} is not a list")))?;
+                list.iter()
+                    .map(|v| {
+                        v.as_u64()
+                            .ok_or_else(|| malformed(format!("'{name}': bad {key}")))
+                    })
+                    .collect()
             };
             let dtype = match field("dtype")?.as_str() {
                 Some("F16") => Float::F16,
@@ -125,18 +174,40 @@ impl Checkpoint {
             };
             let shape: Vec<usize> = numbers("shape")?.into_iter().map(|d| d as usize).collect();
             let [start, end] = numbers("data_offsets")?[..] else {
-                return Err(malformed(format!("'{name}': data_offsets is not a [start, end] pair")));
+                return Err(malformed(format!(
+                    "'{name}': data_offsets is not a [start, end] pair"
+                )));
             };
             let len = shape.iter().product::<usize>() * dtype.size();
             if end < start || end - start != len as u64 {
-                return Err(malformed(format!("'{name}': {} bytes stored for shape {shape:?}", end.saturating_sub(start))));
+                return Err(malformed(format!(
+                    "'{name}': {} bytes stored for shape {shape:?}",
+                    end.saturating_sub(start)
+                )));
             }
             if data_start + end > file_len {
-                return Err(WeightsError::Truncated { format: FORMAT, what: format!("tensor '{name}'") });
+                return Err(WeightsError::Truncated {
+                    format: FORMAT,
+                    what: format!("tensor '{name}'"),
+                });
             }
-            tensors.insert(name, Entry { dtype, shape, values: Values::Safetensors { offset: data_start + start, len } });
+            tensors.insert(
+                name,
+                Entry {
+                    dtype,
+                    shape,
+                    values: Values::Safetensors {
+                        offset: data_start + start,
+                        len,
+                    },
+                },
+            );
         }
-        Ok(Self { path: path.to_path_buf(), format: FORMAT, tensors })
+        Ok(Self {
+            path: path.to_path_buf(),
+            format: FORMAT,
+            tensors,
+        })
     }
 
     /// The shape of float tensor `name`, if the file has it.
@@ -146,8 +217,14 @@ impl Checkpoint {
 
     /// Reads float tensor `name`.
     pub fn read(&self, name: &str) -> Result<Dense, WeightsError> {
-        let entry = self.tensors.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
-        let truncated = |e: std::io::Error| WeightsError::Truncated { format: self.format, what: format!("tensor '{name}' ({e})") };
+        let entry = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
+        let truncated = |e: std::io::Error| WeightsError::Truncated {
+            format: self.format,
+            what: format!("tensor '{name}' ({e})"),
+        };
         let bytes = match &entry.values {
             Values::Pytorch(tensor) => tensor.read().map_err(truncated)?,
             Values::Safetensors { offset, len } => {
@@ -163,6 +240,9 @@ impl Checkpoint {
 
     /// Reads every float tensor.
     pub fn read_all(&self) -> Result<HashMap<String, Dense>, WeightsError> {
-        self.tensors.keys().map(|name| Ok((name.clone(), self.read(name)?))).collect()
+        self.tensors
+            .keys()
+            .map(|name| Ok((name.clone(), self.read(name)?)))
+            .collect()
     }
 }

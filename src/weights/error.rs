@@ -84,7 +84,11 @@ impl fmt::Display for WeightsError {
             }
             Self::Malformed { format, message } => write!(f, "malformed {format} file: {message}"),
             Self::MissingTensor { name } => write!(f, "missing tensor '{name}'"),
-            Self::ShapeMismatch { name, expected, found } => write!(
+            Self::ShapeMismatch {
+                name,
+                expected,
+                found,
+            } => write!(
                 f,
                 "shape mismatch for '{name}': expected {expected:?}, found {found:?}"
             ),
@@ -92,7 +96,11 @@ impl fmt::Display for WeightsError {
                 write!(f, "tensor '{name}' has unsupported type {dtype}")
             }
             Self::NonFinite { name } => write!(f, "tensor '{name}' holds NaN or infinite values"),
-            Self::LayerCount { what, expected, found } => {
+            Self::LayerCount {
+                what,
+                expected,
+                found,
+            } => {
                 write!(f, "expected {expected} {what}, found {found}")
             }
             Self::Record(message) => write!(f, "invalid weight record: {message}"),

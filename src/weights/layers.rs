@@ -22,19 +22,30 @@ pub struct Dense {
 
 impl Dense {
     /// A named tensor; fails when the values do not fill the shape or are not finite.
-    pub fn new(name: impl Into<String>, shape: Vec<usize>, values: Vec<f32>) -> Result<Self, WeightsError> {
+    pub fn new(
+        name: impl Into<String>,
+        shape: Vec<usize>,
+        values: Vec<f32>,
+    ) -> Result<Self, WeightsError> {
         let name = name.into();
         let count: usize = shape.iter().product();
         if count != values.len() {
             return Err(WeightsError::Malformed {
                 format: "weights",
-                message: format!("tensor '{name}' has {} values for shape {shape:?}", values.len()),
+                message: format!(
+                    "tensor '{name}' has {} values for shape {shape:?}",
+                    values.len()
+                ),
             });
         }
         if values.iter().any(|v| !v.is_finite()) {
             return Err(WeightsError::NonFinite { name });
         }
-        Ok(Self { name, shape, values })
+        Ok(Self {
+            name,
+            shape,
+            values,
+        })
     }
 
     /// Fails unless the tensor has exactly `expected` dimensions.
@@ -52,7 +63,11 @@ impl Dense {
     /// Reorders dimensions: output dimension `i` is input dimension `perm[i]`.
     pub fn permute(self, perm: &[usize]) -> Self {
         let rank = self.shape.len();
-        assert_eq!(perm.len(), rank, "permutation rank must match the tensor rank");
+        assert_eq!(
+            perm.len(),
+            rank,
+            "permutation rank must match the tensor rank"
+        );
         let shape: Vec<usize> = perm.iter().map(|&p| self.shape[p]).collect();
         let mut in_strides = vec![1; rank];
         for i in (0..rank.saturating_sub(1)).rev() {
@@ -72,35 +87,59 @@ impl Dense {
                 index[d] = 0;
             }
         }
-        Self { name: self.name, shape, values }
+        Self {
+            name: self.name,
+            shape,
+            values,
+        }
     }
 
     /// The same values under another shape with as many elements.
     pub fn reshape(self, shape: Vec<usize>) -> Result<Self, WeightsError> {
         if shape.iter().product::<usize>() != self.values.len() {
-            return Err(WeightsError::ShapeMismatch { name: self.name, expected: shape, found: self.shape });
+            return Err(WeightsError::ShapeMismatch {
+                name: self.name,
+                expected: shape,
+                found: self.shape,
+            });
         }
         Ok(Self { shape, ..self })
     }
 }
 
 /// Tensor `name` of `tensors`, which must have `rank` dimensions.
-pub(crate) fn named(tensors: &HashMap<String, Dense>, name: &str, rank: usize) -> Result<Dense, WeightsError> {
-    let tensor = tensors.get(name).ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
+pub(crate) fn named(
+    tensors: &HashMap<String, Dense>,
+    name: &str,
+    rank: usize,
+) -> Result<Dense, WeightsError> {
+    let tensor = tensors
+        .get(name)
+        .ok_or_else(|| WeightsError::MissingTensor { name: name.into() })?;
     if tensor.shape.len() != rank {
-        return Err(WeightsError::ShapeMismatch { name: name.into(), expected: vec![0; rank], found: tensor.shape.clone() });
+        return Err(WeightsError::ShapeMismatch {
+            name: name.into(),
+            expected: vec![0; rank],
+            found: tensor.shape.clone(),
+        });
     }
     Ok(tensor.clone())
 }
 
 /// Little-endian `f32` values of `bytes`.
 pub(crate) fn f32s_le(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Little-endian `f16` values of `bytes`, widened to `f32`.
 pub(crate) fn f16s_le(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+    bytes
+        .chunks_exact(2)
+        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+        .collect()
 }
 
 /// A convolution's kernel `[out, in / groups, kh, kw]` and bias `[out]`.
@@ -159,7 +198,11 @@ impl ConvWeights {
     /// A convolution without bias of its own (zeros), typically followed by [`Self::fold`].
     pub fn unbiased(weight: Dense) -> Self {
         let out = weight.shape[0];
-        let bias = Dense { name: format!("{}:bias", weight.name), shape: vec![out], values: vec![0.0; out] };
+        let bias = Dense {
+            name: format!("{}:bias", weight.name),
+            shape: vec![out],
+            values: vec![0.0; out],
+        };
         Self { weight, bias }
     }
 }
@@ -172,12 +215,18 @@ pub fn assign(
     device: &Device,
 ) -> Result<(), WeightsError> {
     let kind = backbone.kind;
-    let (units, linear) = backbone.layers_mut().ok_or_else(|| WeightsError::Malformed {
-        format: "weights",
-        message: format!("{kind} weights are assigned by name, not in execution order"),
-    })?;
+    let (units, linear) = backbone
+        .layers_mut()
+        .ok_or_else(|| WeightsError::Malformed {
+            format: "weights",
+            message: format!("{kind} weights are assigned by name, not in execution order"),
+        })?;
     if units.len() != convs.len() {
-        return Err(WeightsError::LayerCount { what: "convolutions", expected: units.len(), found: convs.len() });
+        return Err(WeightsError::LayerCount {
+            what: "convolutions",
+            expected: units.len(),
+            found: convs.len(),
+        });
     }
     for (unit, conv) in units.into_iter().zip(convs) {
         let shape = unit.conv.weight.dims().to_vec();
@@ -226,7 +275,10 @@ mod tests {
         // x = 1: channel 0: (2 - 0.5) * 3 / 2 + 1 = 3.25; channel 1: (-1 - 2) * 0.5 / 0.5 - 1 = -4.
         for (o, expected) in [3.25f32, -4.0].iter().enumerate() {
             let y = folded.weight.values[o] + folded.bias.values[o];
-            assert!((y - expected).abs() < 1e-6, "channel {o}: {y} != {expected}");
+            assert!(
+                (y - expected).abs() < 1e-6,
+                "channel {o}: {y} != {expected}"
+            );
         }
     }
 

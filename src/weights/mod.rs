@@ -6,12 +6,12 @@ mod checkpoint;
 mod error;
 mod flatbuffer;
 mod layers;
-mod quantize;
 #[cfg(feature = "pytorch")]
 pub mod pytorch;
+mod quantize;
 pub mod record;
-pub mod tflite;
 pub mod tfjs;
+pub mod tflite;
 #[cfg(feature = "pytorch")]
 pub mod torchvision;
 

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::WeightsError;
 use super::checkpoint::Checkpoint;
 use super::layers::{BatchNorm, ConvWeights, Dense, LinearWeights, named};
-use super::WeightsError;
 
 /// BatchNorm epsilon of EfficientNet-PyTorch (`batch_norm_epsilon = 1e-3`).
 const BN_EPS: f32 = 1e-3;
@@ -23,22 +23,35 @@ pub fn tensors(path: &Path) -> Result<HashMap<String, Dense>, WeightsError> {
 }
 
 /// Maps EfficientNet-PyTorch tensor names onto the network's layers, folding BatchNorms.
-pub fn layers(tensors: &HashMap<String, Dense>) -> Result<(Vec<ConvWeights>, LinearWeights), WeightsError> {
+pub fn layers(
+    tensors: &HashMap<String, Dense>,
+) -> Result<(Vec<ConvWeights>, LinearWeights), WeightsError> {
     let tensors = Named(tensors);
     let mut convs = vec![tensors.conv("_conv_stem", "_bn0")?];
-    let blocks = (0..).take_while(|i| tensors.has(&format!("_blocks.{i}._depthwise_conv.weight"))).count();
+    let blocks = (0..)
+        .take_while(|i| tensors.has(&format!("_blocks.{i}._depthwise_conv.weight")))
+        .count();
     for i in 0..blocks {
         let block = format!("_blocks.{i}");
         if tensors.has(&format!("{block}._expand_conv.weight")) {
             convs.push(tensors.conv(&format!("{block}._expand_conv"), &format!("{block}._bn0"))?);
         }
-        convs.push(tensors.conv(&format!("{block}._depthwise_conv"), &format!("{block}._bn1"))?);
+        convs.push(tensors.conv(
+            &format!("{block}._depthwise_conv"),
+            &format!("{block}._bn1"),
+        )?);
         convs.push(tensors.conv(&format!("{block}._project_conv"), &format!("{block}._bn2"))?);
     }
     convs.push(tensors.conv("_conv_head", "_bn1")?);
     // PyTorch's Linear stores [out, in]; Burn's row layout is [in, out].
     let weight = tensors.dense("_fc.weight", 2)?.permute(&[1, 0]);
-    Ok((convs, LinearWeights { weight, bias: tensors.dense("_fc.bias", 1)? }))
+    Ok((
+        convs,
+        LinearWeights {
+            weight,
+            bias: tensors.dense("_fc.bias", 1)?,
+        },
+    ))
 }
 
 struct Named<'a>(&'a HashMap<String, Dense>);

@@ -46,16 +46,26 @@ fn layout(dims: &[usize], axis: usize) -> (usize, usize) {
 pub fn scales(tensors: &[PackTensor]) -> Result<Scales, WeightsError> {
     let mut scales = Scales::new();
     for tensor in tensors {
-        let Some(axis) = output_axis(tensor) else { continue };
-        let data = bridge::to_data(tensor).map_err(|e| WeightsError::Record(format!("{}: {e}", tensor.name)))?;
-        let values = data.as_slice::<f32>().map_err(|e| WeightsError::Record(format!("{}: {e:?}", tensor.name)))?;
+        let Some(axis) = output_axis(tensor) else {
+            continue;
+        };
+        let data = bridge::to_data(tensor)
+            .map_err(|e| WeightsError::Record(format!("{}: {e}", tensor.name)))?;
+        let values = data
+            .as_slice::<f32>()
+            .map_err(|e| WeightsError::Record(format!("{}: {e:?}", tensor.name)))?;
         let (channels, stride) = layout(tensor.shape.as_slice(), axis);
         let mut max = vec![0f32; channels];
         for (i, v) in values.iter().enumerate() {
             let c = (i / stride) % channels;
             max[c] = max[c].max(v.abs());
         }
-        scales.insert(tensor.name.clone(), max.into_iter().map(|m| if m > 0.0 { m / 127.0 } else { 1.0 }).collect());
+        scales.insert(
+            tensor.name.clone(),
+            max.into_iter()
+                .map(|m| if m > 0.0 { m / 127.0 } else { 1.0 })
+                .collect(),
+        );
     }
     Ok(scales)
 }
@@ -70,7 +80,10 @@ pub struct Dequantize(pub Arc<Scales>);
 
 impl ModuleAdapter for Quantize {
     fn adapt(&self, tensor: PackTensor, _: ModuleContext<'_>) -> PackTensor {
-        let (Some(axis), Some(scales)) = (output_axis(&tensor), self.0.get(&tensor.name).cloned()) else { return tensor };
+        let (Some(axis), Some(scales)) = (output_axis(&tensor), self.0.get(&tensor.name).cloned())
+        else {
+            return tensor;
+        };
         let (name, shape) = (tensor.name.clone(), tensor.shape.clone());
         let (channels, stride) = layout(shape.as_slice(), axis);
         bridge::map_data(tensor, name, DType::I8, shape.clone(), move |data| {
@@ -78,7 +91,11 @@ impl ModuleAdapter for Quantize {
             let q: Vec<i8> = values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (v / scales[(i / stride) % channels]).round().clamp(-127.0, 127.0) as i8)
+                .map(|(i, v)| {
+                    (v / scales[(i / stride) % channels])
+                        .round()
+                        .clamp(-127.0, 127.0) as i8
+                })
                 .collect();
             TensorData::new(q, shape.clone())
         })
@@ -96,11 +113,17 @@ impl ModuleAdapter for Dequantize {
             _ => return tensor,
         };
         let (name, shape) = (tensor.name.clone(), tensor.shape.clone());
-        let Some(axis) = channel_axis(shape.as_slice()) else { return tensor };
+        let Some(axis) = channel_axis(shape.as_slice()) else {
+            return tensor;
+        };
         let (channels, stride) = layout(shape.as_slice(), axis);
         bridge::map_data(tensor, name, DType::F32, shape.clone(), move |data| {
             let q = data.try_to_vec::<i8>().expect("stored as int8");
-            let values: Vec<f32> = q.iter().enumerate().map(|(i, &q)| f32::from(q) * scales[(i / stride) % channels]).collect();
+            let values: Vec<f32> = q
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| f32::from(q) * scales[(i / stride) % channels])
+                .collect();
             TensorData::new(values, shape.clone())
         })
     }

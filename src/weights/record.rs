@@ -90,7 +90,10 @@ pub fn save(backbone: &Backbone, info: &RecordInfo) -> Result<Vec<u8>, WeightsEr
         Precision::F16 => store = store.with_to_adapter(HalfPrecisionAdapter::new()),
         Precision::Int8 => {
             let scales = quantize::scales(&collect(backbone))?;
-            store = store.metadata(SCALES_KEY, serde_json::to_string(&scales).map_err(record_error)?);
+            store = store.metadata(
+                SCALES_KEY,
+                serde_json::to_string(&scales).map_err(record_error)?,
+            );
             store = store.with_to_adapter(Quantize(Arc::new(scales)));
         }
     }
@@ -115,10 +118,9 @@ fn reader(bytes: &[u8]) -> Result<Reader, WeightsError> {
 
 /// The description in a record's metadata, checked against its backbone.
 fn describe(reader: &Reader) -> Result<RecordInfo, WeightsError> {
-    let json = reader
-        .metadata()
-        .get(INFO_KEY)
-        .ok_or_else(|| WeightsError::Record("no magpie description in the record's metadata".into()))?;
+    let json = reader.metadata().get(INFO_KEY).ok_or_else(|| {
+        WeightsError::Record("no magpie description in the record's metadata".into())
+    })?;
     let info: RecordInfo = serde_json::from_str(json).map_err(record_error)?;
     if info.labels.len() != info.backbone.num_classes() {
         return Err(WeightsError::Record(format!(
@@ -144,13 +146,18 @@ pub fn load(bytes: Vec<u8>, device: &Device) -> Result<PretrainedBackbone, Weigh
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
     match (info.precision, scales) {
         (Precision::F16, _) => store = store.with_from_adapter(HalfPrecisionAdapter::new()),
-        (Precision::Int8, Some(scales)) => store = store.with_from_adapter(Dequantize(Arc::new(scales))),
+        (Precision::Int8, Some(scales)) => {
+            store = store.with_from_adapter(Dequantize(Arc::new(scales)))
+        }
         _ => {}
     }
     let misfit = |detail: String| {
         // Shape errors list every tensor: keep the message readable.
         let detail: String = detail.chars().take(300).collect();
-        WeightsError::Record(format!("the record does not fit {}: {detail}", info.backbone.id()))
+        WeightsError::Record(format!(
+            "the record does not fit {}: {detail}",
+            info.backbone.id()
+        ))
     };
     let result = match &mut backbone.net {
         BackboneNet::InvertedResidual(net) => net.load_from(&mut store),
@@ -175,7 +182,10 @@ fn collect(backbone: &Backbone) -> Vec<PackTensor> {
 
 /// An int8 record's scales.
 fn read_scales(reader: &Reader) -> Result<Scales, WeightsError> {
-    let json = reader.metadata().get(SCALES_KEY).ok_or_else(|| WeightsError::Record("an int8 record without scales".into()))?;
+    let json = reader
+        .metadata()
+        .get(SCALES_KEY)
+        .ok_or_else(|| WeightsError::Record("an int8 record without scales".into()))?;
     serde_json::from_str(json).map_err(|e| WeightsError::Record(format!("the int8 scales: {e}")))
 }
 
@@ -185,12 +195,18 @@ fn read_scales(reader: &Reader) -> Result<Scales, WeightsError> {
 fn check_tensors(reader: Reader, scales: Option<&Scales>) -> Result<(), WeightsError> {
     for tensor in reader.into_tensors().map_err(record_error)? {
         let fits = match (tensor.dtype, scales.and_then(|all| all.get(&tensor.name))) {
-            (DType::I8, Some(s)) => quantize::channels(tensor.shape.as_slice()) == Some(s.len()) && s.iter().all(|v| v.is_finite()),
+            (DType::I8, Some(s)) => {
+                quantize::channels(tensor.shape.as_slice()) == Some(s.len())
+                    && s.iter().all(|v| v.is_finite())
+            }
             (DType::I8, None) => false,
             (_, scaled) => scaled.is_none(),
         };
         if !fits {
-            return Err(WeightsError::Record(format!("{}: int8 storage and scales do not match", tensor.name)));
+            return Err(WeightsError::Record(format!(
+                "{}: int8 storage and scales do not match",
+                tensor.name
+            )));
         }
         if !all_finite(tensor.dtype, &tensor.to_bytes().map_err(record_error)?) {
             return Err(WeightsError::NonFinite { name: tensor.name });
@@ -202,8 +218,12 @@ fn check_tensors(reader: Reader, scales: Option<&Scales>) -> Result<(), WeightsE
 /// Whether every value of little-endian tensor data of `dtype` is finite (integers always are).
 pub fn all_finite(dtype: DType, data: &[u8]) -> bool {
     match dtype {
-        DType::F32 => data.chunks_exact(4).all(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite()),
-        DType::F16 => data.chunks_exact(2).all(|v| half::f16::from_le_bytes([v[0], v[1]]).is_finite()),
+        DType::F32 => data
+            .chunks_exact(4)
+            .all(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite()),
+        DType::F16 => data
+            .chunks_exact(2)
+            .all(|v| half::f16::from_le_bytes([v[0], v[1]]).is_finite()),
         _ => true,
     }
 }

@@ -24,7 +24,9 @@ fn prefixes(net: &Vgg16) -> (Vec<String>, Vec<String>) {
         index += 1;
     }
     // `classifier` is Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear.
-    let linears = (0..net.classifier.len()).map(|i| format!("classifier.{}", 3 * i)).collect();
+    let linears = (0..net.classifier.len())
+        .map(|i| format!("classifier.{}", 3 * i))
+        .collect();
     (convs, linears)
 }
 
@@ -41,7 +43,11 @@ pub fn vgg16_parameters(net: &Vgg16) -> Vec<(String, Vec<usize>)> {
         parameters.push((format!("{name}.bias"), bias));
     }
     for (name, linear) in linear_names.iter().zip(&net.classifier) {
-        let d_in = linear.blocks.iter().map(|block| block.weight.dims()[0]).sum();
+        let d_in = linear
+            .blocks
+            .iter()
+            .map(|block| block.weight.dims()[0])
+            .sum();
         let d_out = linear.blocks[0].weight.dims()[1];
         parameters.push((format!("{name}.weight"), vec![d_out, d_in]));
         parameters.push((format!("{name}.bias"), vec![d_out]));
@@ -57,7 +63,11 @@ pub fn load_vgg16(net: &mut Vgg16, path: &Path, device: &Device) -> Result<(), W
         match checkpoint.shape(&name) {
             None => return Err(WeightsError::MissingTensor { name }),
             Some(found) if found != expected => {
-                return Err(WeightsError::ShapeMismatch { name, expected, found: found.to_vec() });
+                return Err(WeightsError::ShapeMismatch {
+                    name,
+                    expected,
+                    found: found.to_vec(),
+                });
             }
             Some(_) => {}
         }
@@ -65,8 +75,12 @@ pub fn load_vgg16(net: &mut Vgg16, path: &Path, device: &Device) -> Result<(), W
     let (conv_names, linear_names) = prefixes(net);
     let convs = net.stages.iter_mut().flat_map(|stage| &mut stage.convs);
     for (name, conv) in conv_names.iter().zip(convs) {
-        conv.weight = Param::from_tensor(tensor(checkpoint.read(&format!("{name}.weight"))?, device));
-        conv.bias = Some(Param::from_tensor(tensor(checkpoint.read(&format!("{name}.bias"))?, device)));
+        conv.weight =
+            Param::from_tensor(tensor(checkpoint.read(&format!("{name}.weight"))?, device));
+        conv.bias = Some(Param::from_tensor(tensor(
+            checkpoint.read(&format!("{name}.bias"))?,
+            device,
+        )));
     }
     for (name, linear) in linear_names.iter().zip(&mut net.classifier) {
         // torch's [out, in] is Burn's [in, out], cut into the layer's blocks of input rows.

@@ -17,7 +17,8 @@ pub fn cpu() -> burn::tensor::Device {
 /// A real photo from the asset folder.
 pub fn photo(name: &str) -> RgbaImage {
     let path = import::assets_dir().join("images").join(name);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/weights.sh)", path.display()));
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/weights.sh)", path.display()));
     RgbaImage::decode(&bytes).expect("test photos decode")
 }
 
@@ -30,14 +31,18 @@ pub fn expected() -> Vec<(String, Vec<String>)> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let (file, labels) = l.split_once('\t').expect("file<TAB>labels");
-            (file.to_string(), labels.split('|').map(str::to_string).collect())
+            (
+                file.to_string(),
+                labels.split('|').map(str::to_string).collect(),
+            )
         })
         .collect()
 }
 
 /// The backbone converted from its upstream artifact, through a Burnpack record (as the app loads it).
 pub fn pretrained(kind: BackboneKind, device: &burn::tensor::Device) -> PretrainedBackbone {
-    let imported = import::import_from_assets(kind, device).unwrap_or_else(|e| panic!("importing {kind}: {e}"));
+    let imported = import::import_from_assets(kind, device)
+        .unwrap_or_else(|e| panic!("importing {kind}: {e}"));
     let bytes = record::save(&imported.backbone, &imported.info).expect("saving a record");
     record::load(bytes, device).expect("loading the record just saved")
 }
@@ -86,7 +91,24 @@ impl XorShift {
     /// A value that tends to hit edge cases of length and offset fields.
     pub fn interesting(&mut self, len: usize) -> u32 {
         let len = len as u32;
-        let picks = [0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 0xFFFE, 0x7FFF_FFFF, 0xFFFF_FFFF, len, len.wrapping_sub(1), len.wrapping_add(1)];
-        if self.below(4) == 0 { self.next() as u32 } else { picks[self.below(picks.len())] }
+        let picks = [
+            0,
+            1,
+            0x7F,
+            0x80,
+            0xFF,
+            0xFFFF,
+            0xFFFE,
+            0x7FFF_FFFF,
+            0xFFFF_FFFF,
+            len,
+            len.wrapping_sub(1),
+            len.wrapping_add(1),
+        ];
+        if self.below(4) == 0 {
+            self.next() as u32
+        } else {
+            picks[self.below(picks.len())]
+        }
     }
 }

@@ -9,7 +9,9 @@ use magpie::backbone::Features;
 use magpie::clock::now_ms;
 use magpie::dataset::few_shot_split;
 use magpie::head::{HeadConfig, HeadKind};
-use magpie::training::{CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, TrainConfig, evaluate_rows, fit_rows};
+use magpie::training::{
+    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, TrainConfig, evaluate_rows, fit_rows,
+};
 
 use crate::BackboneArgs;
 use crate::train::{dataset, open};
@@ -55,8 +57,12 @@ pub struct FewshotArgs {
 fn read_cache(path: &std::path::Path) -> Option<EmbeddingCache> {
     let bytes = std::fs::read(path).ok()?;
     let split = bytes.iter().position(|&b| b == b'\n')?;
-    let (shape, entries): (Vec<usize>, Vec<Entry>) = serde_json::from_slice(&bytes[..split]).ok()?;
-    let values = bytes[split + 1..].chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]])).collect();
+    let (shape, entries): (Vec<usize>, Vec<Entry>) =
+        serde_json::from_slice(&bytes[..split]).ok()?;
+    let values = bytes[split + 1..]
+        .chunks_exact(2)
+        .map(|b| half::f16::from_le_bytes([b[0], b[1]]))
+        .collect();
     EmbeddingCache::from_parts(shape, entries, values)
 }
 
@@ -73,7 +79,10 @@ fn write_cache(path: &std::path::Path, cache: &EmbeddingCache) -> anyhow::Result
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
-    (mean, (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt())
+    (
+        mean,
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt(),
+    )
 }
 
 /// Runs the benchmark, printing one table per (head, k).
@@ -97,7 +106,10 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     }
     let jobs = Job::all(&dataset, |i| if trained_on[i] { views } else { 0 });
     let start = now_ms();
-    let augment = magpie::augment::AugmentConfig { views, ..defaults.augment.clone() };
+    let augment = magpie::augment::AugmentConfig {
+        views,
+        ..defaults.augment.clone()
+    };
     let rows = magpie::backbone::RowKind::of(model.backbone.kind, args.features, args.finetune);
     // Embeddings are kept on disk between runs, keyed by everything they depend on.
     let key = format!(
@@ -106,21 +118,39 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
         dataset.samples.len(),
         rows.features(),
         args.finetune,
-        jobs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, j| (h ^ j.views as u64 ^ (j.entry.class as u64) << 8).wrapping_mul(0x100_0000_01b3))
-            ^ serde_json::to_string(&augment)?.bytes().fold(0, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+        jobs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, j| (h
+            ^ j.views as u64
+            ^ (j.entry.class as u64) << 8)
+            .wrapping_mul(0x100_0000_01b3))
+            ^ serde_json::to_string(&augment)?
+                .bytes()
+                .fold(0, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
     );
-    let cache_file = std::env::var_os("CARGO_TARGET_DIR").map_or_else(std::env::temp_dir, PathBuf::from).join(format!("fewshot-cache/{key}.bin"));
+    let cache_file = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join(format!("fewshot-cache/{key}.bin"));
     let cache = match read_cache(&cache_file) {
         Some(cache) => cache,
         None => {
             let mut cache = EmbeddingCache::default();
-            let embedder = Embedder { backbone: &model.backbone, rows, device: &stages.backbone };
-            embedder.embed(&jobs, &augment, 0, &mut cache, &CancelToken::default()).await?;
+            let embedder = Embedder {
+                backbone: &model.backbone,
+                rows,
+                device: &stages.backbone,
+            };
+            embedder
+                .embed(&jobs, &augment, 0, &mut cache, &CancelToken::default())
+                .await?;
             write_cache(&cache_file, &cache)?;
             cache
         }
     };
-    eprintln!("embedded {} views in {:.1} s ({} MB cached)", cache.len(), (now_ms() - start) / 1e3, cache.bytes() >> 20);
+    eprintln!(
+        "embedded {} views in {:.1} s ({} MB cached)",
+        cache.len(),
+        (now_ms() - start) / 1e3,
+        cache.bytes() >> 20
+    );
     let mut rows_of = vec![Vec::new(); dataset.samples.len()];
     for (row, entry) in cache.entries().iter().enumerate() {
         rows_of[entry.sample].push((entry.view, row));
@@ -129,7 +159,11 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     for &head in &args.head {
         for &k in &args.shots {
             let config = TrainConfig {
-                head: HeadConfig { kind: head, k: args.k, ..HeadConfig::default() },
+                head: HeadConfig {
+                    kind: head,
+                    k: args.k,
+                    ..HeadConfig::default()
+                },
                 epochs: args.epochs.unwrap_or(defaults.epochs),
                 validation_fraction: 0.0,
                 features: args.features,
@@ -139,21 +173,54 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
             };
             println!(
                 "# backbone={} head={head} features={} shots={k} augment={views} finetune={} epochs={}",
-                model.backbone.kind, rows.features(), args.finetune, config.epochs
+                model.backbone.kind,
+                rows.features(),
+                args.finetune,
+                config.epochs
             );
             println!("seed\taccuracy\ttrain_ms");
             let (mut accuracies, mut times) = (Vec::new(), Vec::new());
             for ((_, seed), split) in splits.iter().filter(|((shots, _), _)| *shots == k) {
-                let train: Vec<usize> = split.train.iter().flat_map(|&s| rows_of[s].iter().map(|&(_, row)| row)).collect();
-                let test: Vec<usize> =
-                    split.test.iter().flat_map(|&s| rows_of[s].iter().filter(|(v, _)| *v == 0).map(|&(_, row)| row)).collect();
-                let config = TrainConfig { seed: *seed, ..config.clone() };
+                let train: Vec<usize> = split
+                    .train
+                    .iter()
+                    .flat_map(|&s| rows_of[s].iter().map(|&(_, row)| row))
+                    .collect();
+                let test: Vec<usize> = split
+                    .test
+                    .iter()
+                    .flat_map(|&s| {
+                        rows_of[s]
+                            .iter()
+                            .filter(|(v, _)| *v == 0)
+                            .map(|&(_, row)| row)
+                    })
+                    .collect();
+                let config = TrainConfig {
+                    seed: *seed,
+                    ..config.clone()
+                };
                 let start = now_ms();
-                let rows = Rows { train: &train, validation: &[] };
-                let fitted = fit_rows(&cache, rows, &dataset.labels, &model.backbone, &config, &stages.head, &mut |_| {}, &CancelToken::default())
-                    .await?;
+                let rows = Rows {
+                    train: &train,
+                    validation: &[],
+                };
+                let fitted = fit_rows(
+                    &cache,
+                    rows,
+                    &dataset.labels,
+                    &model.backbone,
+                    &config,
+                    &stages.head,
+                    &mut |_| {},
+                    &CancelToken::default(),
+                )
+                .await?;
                 let elapsed = now_ms() - start;
-                let evaluation = evaluate_rows(&fitted.classifier, &cache, &test, &|s| dataset.samples[s].id.as_str()).await?;
+                let evaluation = evaluate_rows(&fitted.classifier, &cache, &test, &|s| {
+                    dataset.samples[s].id.as_str()
+                })
+                .await?;
                 println!("{seed}\t{:.4}\t{elapsed:.0}", evaluation.accuracy);
                 accuracies.push(evaluation.accuracy as f64);
                 times.push(elapsed);

@@ -172,7 +172,12 @@ impl TrainArgs {
     fn config(&self) -> TrainConfig {
         let defaults = TrainConfig::default();
         TrainConfig {
-            head: HeadConfig { kind: self.head, hidden: self.hidden, k: self.k, ..HeadConfig::default() },
+            head: HeadConfig {
+                kind: self.head,
+                hidden: self.hidden,
+                k: self.k,
+                ..HeadConfig::default()
+            },
             epochs: self.epochs,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
@@ -181,7 +186,10 @@ impl TrainArgs {
             validation_fraction: self.validation,
             patience: self.patience,
             seed: self.seed,
-            augment: magpie::augment::AugmentConfig { views: self.augment, ..defaults.augment.clone() },
+            augment: magpie::augment::AugmentConfig {
+                views: self.augment,
+                ..defaults.augment.clone()
+            },
             features: self.features,
             finetune_blocks: self.finetune,
             ..defaults
@@ -201,7 +209,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Convert { backbone, input, labels, f16, int8, served, out } => {
+        Command::Convert {
+            backbone,
+            input,
+            labels,
+            f16,
+            int8,
+            served,
+            out,
+        } => {
             let precision = match (f16, int8, served) {
                 (true, _, _) => Precision::F16,
                 (_, true, _) => Precision::Int8,
@@ -211,16 +227,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             imagenet::convert(backbone, input, labels, precision, &out)
         }
         Command::ServedName { backbone } => {
-            println!("{}", magpie::weights::record::file_name(backbone, Precision::served(backbone)));
+            println!(
+                "{}",
+                magpie::weights::record::file_name(backbone, Precision::served(backbone))
+            );
             Ok(())
         }
         Command::Predict { model: None, args } => pollster::block_on(imagenet::predict(args)),
-        Command::Predict { model: Some(model), args } => pollster::block_on(train::predict(&model, args)),
+        Command::Predict {
+            model: Some(model),
+            args,
+        } => pollster::block_on(train::predict(&model, args)),
         Command::Features(args) => pollster::block_on(imagenet::features(args)),
-        Command::Train { data, out, backbone, training } => {
-            pollster::block_on(train::train(&data, &out, &backbone, &training.config()))
-        }
-        Command::Eval { model, data, backbone } => pollster::block_on(train::eval(&model, &data, &backbone)),
+        Command::Train {
+            data,
+            out,
+            backbone,
+            training,
+        } => pollster::block_on(train::train(&data, &out, &backbone, &training.config())),
+        Command::Eval {
+            model,
+            data,
+            backbone,
+        } => pollster::block_on(train::eval(&model, &data, &backbone)),
         Command::Fewshot(args) => pollster::block_on(fewshot::run(args)),
     }
 }

@@ -9,7 +9,8 @@ use magpie::dataset::{Dataset, load_folder};
 use magpie::device::device;
 use magpie::image::RgbaImage;
 use magpie::training::{
-    CancelToken, Embedder, EmbeddingCache, EpochReport, Entry, Evaluation, Job, Stages, TrainConfig, evaluate_rows, fit,
+    CancelToken, Embedder, EmbeddingCache, Entry, EpochReport, Evaluation, Job, Stages,
+    TrainConfig, evaluate_rows, fit,
 };
 use magpie::weights::PretrainedBackbone;
 
@@ -17,18 +18,36 @@ use crate::imagenet::{decode_images, load_backbone};
 use crate::{BackboneArgs, ModelArgs};
 
 /// Loads backbone `kind` and the devices of both stages.
-pub async fn open(args: &BackboneArgs, kind: BackboneKind) -> anyhow::Result<(PretrainedBackbone, Stages)> {
+pub async fn open(
+    args: &BackboneArgs,
+    kind: BackboneKind,
+) -> anyhow::Result<(PretrainedBackbone, Stages)> {
     let backbone_device = device(args.backend).await.map_err(anyhow::Error::msg)?;
-    let head_device = device(args.head_backend.unwrap_or(args.backend)).await.map_err(anyhow::Error::msg)?;
+    let head_device = device(args.head_backend.unwrap_or(args.backend))
+        .await
+        .map_err(anyhow::Error::msg)?;
     let model = load_backbone(kind, args.weights.as_deref(), &backbone_device)?;
-    Ok((model, Stages { backbone: backbone_device, head: head_device }))
+    Ok((
+        model,
+        Stages {
+            backbone: backbone_device,
+            head: head_device,
+        },
+    ))
 }
 
 /// Loads a folder dataset, saying how big it is.
 pub fn dataset(dir: &Path) -> anyhow::Result<Dataset> {
     let dataset = load_folder(dir)?;
-    dataset.validate().with_context(|| format!("'{}'", dir.display()))?;
-    eprintln!("{}: {} classes, {} images", dir.display(), dataset.labels.len(), dataset.samples.len());
+    dataset
+        .validate()
+        .with_context(|| format!("'{}'", dir.display()))?;
+    eprintln!(
+        "{}: {} classes, {} images",
+        dir.display(),
+        dataset.labels.len(),
+        dataset.samples.len()
+    );
     Ok(dataset)
 }
 
@@ -49,20 +68,41 @@ fn print_report(report: &EpochReport) {
 /// `accuracy=<x>`.
 pub fn print_evaluation(evaluation: &Evaluation, labels: &[String]) {
     let width = labels.iter().map(String::len).max().unwrap_or(0).max(8);
-    println!("{:width$}  {:>8}  confusion (columns: predicted)", "class", "accuracy");
+    println!(
+        "{:width$}  {:>8}  confusion (columns: predicted)",
+        "class", "accuracy"
+    );
     for (class, row) in evaluation.confusion.iter().enumerate() {
         let accuracy = evaluation.per_class[class].map_or("-".into(), |a| format!("{a:.4}"));
         let cells: Vec<String> = row.iter().map(|n| format!("{n:>4}")).collect();
-        println!("{:width$}  {:>8}  {}", labels[class], accuracy, cells.join(""));
+        println!(
+            "{:width$}  {:>8}  {}",
+            labels[class],
+            accuracy,
+            cells.join("")
+        );
     }
     println!("accuracy={:.4}", evaluation.accuracy);
 }
 
 /// `magpie train`.
-pub async fn train(data: &Path, out: &Path, args: &BackboneArgs, config: &TrainConfig) -> anyhow::Result<()> {
+pub async fn train(
+    data: &Path,
+    out: &Path,
+    args: &BackboneArgs,
+    config: &TrainConfig,
+) -> anyhow::Result<()> {
     let dataset = dataset(data)?;
     let (model, stages) = open(args, args.backbone).await?;
-    let fitted = fit(&model.backbone, &dataset, config, &stages, &mut print_report, &CancelToken::default()).await?;
+    let fitted = fit(
+        &model.backbone,
+        &dataset,
+        config,
+        &stages,
+        &mut print_report,
+        &CancelToken::default(),
+    )
+    .await?;
     if let Some(validation) = &fitted.validation {
         println!("validation ({} images):", validation.count);
         print_evaluation(validation, &dataset.labels);
@@ -74,9 +114,15 @@ pub async fn train(data: &Path, out: &Path, args: &BackboneArgs, config: &TrainC
 }
 
 /// Loads a trained model and its backbone.
-async fn load_model(path: &Path, args: &BackboneArgs) -> anyhow::Result<(Classifier, PretrainedBackbone, Stages)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read model '{}'", path.display()))?;
-    let info = classifier::info(&bytes).map_err(anyhow::Error::msg).with_context(|| format!("'{}'", path.display()))?;
+async fn load_model(
+    path: &Path,
+    args: &BackboneArgs,
+) -> anyhow::Result<(Classifier, PretrainedBackbone, Stages)> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read model '{}'", path.display()))?;
+    let info = classifier::info(&bytes)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("'{}'", path.display()))?;
     let (model, stages) = open(args, info.backbone).await?;
     let classifier = classifier::load(bytes, &model.backbone, &stages.head)
         .map_err(anyhow::Error::msg)
@@ -93,7 +139,12 @@ pub async fn eval(model_path: &Path, data: &Path, args: &BackboneArgs) -> anyhow
     let class_of: Vec<usize> = dataset
         .labels
         .iter()
-        .map(|name| labels.iter().position(|l| l == name).with_context(|| format!("the model has no class '{name}'")))
+        .map(|name| {
+            labels
+                .iter()
+                .position(|l| l == name)
+                .with_context(|| format!("the model has no class '{name}'"))
+        })
         .collect::<anyhow::Result<_>>()?;
     if dataset.samples.is_empty() {
         bail!("'{}' holds no images", data.display());
@@ -102,14 +153,31 @@ pub async fn eval(model_path: &Path, data: &Path, args: &BackboneArgs) -> anyhow
         .samples
         .iter()
         .enumerate()
-        .map(|(i, s)| Job { image: s.image.view(), entry: Entry { sample: i, class: class_of[s.class], view: 0 }, views: 0 })
+        .map(|(i, s)| Job {
+            image: s.image.view(),
+            entry: Entry {
+                sample: i,
+                class: class_of[s.class],
+                view: 0,
+            },
+            views: 0,
+        })
         .collect();
     let mut cache = EmbeddingCache::default();
-    let embedder = Embedder { backbone: &model.backbone, rows: classifier.rows(), device: &stages.backbone };
+    let embedder = Embedder {
+        backbone: &model.backbone,
+        rows: classifier.rows(),
+        device: &stages.backbone,
+    };
     let augment = classifier.info.training.augment.clone();
-    embedder.embed(&jobs, &augment, 0, &mut cache, &CancelToken::default()).await?;
+    embedder
+        .embed(&jobs, &augment, 0, &mut cache, &CancelToken::default())
+        .await?;
     let rows: Vec<usize> = (0..cache.len()).collect();
-    let evaluation = evaluate_rows(&classifier, &cache, &rows, &|s| dataset.samples[s].id.as_str()).await?;
+    let evaluation = evaluate_rows(&classifier, &cache, &rows, &|s| {
+        dataset.samples[s].id.as_str()
+    })
+    .await?;
     print_evaluation(&evaluation, labels);
     Ok(())
 }
@@ -123,10 +191,22 @@ pub async fn predict(model_path: &Path, args: ModelArgs) -> anyhow::Result<()> {
     let (classifier, model, stages) = load_model(model_path, &args.backbone).await?;
     for (paths, batch) in args.images.chunks(BATCH).zip(images.chunks(BATCH)) {
         let views: Vec<_> = batch.iter().map(RgbaImage::view).collect();
-        let rows = classifier.probabilities(&model.backbone, &views, &stages.backbone).await.map_err(anyhow::Error::msg)?;
+        let rows = classifier
+            .probabilities(&model.backbone, &views, &stages.backbone)
+            .await
+            .map_err(anyhow::Error::msg)?;
         for (path, probabilities) in paths.iter().zip(rows) {
-            let best = classifier.ranked(&probabilities).into_iter().next().context("no classes")?;
-            println!("{}\t{}\t{:.6}", path.display(), best.label, best.probability);
+            let best = classifier
+                .ranked(&probabilities)
+                .into_iter()
+                .next()
+                .context("no classes")?;
+            println!(
+                "{}\t{}\t{:.6}",
+                path.display(),
+                best.label,
+                best.probability
+            );
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
 use super::frames::Frame;
-use super::{FewShotSession, SampleOptions, SavedEmbedding, Samples, keep_affordable_views};
+use super::{FewShotSession, SampleOptions, Samples, SavedEmbedding, keep_affordable_views};
 use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
@@ -34,7 +34,11 @@ impl FewShotSession {
         let name = class_name(name)?;
         let labels = &mut samples.dataset.labels;
         check_class(labels, index)?;
-        if labels.iter().enumerate().any(|(i, l)| i != index && *l == name) {
+        if labels
+            .iter()
+            .enumerate()
+            .any(|(i, l)| i != index && *l == name)
+        {
             return Err(js_error(format!("there is already a class named '{name}'")));
         }
         labels[index] = name;
@@ -65,7 +69,10 @@ impl FewShotSession {
         let mut order: Vec<usize> = (0..samples.dataset.labels.len()).collect();
         let moved = order.remove(from);
         order.insert(to, moved);
-        let labels = order.iter().map(|&old| samples.dataset.labels[old].clone()).collect();
+        let labels = order
+            .iter()
+            .map(|&old| samples.dataset.labels[old].clone())
+            .collect();
         let mut new_index = vec![0; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_index[old] = new;
@@ -90,7 +97,12 @@ impl FewShotSession {
     /// kept file's pixels, unless `options.embedding` holds rows saved with the current
     /// settings. `options`: `{ id?, embedding? }`. Resolves to the example's id.
     #[wasm_bindgen(js_name = addExample)]
-    pub async fn add_example(&self, label: String, source: &ExampleSource, options_value: JsValue) -> Result<String, JsError> {
+    pub async fn add_example(
+        &self,
+        label: String,
+        source: &ExampleSource,
+        options_value: JsValue,
+    ) -> Result<String, JsError> {
         let options: SampleOptions = options(options_value)?;
         let frame = match source.dyn_ref::<Blob>() {
             Some(file) => Frame::from_file(file.clone()),
@@ -100,26 +112,61 @@ impl FewShotSession {
         let samples = &mut *guard;
         if let Some(id) = &options.id {
             if id.is_empty() || samples.dataset.samples.iter().any(|s| s.id == *id) {
-                return Err(js_error(format!("sample id '{id}' is empty or already used")));
+                return Err(js_error(format!(
+                    "sample id '{id}' is empty or already used"
+                )));
             }
         }
         let class = samples.add_class(label)?;
         let id = options.id.unwrap_or_else(|| samples.fresh_id());
         let sample = samples.dataset.samples.len();
-        let entry = Entry { sample, class, view: 0 };
+        let entry = Entry {
+            sample,
+            class,
+            view: 0,
+        };
         let key = samples.key(self.model.backbone.kind);
         let (augment, rows) = samples.cached_with.clone();
         let restored = options.embedding.filter(|saved| saved.key == key);
-        let restored = restored.and_then(|saved| samples.cache.push_saved(entry, &saved.shape, &saved.rows, augment.views));
+        let restored = restored.and_then(|saved| {
+            samples
+                .cache
+                .push_saved(entry, &saved.shape, &saved.rows, augment.views)
+        });
         if restored.is_none() {
             let image = frame.decode("the image").await?;
             RgbaView::new(image.width, image.height, &image.pixels).map_err(js_error)?;
-            let job = Job { image: image.view(), entry, views: augment.views };
-            let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
-            embedder.embed(&[job], &augment, 0, &mut samples.cache, &CancelToken::default()).await.map_err(js_error)?;
+            let job = Job {
+                image: image.view(),
+                entry,
+                views: augment.views,
+            };
+            let embedder = Embedder {
+                backbone: &self.model.backbone,
+                rows,
+                device: &self.backbone_device,
+            };
+            embedder
+                .embed(
+                    &[job],
+                    &augment,
+                    0,
+                    &mut samples.cache,
+                    &CancelToken::default(),
+                )
+                .await
+                .map_err(js_error)?;
         }
-        samples.dataset.samples.push(Sample { id: id.clone(), class, image: frame });
-        samples.cached_with.0.views = keep_affordable_views(&mut samples.cache, augment.views, samples.dataset.samples.len());
+        samples.dataset.samples.push(Sample {
+            id: id.clone(),
+            class,
+            image: frame,
+        });
+        samples.cached_with.0.views = keep_affordable_views(
+            &mut samples.cache,
+            augment.views,
+            samples.dataset.samples.len(),
+        );
         Ok(id)
     }
 
@@ -141,7 +188,9 @@ impl FewShotSession {
     #[wasm_bindgen(js_name = removeExample)]
     pub fn remove_example(&self, id: &str) -> Result<bool, JsError> {
         let mut samples = self.edit()?;
-        let Ok(index) = samples.index_of(id) else { return Ok(false) };
+        let Ok(index) = samples.index_of(id) else {
+            return Ok(false);
+        };
         let labels = samples.dataset.labels.clone();
         samples.remap(labels, |i, class| (i != index).then_some(class));
         Ok(true)
@@ -154,7 +203,9 @@ impl FewShotSession {
         let index = samples.index_of(id)?;
         let target = samples.add_class(label)?;
         let labels = samples.dataset.labels.clone();
-        samples.remap(labels, |i, class| Some(if i == index { target } else { class }));
+        samples.remap(labels, |i, class| {
+            Some(if i == index { target } else { class })
+        });
         Ok(())
     }
 }
@@ -162,22 +213,38 @@ impl FewShotSession {
 /// A trimmed, non-empty class name.
 fn class_name(name: String) -> Result<String, JsError> {
     let name = name.trim().to_string();
-    if name.is_empty() { Err(js_error("a class needs a name")) } else { Ok(name) }
+    if name.is_empty() {
+        Err(js_error("a class needs a name"))
+    } else {
+        Ok(name)
+    }
 }
 
 /// Checks `index` names a class.
 fn check_class(labels: &[String], index: usize) -> Result<(), JsError> {
-    if index < labels.len() { Ok(()) } else { Err(js_error(format!("there is no class {index} (there are {})", labels.len()))) }
+    if index < labels.len() {
+        Ok(())
+    } else {
+        Err(js_error(format!(
+            "there is no class {index} (there are {})",
+            labels.len()
+        )))
+    }
 }
 
 impl Samples {
     /// The index of class `name`, added if new.
     fn add_class(&mut self, name: String) -> Result<usize, JsError> {
         let name = class_name(name)?;
-        Ok(self.dataset.labels.iter().position(|l| *l == name).unwrap_or_else(|| {
-            self.dataset.labels.push(name);
-            self.dataset.labels.len() - 1
-        }))
+        Ok(self
+            .dataset
+            .labels
+            .iter()
+            .position(|l| *l == name)
+            .unwrap_or_else(|| {
+                self.dataset.labels.push(name);
+                self.dataset.labels.len() - 1
+            }))
     }
 
     /// An id no sample has.
@@ -193,7 +260,11 @@ impl Samples {
 
     /// The index of sample `id`.
     fn index_of(&self, id: &str) -> Result<usize, JsError> {
-        self.dataset.samples.iter().position(|s| s.id == id).ok_or_else(|| js_error(format!("there is no sample '{id}'")))
+        self.dataset
+            .samples
+            .iter()
+            .position(|s| s.id == id)
+            .ok_or_else(|| js_error(format!("there is no sample '{id}'")))
     }
 
     /// What the cached rows are computed with, as a string saved embeddings must match. The
@@ -213,7 +284,13 @@ impl Samples {
     /// Sets the classes to `labels` and each sample's class to `class_of(index, class)`
     /// (`None` drops it), in the dataset and the cache alike.
     fn remap(&mut self, labels: Vec<String>, class_of: impl Fn(usize, usize) -> Option<usize>) {
-        let map: Vec<Option<usize>> = self.dataset.samples.iter().enumerate().map(|(i, s)| class_of(i, s.class)).collect();
+        let map: Vec<Option<usize>> = self
+            .dataset
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| class_of(i, s.class))
+            .collect();
         self.dataset.remap(labels, &map);
         self.cache.remap(&map);
     }

@@ -35,12 +35,16 @@ impl Frame {
 
     /// An image file from its bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, JsError> {
-        Ok(Self { file: codec::file(bytes)? })
+        Ok(Self {
+            file: codec::file(bytes)?,
+        })
     }
 
     /// `image` as a JPEG frame.
     pub async fn encode(image: &RgbaImage) -> Result<Self, JsError> {
-        Ok(Self { file: codec::encode(image, ImageFormat::Jpeg(QUALITY)).await? })
+        Ok(Self {
+            file: codec::encode(image, ImageFormat::Jpeg(QUALITY)).await?,
+        })
     }
 
     /// The pixels, scaled like any image source; `name` names the frame in errors.
@@ -72,7 +76,12 @@ pub async fn embed_all(
     for (chunk, samples) in dataset.samples.chunks(CHUNK).enumerate() {
         let mut images = Vec::with_capacity(samples.len());
         for sample in samples {
-            images.push(sample.image.decode(&format!("sample {}", sample.id)).await?);
+            images.push(
+                sample
+                    .image
+                    .decode(&format!("sample {}", sample.id))
+                    .await?,
+            );
         }
         let jobs: Vec<Job<'_>> = images
             .iter()
@@ -80,11 +89,18 @@ pub async fn embed_all(
             .enumerate()
             .map(|(i, (image, sample))| Job {
                 image: image.view(),
-                entry: Entry { sample: chunk * CHUNK + i, class: sample.class, view: 0 },
+                entry: Entry {
+                    sample: chunk * CHUNK + i,
+                    class: sample.class,
+                    view: 0,
+                },
                 views,
             })
             .collect();
-        embedder.embed(&jobs, augment, 0, cache, cancel).await.map_err(js_error)?;
+        embedder
+            .embed(&jobs, augment, 0, cache, cancel)
+            .await
+            .map_err(js_error)?;
         // The first chunk tells the row size; views past the budget are dropped from then on.
         views = keep_affordable_views(cache, views, dataset.samples.len());
     }

@@ -23,8 +23,8 @@ use crate::classifier::{self, ClassScore, Classifier, read_to};
 use crate::dataset::Dataset;
 use crate::device::BackendKind;
 use crate::training::{
-    CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason, TrainConfig, evaluate_rows, fit_cached,
-    measure_stages,
+    CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason,
+    TrainConfig, evaluate_rows, fit_cached, measure_stages,
 };
 use crate::weights::PretrainedBackbone;
 
@@ -102,12 +102,17 @@ mod serde_bytes_u16 {
     use wasm_bindgen::{JsCast, JsValue};
 
     pub fn serialize<S: Serializer>(rows: &[u16], serializer: S) -> Result<S::Ok, S::Error> {
-        serde_wasm_bindgen::preserve::serialize(&JsValue::from(js_sys::Uint16Array::from(rows)), serializer)
+        serde_wasm_bindgen::preserve::serialize(
+            &JsValue::from(js_sys::Uint16Array::from(rows)),
+            serializer,
+        )
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u16>, D::Error> {
         let value: JsValue = serde_wasm_bindgen::preserve::deserialize(deserializer)?;
-        let array = value.dyn_into::<js_sys::Uint16Array>().map_err(|_| serde::de::Error::custom("rows must be a Uint16Array"))?;
+        let array = value
+            .dyn_into::<js_sys::Uint16Array>()
+            .map_err(|_| serde::de::Error::custom("rows must be a Uint16Array"))?;
         Ok(array.to_vec())
     }
 }
@@ -172,7 +177,8 @@ pub struct FewShotSession {
     cancel: CancelToken,
 }
 
-const BUSY: &str = "the session is busy training or adding a sample: wait for it, or cancel training";
+const BUSY: &str =
+    "the session is busy training or adding a sample: wait for it, or cancel training";
 
 fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
     match value.unwrap_or("auto") {
@@ -191,13 +197,21 @@ impl FewShotSession {
         let options: SessionOptions = options(options_value)?;
         let model = match options.model.is_undefined() || options.model.is_null() {
             true => None,
-            false => Some(fetch::file_bytes(options.model.clone(), "a model").await.map_err(js_error)?),
+            false => Some(
+                fetch::file_bytes(options.model.clone(), "a model")
+                    .await
+                    .map_err(js_error)?,
+            ),
         };
         let kind: BackboneKind = match (&model, options.backbone.as_deref()) {
             (Some(bytes), wanted) => {
                 let info = classifier::info(bytes).map_err(js_error)?;
                 if wanted.is_some_and(|w| w != info.backbone.id()) {
-                    return Err(js_error(format!("the model was trained on {}, not {}", info.backbone, wanted.unwrap_or_default())));
+                    return Err(js_error(format!(
+                        "the model was trained on {}, not {}",
+                        info.backbone,
+                        wanted.unwrap_or_default()
+                    )));
                 }
                 info.backbone
             }
@@ -205,9 +219,16 @@ impl FewShotSession {
         };
         let backends = Backends::available().await;
         let defaults = TrainConfig::default();
-        let config = TrainConfig { features: options.features.unwrap_or(defaults.features), ..defaults };
+        let config = TrainConfig {
+            features: options.features.unwrap_or(defaults.features),
+            ..defaults
+        };
         let mut measured = Vec::new();
-        let url = weights_url(kind, options.weights_url.as_deref(), options.weights_base.as_deref());
+        let url = weights_url(
+            kind,
+            options.weights_url.as_deref(),
+            options.weights_base.as_deref(),
+        );
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
         let mut models = Vec::new();
         for backend in backends.kinds() {
@@ -215,32 +236,51 @@ impl FewShotSession {
             let model = parse_backbone(kind, &url, bytes.clone(), &device)?;
             models.push((backend, device, model));
         }
-        let choose = |requested: Option<BackendKind>, pick: &dyn Fn(&StageTimes) -> f64, measured: &[(BackendKind, StageTimes)]| {
-            requested.filter(|b| backends.kinds().contains(b)).unwrap_or_else(|| {
-                measured
-                    .iter()
-                    .min_by(|a, b| pick(&a.1).total_cmp(&pick(&b.1)))
-                    .map_or(BackendKind::Cpu, |m| m.0)
-            })
+        let choose = |requested: Option<BackendKind>,
+                      pick: &dyn Fn(&StageTimes) -> f64,
+                      measured: &[(BackendKind, StageTimes)]| {
+            requested
+                .filter(|b| backends.kinds().contains(b))
+                .unwrap_or_else(|| {
+                    measured
+                        .iter()
+                        .min_by(|a, b| pick(&a.1).total_cmp(&pick(&b.1)))
+                        .map_or(BackendKind::Cpu, |m| m.0)
+                })
         };
-        let wanted = (parse_backend(options.backend.as_deref())?, parse_backend(options.head_backend.as_deref())?);
+        let wanted = (
+            parse_backend(options.backend.as_deref())?,
+            parse_backend(options.head_backend.as_deref())?,
+        );
         if let (Some(b), _) | (_, Some(b)) = wanted {
             if !backends.kinds().contains(&b) {
-                return Err(js_error(format!("backend {b} is not available: {}", backends.reason().unwrap_or_default())));
+                return Err(js_error(format!(
+                    "backend {b} is not available: {}",
+                    backends.reason().unwrap_or_default()
+                )));
             }
         }
         if models.len() > 1 && (wanted.0.is_none() || wanted.1.is_none()) {
             for (backend, device, model) in &models {
-                let times = measure_stages(&model.backbone, &config, 2, device).await.map_err(js_error)?;
+                let times = measure_stages(&model.backbone, &config, 2, device)
+                    .await
+                    .map_err(js_error)?;
                 measured.push((*backend, times));
             }
         }
         let backbone_kind = choose(wanted.0, &|t| t.backbone_ms, &measured);
         let head_kind = choose(wanted.1, &|t| t.head_step_ms, &measured);
-        let (_, backbone_device, backbone) =
-            models.into_iter().find(|m| m.0 == backbone_kind).ok_or_else(|| js_error("no device"))?;
+        let (_, backbone_device, backbone) = models
+            .into_iter()
+            .find(|m| m.0 == backbone_kind)
+            .ok_or_else(|| js_error("no device"))?;
         let head_device = backends.device(head_kind).map_err(js_error)?;
-        let placement = Placement { backbone: backbone_kind, head: head_kind, measured, fallback_reason: backends.reason() };
+        let placement = Placement {
+            backbone: backbone_kind,
+            head: head_kind,
+            measured,
+            fallback_reason: backends.reason(),
+        };
         let session = FewShotSession {
             model: backbone,
             backbone_device,
@@ -256,7 +296,8 @@ impl FewShotSession {
             cancel: CancelToken::default(),
         };
         if let Some(bytes) = model {
-            let classifier = classifier::load(bytes, &session.model.backbone, &session.head_device).map_err(js_error)?;
+            let classifier = classifier::load(bytes, &session.model.backbone, &session.head_device)
+                .map_err(js_error)?;
             *session.classifier.borrow_mut() = Some(classifier);
         }
         Ok(session)
@@ -287,11 +328,17 @@ impl FewShotSession {
             feature_dim: self.model.backbone.kind.feature_dim(),
             placement: &self.placement,
             labels: samples.as_ref().map_or(&empty, |s| &s.dataset.labels),
-            counts: samples.as_ref().map_or_else(Vec::new, |s| s.dataset.class_counts()),
+            counts: samples
+                .as_ref()
+                .map_or_else(Vec::new, |s| s.dataset.class_counts()),
             cached_bytes: samples.as_ref().map_or(0, |s| s.cache.bytes()),
             cached_views: samples.as_ref().map(|s| s.cached_with.0.views),
             trained: self.classifier.try_borrow().map_or(true, |c| c.is_some()),
-            model_labels: self.classifier.try_borrow().ok().and_then(|c| c.as_ref().map(|c| c.info.labels.clone())),
+            model_labels: self
+                .classifier
+                .try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().map(|c| c.info.labels.clone())),
             busy: samples.is_none(),
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
@@ -302,7 +349,11 @@ impl FewShotSession {
     /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
     /// Resolves to `{ history, stop, batches, validation, elapsedMs, views }` (`views`: the
     /// augmented views per sample trained on, fewer than asked past [`VIEWS_BUDGET`]).
-    pub async fn train(&self, config: JsValue, on_epoch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+    pub async fn train(
+        &self,
+        config: JsValue,
+        on_epoch: Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
         let config: TrainConfig = options(config)?;
         let mut guard = self.edit()?;
         let samples = &mut *guard;
@@ -312,9 +363,16 @@ impl FewShotSession {
         let (cached_augment, cached_rows) = samples.cached_with.clone();
         let mut augment = config.augment.clone();
         if rows == cached_rows && !samples.cache.is_empty() {
-            augment.views = affordable_views(augment.views, samples.dataset.samples.len(), samples.cache.row_len());
+            augment.views = affordable_views(
+                augment.views,
+                samples.dataset.samples.len(),
+                samples.cache.row_len(),
+            );
         }
-        let fewer_views = AugmentConfig { views: augment.views, ..cached_augment.clone() } == augment
+        let fewer_views = AugmentConfig {
+            views: augment.views,
+            ..cached_augment.clone()
+        } == augment
             && augment.views <= cached_augment.views
             && rows == cached_rows;
         if fewer_views {
@@ -324,8 +382,19 @@ impl FewShotSession {
         } else {
             // Re-embed every frame with the new views or rows.
             let mut cache = EmbeddingCache::default();
-            let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
-            augment.views = frames::embed_all(&samples.dataset, &embedder, &augment, &mut cache, &self.cancel).await?;
+            let embedder = Embedder {
+                backbone: &self.model.backbone,
+                rows,
+                device: &self.backbone_device,
+            };
+            augment.views = frames::embed_all(
+                &samples.dataset,
+                &embedder,
+                &augment,
+                &mut cache,
+                &self.cancel,
+            )
+            .await?;
             samples.cache = cache;
             samples.cached_with = (augment, rows);
         }
@@ -334,9 +403,17 @@ impl FewShotSession {
                 let _ = f.call1(&JsValue::NULL, &value);
             }
         };
-        let fitted = fit_cached(&samples.cache, &samples.dataset, &self.model.backbone, &config, &self.head_device, &mut progress, &self.cancel)
-            .await
-            .map_err(js_error)?;
+        let fitted = fit_cached(
+            &samples.cache,
+            &samples.dataset,
+            &self.model.backbone,
+            &config,
+            &self.head_device,
+            &mut progress,
+            &self.cancel,
+        )
+        .await
+        .map_err(js_error)?;
         let summary = TrainSummary {
             history: fitted.history,
             stop: fitted.stop,
@@ -359,12 +436,21 @@ impl FewShotSession {
     pub async fn predict(&self, source: &ImageSource) -> Result<JsValue, JsError> {
         let frame = source::read(source)?;
         let image = frame.view();
-        let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("train or load a model first"))?;
+        let classifier = self
+            .classifier
+            .borrow()
+            .clone()
+            .ok_or_else(|| js_error("train or load a model first"))?;
         let start = crate::clock::now_ms();
-        let (rows, shape) = classifier.backbone_rows(&self.model.backbone, &[image], &self.backbone_device).map_err(js_error)?;
+        let (rows, shape) = classifier
+            .backbone_rows(&self.model.backbone, &[image], &self.backbone_device)
+            .map_err(js_error)?;
         let rows = read_to(rows, &classifier.device).await.map_err(js_error)?;
         let backbone_done = crate::clock::now_ms();
-        let probabilities = classifier.probabilities_of_rows(rows, &shape).await.map_err(js_error)?;
+        let probabilities = classifier
+            .probabilities_of_rows(rows, &shape)
+            .await
+            .map_err(js_error)?;
         let prediction = Prediction {
             scores: classifier.ranked(probabilities.first().map(Vec::as_slice).unwrap_or_default()),
             backbone_ms: backbone_done - start,
@@ -378,28 +464,50 @@ impl FewShotSession {
     /// sample ids.
     pub async fn evaluate(&self) -> Result<JsValue, JsError> {
         let samples = self.edit()?;
-        let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("train or load a model first"))?;
+        let classifier = self
+            .classifier
+            .borrow()
+            .clone()
+            .ok_or_else(|| js_error("train or load a model first"))?;
         if classifier.info.labels != samples.dataset.labels {
-            return Err(js_error("the classes changed since training: train again to evaluate"));
+            return Err(js_error(
+                "the classes changed since training: train again to evaluate",
+            ));
         }
-        let rows: Vec<usize> = samples.cache.entries().iter().enumerate().filter(|(_, e)| e.view == 0).map(|(i, _)| i).collect();
+        let rows: Vec<usize> = samples
+            .cache
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.view == 0)
+            .map(|(i, _)| i)
+            .collect();
         let ids = |s: usize| samples.dataset.samples[s].id.as_str();
-        let evaluation = evaluate_rows(&classifier, &samples.cache, &rows, &ids).await.map_err(js_error)?;
+        let evaluation = evaluate_rows(&classifier, &samples.cache, &rows, &ids)
+            .await
+            .map_err(js_error)?;
         serde_wasm_bindgen::to_value(&evaluation).map_err(js_error)
     }
 
     /// The trained model as a record file (`.bpk`, see docs/model-format.md): head, labels,
     /// backbone id, preprocessing, settings.
     pub async fn save(&self) -> Result<Vec<u8>, JsError> {
-        let classifier = self.classifier.borrow().clone().ok_or_else(|| js_error("there is no trained model yet"))?;
+        let classifier = self
+            .classifier
+            .borrow()
+            .clone()
+            .ok_or_else(|| js_error("there is no trained model yet"))?;
         save_model(&classifier).await
     }
 
     /// Loads a model record (bytes, or the URL of one) made for this session's backbone,
     /// replacing the trained model. Resolves to its labels.
     pub async fn load(&self, model: JsValue) -> Result<JsValue, JsError> {
-        let bytes = fetch::file_bytes(model, "a model").await.map_err(js_error)?;
-        let classifier = classifier::load(bytes, &self.model.backbone, &self.head_device).map_err(js_error)?;
+        let bytes = fetch::file_bytes(model, "a model")
+            .await
+            .map_err(js_error)?;
+        let classifier =
+            classifier::load(bytes, &self.model.backbone, &self.head_device).map_err(js_error)?;
         let labels = classifier.info.labels.clone();
         *self.classifier.borrow_mut() = Some(classifier);
         serde_wasm_bindgen::to_value(&labels).map_err(js_error)
@@ -412,7 +520,10 @@ impl FewShotSession {
 /// A model record's bytes.
 async fn save_model(classifier: &Classifier) -> Result<Vec<u8>, JsError> {
     // Saving reads tensors synchronously: only the CPU backend can do that in a browser.
-    let on_cpu = classifier.to_device_async(&Device::flex()).await.map_err(js_error)?;
+    let on_cpu = classifier
+        .to_device_async(&Device::flex())
+        .await
+        .map_err(js_error)?;
     classifier::save(&on_cpu).map_err(js_error)
 }
 
@@ -422,4 +533,3 @@ impl FewShotSession {
         self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))
     }
 }
-

@@ -9,7 +9,7 @@ use super::{FewShotSession, Samples, save_model};
 use crate::classifier;
 use crate::dataset::{Dataset, Sample};
 use crate::project::{ClassEntry, FORMAT, Manifest, Project, SampleEntry, VERSION, class_folders};
-use crate::training::{EmbeddingCache, Embedder};
+use crate::training::{Embedder, EmbeddingCache};
 use crate::web::codec::ImageFormat;
 use crate::web::{fetch, js_error, options};
 
@@ -30,7 +30,12 @@ struct SaveOptions {
 
 impl Default for SaveOptions {
     fn default() -> Self {
-        Self { name: "untitled".into(), settings: Default::default(), image_type: "image/jpeg".into(), quality: 0.92 }
+        Self {
+            name: "untitled".into(),
+            settings: Default::default(),
+            image_type: "image/jpeg".into(),
+            quality: 0.92,
+        }
     }
 }
 
@@ -54,9 +59,15 @@ impl FewShotSession {
     pub async fn save_project(&self, options_value: JsValue) -> Result<Vec<u8>, JsError> {
         let options: SaveOptions = options(options_value)?;
         let format = match options.image_type.as_str() {
-            "image/jpeg" if (0.0..=1.0).contains(&options.quality) => ImageFormat::Jpeg(options.quality),
+            "image/jpeg" if (0.0..=1.0).contains(&options.quality) => {
+                ImageFormat::Jpeg(options.quality)
+            }
             "image/png" => ImageFormat::Png,
-            other => return Err(js_error(format!("imageType must be image/jpeg or image/png, with quality 0 to 1 (got {other})"))),
+            other => {
+                return Err(js_error(format!(
+                    "imageType must be image/jpeg or image/png, with quality 0 to 1 (got {other})"
+                )));
+            }
         };
         let guard = self.edit()?;
         let dataset = &guard.dataset;
@@ -67,7 +78,14 @@ impl FewShotSession {
                 version: VERSION,
                 name: options.name,
                 backbone: self.model.backbone.kind,
-                classes: dataset.labels.iter().map(|name| ClassEntry { name: name.clone(), samples: Vec::new() }).collect(),
+                classes: dataset
+                    .labels
+                    .iter()
+                    .map(|name| ClassEntry {
+                        name: name.clone(),
+                        samples: Vec::new(),
+                    })
+                    .collect(),
                 settings: options.settings,
                 model: None,
             },
@@ -75,13 +93,33 @@ impl FewShotSession {
         };
         for sample in &dataset.samples {
             let class = &mut project.manifest.classes[sample.class];
-            let file = format!("images/{}/{:04}.{}", folders[sample.class], class.samples.len() + 1, format.extension());
-            project.files.insert(file.clone(), sample.image.file_as(format, &format!("sample {}", sample.id)).await?);
-            class.samples.push(SampleEntry { id: sample.id.clone(), file });
+            let file = format!(
+                "images/{}/{:04}.{}",
+                folders[sample.class],
+                class.samples.len() + 1,
+                format.extension()
+            );
+            project.files.insert(
+                file.clone(),
+                sample
+                    .image
+                    .file_as(format, &format!("sample {}", sample.id))
+                    .await?,
+            );
+            class.samples.push(SampleEntry {
+                id: sample.id.clone(),
+                file,
+            });
         }
-        let model = self.classifier.borrow().clone().filter(|c| c.info.labels == dataset.labels);
+        let model = self
+            .classifier
+            .borrow()
+            .clone()
+            .filter(|c| c.info.labels == dataset.labels);
         if let Some(model) = model {
-            project.files.insert("model.bpk".into(), save_model(&model).await?);
+            project
+                .files
+                .insert("model.bpk".into(), save_model(&model).await?);
             project.manifest.model = Some("model.bpk".into());
         }
         project.write().map_err(js_error)
@@ -93,31 +131,59 @@ impl FewShotSession {
     /// settings }`.
     #[wasm_bindgen(js_name = loadProject)]
     pub async fn load_project(&self, file: JsValue) -> Result<JsValue, JsError> {
-        let bytes = fetch::file_bytes(file, "a project").await.map_err(js_error)?;
+        let bytes = fetch::file_bytes(file, "a project")
+            .await
+            .map_err(js_error)?;
         let project = Project::read(&bytes).map_err(js_error)?;
         let manifest = project.manifest;
         let backbone = self.model.backbone.kind;
         if manifest.backbone != backbone {
-            return Err(js_error(format!("the project uses {}; create a session with that backbone to open it", manifest.backbone)));
+            return Err(js_error(format!(
+                "the project uses {}; create a session with that backbone to open it",
+                manifest.backbone
+            )));
         }
-        let mut dataset = Dataset { labels: manifest.classes.iter().map(|c| c.name.clone()).collect(), samples: Vec::new() };
+        let mut dataset = Dataset {
+            labels: manifest.classes.iter().map(|c| c.name.clone()).collect(),
+            samples: Vec::new(),
+        };
         for (class, entry) in manifest.classes.iter().enumerate() {
             for sample in &entry.samples {
                 let image = Frame::from_bytes(&project.files[&sample.file])?;
-                dataset.samples.push(Sample { id: sample.id.clone(), class, image });
+                dataset.samples.push(Sample {
+                    id: sample.id.clone(),
+                    class,
+                    image,
+                });
             }
         }
         let model = match &manifest.model {
             Some(path) => Some(
-                classifier::load(project.files[path].clone(), &self.model.backbone, &self.head_device).map_err(js_error)?,
+                classifier::load(
+                    project.files[path].clone(),
+                    &self.model.backbone,
+                    &self.head_device,
+                )
+                .map_err(js_error)?,
             ),
             None => None,
         };
         let mut guard = self.edit()?;
         let (mut augment, rows) = guard.cached_with.clone();
         let mut cache = EmbeddingCache::default();
-        let embedder = Embedder { backbone: &self.model.backbone, rows, device: &self.backbone_device };
-        augment.views = frames::embed_all(&dataset, &embedder, &augment, &mut cache, &Default::default()).await?;
+        let embedder = Embedder {
+            backbone: &self.model.backbone,
+            rows,
+            device: &self.backbone_device,
+        };
+        augment.views = frames::embed_all(
+            &dataset,
+            &embedder,
+            &augment,
+            &mut cache,
+            &Default::default(),
+        )
+        .await?;
         let loaded = Loaded {
             name: manifest.name,
             labels: dataset.labels.clone(),
@@ -125,8 +191,15 @@ impl FewShotSession {
             trained: model.is_some(),
             settings: manifest.settings,
         };
-        *guard = Samples { dataset, next_id: guard.next_id, cache, cached_with: (augment, rows) };
+        *guard = Samples {
+            dataset,
+            next_id: guard.next_id,
+            cache,
+            cached_with: (augment, rows),
+        };
         *self.classifier.borrow_mut() = model;
-        loaded.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
+        loaded
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(js_error)
     }
 }
