@@ -9,16 +9,6 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 
-/// How a convolution pads its input.
-#[derive(Config, Debug, PartialEq, Copy)]
-pub enum ConvPadding {
-    /// TensorFlow's `SAME`: output size `ceil(in / stride)`; an odd total pad puts the extra
-    /// row and column at the bottom and right (TF-Lite and Keras models).
-    TfSame,
-    /// PyTorch's `kernel / 2` on every side (EfficientNet-PyTorch models).
-    Symmetric,
-}
-
 /// Configuration of a [`ConvUnit`].
 #[derive(Config, Debug)]
 pub struct ConvUnitConfig {
@@ -35,12 +25,12 @@ pub struct ConvUnitConfig {
     /// Whether ReLU6 follows the convolution (false for linear bottleneck projections).
     #[config(default = true)]
     pub relu6: bool,
-    /// Padding convention of the upstream framework.
-    #[config(default = "ConvPadding::TfSame")]
-    pub padding: ConvPadding,
 }
 
-/// A convolution with a (BatchNorm-folded) bias, optionally followed by ReLU6.
+/// A convolution with a (BatchNorm-folded) bias, optionally followed by ReLU6. It pads
+/// TensorFlow's `SAME` way: output size `ceil(in / stride)`, an odd total pad putting the extra
+/// row and column at the bottom and right. Every upstream model of the family was trained so,
+/// EfficientNet-Lite0's PyTorch port included (its `Conv2dStaticSamePadding`).
 #[derive(Module, Debug)]
 pub struct ConvUnit {
     /// The convolution.
@@ -61,14 +51,10 @@ impl ConvUnitConfig {
     /// Initializes a [`ConvUnit`] with random weights.
     pub fn init(&self, device: &Device) -> ConvUnit {
         let k = self.kernel_size;
-        let padding = match self.padding {
-            ConvPadding::TfSame => PaddingConfig2d::Same,
-            ConvPadding::Symmetric => PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2),
-        };
         let conv = Conv2dConfig::new(self.channels, [k, k])
             .with_stride([self.stride, self.stride])
             .with_groups(self.groups)
-            .with_padding(padding)
+            .with_padding(PaddingConfig2d::Same)
             .with_bias(true)
             .init(device);
         ConvUnit {
@@ -100,9 +86,6 @@ pub struct InvertedResidualConfig {
     pub kernel_size: usize,
     /// Depthwise stride.
     pub stride: usize,
-    /// Padding convention of the upstream framework.
-    #[config(default = "ConvPadding::TfSame")]
-    pub padding: ConvPadding,
 }
 
 /// Expand (1x1) → depthwise → linear project (1x1), with a skip connection when the shape
@@ -125,17 +108,12 @@ impl InvertedResidualConfig {
     pub fn init(&self, device: &Device) -> InvertedResidual {
         let [c_in, c_out] = self.channels;
         let hidden = c_in * self.expansion;
-        let expand = (self.expansion != 1).then(|| {
-            ConvUnitConfig::new([c_in, hidden], 1)
-                .with_padding(self.padding)
-                .init(device)
-        });
-        let depthwise = ConvUnitConfig::depthwise(hidden, self.kernel_size, self.stride)
-            .with_padding(self.padding)
-            .init(device);
+        let expand =
+            (self.expansion != 1).then(|| ConvUnitConfig::new([c_in, hidden], 1).init(device));
+        let depthwise =
+            ConvUnitConfig::depthwise(hidden, self.kernel_size, self.stride).init(device);
         let project = ConvUnitConfig::new([hidden, c_out], 1)
             .with_relu6(false)
-            .with_padding(self.padding)
             .init(device);
         InvertedResidual {
             expand,
@@ -179,20 +157,18 @@ pub(crate) struct Stage {
 }
 
 /// Expands an architecture table into block configurations, starting from `channels_in`.
-pub(crate) fn stage_blocks(
-    stages: &[Stage],
-    channels_in: usize,
-    padding: ConvPadding,
-) -> Vec<InvertedResidualConfig> {
+pub(crate) fn stage_blocks(stages: &[Stage], channels_in: usize) -> Vec<InvertedResidualConfig> {
     let mut c_in = channels_in;
     let mut blocks = Vec::new();
     for s in stages {
         for i in 0..s.repeats {
             let stride = if i == 0 { s.stride } else { 1 };
-            blocks.push(
-                InvertedResidualConfig::new([c_in, s.channels], s.expansion, s.kernel_size, stride)
-                    .with_padding(padding),
-            );
+            blocks.push(InvertedResidualConfig::new(
+                [c_in, s.channels],
+                s.expansion,
+                s.kernel_size,
+                stride,
+            ));
             c_in = s.channels;
         }
     }

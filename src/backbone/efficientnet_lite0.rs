@@ -4,7 +4,7 @@
 use burn::config::Config;
 use burn::tensor::Device;
 
-use super::blocks::{ConvPadding, Stage};
+use super::blocks::Stage;
 use super::inverted_residual_net::{InvertedResidualNet, InvertedResidualSpec};
 
 /// EfficientNet-Lite0: an [`InvertedResidualNet`] with EfficientNet-B0's block table.
@@ -53,7 +53,6 @@ impl EfficientNetLite0Config {
             stages: &STAGES,
             head_channels: 1280,
             num_classes: self.num_classes,
-            padding: ConvPadding::Symmetric,
         }
         .init(device)
     }

@@ -7,7 +7,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
 use super::blocks::{
-    ConvPadding, ConvUnit, ConvUnitConfig, InvertedResidual, Stage, global_avg_pool, stage_blocks,
+    ConvUnit, ConvUnitConfig, InvertedResidual, Stage, global_avg_pool, stage_blocks,
 };
 
 /// Architecture of an [`InvertedResidualNet`], filled in by a backbone's own config.
@@ -17,7 +17,6 @@ pub(crate) struct InvertedResidualSpec {
     pub stages: &'static [Stage],
     pub head_channels: usize,
     pub num_classes: usize,
-    pub padding: ConvPadding,
 }
 
 /// Stem → inverted-residual blocks → 1x1 head → pooled embedding → classifier.
@@ -60,9 +59,8 @@ impl InvertedResidualSpec {
     pub(crate) fn init(&self, device: &Device) -> InvertedResidualNet {
         let stem = ConvUnitConfig::new([3, self.stem_channels], 3)
             .with_stride(2)
-            .with_padding(self.padding)
             .init(device);
-        let blocks = stage_blocks(self.stages, self.stem_channels, self.padding)
+        let blocks = stage_blocks(self.stages, self.stem_channels)
             .iter()
             .map(|b| b.init(device))
             .collect::<Vec<_>>();
@@ -70,9 +68,7 @@ impl InvertedResidualSpec {
             .stages
             .last()
             .map_or(self.stem_channels, |s| s.channels);
-        let head = ConvUnitConfig::new([last, self.head_channels], 1)
-            .with_padding(self.padding)
-            .init(device);
+        let head = ConvUnitConfig::new([last, self.head_channels], 1).init(device);
         let classifier = LinearConfig::new(self.head_channels, self.num_classes).init(device);
         InvertedResidualNet {
             stem,

@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::tensor::Device;
 
-use super::blocks::{ConvPadding, Stage};
+use super::blocks::Stage;
 use super::inverted_residual_net::{InvertedResidualNet, InvertedResidualSpec};
 
 /// MobileNetV2: an [`InvertedResidualNet`] with the paper's architecture table.
@@ -46,7 +46,6 @@ impl MobileNetV2Config {
             stages: &STAGES,
             head_channels: 1280,
             num_classes: self.num_classes,
-            padding: ConvPadding::TfSame,
         }
         .init(device)
     }
