@@ -39,6 +39,9 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/tsc ] || [ ! 
 fi
 
 # trunk runs cargo offline (Trunk.toml): fetch every crate, the wasm-only ones included.
+echo "setup: cargo fetch (every crate, for offline builds)"
 cargo fetch --quiet
 
+echo "setup: model weights"
 bash scripts/weights.sh
+echo "setup: done"

@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+echo "weights: fetching the upstream model files"
 python3 scripts/fetch_assets.py
-cargo build --release --quiet --bin magpie
+echo "weights: building the magpie CLI that converts them (cargo build --release; about 10 minutes the first time)"
+cargo build --release --bin magpie
 mkdir -p www/weights
 magpie="$CARGO_TARGET_DIR/release/magpie"
 backbones="mobilenet_v2 efficientnet_lite0 mobilenet_v1_025"
@@ -21,6 +23,7 @@ for backbone in $backbones; do
     else out="www/weights/$backbone.bpk"; flag=; fi
     # Reconvert when the converter or the upstream files are newer than the record.
     if [ ! -s "$out" ] || [ "$magpie" -nt "$out" ]; then
+      echo "weights: converting $backbone into $out"
       "$magpie" convert --backbone "$backbone" $flag --out "$out"
     fi
   done

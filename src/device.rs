@@ -4,8 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::{Device, ExecutionError};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+
+use crate::readback::DeviceError;
 
 /// Which compute backend runs the networks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,37 +47,10 @@ impl FromStr for BackendKind {
     }
 }
 
-/// How every message about a lost GPU device starts. Every later operation on that device fails
-/// too, so a caller that sees it (the web app) goes on with the CPU backend.
-pub const DEVICE_LOST: &str = "the GPU device was lost";
-
-/// A message for a failed readback: a lost device gets one starting with [`DEVICE_LOST`].
-/// WebGPU reports a lost device first as a result buffer that cannot be mapped, then as a
-/// poisoned device.
-pub fn readback_failed(error: ExecutionError) -> String {
-    let text = error.to_string();
-    match error {
-        ExecutionError::DevicePoisoned { reason } => lost(&reason),
-        _ if text.contains("could not be mapped") => lost(&text),
-        _ => format!("reading back from the device failed: {text}"),
-    }
-}
-
-/// [`DEVICE_LOST`] with the last line of `reason` that says something.
-fn lost(reason: &str) -> String {
-    let detail = reason
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.contains("acktrace"))
-        .last()
-        .unwrap_or_default();
-    format!("{DEVICE_LOST} ({detail})")
-}
-
 /// The device for `kind`, initializing the wgpu runtime on first use (once per process).
 ///
 /// On the web this must be awaited before any tensor is created; natively it resolves at once.
-pub async fn device(kind: BackendKind) -> Result<Device, String> {
+pub async fn device(kind: BackendKind) -> Result<Device, DeviceError> {
     match kind {
         BackendKind::Cpu => Ok(Device::flex()),
         BackendKind::Wgpu => wgpu_device().await,
@@ -83,27 +58,27 @@ pub async fn device(kind: BackendKind) -> Result<Device, String> {
 }
 
 #[cfg(not(target_family = "wasm"))]
-async fn wgpu_device() -> Result<Device, String> {
+async fn wgpu_device() -> Result<Device, DeviceError> {
     use std::sync::OnceLock;
     // wgpu's runtime can be initialized only once per process.
-    static WGPU: OnceLock<Result<Device, String>> = OnceLock::new();
+    static WGPU: OnceLock<Result<Device, DeviceError>> = OnceLock::new();
     WGPU.get_or_init(|| {
         Device::wgpu_options()
             .init()
-            .map_err(|e| format!("no usable GPU adapter: {e}"))
+            .map_err(|e| DeviceError::Unavailable(format!("no usable GPU adapter: {e}")))
     })
     .clone()
 }
 
 #[cfg(target_family = "wasm")]
-async fn wgpu_device() -> Result<Device, String> {
+async fn wgpu_device() -> Result<Device, DeviceError> {
     use std::cell::RefCell;
 
     /// One WebGPU device per page; the browser runs this on one thread.
     enum State {
         Idle,
         Initializing,
-        Ready(Result<Device, String>),
+        Ready(Result<Device, DeviceError>),
     }
     thread_local! {
         static WGPU: RefCell<State> = const { RefCell::new(State::Idle) };
@@ -125,7 +100,7 @@ async fn wgpu_device() -> Result<Device, String> {
     let result = Device::wgpu_options()
         .init_async()
         .await
-        .map_err(|e| format!("WebGPU is not available: {e}"));
+        .map_err(|e| DeviceError::Unavailable(format!("WebGPU is not available: {e}")));
     WGPU.with(|w| *w.borrow_mut() = State::Ready(result.clone()));
     result
 }

@@ -1,12 +1,12 @@
-//! Running a pretrained backbone on images: embeddings and ImageNet top-k. Reads results back
-//! with `into_data_async`, the only readback that works on WebGPU in a browser.
+//! Running a pretrained backbone on images: embeddings and ImageNet top-k, read back through
+//! [`crate::readback`].
 
+use burn::tensor::Device;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor};
 use serde::Serialize;
 
-use crate::device::readback_failed;
 use crate::image::{RgbaView, preprocess};
+use crate::readback::{DeviceError, read_rows};
 use crate::weights::PretrainedBackbone;
 
 /// One ImageNet class and its probability.
@@ -20,23 +20,13 @@ pub struct Prediction {
     pub probability: f32,
 }
 
-/// Reads a 2-D tensor back to the host as rows.
-pub async fn read_rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>, String> {
-    let [_, cols] = tensor.dims();
-    let data = tensor.into_data_async().await.map_err(readback_failed)?;
-    let values = data
-        .try_to_vec::<f32>()
-        .map_err(|e| format!("unexpected tensor data: {e:?}"))?;
-    Ok(values.chunks(cols.max(1)).map(<[f32]>::to_vec).collect())
-}
-
 impl PretrainedBackbone {
     /// Pooled embeddings of `images`, one row per image.
     pub async fn embed(
         &self,
         images: &[RgbaView<'_>],
         device: &Device,
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>, DeviceError> {
         let batch = preprocess(images, self.backbone.kind, device);
         read_rows(self.backbone.features(batch)).await
     }
@@ -47,7 +37,7 @@ impl PretrainedBackbone {
         images: &[RgbaView<'_>],
         k: usize,
         device: &Device,
-    ) -> Result<Vec<Vec<Prediction>>, String> {
+    ) -> Result<Vec<Vec<Prediction>>, DeviceError> {
         let batch = preprocess(images, self.backbone.kind, device);
         let probabilities = read_rows(softmax(self.backbone.logits(batch), 1)).await?;
         Ok(probabilities.iter().map(|row| self.top_k(row, k)).collect())

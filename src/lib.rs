@@ -34,7 +34,10 @@ pub mod image;
 pub mod import;
 pub mod inference;
 pub mod project;
+pub mod readback;
 pub mod rng;
+pub mod settings;
+pub mod train_config;
 pub mod training;
 #[cfg(target_family = "wasm")]
 pub mod web;

@@ -6,6 +6,7 @@ mod common;
 use common::{cpu, expected, photo, pretrained};
 use magpie::backbone::{BackboneKind, RowKind, SPATIAL_CUT};
 use magpie::device::{BackendKind, device};
+use magpie::image::RgbaImage;
 use magpie::weights::{Precision, record};
 
 /// Photos MobileNetV1 0.25 (about 50 % ImageNet top-1) gets wrong at top-1 with faithful weights:
@@ -102,6 +103,65 @@ fn wgpu_features_equal_cpu_features_for_every_backbone() {
             "{kind} on wgpu: {:?}",
             top[1]
         );
+    }
+}
+
+/// The central `size` x `size` pixels of `image` (no resampling: the reference takes the same).
+fn central_window(image: &RgbaImage, size: usize) -> RgbaImage {
+    let (left, top) = ((image.width - size) / 2, (image.height - size) / 2);
+    let pixels = (top..top + size)
+        .flat_map(|y| {
+            let start = (y * image.width + left) * 4;
+            image.pixels[start..start + size * 4].iter().copied()
+        })
+        .collect();
+    RgbaImage {
+        width: size,
+        height: size,
+        pixels,
+    }
+}
+
+/// EfficientNet-Lite0 computes what its upstream model code (PyPI `efficientnet-lite-pytorch`
+/// 0.1.0, TF `SAME` padding) computes on the same weights and pixels:
+/// `tests/fixtures/efficientnet_lite0_reference.json`, written by
+/// `scripts/reference/efficientnet_lite0.sh`.
+#[test]
+fn efficientnet_lite0_features_equal_the_upstream_model_code() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/efficientnet_lite0_reference.json"
+    );
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let device = cpu();
+    let kind = BackboneKind::EfficientnetLite0;
+    let model = pretrained(kind, &device);
+    for reference in fixture["photos"].as_array().unwrap() {
+        let file = reference["file"].as_str().unwrap();
+        let window = central_window(&photo(file), kind.input_size());
+        let ours = pollster::block_on(model.embed(&[window.view()], &device)).unwrap();
+        let theirs: Vec<f32> = reference["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let diff = relative_difference(&[theirs], &ours);
+        println!("{file}: max |ours - upstream| / max |upstream| = {diff:.2e}");
+        assert!(
+            diff < 1e-3,
+            "{file}: features differ from upstream by {diff}"
+        );
+        let top = pollster::block_on(model.classify(&[window.view()], 5, &device)).unwrap();
+        let ours_top5: Vec<u64> = top[0].iter().map(|p| p.index as u64).collect();
+        let theirs_top5: Vec<u64> = reference["top5"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(ours_top5[0], theirs_top5[0], "{file}: top-1 differs");
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use common::cpu;
 use magpie::backbone::{Backbone, BackboneKind};
-use magpie::import::{self, assets_dir, upstream_file};
+use magpie::import;
+use magpie::weights::assets::{assets_dir, upstream_file};
 use magpie::weights::{self, Dense, WeightsError, pytorch, record, tfjs, tflite};
 
 fn upstream(kind: BackboneKind) -> PathBuf {
@@ -97,6 +98,73 @@ fn tflite_with_a_transposed_kernel_is_a_shape_mismatch() {
         err.to_string().contains("'MobileNetV2/Conv2d_0_0/")
             && err.to_string().contains("[3, 3, 3, 32]"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_tflite_table_is_named() {
+    let mut file = read(&upstream(BackboneKind::MobilenetV2));
+    // The root table's offset now points past the end of the file.
+    file[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let err = tflite::read(&file).unwrap_err();
+    assert!(matches!(err, WeightsError::Truncated { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "truncated TF-Lite file: it ends inside the model"
+    );
+    // The `buffers` field of the root table now points past the end of the file.
+    let mut file = read(&upstream(BackboneKind::MobilenetV2));
+    let root = u32::from_le_bytes(file[..4].try_into().unwrap()) as usize;
+    let vtable = root - i32::from_le_bytes(file[root..root + 4].try_into().unwrap()) as usize;
+    // Model.buffers is field 4: its vtable slot is at byte 4 + 2 * 4.
+    let slot = u16::from_le_bytes(file[vtable + 12..vtable + 14].try_into().unwrap()) as usize;
+    let at = root + slot;
+    file[at..at + 4].copy_from_slice(&(u32::MAX / 2).to_le_bytes());
+    let err = tflite::read(&file).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "truncated TF-Lite file: it ends inside model.buffers"
+    );
+}
+
+#[test]
+fn fuzzed_tflite_files_never_panic() {
+    // MAGPIE_FUZZ_CASES runs a longer campaign.
+    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let base = read(&upstream(BackboneKind::MobilenetV2));
+    // Tables, vtables and small vectors sit outside the large weight buffers: aim most damage
+    // at the ends of the file, where they are.
+    let near_ends = 1 << 16;
+    let mut rng = common::XorShift(0x9E37_79B9_7F4A_7C15);
+    let (mut refused, mut crashes) = (0usize, Vec::new());
+    for case in 0..cases {
+        let mut file = base.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = match rng.below(3) {
+                0 => rng.below(near_ends),
+                1 => file.len() - 4 - rng.below(near_ends),
+                _ => rng.below(file.len() - 4),
+            } & !3;
+            let value = rng.interesting(file.len());
+            file[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        match std::panic::catch_unwind(|| tflite::read(&file)) {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => refused += 1,
+            Err(_) => crashes.push(case),
+        }
+    }
+    eprintln!(
+        "tflite fuzz: {cases} inputs tried, {} crashes, {refused} refused",
+        crashes.len()
+    );
+    assert!(crashes.is_empty(), "panics on cases {crashes:?}");
+    assert!(
+        refused > cases / 10,
+        "the mutations reach the checks: {refused} refused"
     );
 }
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use magpie::import::assets_dir;
+use magpie::weights::assets::assets_dir;
 
 fn magpie() -> Command {
     Command::new(env!("CARGO_BIN_EXE_magpie"))

@@ -12,9 +12,10 @@ use std::time::Instant;
 use common::{XorShift, cpu, pretrained, sign_digits};
 use magpie::augment::AugmentConfig;
 use magpie::backbone::{BackboneKind, Features};
-use magpie::classifier::{self, Classifier};
+use magpie::classifier::{self, Classifier, ClassifierError};
 use magpie::head::{HeadConfig, HeadKind};
-use magpie::training::{CancelToken, Stages, TrainConfig, fit};
+use magpie::train_config::TrainConfig;
+use magpie::training::{CancelToken, Stages, fit};
 use magpie::weights::PretrainedBackbone;
 use pollster::block_on;
 
@@ -64,7 +65,7 @@ fn fixture() -> &'static Fixture {
 }
 
 /// Loads `bytes` for the fixture's backbone: the model, or the error message.
-fn load(bytes: Vec<u8>) -> Result<Classifier, String> {
+fn load(bytes: Vec<u8>) -> Result<Classifier, ClassifierError> {
     classifier::load(bytes, &fixture().model.backbone, &cpu())
 }
 
@@ -78,9 +79,9 @@ fn described(edit: impl FnOnce(&mut Classifier)) -> Vec<u8> {
 fn refused(bytes: Vec<u8>, words: &str) {
     match load(bytes) {
         Ok(_) => panic!("a model was accepted; expected an error with {words:?}"),
-        Err(message) => assert!(
-            message.contains(words),
-            "{message:?} should contain {words:?}"
+        Err(error) => assert!(
+            matches!(error, ClassifierError::ModelFile(_)) && error.to_string().contains(words),
+            "{error:?} should be a model-file error containing {words:?}"
         ),
     }
 }

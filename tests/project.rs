@@ -21,7 +21,8 @@ use magpie::project::{
     self, ClassEntry, FORMAT, LIMITS, MANIFEST, Manifest, Project, ProjectError, SampleEntry,
     VERSION,
 };
-use magpie::training::{CancelToken, Stages, TrainConfig, fit};
+use magpie::train_config::TrainConfig;
+use magpie::training::{CancelToken, Stages, fit};
 use pollster::block_on;
 use serde_json::{Value, json};
 
@@ -1320,9 +1321,8 @@ fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
                     let at = rng.below(data.len().min(600));
                     let width = 1 + rng.below(4);
                     let value = rng.interesting(data.len()).to_le_bytes();
-                    for i in 0..width.min(data.len() - at) {
-                        data[at + i] = value[i];
-                    }
+                    let n = width.min(data.len() - at);
+                    data[at..at + n].copy_from_slice(&value[..n]);
                 }
                 _ => {
                     let at = rng.below(data.len() + 1);

@@ -9,9 +9,10 @@ use magpie::backbone::{Backbone, BackboneKind, Features, RowKind};
 use magpie::classifier;
 use magpie::dataset::{Dataset, DatasetError, Sample, few_shot_split};
 use magpie::head::{HeadConfig, HeadKind};
+use magpie::train_config::TrainConfig;
 use magpie::training::{
-    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, Stages, StopReason, TrainConfig,
-    TrainError, evaluate_rows, fit, fit_rows,
+    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, Stages, StopReason, TrainError,
+    evaluate_rows, fit, fit_rows,
 };
 use pollster::block_on;
 
@@ -396,11 +397,13 @@ fn fit_validates_stops_early_and_the_record_round_trips() {
     assert!(
         classifier::load(bytes, &other, &cpu())
             .unwrap_err()
+            .to_string()
             .contains("needs backbone mobilenet_v1_025")
     );
     assert!(
         classifier::load(vec![1, 2, 3], &model.backbone, &cpu())
             .unwrap_err()
+            .to_string()
             .contains("not a magpie model file")
     );
 }

@@ -6,10 +6,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A supported pretrained backbone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackboneKind {
     /// MobileNetV2 1.0, 224 px, from TF-Lite (int8 weights, dequantized). The default.
+    #[default]
     MobilenetV2,
     /// EfficientNet-Lite0, 224 px, float weights from EfficientNet-PyTorch.
     EfficientnetLite0,
@@ -128,12 +129,6 @@ impl BackboneKind {
             // torchvision's ImageNet statistics.
             Self::Vgg16 => Normalization::mean_std([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
         }
-    }
-}
-
-impl Default for BackboneKind {
-    fn default() -> Self {
-        Self::MobilenetV2
     }
 }
 

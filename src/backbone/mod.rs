@@ -9,7 +9,7 @@ mod mobilenet_v2;
 mod rows;
 mod vgg16;
 
-pub use blocks::{ConvPadding, ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
+pub use blocks::{ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
 pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
 pub use inverted_residual_net::{InvertedResidualNet, InvertedResidualTail};
 pub use kind::{BackboneKind, Normalization, UnknownBackbone};
@@ -24,6 +24,10 @@ use burn::tensor::{Device, Tensor};
 
 /// The network of a [`Backbone`].
 #[derive(Module, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per model, never in a collection: boxing would only add an indirection"
+)]
 pub enum BackboneNet {
     /// MobileNetV2 or EfficientNet-Lite.
     InvertedResidual(InvertedResidualNet),
@@ -35,6 +39,10 @@ pub enum BackboneNet {
 
 /// The last blocks of a backbone, copied out to be fine-tuned (see [`Backbone::tail`]).
 #[derive(Module, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per model, never in a collection: boxing would only add an indirection"
+)]
 pub enum BackboneTail {
     /// Of MobileNetV2 or EfficientNet-Lite.
     InvertedResidual(InvertedResidualTail),

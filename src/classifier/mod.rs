@@ -1,22 +1,26 @@
 //! A trained few-shot classifier: the head (and, after fine-tuning, the backbone's last blocks)
 //! on top of a pretrained backbone, with its labels and how it was made.
 
+mod error;
 mod record;
 
+pub use error::ClassifierError;
 pub use record::{ClassifierInfo, Preprocessing, RECORD_VERSION, info, load, save};
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::backbone::{Backbone, BackboneTail, RowKind};
-use crate::device::readback_failed;
 use crate::head::{FeatureNorm, HeadNet, KnnHead};
 use crate::image::{RgbaView, preprocess};
-use crate::inference::read_rows;
+use crate::readback::{DeviceError, module_to_device, read_rows, transfer};
 
 /// The classifying part of a classifier.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per model, never in a collection: boxing would only add an indirection"
+)]
 pub enum Head {
     /// A trained linear or MLP head.
     Trained(HeadNet),
@@ -50,63 +54,9 @@ pub struct Classifier {
     pub device: Device,
 }
 
-/// Moves a tensor to `device`, reading it back asynchronously when the devices differ (a
-/// blocking transfer from WebGPU would kill a browser page).
-pub async fn transfer(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, String> {
-    if &tensor.device() == device {
-        return Ok(tensor);
-    }
-    read_to(tensor, device).await
-}
-
-/// Reads a tensor back and uploads it to `device`, even when it is already there: the await
-/// ends when every queued operation producing it has run.
-pub async fn read_to(tensor: Tensor<2>, device: &Device) -> Result<Tensor<2>, String> {
-    let shape = tensor.dims();
-    let data = tensor.into_data_async().await.map_err(readback_failed)?;
-    let values = data
-        .try_to_vec::<f32>()
-        .map_err(|e| format!("unexpected tensor data: {e:?}"))?;
-    Ok(Tensor::from_data(TensorData::new(values, shape), device))
-}
-
-/// Copies a module's parameters onto `device`, reading them back asynchronously (Burn's
-/// `to_device` reads synchronously, which a browser's WebGPU cannot do).
-pub async fn module_to_device<M: Module>(module: M, device: &Device) -> Result<M, String> {
-    struct Collect(Vec<(Tensor<1>, Vec<usize>)>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let tensor = param.val();
-            let shape = tensor.dims().to_vec();
-            self.0
-                .push((tensor.reshape([shape.iter().product::<usize>()]), shape));
-        }
-    }
-    struct Replace(std::vec::IntoIter<TensorData>, Device);
-    impl ModuleMapper for Replace {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            match self.0.next() {
-                Some(data) => Param::from_tensor(Tensor::from_data(data, &self.1)),
-                None => param,
-            }
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    module.visit(&mut collect);
-    let mut values = Vec::with_capacity(collect.0.len());
-    for (tensor, shape) in collect.0 {
-        let data = tensor.into_data_async().await.map_err(readback_failed)?;
-        values.push(TensorData::new(
-            data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?,
-            shape,
-        ));
-    }
-    Ok(module.map(&mut Replace(values.into_iter(), device.clone())))
-}
-
 impl Classifier {
     /// A copy on `device` (see [`module_to_device`]).
-    pub async fn to_device_async(&self, device: &Device) -> Result<Self, String> {
+    pub async fn to_device_async(&self, device: &Device) -> Result<Self, DeviceError> {
         let tail = match &self.tail {
             Some(tail) => Some(module_to_device(tail.clone(), device).await?),
             None => None,
@@ -143,7 +93,7 @@ impl Classifier {
         &self,
         rows: Tensor<2>,
         shape: &[usize],
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>, DeviceError> {
         let rows = transfer(rows, &self.device).await?;
         let features = match (&self.tail, shape) {
             (Some(tail), &[c, h, w]) => {
@@ -169,12 +119,12 @@ impl Classifier {
         backbone: &Backbone,
         images: &[RgbaView<'_>],
         backbone_device: &Device,
-    ) -> Result<(Tensor<2>, Vec<usize>), String> {
+    ) -> Result<(Tensor<2>, Vec<usize>), ClassifierError> {
         if backbone.kind != self.info.backbone {
-            return Err(format!(
-                "this classifier was trained on {}, not {}",
-                self.info.backbone, backbone.kind
-            ));
+            return Err(ClassifierError::WrongBackbone {
+                trained_on: self.info.backbone,
+                given: backbone.kind,
+            });
         }
         Ok(backbone.rows(
             preprocess(images, backbone.kind, backbone_device),
@@ -188,9 +138,9 @@ impl Classifier {
         backbone: &Backbone,
         images: &[RgbaView<'_>],
         backbone_device: &Device,
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>, ClassifierError> {
         let (rows, shape) = self.backbone_rows(backbone, images, backbone_device)?;
-        self.probabilities_of_rows(rows, &shape).await
+        Ok(self.probabilities_of_rows(rows, &shape).await?)
     }
 
     /// Every class with its probability, most probable first.

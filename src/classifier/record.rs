@@ -8,10 +8,10 @@ use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, Head};
+use super::{Classifier, ClassifierError, Head};
 use crate::backbone::{Backbone, BackboneKind, BackboneTail, Features, RowKind};
 use crate::head::{FeatureNorm, HeadConfig, HeadKind, HeadNet, KnnHead, MAX_CLASSES, MAX_HIDDEN};
-use crate::training::TrainConfig;
+use crate::train_config::TrainConfig;
 use crate::weights::record::all_finite;
 
 /// Metadata key of the record's description (JSON of [`ClassifierInfo`]).
@@ -121,12 +121,12 @@ struct Parts {
     knn: Option<KnnHead>,
 }
 
-fn error(e: impl std::fmt::Display) -> String {
-    format!("classifier record: {e}")
+fn error(e: impl std::fmt::Display) -> ClassifierError {
+    ClassifierError::ModelFile(e.to_string())
 }
 
 /// Serializes a classifier into Burnpack bytes.
-pub fn save(classifier: &Classifier) -> Result<Vec<u8>, String> {
+pub fn save(classifier: &Classifier) -> Result<Vec<u8>, ClassifierError> {
     let json = serde_json::to_string(&classifier.info).map_err(error)?;
     let (head, knn) = match &classifier.head {
         Head::Trained(head) => (Some(head.clone()), None),
@@ -144,17 +144,17 @@ pub fn save(classifier: &Classifier) -> Result<Vec<u8>, String> {
 }
 
 /// Reads the description of a classifier record.
-pub fn info(bytes: &[u8]) -> Result<ClassifierInfo, String> {
+pub fn info(bytes: &[u8]) -> Result<ClassifierInfo, ClassifierError> {
     describe(&open(Bytes::from_bytes_vec(bytes.to_vec()))?)
 }
 
 /// A reader of the record in `bytes`.
-fn open(bytes: Bytes) -> Result<Reader, String> {
+fn open(bytes: Bytes) -> Result<Reader, ClassifierError> {
     Reader::from_bytes(bytes).map_err(|e| error(format!("not a magpie model file ({e})")))
 }
 
 /// The description held by an open record.
-fn describe(reader: &Reader) -> Result<ClassifierInfo, String> {
+fn describe(reader: &Reader) -> Result<ClassifierInfo, ClassifierError> {
     let json = reader
         .metadata()
         .get(INFO_KEY)
@@ -184,7 +184,7 @@ fn check_sizes(
     info: &ClassifierInfo,
     backbone: &Backbone,
     file_bytes: usize,
-) -> Result<(), String> {
+) -> Result<(), ClassifierError> {
     let rows = RowKind::of(backbone.kind, info.features, info.tail_blocks);
     if rows.features() != info.features {
         return Err(error(format!(
@@ -231,7 +231,7 @@ fn check_sizes(
 }
 
 /// Refuses NaN or infinite weights: they would turn every prediction into NaN.
-fn check_finite(reader: Reader) -> Result<(), String> {
+fn check_finite(reader: Reader) -> Result<(), ClassifierError> {
     let tensors = reader
         .into_tensors()
         .map_err(|e| error(format!("not a magpie model file ({e})")))?;
@@ -247,7 +247,11 @@ fn check_finite(reader: Reader) -> Result<(), String> {
 }
 
 /// Loads a classifier record for `backbone` onto `device`.
-pub fn load(bytes: Vec<u8>, backbone: &Backbone, device: &Device) -> Result<Classifier, String> {
+pub fn load(
+    bytes: Vec<u8>,
+    backbone: &Backbone,
+    device: &Device,
+) -> Result<Classifier, ClassifierError> {
     let file_bytes = bytes.len();
     // Shared, so the reader and the store below see the same buffer without copying it.
     let bytes = Bytes::from_bytes_vec(bytes).shared();

@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::inference::read_rows;
+use crate::readback::{DeviceError, read_rows};
 
 /// Centered, L2-normalized embeddings and their classes.
 #[derive(Module, Debug)]
@@ -69,7 +69,7 @@ impl KnnHead {
     ///
     /// Each of the `k` most similar stored examples votes for its class. A tie between classes
     /// goes to the one whose voters are more similar in total.
-    pub async fn probabilities(&self, x: Tensor<2>) -> Result<Vec<Vec<f32>>, String> {
+    pub async fn probabilities(&self, x: Tensor<2>) -> Result<Vec<Vec<f32>>, DeviceError> {
         let similarity = normalize(x, self.center.val()).matmul(self.memory.val().transpose());
         let rows = read_rows(similarity).await?;
         Ok(rows.iter().map(|row| self.vote(row)).collect())

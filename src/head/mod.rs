@@ -150,6 +150,10 @@ impl HeadConfig {
 
 /// A trainable head.
 #[derive(Module, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per model, never in a collection: boxing would only add an indirection"
+)]
 pub enum HeadNet {
     /// Softmax regression.
     Linear(LinearHead),

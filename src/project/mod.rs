@@ -99,7 +99,8 @@ impl Project {
             )));
         }
         if let Some(model) = &self.manifest.model {
-            let info = crate::classifier::info(&self.files[model]).map_err(ProjectError::Model)?;
+            let info = crate::classifier::info(&self.files[model])
+                .map_err(|e| ProjectError::Model(e.to_string()))?;
             let labels: Vec<&str> = self
                 .manifest
                 .classes

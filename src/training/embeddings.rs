@@ -11,8 +11,8 @@ use super::{CancelToken, TrainError};
 use crate::augment::AugmentConfig;
 use crate::backbone::{Backbone, RowKind};
 use crate::dataset::Dataset;
-use crate::device::readback_failed;
 use crate::image::{RgbaView, batch};
+use crate::readback::read;
 use crate::rng::Rng;
 
 /// Images per backbone forward pass.
@@ -160,7 +160,7 @@ impl EmbeddingCache {
     ) -> Option<()> {
         let row: usize = shape.iter().product();
         if row == 0
-            || bits.len() % row != 0
+            || !bits.len().is_multiple_of(row)
             || bits.len() / row <= views
             || (!self.entries.is_empty() && self.shape != shape)
         {
@@ -279,13 +279,7 @@ impl Embedder<'_> {
             let images = batch(planes, self.backbone.kind, self.device);
             let (output, shape) = self.backbone.rows(images, self.rows);
             cache.shape = shape;
-            let data = output
-                .into_data_async()
-                .await
-                .map_err(|e| TrainError::Device(readback_failed(e)))?;
-            let values = data
-                .try_into_vec_as::<f32>()
-                .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let values = read(output).await?;
             let entries: Vec<Entry> = chunk
                 .iter()
                 .map(|(job, view)| Entry {

@@ -5,14 +5,13 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::trainer::{EpochReport, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head_inputs, train};
-use super::{
-    CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainConfig, TrainError, argmax,
-};
+use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainError, argmax};
 use crate::backbone::Backbone;
 use crate::backbone::RowKind;
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
 use crate::dataset::{Dataset, validation_split};
-use crate::head::{FeatureNorm, HeadKind, KnnHead, MAX_HIDDEN};
+use crate::head::{FeatureNorm, HeadKind, KnnHead};
+use crate::train_config::{LIMITS, TrainConfig};
 
 /// Where each stage runs: the backbone (embedding) and the head (training).
 #[derive(Debug, Clone)]
@@ -39,35 +38,59 @@ pub struct Fitted {
 }
 
 fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
-    let problem = if config.finetune_blocks > backbone.num_blocks() {
-        Some(format!(
+    let fail = |problem: String| Err(TrainError::Config(problem));
+    let trained = config.head.kind != HeadKind::Knn;
+    let mut counts = vec![
+        ("augmented views", LIMITS.views, config.augment.views),
+        (
+            "fine-tuned blocks",
+            LIMITS.finetune_blocks,
+            config.finetune_blocks,
+        ),
+    ];
+    if trained {
+        counts.push(("epochs", LIMITS.epochs, config.epochs));
+        counts.push(("the batch size", LIMITS.batch_size, config.batch_size));
+    }
+    match config.head.kind {
+        HeadKind::Mlp => counts.push(("hidden units", LIMITS.hidden, config.head.hidden)),
+        HeadKind::Knn => counts.push(("k", LIMITS.k, config.head.k)),
+        HeadKind::Linear => {}
+    }
+    if let Some((name, range, value)) = counts.into_iter().find(|(_, r, v)| !r.contains(*v)) {
+        return fail(format!(
+            "{name} must be {} to {}, not {value}",
+            range.min, range.max
+        ));
+    }
+    if config.finetune_blocks > backbone.num_blocks() {
+        return fail(format!(
             "{} has {} blocks to fine-tune, not {}",
             backbone.kind,
             backbone.num_blocks(),
             config.finetune_blocks
-        ))
-    } else if config.head.kind == HeadKind::Knn && config.finetune_blocks > 0 {
-        Some("the KNN head is not trained, so it cannot fine-tune the backbone".into())
-    } else if config.head.kind != HeadKind::Knn && (config.epochs == 0 || config.batch_size == 0) {
-        Some("epochs and batch size must be at least 1".into())
-    } else if config.head.kind == HeadKind::Mlp && !(1..=MAX_HIDDEN).contains(&config.head.hidden) {
-        Some(format!(
-            "the MLP head needs 1 to {MAX_HIDDEN} hidden units, not {}",
-            config.head.hidden
-        ))
-    } else if !(0.0..1.0).contains(&config.head.dropout) {
-        Some(format!(
+        ));
+    }
+    if !trained && config.finetune_blocks > 0 {
+        return fail("the KNN head is not trained, so it cannot fine-tune the backbone".into());
+    }
+    if !(0.0..1.0).contains(&config.head.dropout) {
+        return fail(format!(
             "dropout must be in [0, 1), not {}",
             config.head.dropout
-        ))
-    } else if !(0.0..1.0).contains(&config.validation_fraction) {
-        Some("the validation fraction must be in [0, 1)".into())
-    } else if config.learning_rate.is_nan() || config.learning_rate <= 0.0 {
-        Some("the learning rate must be positive".into())
-    } else {
-        None
-    };
-    problem.map_or(Ok(()), |p| Err(TrainError::Config(p)))
+        ));
+    }
+    if !(0.0..1.0).contains(&config.validation_fraction) {
+        return fail("the validation fraction must be in [0, 1)".into());
+    }
+    let rate = LIMITS.learning_rate;
+    if !rate.contains(config.learning_rate) {
+        return fail(format!(
+            "the learning rate must be {} to {}, not {}",
+            rate.min, rate.max, config.learning_rate
+        ));
+    }
+    Ok(())
 }
 
 /// Trains a classifier on `dataset` from its raw frames: embeds each sample's views, then
@@ -281,8 +304,7 @@ pub async fn evaluate_rows<'a>(
     for chunk in rows.chunks(256) {
         let probabilities = classifier
             .probabilities_of_rows(cache.tensor(chunk, &classifier.device), &cache.shape)
-            .await
-            .map_err(TrainError::Device)?;
+            .await?;
         for (&row, p) in chunk.iter().zip(&probabilities) {
             let entry = cache.entries()[row];
             outcomes.push((entry.class, argmax(p), id(entry.sample)));

@@ -11,7 +11,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::TrainError;
-use super::trainer::read;
+use crate::readback::read;
 
 /// Adam, on the device's tensors or on host memory (see the module docs).
 pub enum Adam {

@@ -4,11 +4,12 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainConfig, TrainNet, train};
+use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainError, TrainNet, train};
 use crate::backbone::{Backbone, RowKind};
 use crate::clock::now_ms;
-use crate::device::readback_failed;
 use crate::image::batch;
+use crate::readback::read;
+use crate::train_config::TrainConfig;
 
 /// Measured milliseconds of each stage on one device.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,7 +27,7 @@ pub async fn measure_stages(
     config: &TrainConfig,
     classes: usize,
     device: &Device,
-) -> Result<StageTimes, String> {
+) -> Result<StageTimes, TrainError> {
     let size = backbone.kind.input_size();
     let gray = || {
         [
@@ -41,7 +42,7 @@ pub async fn measure_stages(
     for _ in 0..2 {
         let start = now_ms();
         let (rows, _) = backbone.rows(batch([gray()], backbone.kind, device), row_kind);
-        rows.into_data_async().await.map_err(readback_failed)?;
+        read(rows).await?;
         backbone_ms = now_ms() - start;
     }
     // A small synthetic problem of the real width and classes.
@@ -68,7 +69,7 @@ pub async fn measure_stages(
     let head = probe
         .head
         .init(dim, classes.max(2), 0, device)
-        .ok_or("the KNN head has no training step")?;
+        .ok_or_else(|| TrainError::Config("the KNN head has no training step".into()))?;
     let mut epoch_ms = Vec::new();
     let mut record = |report: &super::EpochReport| epoch_ms.push(report.elapsed_ms);
     let net = TrainNet { tail: None, head };
@@ -85,8 +86,7 @@ pub async fn measure_stages(
         &mut record,
         &CancelToken::default(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let steps = rows.div_ceil(probe.batch_size.max(1)) as f64;
     let head_step_ms = epoch_ms
         .get(1)

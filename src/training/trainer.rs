@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::optimizer::Adam;
 use super::sampler::BalancedSampler;
-use super::{CancelToken, EmbeddingCache, TrainConfig, TrainError};
+use super::{CancelToken, EmbeddingCache, TrainError};
 use crate::backbone::BackboneTail;
 use crate::clock::{now_ms, yield_now};
-use crate::device::readback_failed;
 use crate::head::{FeatureNorm, HeadNet};
+use crate::readback::read;
 use crate::rng::Rng;
+use crate::train_config::TrainConfig;
 
 /// How long training may run before handing control back to the page.
 const YIELD_EVERY_MS: f64 = 30.0;
@@ -100,16 +101,6 @@ pub struct Rows<'a> {
     pub train: &'a [usize],
     /// Validation rows (may be empty).
     pub validation: &'a [usize],
-}
-
-/// The values of `tensor`, read back asynchronously.
-pub(super) async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, TrainError> {
-    let data = tensor
-        .into_data_async()
-        .await
-        .map_err(|e| TrainError::Device(readback_failed(e)))?;
-    data.try_into_vec_as::<f32>()
-        .map_err(|e| TrainError::Device(format!("{e:?}")))
 }
 
 /// Cached rows widened to f32 and normalized at once, at most: bounds the intermediates of a

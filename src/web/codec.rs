@@ -93,7 +93,7 @@ pub async fn decode(blob: &Blob, name: &str) -> Result<RgbaImage, JsError> {
         .and_then(|f| f.dyn_into::<Function>().ok())
         .ok_or_else(|| js_error("createImageBitmap is not available here"))?;
     let promise = create
-        .call1(&global, &blob)
+        .call1(&global, blob)
         .map_err(|e| js_error(format!("{name}: {e:?}")))?;
     let bitmap: ImageBitmap = JsFuture::from(js_sys::Promise::resolve(&promise))
         .await

@@ -6,10 +6,12 @@ mod fault;
 mod fetch;
 mod project;
 mod session;
+mod settings;
 mod source;
 
 pub use project::{class_folders, read_project, write_project};
 pub use session::FewShotSession;
+pub use settings::{clean_settings, train_options, training_settings};
 use source::ImageSource;
 
 use burn::tensor::Device;
@@ -18,6 +20,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
 use crate::device::{BackendKind, device};
+use crate::readback::DeviceError;
 use crate::weights::{Precision, PretrainedBackbone, record};
 
 /// Installs the panic hook (see [`fault`]).
@@ -68,7 +71,7 @@ fn options<T: Default + serde::de::DeserializeOwned>(value: JsValue) -> Result<T
 
 /// The compute backends this page can use.
 struct Backends {
-    wgpu: Result<Device, String>,
+    wgpu: Result<Device, DeviceError>,
     cpu: Device,
 }
 
@@ -90,7 +93,7 @@ impl Backends {
     }
 
     /// The device of `kind`, or why WebGPU is missing.
-    fn device(&self, kind: BackendKind) -> Result<Device, String> {
+    fn device(&self, kind: BackendKind) -> Result<Device, DeviceError> {
         match kind {
             BackendKind::Wgpu => self.wgpu.clone(),
             BackendKind::Cpu => Ok(self.cpu.clone()),
@@ -99,7 +102,7 @@ impl Backends {
 
     /// Why WebGPU cannot be used, if it cannot.
     fn reason(&self) -> Option<String> {
-        self.wgpu.as_ref().err().cloned()
+        self.wgpu.as_ref().err().map(ToString::to_string)
     }
 }
 

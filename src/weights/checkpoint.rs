@@ -1,19 +1,21 @@
-//! Named float tensors of a PyTorch checkpoint (`.pth`, zip or legacy, through burn-store's
-//! reader) or a safetensors file: every name and shape up front, values read one tensor at a time.
+//! Named float tensors of a PyTorch checkpoint (`.pth`, zip or legacy) or a safetensors file,
+//! both through burn-store's readers: every name and shape up front, values read one tensor at
+//! a time.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
+use burn::store::burn_pack::{DType as PackDType, Tensor as PackTensor};
 use burn::store::pytorch_reader::{DType, PytorchReader, Tensor as PtTensor};
+use burn::store::{ModuleStore, SafetensorsStore, SafetensorsStoreError};
 
 use super::WeightsError;
 use super::layers::{Dense, f16s_le, f32s_le};
 
 /// The tensors of a checkpoint file, read on demand.
 pub struct Checkpoint {
-    path: PathBuf,
     format: &'static str,
     tensors: HashMap<String, Entry>,
 }
@@ -27,11 +29,7 @@ struct Entry {
 /// Where a tensor's bytes are.
 enum Values {
     Pytorch(PtTensor),
-    /// `len` bytes at `offset` in the safetensors file.
-    Safetensors {
-        offset: u64,
-        len: usize,
-    },
+    Safetensors(PackTensor),
 }
 
 /// The floating-point storage types read (other tensors are left out).
@@ -44,14 +42,6 @@ enum Float {
 }
 
 impl Float {
-    fn size(self) -> usize {
-        match self {
-            Self::F16 | Self::Bf16 => 2,
-            Self::F32 => 4,
-            Self::F64 => 8,
-        }
-    }
-
     /// Little-endian values widened or narrowed to f32.
     fn decode(self, bytes: &[u8]) -> Vec<f32> {
         match self {
@@ -76,13 +66,12 @@ impl Checkpoint {
             path: path.display().to_string(),
             source,
         };
-        let mut file = File::open(path).map_err(io)?;
         let mut head = Vec::new();
-        file.by_ref().take(9).read_to_end(&mut head).map_err(io)?;
+        File::open(path)
+            .and_then(|file| file.take(9).read_to_end(&mut head))
+            .map_err(io)?;
         if head.len() == 9 && head[8] == b'{' {
-            let header_len = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
-            let file_len = file.metadata().map_err(io)?.len();
-            return Self::safetensors(path, &mut file, header_len, file_len);
+            return Self::safetensors(path);
         }
         Self::pytorch(path)
     }
@@ -115,96 +104,48 @@ impl Checkpoint {
             })
             .collect();
         Ok(Self {
-            path: path.to_path_buf(),
             format: FORMAT,
             tensors,
         })
     }
 
-    fn safetensors(
-        path: &Path,
-        file: &mut File,
-        header_len: u64,
-        file_len: u64,
-    ) -> Result<Self, WeightsError> {
+    fn safetensors(path: &Path) -> Result<Self, WeightsError> {
         const FORMAT: &str = "safetensors";
-        let malformed = |message: String| WeightsError::Malformed {
-            format: FORMAT,
-            message,
-        };
-        let data_start = 8 + header_len;
-        if data_start > file_len {
-            return Err(WeightsError::Truncated {
+        let mut store = SafetensorsStore::from_file(path);
+        let all = store.get_all_tensors().map_err(|e| match e {
+            // The header lists more data than the file holds.
+            SafetensorsStoreError::Safetensors(
+                safetensors::SafeTensorError::MetadataIncompleteBuffer,
+            ) => WeightsError::Truncated {
                 format: FORMAT,
-                what: "the header".into(),
-            });
-        }
-        let mut header = vec![0; header_len as usize];
-        file.seek(SeekFrom::Start(8))
-            .and_then(|_| file.read_exact(&mut header))
-            .map_err(|e| malformed(e.to_string()))?;
-        let header: HashMap<String, serde_json::Value> =
-            serde_json::from_slice(&header).map_err(|e| malformed(format!("header: {e}")))?;
-        let mut tensors = HashMap::new();
-        for (name, info) in header
-            .into_iter()
-            .filter(|(name, _)| name != "__metadata__")
-        {
-            let field = |key: &str| {
-                info.get(key)
-                    .ok_or_else(|| malformed(format!("tensor '{name}' has no {key}")))
-            };
-            let numbers = |key: &str| -> Result<Vec<u64>, WeightsError> {
-                let list = field(key)?
-                    .as_array()
-                    .ok_or_else(|| malformed(format!("'{name}': {key} is not a list")))?;
-                list.iter()
-                    .map(|v| {
-                        v.as_u64()
-                            .ok_or_else(|| malformed(format!("'{name}': bad {key}")))
-                    })
-                    .collect()
-            };
-            let dtype = match field("dtype")?.as_str() {
-                Some("F16") => Float::F16,
-                Some("BF16") => Float::Bf16,
-                Some("F32") => Float::F32,
-                Some("F64") => Float::F64,
-                _ => continue,
-            };
-            let shape: Vec<usize> = numbers("shape")?.into_iter().map(|d| d as usize).collect();
-            let [start, end] = numbers("data_offsets")?[..] else {
-                return Err(malformed(format!(
-                    "'{name}': data_offsets is not a [start, end] pair"
-                )));
-            };
-            let len = shape.iter().product::<usize>() * dtype.size();
-            if end < start || end - start != len as u64 {
-                return Err(malformed(format!(
-                    "'{name}': {} bytes stored for shape {shape:?}",
-                    end.saturating_sub(start)
-                )));
-            }
-            if data_start + end > file_len {
-                return Err(WeightsError::Truncated {
-                    format: FORMAT,
-                    what: format!("tensor '{name}'"),
-                });
-            }
-            tensors.insert(
-                name,
-                Entry {
-                    dtype,
-                    shape,
-                    values: Values::Safetensors {
-                        offset: data_start + start,
-                        len,
+                what: "the tensor data its header lists".into(),
+            },
+            other => WeightsError::Malformed {
+                format: FORMAT,
+                message: other.to_string(),
+            },
+        })?;
+        let tensors = all
+            .iter()
+            .filter_map(|(name, tensor)| {
+                let dtype = match tensor.dtype {
+                    PackDType::F16 => Float::F16,
+                    PackDType::BF16 => Float::Bf16,
+                    PackDType::F32 => Float::F32,
+                    PackDType::F64 => Float::F64,
+                    _ => return None,
+                };
+                Some((
+                    name.clone(),
+                    Entry {
+                        dtype,
+                        shape: tensor.shape.to_vec(),
+                        values: Values::Safetensors(tensor.clone()),
                     },
-                },
-            );
-        }
+                ))
+            })
+            .collect();
         Ok(Self {
-            path: path.to_path_buf(),
             format: FORMAT,
             tensors,
         })
@@ -227,13 +168,13 @@ impl Checkpoint {
         };
         let bytes = match &entry.values {
             Values::Pytorch(tensor) => tensor.read().map_err(truncated)?,
-            Values::Safetensors { offset, len } => {
-                let mut file = File::open(&self.path).map_err(truncated)?;
-                file.seek(SeekFrom::Start(*offset)).map_err(truncated)?;
-                let mut bytes = vec![0; *len];
-                file.read_exact(&mut bytes).map_err(truncated)?;
-                bytes
-            }
+            Values::Safetensors(tensor) => tensor
+                .to_bytes()
+                .map_err(|e| WeightsError::Malformed {
+                    format: self.format,
+                    message: format!("tensor '{name}': {e}"),
+                })?
+                .to_vec(),
         };
         Dense::new(name, entry.shape.clone(), entry.dtype.decode(&bytes))
     }

@@ -1,16 +1,17 @@
 //! Weight import and persistence: upstream artifacts (TF-Lite, PyTorch, TF.js layers,
 //! torchvision) are converted once into Burn records ([`record`]) that the app and the CLI load.
 
+pub mod assets;
 #[cfg(feature = "pytorch")]
 mod checkpoint;
 mod error;
-mod flatbuffer;
 mod layers;
 #[cfg(feature = "pytorch")]
 pub mod pytorch;
 mod quantize;
 pub mod record;
 pub mod tfjs;
+#[cfg(feature = "pytorch")]
 pub mod tflite;
 #[cfg(feature = "pytorch")]
 pub mod torchvision;

@@ -1,47 +1,80 @@
 //! Reads MobileNetV2 weights from a TF-Lite flatbuffer: walks the graph's convolutions in
 //! execution order and dequantizes their (int8/uint8, per-tensor or per-channel) weights and
 //! (int32) biases with `(q - zero_point) * scale`. BatchNorm is already folded into the biases.
+//!
+//! The file is read through code that `flatc` generated from TF-Lite's own schema
+//! (`third_party/tflite/`, see `scripts/tflite-schema.sh`), after the `flatbuffers` crate's
+//! verifier has bounds-checked every table, vector and string the schema describes.
+
+use flatbuffers::{ErrorTraceDetail, ForwardsUOffset, InvalidFlatbuffer, Vector, VerifierOptions};
 
 use super::WeightsError;
-use super::flatbuffer::{self, Table};
 use super::layers::{ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
+
+#[rustfmt::skip]
+#[allow(warnings, clippy::all, clippy::pedantic, unsafe_op_in_unsafe_fn)]
+#[path = "../../third_party/tflite/schema_generated.rs"]
+mod schema;
+
+use schema::tflite::{self as fb, BuiltinOperator, TensorType};
 
 const FORMAT: &str = "TF-Lite";
 
-/// Builtin operator codes of the TF-Lite schema used here.
-const CONV_2D: i32 = 3;
-const DEPTHWISE_CONV_2D: i32 = 4;
-const FULLY_CONNECTED: i32 = 9;
-
-/// Tensor element types of the TF-Lite schema.
-#[derive(Debug, Clone, Copy)]
-enum TensorType {
-    Float32,
-    Float16,
-    Int32,
-    Uint8,
-    Int8,
-    Int16,
+/// Bytes per element of the tensor types read here.
+fn element_size(dtype: TensorType) -> Option<usize> {
+    Some(match dtype {
+        TensorType::FLOAT32 | TensorType::INT32 => 4,
+        TensorType::FLOAT16 | TensorType::INT16 => 2,
+        TensorType::UINT8 | TensorType::INT8 => 1,
+        _ => return None,
+    })
 }
 
-impl TensorType {
-    fn from_code(code: i8) -> Option<Self> {
-        Some(match code {
-            0 => Self::Float32,
-            1 => Self::Float16,
-            2 => Self::Int32,
-            3 => Self::Uint8,
-            7 => Self::Int16,
-            9 => Self::Int8,
-            _ => return None,
-        })
-    }
-
-    fn size(self) -> usize {
-        match self {
-            Self::Float32 | Self::Int32 => 4,
-            Self::Float16 | Self::Int16 => 2,
-            Self::Uint8 | Self::Int8 => 1,
+/// The verifier's complaint as an import error that names where in the file it is: the
+/// tables and fields leading to the bad part (`buffers[3].data`, say).
+fn invalid(error: InvalidFlatbuffer) -> WeightsError {
+    let (trace, range) = match &error {
+        InvalidFlatbuffer::RangeOutOfBounds { error_trace, .. } => (Some(error_trace), true),
+        InvalidFlatbuffer::MissingRequiredField { error_trace, .. }
+        | InvalidFlatbuffer::InconsistentUnion { error_trace, .. }
+        | InvalidFlatbuffer::Utf8Error { error_trace, .. }
+        | InvalidFlatbuffer::MissingNullTerminator { error_trace, .. }
+        | InvalidFlatbuffer::Unaligned { error_trace, .. }
+        | InvalidFlatbuffer::SignedOffsetOutOfBounds { error_trace, .. } => {
+            (Some(error_trace), false)
+        }
+        _ => (None, false),
+    };
+    // The trace runs from the bad part out to the root.
+    let path = trace.map(|t| {
+        t.as_ref()
+            .iter()
+            .rev()
+            .map(|detail| match detail {
+                ErrorTraceDetail::TableField { field_name, .. } => format!(".{field_name}"),
+                ErrorTraceDetail::VectorElement { index, .. } => format!("[{index}]"),
+                ErrorTraceDetail::UnionVariant { variant, .. } => format!("({variant})"),
+            })
+            .collect::<String>()
+    });
+    let place = path
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| "the model".to_string(), |p| format!("model{p}"));
+    if range {
+        WeightsError::Truncated {
+            format: FORMAT,
+            what: place,
+        }
+    } else {
+        let message = error.to_string();
+        let first = message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.');
+        WeightsError::Malformed {
+            format: FORMAT,
+            message: format!("{place}: {first}"),
         }
     }
 }
@@ -54,11 +87,10 @@ enum Layer {
     FullyConnected { weight: usize, bias: usize },
 }
 
-/// A parsed TF-Lite model: its buffers and the main subgraph.
+/// A verified TF-Lite model: its buffers, the main subgraph's tensors, and its layers.
 struct Model<'a> {
-    file: &'a [u8],
-    buffers: flatbuffer::Vector<'a>,
-    tensors: flatbuffer::Vector<'a>,
+    buffers: Vector<'a, ForwardsUOffset<fb::Buffer<'a>>>,
+    tensors: Vector<'a, ForwardsUOffset<fb::Tensor<'a>>>,
     layers: Vec<Layer>,
 }
 
@@ -85,54 +117,54 @@ impl<'a> Model<'a> {
                 expected: "the identifier 'TFL3' at byte 4",
             });
         }
-        let model = flatbuffer::root(file)?;
-        let codes = model.vector(1)?;
-        let opcodes = (0..codes.len())
-            .map(|i| {
-                let code = codes.table(i)?;
-                // `builtin_code` (field 3) superseded the byte-sized field 0; the larger is valid.
-                Ok(code.i32(3, 0)?.max(code.i8(0, 0)? as i32))
+        let options = VerifierOptions {
+            // Weights are large inline vectors; the default bound is 1 GiB.
+            max_apparent_size: 1 << 31,
+            ..VerifierOptions::default()
+        };
+        let model = fb::root_as_model_with_opts(&options, file).map_err(invalid)?;
+        let malformed = |message: String| WeightsError::Malformed {
+            format: FORMAT,
+            message,
+        };
+        // `builtin_code` superseded the byte-sized `deprecated_builtin_code`; the larger is valid.
+        let opcodes: Vec<BuiltinOperator> = model
+            .operator_codes()
+            .into_iter()
+            .flatten()
+            .map(|code| {
+                let old = BuiltinOperator(code.deprecated_builtin_code() as i32);
+                code.builtin_code().max(old)
             })
-            .collect::<Result<Vec<i32>, WeightsError>>()?;
-        let subgraphs = model.vector(2)?;
-        if subgraphs.len() == 0 {
-            return Err(WeightsError::Malformed {
-                format: FORMAT,
-                message: "no subgraph".into(),
-            });
-        }
-        let graph = subgraphs.table(0)?;
-        let operators = graph.vector(3)?;
+            .collect();
+        let graph = model
+            .subgraphs()
+            .filter(|graphs| !graphs.is_empty())
+            .ok_or_else(|| malformed("no subgraph".into()))?
+            .get(0);
         let mut layers = Vec::new();
-        for i in 0..operators.len() {
-            let op = operators.table(i)?;
+        for (i, op) in graph.operators().into_iter().flatten().enumerate() {
             let code = opcodes
-                .get(op.u32(0, 0)? as usize)
+                .get(op.opcode_index() as usize)
                 .copied()
-                .ok_or_else(|| WeightsError::Malformed {
-                    format: FORMAT,
-                    message: format!("operator {i} names a missing operator code"),
-                })?;
-            let inputs = op.vector(1)?.i32s()?;
+                .ok_or_else(|| malformed(format!("operator {i} names a missing operator code")))?;
+            let inputs = op.inputs();
             let input = |k: usize| -> Result<usize, WeightsError> {
                 inputs
-                    .get(k)
-                    .and_then(|&t| usize::try_from(t).ok())
-                    .ok_or_else(|| WeightsError::Malformed {
-                        format: FORMAT,
-                        message: format!("operator {i} lacks input {k}"),
-                    })
+                    .filter(|inputs| k < inputs.len())
+                    .and_then(|inputs| usize::try_from(inputs.get(k)).ok())
+                    .ok_or_else(|| malformed(format!("operator {i} lacks input {k}")))
             };
             let layer = match code {
-                CONV_2D => Layer::Conv {
+                BuiltinOperator::CONV_2D => Layer::Conv {
                     weight: input(1)?,
                     bias: input(2)?,
                 },
-                DEPTHWISE_CONV_2D => Layer::Depthwise {
+                BuiltinOperator::DEPTHWISE_CONV_2D => Layer::Depthwise {
                     weight: input(1)?,
                     bias: input(2)?,
                 },
-                FULLY_CONNECTED => Layer::FullyConnected {
+                BuiltinOperator::FULLY_CONNECTED => Layer::FullyConnected {
                     weight: input(1)?,
                     bias: input(2)?,
                 },
@@ -141,9 +173,8 @@ impl<'a> Model<'a> {
             layers.push(layer);
         }
         Ok(Self {
-            file,
-            buffers: model.vector(4)?,
-            tensors: graph.vector(0)?,
+            buffers: model.buffers().unwrap_or_default(),
+            tensors: graph.tensors().unwrap_or_default(),
             layers,
         })
     }
@@ -204,27 +235,27 @@ impl<'a> Model<'a> {
         })
     }
 
-    fn tensor(&self, index: usize) -> Result<Table<'a>, WeightsError> {
+    fn tensor(&self, index: usize) -> Result<fb::Tensor<'a>, WeightsError> {
         if index >= self.tensors.len() {
             return Err(WeightsError::MissingTensor {
                 name: format!("#{index}"),
             });
         }
-        self.tensors.table(index)
+        Ok(self.tensors.get(index))
     }
 
     fn tensor_name(&self, index: usize) -> Result<String, WeightsError> {
-        self.tensor(index)?.string(3)
+        Ok(self.tensor(index)?.name().unwrap_or_default().to_string())
     }
 
     /// Tensor `index` as f32 values, dequantized; it must have `rank` dimensions.
     fn dense(&self, index: usize, rank: usize) -> Result<Dense, WeightsError> {
         let tensor = self.tensor(index)?;
-        let name = tensor.string(3)?;
+        let name = tensor.name().unwrap_or_default().to_string();
         let shape = tensor
-            .vector(0)?
-            .i32s()?
+            .shape()
             .into_iter()
+            .flatten()
             .map(|d| usize::try_from(d).ok())
             .collect::<Option<Vec<usize>>>()
             .ok_or_else(|| WeightsError::Malformed {
@@ -238,14 +269,14 @@ impl<'a> Model<'a> {
                 found: shape,
             });
         }
-        let code = tensor.i8(1, 0)?;
-        let dtype = TensorType::from_code(code).ok_or_else(|| WeightsError::UnsupportedType {
+        let dtype = tensor.type_();
+        let size = element_size(dtype).ok_or_else(|| WeightsError::UnsupportedType {
             name: name.clone(),
-            dtype: format!("code {code}"),
+            dtype: format!("{dtype:?}"),
         })?;
-        let raw = self.buffer(tensor.u32(2, 0)? as usize, &name)?;
+        let raw = self.buffer(tensor.buffer() as usize, &name)?;
         let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if count.and_then(|c| c.checked_mul(dtype.size())) != Some(raw.len()) {
+        if count.and_then(|c| c.checked_mul(size)) != Some(raw.len()) {
             return Err(WeightsError::Malformed {
                 format: FORMAT,
                 message: format!(
@@ -255,45 +286,39 @@ impl<'a> Model<'a> {
             });
         }
         let values = match dtype {
-            TensorType::Float32 => f32s_le(raw),
-            TensorType::Float16 => f16s_le(raw),
+            TensorType::FLOAT32 => f32s_le(raw),
+            TensorType::FLOAT16 => f16s_le(raw),
             _ => {
                 let ints: Vec<i64> = match dtype {
-                    TensorType::Int32 => raw
+                    TensorType::INT32 => raw
                         .chunks_exact(4)
                         .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
                         .collect(),
-                    TensorType::Int16 => raw
+                    TensorType::INT16 => raw
                         .chunks_exact(2)
                         .map(|c| i16::from_le_bytes([c[0], c[1]]) as i64)
                         .collect(),
-                    TensorType::Uint8 => raw.iter().map(|&b| b as i64).collect(),
+                    TensorType::UINT8 => raw.iter().map(|&b| b as i64).collect(),
                     _ => raw.iter().map(|&b| b as i8 as i64).collect(),
                 };
-                dequantize(&tensor, &name, &shape, &ints)?
+                dequantize(tensor.quantization(), &name, &shape, &ints)?
             }
         };
         Dense::new(name, shape, values)
     }
 
-    /// The bytes of buffer `index`: inline data, or an offset/size into the file for large models.
+    /// The bytes of buffer `index`, held in the flatbuffer itself.
     fn buffer(&self, index: usize, name: &str) -> Result<&'a [u8], WeightsError> {
         if index == 0 || index >= self.buffers.len() {
             return Err(WeightsError::MissingTensor {
                 name: format!("{name} (no data buffer)"),
             });
         }
-        let buffer = self.buffers.table(index)?;
-        let data = buffer.vector(0)?;
-        if data.len() > 0 {
-            return data.bytes(1);
-        }
-        let (offset, size) = (buffer.u64(1, 0)?, buffer.u64(2, 0)?);
-        usize::try_from(offset)
-            .ok()
-            .zip(usize::try_from(size).ok())
-            .and_then(|(o, s)| self.file.get(o..o.checked_add(s)?))
-            .filter(|b| !b.is_empty())
+        self.buffers
+            .get(index)
+            .data()
+            .map(|data| data.bytes())
+            .filter(|bytes| !bytes.is_empty())
             .ok_or_else(|| WeightsError::MissingTensor {
                 name: format!("{name} (empty data buffer)"),
             })
@@ -302,7 +327,7 @@ impl<'a> Model<'a> {
 
 /// `(q - zero_point) * scale`, with one scale per tensor or per slice along the quantized dimension.
 fn dequantize(
-    tensor: &Table<'_>,
+    quantization: Option<fb::QuantizationParameters<'_>>,
     name: &str,
     shape: &[usize],
     ints: &[i64],
@@ -311,14 +336,14 @@ fn dequantize(
         format: FORMAT,
         message,
     };
-    let quant = tensor.table(4)?.ok_or_else(|| {
+    let quant = quantization.ok_or_else(|| {
         malformed(format!(
             "integer tensor '{name}' has no quantization parameters"
         ))
     })?;
-    let scales = quant.vector(2)?.f32s()?;
-    let zeros = quant.vector(3)?.i64s()?;
-    let axis = quant.i32(6, 0)?;
+    let scales: Vec<f32> = quant.scale().into_iter().flatten().collect();
+    let zeros: Vec<i64> = quant.zero_point().into_iter().flatten().collect();
+    let axis = quant.quantized_dimension();
     let axis = usize::try_from(axis)
         .ok()
         .filter(|&a| a < shape.len().max(1));
@@ -367,7 +392,7 @@ fn dequantize(
 mod tests {
     use super::*;
     use crate::backbone::BackboneKind;
-    use crate::import::{assets_dir, upstream_file};
+    use crate::weights::assets::{assets_dir, upstream_file};
 
     #[test]
     fn a_kernel_without_data_is_a_missing_tensor() {
@@ -380,12 +405,10 @@ mod tests {
             let Layer::Conv { weight, .. } = model.layers[0] else {
                 panic!("the stem is a convolution")
             };
-            model
-                .tensor(weight)
-                .unwrap()
-                .field(2)
-                .unwrap()
-                .expect("the kernel names a buffer")
+            let table = model.tensor(weight).unwrap()._tab;
+            let at = table.vtable().get(fb::Tensor::VT_BUFFER) as usize;
+            assert!(at > 0, "the kernel names a buffer");
+            table.loc() + at
         };
         file[field..field + 4].copy_from_slice(&0u32.to_le_bytes());
         let err = read(&file).unwrap_err();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use magpie::backbone::BackboneKind;
 use magpie::image::RgbaImage;
 use magpie::import;
+use magpie::weights::assets::assets_dir;
 use magpie::weights::{PretrainedBackbone, record};
 
 /// The CPU device.
@@ -16,7 +17,7 @@ pub fn cpu() -> burn::tensor::Device {
 
 /// A real photo from the asset folder.
 pub fn photo(name: &str) -> RgbaImage {
-    let path = import::assets_dir().join("images").join(name);
+    let path = assets_dir().join("images").join(name);
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/weights.sh)", path.display()));
     RgbaImage::decode(&bytes).expect("test photos decode")
@@ -49,7 +50,7 @@ pub fn pretrained(kind: BackboneKind, device: &burn::tensor::Device) -> Pretrain
 
 /// Folder of the Sign Language Digits dataset (10 classes of 100x100 hand photos).
 pub fn sign_digits_dir() -> PathBuf {
-    import::assets_dir().join("datasets/sign-language-digits/Dataset")
+    assets_dir().join("datasets/sign-language-digits/Dataset")
 }
 
 /// The first `per_class` photos (in file-name order) of each Sign Language Digits class.

@@ -6,10 +6,7 @@
 import { deviceLost, engine, guard } from "./engine.js";
 import * as store from "./store.js";
 import * as frames from "./frames.js";
-import { clean } from "./settings.js";
-
-/** Most classes in a project. */
-export const MAX_CLASSES = 50;
+import { catalogue, clean } from "./settings.js";
 
 /** A fresh id with `prefix`. */
 export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
@@ -156,7 +153,8 @@ export class Project extends EventTarget {
 
   /** Adds a class named `name` (or "Class N"); returns it. */
   addClass(name) {
-    if (this.classes.length >= MAX_CLASSES) throw new Error(`a project has at most ${MAX_CLASSES} classes`);
+    const most = catalogue().limits.classes.max;
+    if (this.classes.length >= most) throw new Error(`a project has at most ${most} classes`);
     let n = this.classes.length + 1;
     name = name?.trim() || `Class ${n}`;
     while (this.classes.some((c) => c.name === name)) name = `Class ${++n}`;

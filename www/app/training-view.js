@@ -4,7 +4,7 @@
 
 import { $, messageOf, status } from "./dom.js";
 import { drawChart } from "./chart.js";
-import { DEFAULTS, trainOptions } from "./settings.js";
+import { catalogue, trainOptions } from "./settings.js";
 
 /** Settings chosen from a list; the others are numbers. */
 const CHOICES = ["head", "features"];
@@ -18,10 +18,12 @@ export class TrainingView {
     $("train").addEventListener("click", () => this.train());
     $("train-cancel").addEventListener("click", () => this.app.project.cancelTraining());
     $("settings-reset").addEventListener("click", () => {
-      this.app.project.setSettings(DEFAULTS);
+      this.app.project.setSettings(catalogue().defaults);
       this.showSettings();
     });
+    const { limits } = catalogue();
     for (const field of FIELDS) {
+      if (limits[field]) Object.assign($(`setting-${field}`), limits[field]);
       $(`setting-${field}`).addEventListener("change", () => {
         this.app.project.setSettings(this.readSettings());
         this.showSettings();

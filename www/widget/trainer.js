@@ -159,9 +159,9 @@ export class MagpieTrainer extends HTMLElement {
     progress.hidden = false;
     try {
       this.status("Training…");
-      const epochs = 100;
-      const summary = await this.session.train({ epochs }, (report) => {
-        progress.value = report.epoch / epochs;
+      const options = (await api()).trainOptions({});
+      const summary = await this.session.train(options, (report) => {
+        progress.value = report.epoch / options.epochs;
         emit(this, "progress", report);
       });
       progress.value = 1;

@@ -9,8 +9,9 @@ use magpie::backbone::Features;
 use magpie::clock::now_ms;
 use magpie::dataset::few_shot_split;
 use magpie::head::{HeadConfig, HeadKind};
+use magpie::train_config::TrainConfig;
 use magpie::training::{
-    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, TrainConfig, evaluate_rows, fit_rows,
+    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, evaluate_rows, fit_rows,
 };
 
 use crate::BackboneArgs;

@@ -7,7 +7,8 @@ use burn::tensor::Device;
 use magpie::backbone::BackboneKind;
 use magpie::device::{BackendKind, device};
 use magpie::image::RgbaImage;
-use magpie::import::{self, assets_dir, weights_dir};
+use magpie::import;
+use magpie::weights::assets::{self, assets_dir, weights_dir};
 use magpie::weights::{Precision, PretrainedBackbone, record};
 
 use crate::ModelArgs;
@@ -20,8 +21,8 @@ pub fn convert(
     precision: Precision,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let input = input.unwrap_or_else(|| assets_dir().join(import::upstream_file(kind)));
-    let labels = labels.unwrap_or_else(|| assets_dir().join(import::LABELS_FILE));
+    let input = input.unwrap_or_else(|| assets_dir().join(assets::upstream_file(kind)));
+    let labels = labels.unwrap_or_else(|| assets_dir().join(assets::LABELS_FILE));
     let text = std::fs::read_to_string(&labels)
         .with_context(|| format!("reading labels '{}'", labels.display()))?;
     let device = pollster::block_on(device(BackendKind::Cpu)).map_err(anyhow::Error::msg)?;

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use magpie::backbone::BackboneKind;
 use magpie::device::BackendKind;
 use magpie::head::{HeadConfig, HeadKind};
-use magpie::training::TrainConfig;
+use magpie::train_config::TrainConfig;
 use magpie::weights::Precision;
 
 /// In-browser few-shot image classifier: native tools.

@@ -8,9 +8,10 @@ use magpie::classifier::{self, Classifier};
 use magpie::dataset::{Dataset, load_folder};
 use magpie::device::device;
 use magpie::image::RgbaImage;
+use magpie::train_config::TrainConfig;
 use magpie::training::{
     CancelToken, Embedder, EmbeddingCache, Entry, EpochReport, Evaluation, Job, Stages,
-    TrainConfig, evaluate_rows, fit,
+    evaluate_rows, fit,
 };
 use magpie::weights::PretrainedBackbone;
 

@@ -97,6 +97,10 @@ impl FewShotSession {
     /// kept file's pixels, unless `options.embedding` holds rows saved with the current
     /// settings. `options`: `{ id?, embedding? }`. Resolves to the example's id.
     #[wasm_bindgen(js_name = addExample)]
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
     pub async fn add_example(
         &self,
         label: String,
@@ -110,12 +114,12 @@ impl FewShotSession {
         };
         let mut guard = self.edit()?;
         let samples = &mut *guard;
-        if let Some(id) = &options.id {
-            if id.is_empty() || samples.dataset.samples.iter().any(|s| s.id == *id) {
-                return Err(js_error(format!(
-                    "sample id '{id}' is empty or already used"
-                )));
-            }
+        if let Some(id) = &options.id
+            && (id.is_empty() || samples.dataset.samples.iter().any(|s| s.id == *id))
+        {
+            return Err(js_error(format!(
+                "sample id '{id}' is empty or already used"
+            )));
         }
         let class = samples.add_class(label)?;
         let id = options.id.unwrap_or_else(|| samples.fresh_id());

@@ -19,12 +19,14 @@ use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
 use crate::augment::AugmentConfig;
 use crate::backbone::{BackboneKind, Features, RowKind};
-use crate::classifier::{self, ClassScore, Classifier, read_to};
+use crate::classifier::{self, ClassScore, Classifier};
 use crate::dataset::Dataset;
 use crate::device::BackendKind;
+use crate::readback::read_to;
+use crate::train_config::TrainConfig;
 use crate::training::{
     CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason,
-    TrainConfig, evaluate_rows, fit_cached, measure_stages,
+    evaluate_rows, fit_cached, measure_stages,
 };
 use crate::weights::PretrainedBackbone;
 
@@ -252,13 +254,13 @@ impl FewShotSession {
             parse_backend(options.backend.as_deref())?,
             parse_backend(options.head_backend.as_deref())?,
         );
-        if let (Some(b), _) | (_, Some(b)) = wanted {
-            if !backends.kinds().contains(&b) {
-                return Err(js_error(format!(
-                    "backend {b} is not available: {}",
-                    backends.reason().unwrap_or_default()
-                )));
-            }
+        if let (Some(b), _) | (_, Some(b)) = wanted
+            && !backends.kinds().contains(&b)
+        {
+            return Err(js_error(format!(
+                "backend {b} is not available: {}",
+                backends.reason().unwrap_or_default()
+            )));
         }
         if models.len() > 1 && (wanted.0.is_none() || wanted.1.is_none()) {
             for (backend, device, model) in &models {
@@ -349,6 +351,10 @@ impl FewShotSession {
     /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
     /// Resolves to `{ history, stop, batches, validation, elapsedMs, views }` (`views`: the
     /// augmented views per sample trained on, fewer than asked past [`VIEWS_BUDGET`]).
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
     pub async fn train(
         &self,
         config: JsValue,
@@ -462,6 +468,10 @@ impl FewShotSession {
     /// How the trained model does on every sample (the frame itself, not augmented views):
     /// `{ count, accuracy, perClass, confusion, cells }`, `cells[truth][predicted]` listing
     /// sample ids.
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
     pub async fn evaluate(&self) -> Result<JsValue, JsError> {
         let samples = self.edit()?;
         let classifier = self

@@ -56,6 +56,10 @@ impl FewShotSession {
     /// example's image, and the model when it was trained on the current classes. `options`:
     /// `{ name?, settings?, imageType?: "image/jpeg" | "image/png", quality? }`.
     #[wasm_bindgen(js_name = saveProject)]
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
     pub async fn save_project(&self, options_value: JsValue) -> Result<Vec<u8>, JsError> {
         let options: SaveOptions = options(options_value)?;
         let format = match options.image_type.as_str() {
@@ -130,6 +134,10 @@ impl FewShotSession {
     /// image decoded and embedded, before anything changes. Resolves to `{ name, labels, counts, trained,
     /// settings }`.
     #[wasm_bindgen(js_name = loadProject)]
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
     pub async fn load_project(&self, file: JsValue) -> Result<JsValue, JsError> {
         let bytes = fetch::file_bytes(file, "a project")
             .await
