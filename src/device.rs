@@ -7,6 +7,7 @@ use std::str::FromStr;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::names::UnknownName;
 use crate::readback::DeviceError;
 
 /// Which compute backend runs the networks.
@@ -36,13 +37,17 @@ impl fmt::Display for BackendKind {
 }
 
 impl FromStr for BackendKind {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "wgpu" | "webgpu" | "gpu" => Ok(Self::Wgpu),
             "cpu" | "flex" => Ok(Self::Cpu),
-            _ => Err(format!("unknown backend '{s}' (expected wgpu or cpu)")),
+            _ => Err(UnknownName {
+                what: "backend",
+                name: s.to_string(),
+                expected: "wgpu or cpu",
+            }),
         }
     }
 }

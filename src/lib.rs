@@ -33,6 +33,7 @@ pub mod image;
 #[cfg(feature = "pytorch")]
 pub mod import;
 pub mod inference;
+pub mod names;
 pub mod project;
 pub mod readback;
 pub mod rng;

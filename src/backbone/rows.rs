@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Backbone, BackboneKind, BackboneNet};
 
+use crate::names::UnknownName;
+
 /// Blocks between the spatial map and the pooled embedding: the map is the activation
 /// entering the backbone's last two blocks (MobileNetV2: 160 × 7 × 7).
 pub const SPATIAL_CUT: usize = 2;
@@ -42,15 +44,17 @@ impl fmt::Display for Features {
 }
 
 impl FromStr for Features {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "pooled" => Ok(Self::Pooled),
             "spatial" => Ok(Self::Spatial),
-            _ => Err(format!(
-                "unknown features '{s}' (expected pooled or spatial)"
-            )),
+            _ => Err(UnknownName {
+                what: "features",
+                name: s.to_string(),
+                expected: "pooled or spatial",
+            }),
         }
     }
 }

@@ -41,6 +41,8 @@ fn seeded_linear(input: usize, output: usize, rng: &mut Rng, device: &Device) ->
 }
 use serde::{Deserialize, Serialize};
 
+use crate::names::UnknownName;
+
 /// Which head to put on the backbone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,14 +73,18 @@ impl fmt::Display for HeadKind {
 }
 
 impl FromStr for HeadKind {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "linear" => Ok(Self::Linear),
             "mlp" => Ok(Self::Mlp),
             "knn" => Ok(Self::Knn),
-            _ => Err(format!("unknown head '{s}' (expected linear, mlp or knn)")),
+            _ => Err(UnknownName {
+                what: "head",
+                name: s.to_string(),
+                expected: "linear, mlp or knn",
+            }),
         }
     }
 }

@@ -15,6 +15,7 @@ use magpie::training::{
 };
 
 use crate::BackboneArgs;
+use crate::progress;
 use crate::train::{dataset, open};
 
 /// Options of `magpie fewshot`.
@@ -139,9 +140,17 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 rows,
                 device: &stages.backbone,
             };
-            embedder
-                .embed(&jobs, &augment, 0, &mut cache, &CancelToken::default())
-                .await?;
+            let total = jobs.iter().map(|j| 1 + j.views).sum();
+            let bar = progress::bar(total, "embedding");
+            // Each view's augmentation is seeded by its sample and view, so embedding the
+            // jobs a chunk at a time gives the same rows as one call.
+            for chunk in jobs.chunks(32) {
+                embedder
+                    .embed(chunk, &augment, 0, &mut cache, &CancelToken::default())
+                    .await?;
+                bar.inc(chunk.iter().map(|j| 1 + j.views as u64).sum());
+            }
+            bar.finish_and_clear();
             write_cache(&cache_file, &cache)?;
             cache
         }
@@ -157,6 +166,7 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
         rows_of[entry.sample].push((entry.view, row));
     }
 
+    let runs = progress::bar(args.head.len() * splits.len(), "training");
     for &head in &args.head {
         for &k in &args.shots {
             let config = TrainConfig {
@@ -172,14 +182,17 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 augment: augment.clone(),
                 ..defaults.clone()
             };
-            println!(
-                "# backbone={} head={head} features={} shots={k} augment={views} finetune={} epochs={}",
-                model.backbone.kind,
-                rows.features(),
-                args.finetune,
-                config.epochs
-            );
-            println!("seed\taccuracy\ttrain_ms");
+            runs.set_message(format!("{head}, {k} shots"));
+            runs.suspend(|| {
+                println!(
+                    "# backbone={} head={head} features={} shots={k} augment={views} finetune={} epochs={}",
+                    model.backbone.kind,
+                    rows.features(),
+                    args.finetune,
+                    config.epochs
+                );
+                println!("seed\taccuracy\ttrain_ms");
+            });
             let (mut accuracies, mut times) = (Vec::new(), Vec::new());
             for ((_, seed), split) in splits.iter().filter(|((shots, _), _)| *shots == k) {
                 let train: Vec<usize> = split
@@ -222,13 +235,16 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                     dataset.samples[s].id.as_str()
                 })
                 .await?;
-                println!("{seed}\t{:.4}\t{elapsed:.0}", evaluation.accuracy);
+                runs.suspend(|| println!("{seed}\t{:.4}\t{elapsed:.0}", evaluation.accuracy));
+                runs.inc(1);
                 accuracies.push(evaluation.accuracy as f64);
                 times.push(elapsed);
             }
             let (mean, std) = mean_std(&accuracies);
-            println!("mean_train_ms={:.0}", mean_std(&times).0);
-            println!("mean_accuracy={mean:.4} std={std:.4}");
+            runs.suspend(|| {
+                println!("mean_train_ms={:.0}", mean_std(&times).0);
+                println!("mean_accuracy={mean:.4} std={std:.4}");
+            });
         }
     }
     Ok(())

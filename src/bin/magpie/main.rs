@@ -3,6 +3,7 @@
 
 mod fewshot;
 mod imagenet;
+mod progress;
 mod train;
 
 use std::path::PathBuf;

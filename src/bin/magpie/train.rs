@@ -16,6 +16,7 @@ use magpie::training::{
 use magpie::weights::PretrainedBackbone;
 
 use crate::imagenet::{decode_images, load_backbone};
+use crate::progress;
 use crate::{BackboneArgs, ModelArgs};
 
 /// Loads backbone `kind` and the devices of both stages.
@@ -95,15 +96,24 @@ pub async fn train(
 ) -> anyhow::Result<()> {
     let dataset = dataset(data)?;
     let (model, stages) = open(args, args.backbone).await?;
+    // Embedding comes first, then the epochs; early stopping may end them before the last.
+    let bar = progress::bar(config.epochs, "epochs");
+    bar.set_message("embedding the images…");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let fitted = fit(
         &model.backbone,
         &dataset,
         config,
         &stages,
-        &mut print_report,
+        &mut |report| {
+            bar.set_message("");
+            bar.set_position(report.epoch as u64);
+            bar.suspend(|| print_report(report));
+        },
         &CancelToken::default(),
     )
     .await?;
+    bar.finish_and_clear();
     if let Some(validation) = &fitted.validation {
         println!("validation ({} images):", validation.count);
         print_evaluation(validation, &dataset.labels);
