@@ -312,3 +312,83 @@ pub async fn evaluate_rows<'a>(
     }
     Ok(Evaluation::new(outcomes, classifier.info.labels.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backbone::BackboneKind;
+    use crate::head::HeadConfig;
+
+    /// The message `check` gives for `config`, if it refuses it.
+    fn refusal(config: TrainConfig) -> Option<String> {
+        let backbone = Backbone::init(BackboneKind::MobilenetV1025, &Device::flex());
+        check(&config, &backbone).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn settings_outside_the_limits_are_refused_by_name() {
+        assert_eq!(refusal(TrainConfig::default()), None);
+        let d = TrainConfig::default;
+        let cases = [
+            (
+                TrainConfig { epochs: 0, ..d() },
+                "epochs must be 1 to 1000, not 0",
+            ),
+            (
+                TrainConfig {
+                    batch_size: 513,
+                    ..d()
+                },
+                "the batch size must be 1 to 512, not 513",
+            ),
+            (
+                TrainConfig {
+                    head: HeadConfig {
+                        hidden: 5000,
+                        ..HeadConfig::default()
+                    },
+                    ..d()
+                },
+                "hidden units must be 1 to 4096, not 5000",
+            ),
+            (
+                TrainConfig {
+                    head: HeadConfig {
+                        k: 0,
+                        ..HeadConfig::of(HeadKind::Knn)
+                    },
+                    ..d()
+                },
+                "k must be 1 to 50, not 0",
+            ),
+            (
+                TrainConfig {
+                    augment: crate::augment::AugmentConfig {
+                        views: 17,
+                        ..Default::default()
+                    },
+                    ..d()
+                },
+                "augmented views must be 0 to 16, not 17",
+            ),
+            (
+                TrainConfig {
+                    learning_rate: 2.0,
+                    ..d()
+                },
+                "the learning rate must be 0.000001 to 1, not 2",
+            ),
+        ];
+        for (config, message) in cases {
+            let got = refusal(config).expect("refused");
+            assert_eq!(got, format!("invalid training settings: {message}"));
+        }
+        // KNN is not trained: its epochs are not checked.
+        let knn = TrainConfig {
+            head: HeadConfig::of(HeadKind::Knn),
+            epochs: 0,
+            ..d()
+        };
+        assert_eq!(refusal(knn), None);
+    }
+}

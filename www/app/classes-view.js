@@ -5,6 +5,7 @@
 import { $, h, messageOf, status, toast } from "./dom.js";
 import { holdToRecord } from "./capture.js";
 import * as frames from "./frames.js";
+import { catalogue } from "./settings.js";
 
 /** Thumbnails shown per class (the newest). */
 const THUMBS = 48;
@@ -48,7 +49,7 @@ export class ClassesView {
     for (const [id, url] of this.urls) {
       if (!project.samples.has(id)) { URL.revokeObjectURL(url); this.urls.delete(id); }
     }
-    $("class-add").disabled = project.classes.length >= 50;
+    $("class-add").disabled = project.classes.length >= catalogue().limits.classes.max;
   }
 
   /** A card's elements for class `classId`. */

@@ -3,8 +3,11 @@
 // defined once, in Rust (`src/train_config.rs`, `src/settings.rs`), and read from the engine.
 import { engine } from "./engine.js";
 
-/** `{ defaults, limits }`: every setting's default and the `{ min, max }` of each number. */
-export const catalogue = () => engine().trainingSettings();
+let known = null;
+
+/** `{ defaults, limits }`: every setting's default and the `{ min, max }` of each number
+ * (constants of the engine, read once). */
+export const catalogue = () => (known ??= engine().trainingSettings());
 
 /** `settings` with unknown keys dropped, bad values replaced by defaults, numbers clamped. */
 export const clean = (settings = {}) => engine().cleanSettings(settings);
