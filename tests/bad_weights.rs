@@ -105,7 +105,7 @@ fn tflite_with_a_transposed_kernel_is_a_shape_mismatch() {
 fn a_damaged_tflite_table_is_named() {
     let mut file = read(&upstream(BackboneKind::MobilenetV2));
     // The root table's offset now points past the end of the file (aligned, as offsets are).
-    file[..4].copy_from_slice(&(u32::MAX & !3).to_le_bytes());
+    file[..4].copy_from_slice(&0xFFFF_FFFCu32.to_le_bytes());
     let err = tflite::read(&file).unwrap_err();
     assert!(matches!(err, WeightsError::Truncated { .. }), "{err}");
     assert_eq!(

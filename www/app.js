@@ -16,7 +16,7 @@ import { lockProject } from "./app/tab-lock.js";
 /** What the backbone picker says about each backbone. */
 const BACKBONES = {
   mobilenet_v2: "MobileNetV2 1.0 (default)",
-  efficientnet_lite0: "EfficientNet-Lite0 (most accurate)",
+  efficientnet_lite0: "EfficientNet-Lite0",
   mobilenet_v1_025: "MobileNetV1 0.25 (smallest, fastest)",
   vgg16: "VGG16 (textbook; large)",
 };

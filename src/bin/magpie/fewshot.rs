@@ -55,6 +55,10 @@ pub struct FewshotArgs {
     k: usize,
 }
 
+/// Revision of the backbones' computation, part of every cache key: bump it when a backbone
+/// computes other rows from the same weights (2: EfficientNet-Lite0 pads the TF `SAME` way).
+const ROWS_REVISION: u32 = 2;
+
 /// Reads a cache written by [`write_cache`] (`None` if absent or unreadable).
 fn read_cache(path: &std::path::Path) -> Option<EmbeddingCache> {
     let bytes = std::fs::read(path).ok()?;
@@ -115,7 +119,7 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     let rows = magpie::backbone::RowKind::of(model.backbone.kind, args.features, args.finetune);
     // Embeddings are kept on disk between runs, keyed by everything they depend on.
     let key = format!(
-        "{}-{}-{}-t{}-{:016x}",
+        "r{ROWS_REVISION}-{}-{}-{}-t{}-{:016x}",
         model.backbone.kind,
         dataset.samples.len(),
         rows.features(),
