@@ -129,11 +129,7 @@ fn a_damaged_tflite_table_is_named() {
 
 #[test]
 fn fuzzed_tflite_files_never_panic() {
-    // MAGPIE_FUZZ_CASES runs a longer campaign.
-    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
+    let cases = common::fuzz_cases(300);
     let base = read(&upstream(BackboneKind::MobilenetV2));
     // Tables, vtables and small vectors sit outside the large weight buffers: aim most damage
     // at the ends of the file, where they are.

@@ -170,11 +170,7 @@ fn nan_or_infinite_weights_are_refused() {
 
 #[test]
 fn fuzzed_model_files_never_panic() {
-    // MAGPIE_FUZZ_CASES runs a longer campaign.
-    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(50_000);
+    let cases = common::fuzz_cases(50_000);
     let base = &fixture().record;
     let started = Instant::now();
     let mut rng = XorShift(0xD1B5_4A32_D192_ED03);

@@ -1341,11 +1341,7 @@ fn mutate(rng: &mut XorShift, base: &[u8], small: &Project) -> Vec<u8> {
 
 #[test]
 fn fuzzed_project_files_never_panic() {
-    // MAGPIE_FUZZ_CASES runs a longer campaign.
-    let cases: usize = std::env::var("MAGPIE_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
+    let cases = common::fuzz_cases(20_000);
     let small = &fixtures().small;
     let base = small.write().unwrap();
     let started = Instant::now();

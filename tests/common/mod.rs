@@ -65,6 +65,14 @@ pub fn sign_digits(per_class: usize) -> magpie::dataset::Dataset {
     dataset
 }
 
+/// Inputs a fuzz test tries: `default`, or `$MAGPIE_FUZZ_CASES` for a longer campaign.
+pub fn fuzz_cases(default: usize) -> usize {
+    std::env::var("MAGPIE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 /// xorshift64*: a tiny deterministic generator.
 pub struct XorShift(pub u64);
 

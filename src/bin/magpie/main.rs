@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use magpie::backbone::BackboneKind;
 use magpie::device::BackendKind;
-use magpie::head::{HeadConfig, HeadKind};
+use magpie::head::HeadKind;
+use magpie::settings::Settings;
 use magpie::train_config::TrainConfig;
 use magpie::weights::Precision;
 
@@ -170,30 +171,28 @@ struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// The app's settings these flags give, and the flags the app does not show; a fine-tune
+    /// depth is kept as given (with KNN, `fit` refuses it instead of ignoring it).
     fn config(&self) -> TrainConfig {
-        let defaults = TrainConfig::default();
-        TrainConfig {
-            head: HeadConfig {
-                kind: self.head,
-                hidden: self.hidden,
-                k: self.k,
-                ..HeadConfig::default()
-            },
+        let settings = Settings {
+            head: self.head,
+            features: self.features,
             epochs: self.epochs,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
+            hidden: self.hidden,
+            k: self.k,
+            views: self.augment,
+            finetune_blocks: self.finetune,
+        };
+        TrainConfig {
             label_smoothing: self.label_smoothing,
             weight_decay: self.weight_decay,
             validation_fraction: self.validation,
             patience: self.patience,
             seed: self.seed,
-            augment: magpie::augment::AugmentConfig {
-                views: self.augment,
-                ..defaults.augment.clone()
-            },
-            features: self.features,
             finetune_blocks: self.finetune,
-            ..defaults
+            ..settings.train_config()
         }
     }
 }
