@@ -22,7 +22,7 @@ use crate::backbone::{BackboneKind, Features, RowKind};
 use crate::classifier::{self, ClassScore, Classifier};
 use crate::dataset::Dataset;
 use crate::device::BackendKind;
-use crate::readback::read_to;
+use crate::readback::{read, read_to};
 use crate::train_config::TrainConfig;
 use crate::training::{
     CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason,
@@ -231,9 +231,27 @@ impl FewShotSession {
             options.weights_url.as_deref(),
             options.weights_base.as_deref(),
         );
+        let wanted = (
+            parse_backend(options.backend.as_deref())?,
+            parse_backend(options.head_backend.as_deref())?,
+        );
+        if let (Some(b), _) | (_, Some(b)) = wanted
+            && !backends.kinds().contains(&b)
+        {
+            return Err(js_error(format!(
+                "backend {b} is not available: {}",
+                backends.reason().unwrap_or_default()
+            )));
+        }
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
+        // With both stages named, the backbone goes onto its own backend only; otherwise onto
+        // every backend, to measure them.
+        let loaded = match wanted {
+            (Some(backbone), Some(_)) => vec![backbone],
+            _ => backends.kinds(),
+        };
         let mut models = Vec::new();
-        for backend in backends.kinds() {
+        for backend in loaded {
             let device = backends.device(backend).map_err(js_error)?;
             let model = parse_backbone(kind, &url, bytes.clone(), &device)?;
             models.push((backend, device, model));
@@ -250,18 +268,6 @@ impl FewShotSession {
                         .map_or(BackendKind::Cpu, |m| m.0)
                 })
         };
-        let wanted = (
-            parse_backend(options.backend.as_deref())?,
-            parse_backend(options.head_backend.as_deref())?,
-        );
-        if let (Some(b), _) | (_, Some(b)) = wanted
-            && !backends.kinds().contains(&b)
-        {
-            return Err(js_error(format!(
-                "backend {b} is not available: {}",
-                backends.reason().unwrap_or_default()
-            )));
-        }
         if models.len() > 1 && (wanted.0.is_none() || wanted.1.is_none()) {
             for (backend, device, model) in &models {
                 let times = measure_stages(&model.backbone, &config, 2, device)
@@ -451,7 +457,14 @@ impl FewShotSession {
         let (rows, shape) = classifier
             .backbone_rows(&self.model.backbone, &[image], &self.backbone_device)
             .map_err(js_error)?;
-        let rows = read_to(rows, &classifier.device).await.map_err(js_error)?;
+        // The backbone's rows are read back once, which also times it; the head takes them where
+        // they are, or uploaded to its device when that is another one.
+        let rows = if classifier.device == self.backbone_device {
+            read(rows.clone()).await.map_err(js_error)?;
+            rows
+        } else {
+            read_to(rows, &classifier.device).await.map_err(js_error)?
+        };
         let backbone_done = crate::clock::now_ms();
         let probabilities = classifier
             .probabilities_of_rows(rows, &shape)
