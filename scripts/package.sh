@@ -12,10 +12,11 @@ if [ ! -s dist/magpie_bg.wasm ] || [ ! -s www/weights/index.json ]; then
 fi
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 rm -rf "$out"
-mkdir -p "$out/www/widget" "$out/www/weights"
+mkdir -p "$out/www/widget" "$out/www/engine" "$out/www/weights"
 cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts "$out/"
 cp www/widgets.js www/widgets.d.ts "$out/www/"
 cp www/widget/*.js "$out/www/widget/"
+cp www/engine/*.js www/engine/*.d.ts "$out/www/engine/"
 cp www/weights/index.json "$out/www/weights/"
 for file in $(node -e 'for (const w of require("./www/weights/index.json")) console.log(w.file)'); do
   cp "www/weights/$file" "$out/www/weights/"
@@ -29,17 +30,17 @@ cat > "$out/package.json" <<JSON
   "type": "module",
   "exports": {
     ".": { "types": "./www/widgets.d.ts", "default": "./www/widgets.js" },
-    "./api": { "types": "./magpie.d.ts", "default": "./magpie.js" },
+    "./api": { "types": "./www/engine/client.d.ts", "default": "./www/engine/client.js" },
     "./package.json": "./package.json"
   },
   "types": "./www/widgets.d.ts",
   "files": ["magpie.js", "magpie_bg.wasm", "magpie.d.ts", "www/"],
-  "sideEffects": ["./www/widgets.js", "./www/widget/*.js"]
+  "sideEffects": ["./www/widgets.js", "./www/widget/*.js", "./www/engine/worker.js"]
 }
 JSON
 (cd "$out" && npm pack --silent --pack-destination .. >/dev/null)
 echo "package: $out ($(du -sh "$out" | cut -f1)); tarball: $(ls -1 "$(dirname "$out")"/magpie-classifier-*.tgz | tail -n1)"
 # What a page downloads: the modules and the wasm always, one backbone's weights when used.
 size() { printf '%s (%s gzipped)' "$(numfmt --to=iec --suffix=B "$(cat "$@" | wc -c)")" "$(numfmt --to=iec --suffix=B "$(cat "$@" | gzip -9 | wc -c)")"; }
-echo "download: modules $(size "$out"/magpie.js "$out"/www/widgets.js "$out"/www/widget/*.js), wasm $(size "$out/magpie_bg.wasm")"
+echo "download: modules $(size "$out"/magpie.js "$out"/www/widgets.js "$out"/www/widget/*.js "$out"/www/engine/*.js), wasm $(size "$out/magpie_bg.wasm")"
 for weights in "$out"/www/weights/*.bpk; do echo "  + $(basename "$weights") $(size "$weights")"; done

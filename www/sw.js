@@ -1,11 +1,12 @@
 // The service worker: after the first visit the app (page, wasm, scripts, weights) works with
 // no network. Network first so updates arrive; the cache answers when the network cannot. It
 // only ever touches this origin's requests.
-const CACHE = "magpie-v1";
+const CACHE = "magpie-v2";
 const SHELL = [
   "./", "index.html", "magpie.js", "magpie_bg.wasm", "www/app.js", "www/style.css", "www/icon.svg",
-  ...["camera", "capture", "chart", "classes-view", "dom", "engine", "files", "frames", "preview-view", "project",
+  ...["camera", "capture", "chart", "classes-view", "dom", "files", "preview-view", "project",
     "results-view", "settings", "store", "tab-lock", "training-view"].map((name) => `www/app/${name}.js`),
+  ...["client", "frames", "host", "session", "worker"].map((name) => `www/engine/${name}.js`),
 ];
 
 self.addEventListener("install", (event) => {

@@ -1,8 +1,6 @@
-// Types of the package's entry point (the JS API's own types are generated in magpie.d.ts).
-export { FewShotSession, ImageNetModel, backbones, classFolders, readProject, writeProject } from "../magpie.js";
-
-/** Loads the wasm module once per page (the widgets call it themselves). */
-export function init(): Promise<unknown>;
+// Types of the package's entry point: the widgets, and the engine's client (its types derive
+// from the wasm API's, generated in magpie.d.ts).
+export { api, client, faulted, onFault, type FewShotSession, type ImageNetModel } from "./engine/client.js";
 
 /** Detail of the `prediction` event. */
 export interface PredictionDetail {

@@ -1,7 +1,5 @@
-// The package's entry point: registers <magpie-classifier> and <magpie-trainer>, and re-exports
-// the JS API. Call `init()` (idempotent) before using the API directly; the widgets do it
-// themselves.
+// The package's entry point: registers <magpie-classifier> and <magpie-trainer>, and exports
+// the engine's JS API (engine/client.js: the wasm module runs in a worker; every call is async).
 export { MagpieClassifier } from "./widget/classifier.js";
 export { MagpieTrainer } from "./widget/trainer.js";
-export { api as init } from "./widget/api.js";
-export { FewShotSession, ImageNetModel, backbones, classFolders, readProject, writeProject } from "../magpie.js";
+export { api, client, faulted, onFault } from "./engine/client.js";

@@ -39,6 +39,8 @@ struct CreateOptions {
     backend: Option<String>,
     /// URL of the weight record; defaults to the served record under `www/weights/`.
     weights_url: Option<String>,
+    /// Folder of the served records (absolute in a worker), when `weights_url` is not given.
+    weights_base: Option<String>,
 }
 
 /// What a loaded model reports about itself.
@@ -169,7 +171,8 @@ pub struct ImageNetModel {
 
 #[wasm_bindgen]
 impl ImageNetModel {
-    /// Loads a backbone: `{ backbone?: string, backend?: "auto" | "wgpu" | "cpu", weightsUrl?: string }`.
+    /// Loads a backbone: `{ backbone?: string, backend?: "auto" | "wgpu" | "cpu", weightsUrl?:
+    /// string, weightsBase?: string }`.
     pub async fn create(options_value: JsValue) -> Result<ImageNetModel, JsError> {
         let options: CreateOptions = options(options_value)?;
         let kind: BackboneKind = options
@@ -189,7 +192,11 @@ impl ImageNetModel {
         } else {
             None
         };
-        let url = weights_url(kind, options.weights_url.as_deref(), None);
+        let url = weights_url(
+            kind,
+            options.weights_url.as_deref(),
+            options.weights_base.as_deref(),
+        );
         let bytes = fetch::bytes(&url).await.map_err(js_error)?;
         let weight_bytes = bytes.len();
         let model = parse_backbone(kind, &url, bytes, &device)?;

@@ -2,7 +2,7 @@
 // API reject with a message instead of killing the wasm instance.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openApp, useBrowser } from "./harness.mjs";
+import { openApp, useBrowser, workerInitScript } from "./harness.mjs";
 
 const env = useBrowser();
 
@@ -10,6 +10,7 @@ test("without WebGPU, automatic backend choice falls back to the CPU with a noti
   const context = await env.browser.newContext();
   // A browser without WebGPU: no navigator.gpu.
   await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined }));
+  await workerInitScript(context, () => Object.defineProperty(WorkerNavigator.prototype, "gpu", { get: () => undefined }));
   const page = await context.newPage();
   await page.goto(env.url);
   await page.waitForFunction(() => /ready on CPU/.test(document.getElementById("status").textContent), null, { timeout: 120_000 });

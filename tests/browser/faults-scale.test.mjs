@@ -39,7 +39,7 @@ test("20,000 samples: held in under 1 GB (fewer augmented views), trained, and p
       for (const url of set.train) {
         const file = await frame(url);
         const id = await session.addExample(label, file);
-        stored.push({ label, file, embedding: session.exampleEmbedding(id) });
+        stored.push({ label, file, embedding: await session.exampleEmbedding(id) });
       }
     }
     const few = session.info().cachedViews;

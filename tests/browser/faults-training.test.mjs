@@ -69,10 +69,10 @@ test("duplicate class names are refused with a message", async () => {
   // The JS API: adding or renaming onto another class's name is refused.
   const api = await page.evaluate(async () => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
-    const indexes = [session.addClass("a"), session.addClass("b")];
+    const indexes = [await session.addClass("a"), await session.addClass("b")];
     const refused = [];
-    try { session.addClass(" a "); } catch (error) { refused.push(error.message); }
-    try { session.renameClass(1, "a"); } catch (error) { refused.push(error.message); }
+    try { await session.addClass(" a "); } catch (error) { refused.push(error.message); }
+    try { await session.renameClass(1, "a"); } catch (error) { refused.push(error.message); }
     const labels = session.info().labels;
     session.free();
     return { indexes, refused, labels };

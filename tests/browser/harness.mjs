@@ -158,6 +158,17 @@ export function cpuBackend() {
   if (!localStorage.getItem("magpie.backend")) localStorage.setItem("magpie.backend", "cpu");
 }
 
+/** Runs `script(arg)` at the start of every engine worker of `context`, before the engine loads
+ * (an init script for the worker: the engine lives in www/engine/worker.js, which an init script
+ * of the page does not reach). The worker's script is served with the call prepended. */
+export async function workerInitScript(context, script, arg) {
+  await context.route(/\/www\/engine\/worker\.js(\?.*)?$/, async (route) => {
+    const response = await route.fetch();
+    const body = `(${script})(${JSON.stringify(arg ?? null)});\n${await response.text()}`;
+    await route.fulfill({ response, body, headers: { ...response.headers(), "content-type": "text/javascript" } });
+  });
+}
+
 /** Opens the app in `context` (a new page; `query` picks the first project's backbone) and
  * waits until its model is loaded; page and console errors are collected in `errors`. */
 export async function openIn(context, url, query = "?backbone=mobilenet_v1_025") {
@@ -261,8 +272,8 @@ export async function downloadOf(page, selector) {
 /** What a project file's bytes hold, read by the page's own `readProject`: `{ samples (per
  * class), model (whether it has one) }`. */
 export function projectFileContents(page, bytes) {
-  return page.evaluate((bytes) => {
-    const { manifest } = window.magpie.readProject(new Uint8Array(bytes));
+  return page.evaluate(async (bytes) => {
+    const { manifest } = await window.magpie.readProject(new Uint8Array(bytes));
     return { samples: manifest.classes.map((c) => c.samples.length), model: !!manifest.model };
   }, [...bytes]);
 }

@@ -85,7 +85,7 @@ test("a TypeScript consumer type-checks against the package's .d.ts (tsc --noEmi
   assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
   // And a misuse is caught: the check can fail.
   writeFileSync(join(hosts.packageDir, "..", "misuse.ts"),
-    `import { FewShotSession } from "magpie-classifier";\nexport const n: number = FewShotSession.create({});\n`);
+    `import { api } from "magpie-classifier";\nexport const n: number = api.FewShotSession.create({});\n`);
   writeFileSync(config, JSON.stringify({
     extends: join(ROOT, "tests/typescript/tsconfig.json"),
     compilerOptions: { paths: { "magpie-classifier": [join(hosts.packageDir, "www/widgets.d.ts")] } },
@@ -171,8 +171,7 @@ test("<magpie-trainer> goes capture → train → model event", async () => {
 test("the JS API from the package: every method, and bad arguments reject with a message", async () => {
   const { context, page, errors } = await hostPage(`<img id="photo" src="/photos/0/${photos("0", 0, 1)[0]}" alt="">`);
   const outcome = await page.evaluate(async ({ base, zero, five }) => {
-    const magpie = await import(`${base}www/widgets.js`);
-    await magpie.init();
+    const { api: magpie } = await import(`${base}www/widgets.js`);
     const load = async (src) => { const img = new Image(); img.src = src; await img.decode(); return img; };
     const rejects = async (fn) => { try { await fn(); return "resolved"; } catch (e) { return e.message ?? String(e); } };
     const out = { bad: {} };
@@ -192,15 +191,15 @@ test("the JS API from the package: every method, and bad arguments reject with a
       await session.addExample("zero", source);
     }
     for (const src of five) await session.addExample("five", await load(src));
-    session.addClass("spare");
-    session.renameClass(2, "extra");
+    await session.addClass("spare");
+    await session.renameClass(2, "extra");
     const id = await session.addExample("extra", images[0], { id: "x1" });
-    out.embedding = session.exampleEmbedding(id).rows.length > 0;
-    session.relabelExample(id, "zero");
-    session.moveClass(2, 0);
-    session.clearClass(0);
-    session.removeClass(0);
-    out.removed = session.removeExample(id);
+    out.embedding = (await session.exampleEmbedding(id)).rows.length > 0;
+    await session.relabelExample(id, "zero");
+    await session.moveClass(2, 0);
+    await session.clearClass(0);
+    await session.removeClass(0);
+    out.removed = await session.removeExample(id);
     out.bad.rename = await rejects(() => session.renameClass(0, "five"));
     out.info = session.info();
     let epochs = 0;
@@ -218,7 +217,7 @@ test("the JS API from the package: every method, and bad arguments reject with a
     // The whole project: saved losslessly, reopened in a new session, it predicts and evaluates
     // exactly as the original.
     const file = await session.saveProject({ name: "digits", settings: { epochs: 20 }, imageType: "image/png" });
-    out.projectClasses = magpie.readProject(file).manifest.classes.map((c) => c.samples.length);
+    out.projectClasses = (await magpie.readProject(file)).manifest.classes.map((c) => c.samples.length);
     const reopened = await magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu",
       weightsBase: `${base}www/weights/` });
     out.reopened = await reopened.loadProject(file);
@@ -231,9 +230,9 @@ test("the JS API from the package: every method, and bad arguments reject with a
     const jpeg = await session.saveProject({});
     out.jpegSmaller = jpeg.length < file.length;
     reopened.dispose();
-    const project = magpie.writeProject({ format: "magpie-project", version: 1, name: "p", backbone: "mobilenet_v1_025",
+    const project = await magpie.writeProject({ format: "magpie-project", version: 1, name: "p", backbone: "mobilenet_v1_025",
       classes: [{ name: "zero", samples: [] }], settings: {}, model: null }, new Map());
-    out.project = magpie.readProject(project).manifest.name;
+    out.project = (await magpie.readProject(project)).manifest.name;
     out.bad.project = await rejects(() => magpie.readProject(new Uint8Array([80, 75, 3, 4])));
     session.dispose();
     return out;

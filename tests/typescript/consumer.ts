@@ -1,25 +1,26 @@
 // A TypeScript consumer of the package: type-checked (`tsc --noEmit`) against the generated
 // `magpie.d.ts` and `www/widgets.d.ts` by tests/browser/widget.test.mjs. Never run.
 import {
-  FewShotSession, ImageNetModel, backbones, classFolders, init, readProject, writeProject,
+  api, onFault, type FewShotSession, type ImageNetModel,
   type LoadedProject, type MagpieClassifier, type MagpieTrainer, type PredictionDetail,
 } from "magpie-classifier";
 
 export async function consume(video: HTMLVideoElement, image: HTMLImageElement, bitmap: ImageBitmap, data: ImageData): Promise<void> {
-  await init();
-  const ids: string[] = backbones();
-  const session: FewShotSession = await FewShotSession.create({ backbone: ids[0], backend: "auto", headBackend: "cpu" });
-  const index: number = session.addClass("fist");
-  session.renameClass(index, "thumbs up");
-  session.moveClass(0, 0);
+  onFault((message: string) => console.log(message));
+  const ids: string[] = await api.backbones();
+  const session: FewShotSession = await api.FewShotSession.create({ backbone: ids[0], backend: "auto", headBackend: "cpu" });
+  const index: number = await session.addClass("fist");
+  await session.renameClass(index, "thumbs up");
+  await session.moveClass(0, 0);
   const id: string = await session.addExample("thumbs up", video, { id: "s1" });
   await session.addExample("nothing", image, undefined);
   await session.addExample("nothing", bitmap, undefined);
   await session.addExample("nothing", data, undefined);
-  session.exampleEmbedding(id);
-  session.relabelExample(id, "nothing");
-  const removed: boolean = session.removeExample(id);
-  session.clearClass(1);
+  await session.exampleEmbedding(id);
+  await session.relabelExample(id, "nothing");
+  const removed: boolean = await session.removeExample(id);
+  await session.clearClass(1);
+  const info = session.info();
   const summary = await session.train({ epochs: 10 }, (report: unknown) => console.log(report, removed));
   session.cancel();
   await session.predict(video);
@@ -29,12 +30,13 @@ export async function consume(video: HTMLVideoElement, image: HTMLImageElement, 
   await session.load("model.bpk");
   const project: Uint8Array = await session.saveProject({ name: "gestures", imageType: "image/png" });
   await session.loadProject(project);
-  const { manifest, files } = readProject(project);
-  writeProject(manifest, files);
-  const folders: string[] = classFolders(["a/b", "a/b"]);
-  session.removeClass(0);
+  const { manifest, files } = await api.readProject(project);
+  const written: Uint8Array = await api.writeProject(manifest, files);
+  const folders: string[] = await api.classFolders(["a/b", "a/b"]);
+  await session.removeClass(0);
   session.dispose();
-  const imagenet: ImageNetModel = await ImageNetModel.create({ backbone: "mobilenet_v1_025" });
+  console.log(info, written.length);
+  const imagenet: ImageNetModel = await api.ImageNetModel.create({ backbone: "mobilenet_v1_025" });
   await imagenet.classify(image, 5);
   const features: Float32Array = await imagenet.features(image);
   console.log(summary, folders, features.length);

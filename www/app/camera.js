@@ -2,7 +2,7 @@
 // frames as model-sized squares. Fires `state` events (`detail`: { on, error }) when it starts,
 // stops, or is lost (unplugged, taken by another app, permission revoked).
 
-import { squareOf } from "./frames.js";
+import { squareOf } from "../engine/frames.js";
 
 const REMEMBERED = "magpie.camera";
 const MIRRORED = "magpie.mirror";

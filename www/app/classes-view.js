@@ -4,7 +4,7 @@
 
 import { $, h, messageOf, status, toast } from "./dom.js";
 import { holdToRecord } from "./capture.js";
-import * as frames from "./frames.js";
+import * as frames from "../engine/frames.js";
 import { catalogue } from "./settings.js";
 
 /** Thumbnails shown per class (the newest). */

@@ -2,20 +2,20 @@
 // see docs/project-format.md) and the trained model alone (docs/model-format.md). Import
 // validates the archive (in Rust) and decodes every image before anything is saved.
 
-import { engine } from "./engine.js";
-import * as frames from "./frames.js";
+import { api } from "../engine/client.js";
+import * as frames from "../engine/frames.js";
 import { clean } from "./settings.js";
 
 /** Largest project file accepted (bytes). */
 const MAX_FILE = 2 ** 31;
 
 /** A name safe as a file name. */
-export const safeName = (name) => engine().classFolders([name])[0];
+export const safeName = async (name) => (await api.classFolders([name]))[0];
 
 /** The project file of `project`, as bytes. */
 export async function projectFile(project) {
   const files = new Map();
-  const folders = engine().classFolders(project.classes.map((cls) => cls.name));
+  const folders = await api.classFolders(project.classes.map((cls) => cls.name));
   const classes = [];
   for (const [c, cls] of project.classes.entries()) {
     const folder = folders[c];
@@ -33,14 +33,14 @@ export async function projectFile(project) {
     format: "magpie-project", version: 1, name: project.name, backbone: project.backbone, classes,
     settings: project.settings, model: project.model ? "model.bpk" : null,
   };
-  return engine().writeProject(manifest, files);
+  return api.writeProject(manifest, files);
 }
 
 /** Reads a project file into `{ record, samples }` for storage under a new project id; throws
  * a message naming the first problem, having changed nothing. */
 export async function readProjectFile(file, newId) {
   if (file.size > MAX_FILE) throw new Error(`${file.name} is larger than 2 GB`);
-  const { manifest, files } = engine().readProject(new Uint8Array(await file.arrayBuffer()));
+  const { manifest, files } = await api.readProject(new Uint8Array(await file.arrayBuffer()));
   const projectId = newId("p");
   const samples = [];
   const classes = manifest.classes.map((cls) => ({ id: newId("c"), name: cls.name }));
@@ -54,7 +54,7 @@ export async function readProjectFile(file, newId) {
   }
   const model = manifest.model ? files.get(manifest.model) : null;
   const record = {
-    id: projectId, name: manifest.name, backbone: manifest.backbone, classes, settings: clean(manifest.settings),
+    id: projectId, name: manifest.name, backbone: manifest.backbone, classes, settings: await clean(manifest.settings),
     model, modelLabels: model ? classes.map((c) => c.name) : null, nextSeq: samples.length,
   };
   return { record, samples };

@@ -3,7 +3,7 @@
 // the backbone and in the head).
 
 import { $, h, messageOf, status } from "./dom.js";
-import * as frames from "./frames.js";
+import * as frames from "../engine/frames.js";
 
 /** Wires the preview panel. */
 export class PreviewView {

@@ -3,9 +3,9 @@
 // order, one call at a time) and autosave to IndexedDB. Storage failures never lose work: the
 // project stays in memory and the error is reported through `saveError`.
 
-import { deviceLost, engine, guard } from "./engine.js";
+import { api, deviceLost } from "../engine/client.js";
 import * as store from "./store.js";
-import * as frames from "./frames.js";
+import * as frames from "../engine/frames.js";
 import { catalogue, clean } from "./settings.js";
 
 /** A fresh id with `prefix`. */
@@ -19,9 +19,9 @@ const sameEmbedding = (a, b) => a.key === b?.key && a.rows.length === b.rows.len
  * "saved", "device-lost") whenever its state changes. */
 export class Project extends EventTarget {
   /** A new, empty project with two classes. */
-  static create(name, backbone) {
+  static async create(name, backbone) {
     const project = new Project({
-      id: newId("p"), name, backbone, classes: [], settings: clean(), model: null, modelLabels: null, nextSeq: 0,
+      id: newId("p"), name, backbone, classes: [], settings: await clean(), model: null, modelLabels: null, nextSeq: 0,
     }, []);
     project.addClass("Class 1");
     project.addClass("Class 2");
@@ -31,12 +31,13 @@ export class Project extends EventTarget {
   /** The project stored under `id`, or null. */
   static async load(id) {
     const stored = await store.loadProject(id);
-    return stored && new Project(stored.project, stored.samples);
+    return stored && new Project({ ...stored.project, settings: await clean(stored.project.settings) }, stored.samples);
   }
 
   constructor(record, samples) {
     super();
-    this.record = { ...record, settings: clean(record.settings) };
+    /** The project record; its settings are clean (see settings.js). */
+    this.record = record;
     /** Sample records by id (`{ id, projectId, classId, seq, jpeg, embedding }`). */
     this.samples = new Map(samples.map((s) => [s.id, s]));
     this.session = null;
@@ -84,7 +85,7 @@ export class Project extends EventTarget {
   /** Runs `work` after every earlier session call: the session takes one change at a time. A
    * call pending when the engine faults fails, so the queue goes on. */
   enqueue(work) {
-    const run = this.queue.then(() => guard(work()));
+    const run = this.queue.then(() => work());
     this.queue = run.catch(() => {});
     return run;
   }
@@ -112,11 +113,11 @@ export class Project extends EventTarget {
   async start(sessionOptions, progress = () => {}) {
     this.close();
     this.sessionOptions = sessionOptions;
-    const session = await guard(engine().FewShotSession.create({ ...sessionOptions, backbone: this.backbone }));
+    const session = await api.FewShotSession.create({ ...sessionOptions, backbone: this.backbone });
     await this.enqueue(async () => {
       this.session = session;
       this.inSession = new Set();
-      for (const c of this.classes) session.addClass(c.name);
+      for (const c of this.classes) await session.addClass(c.name);
       const all = [...this.samples.values()].sort((a, b) => a.seq - b.seq);
       let done = 0;
       for (const sample of all) {
@@ -144,7 +145,7 @@ export class Project extends EventTarget {
     if (this.inSession.has(sample.id)) return;
     await session.addExample(label, sample.jpeg, { id: sample.id, embedding: sample.embedding });
     this.inSession.add(sample.id);
-    const embedding = session.exampleEmbedding(sample.id);
+    const embedding = await session.exampleEmbedding(sample.id);
     if (!sameEmbedding(embedding, sample.embedding)) {
       sample.embedding = embedding;
       await this.save([sample]);
@@ -190,9 +191,9 @@ export class Project extends EventTarget {
     this.changed("classes");
     return () => {
       this.classes.splice(Math.min(index, this.classes.length), 0, cls);
-      this.enqueue(() => {
-        this.session?.addClass(cls.name);
-        this.session?.moveClass(this.classes.length - 1, this.indexOf(cls.id));
+      this.enqueue(async () => {
+        await this.session?.addClass(cls.name);
+        await this.session?.moveClass(this.classes.length - 1, this.indexOf(cls.id));
       });
       this.restore(removed, cls.name);
     };
@@ -225,7 +226,7 @@ export class Project extends EventTarget {
   removeSamples(ids) {
     const removed = ids.map((id) => this.samples.get(id)).filter(Boolean);
     for (const s of removed) this.samples.delete(s.id);
-    this.enqueue(() => this.forget(removed, () => { for (const s of removed) this.session?.removeExample(s.id); }));
+    this.enqueue(() => this.forget(removed, () => Promise.all(removed.map((s) => this.session?.removeExample(s.id)))));
     this.persistRemoval(removed);
     this.changed("samples");
   }
@@ -242,8 +243,8 @@ export class Project extends EventTarget {
   }
 
   /** Runs a session removal and forgets that the session held `removed`. */
-  forget(removed, removal) {
-    removal();
+  async forget(removed, removal) {
+    await removal();
     for (const s of removed) this.inSession.delete(s.id);
   }
 
@@ -317,8 +318,8 @@ export class Project extends EventTarget {
   }
 
   /** Updates settings (a partial object). */
-  setSettings(settings) {
-    this.record.settings = clean({ ...this.settings, ...settings });
+  async setSettings(settings) {
+    this.record.settings = await clean({ ...this.settings, ...settings });
     this.save();
   }
 
@@ -362,7 +363,7 @@ export class Project extends EventTarget {
       // (Samples captured during training are embedded after it, with the new settings.)
       for (const sample of this.samples.values()) {
         if (!this.inSession.has(sample.id)) continue;
-        const embedding = session.exampleEmbedding(sample.id);
+        const embedding = await session.exampleEmbedding(sample.id);
         if (!sameEmbedding(embedding, sample.embedding)) {
           sample.embedding = embedding;
           changed.push(sample);
@@ -387,7 +388,7 @@ export class Project extends EventTarget {
   /** Prediction for an `ImageData` square: `{ scores, backboneMs, headMs }`. */
   predict(image) {
     if (!this.session?.info().trained) return Promise.reject(new Error("train a model first"));
-    return this.recovering(() => guard(this.session.predict(image)));
+    return this.recovering(() => this.session.predict(image));
   }
 
   /** Runs `call()`; when the GPU device was lost, goes on with the CPU (the samples and the
@@ -416,10 +417,7 @@ export class Project extends EventTarget {
     const session = this.session;
     this.session = null;
     // A training still running stops at its next batch.
-    try { session?.cancel(); } catch { /* a faulted instance refuses calls */ }
-    this.queue.finally(() => {
-      // After a fault the old instance may refuse even this; its memory goes with it.
-      try { session?.free(); } catch { /* nothing left to free */ }
-    });
+    session?.cancel();
+    this.queue.finally(() => session?.free());
   }
 }

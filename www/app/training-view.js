@@ -18,15 +18,13 @@ export class TrainingView {
     $("train").addEventListener("click", () => this.train());
     $("train-cancel").addEventListener("click", () => this.app.project.cancelTraining());
     $("settings-reset").addEventListener("click", () => {
-      this.app.project.setSettings(catalogue().defaults);
-      this.showSettings();
+      this.app.project.setSettings(catalogue().defaults).then(() => this.showSettings());
     });
     const { limits } = catalogue();
     for (const field of FIELDS) {
       if (limits[field]) Object.assign($(`setting-${field}`), limits[field]);
       $(`setting-${field}`).addEventListener("change", () => {
-        this.app.project.setSettings(this.readSettings());
-        this.showSettings();
+        this.app.project.setSettings(this.readSettings()).then(() => this.showSettings());
       });
     }
     new ResizeObserver(() => drawChart($("chart"), this.history, this.epochs ?? 1)).observe($("chart"));
@@ -67,8 +65,8 @@ export class TrainingView {
     // A second click (or Enter held down) while training runs is ignored.
     if (this.running) return;
     const project = this.app.project;
-    const options = trainOptions(project.settings);
     this.running = true;
+    const options = await trainOptions(project.settings);
     this.history = [];
     this.epochs = options.epochs;
     $("train-cancel").hidden = false;
@@ -88,9 +86,10 @@ export class TrainingView {
       const validation = summary.validation ? `, validation accuracy ${(summary.validation.accuracy * 100).toFixed(0)} %` : "";
       const asked = options.augment?.views ?? summary.views;
       const views = summary.views < asked ? ` With this many samples each keeps ${summary.views} of the ${asked} augmented views asked for, to stay within memory.` : "";
-      status(`Training ${how} in ${seconds} s${validation}.${views}`);
       $("train-progress").value = 1;
-      this.app.showResults(summary);
+      // The results first, so that "done" is said with them on screen.
+      await this.app.showResults(summary);
+      status(`Training ${how} in ${seconds} s${validation}.${views}`);
     } catch (error) {
       status(`Training failed: ${messageOf(error)}`, "error");
     } finally {

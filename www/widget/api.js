@@ -1,15 +1,7 @@
-// The widgets' link to the JS API: the wasm module, initialised once per page, and where the
-// weights live (next to this folder, wherever the package is hosted).
-import init, { FewShotSession, trainOptions } from "../../magpie.js";
-
-let ready = null;
-
-/** The API, once the wasm module is loaded. */
-export async function api() {
-  ready ??= init({ module_or_path: new URL("../../magpie_bg.wasm", import.meta.url) });
-  await ready;
-  return { FewShotSession, trainOptions };
-}
+// The widgets' link to the engine: its one JS client (../engine/client.js), shared by every
+// widget of the page, and where the weights live (next to this folder, wherever the package is
+// hosted).
+export { api, faulted, onFault } from "../engine/client.js";
 
 /** Folder of the weight records served with the widgets. */
 export const WEIGHTS = new URL("../weights/", import.meta.url).href;

@@ -8,7 +8,8 @@
 // Events: `ready` ({ labels, backbone }), `prediction` ({ label, probability, scores }),
 // `error` ({ message }). Styling: parts `video`, `bars`, `bar`, `label`, `fill`; custom
 // properties --magpie-accent, --magpie-track, --magpie-font.
-import { WEIGHTS, api } from "./api.js";
+import { WEIGHTS, api, faulted } from "./api.js";
+import { square } from "../engine/frames.js";
 import { BARS_STYLE, barRows, emit } from "./bars.js";
 
 const STYLE = `
@@ -67,9 +68,8 @@ export class MagpieClassifier extends HTMLElement {
     // Without a model the widget waits for one (the attribute can be set later).
     if (!model) return;
     try {
-      const { FewShotSession } = await api();
       const backend = this.getAttribute("backend") ?? "auto";
-      const session = await FewShotSession.create({
+      const session = await api.FewShotSession.create({
         model: new URL(model, document.baseURI).href, backend, headBackend: backend, weightsBase: WEIGHTS,
       });
       if (generation !== this.generation) return session.dispose();
@@ -97,7 +97,14 @@ export class MagpieClassifier extends HTMLElement {
       source = this.video;
     }
     while (generation === this.generation) {
-      if (ready(source)) await this.predictFrom(source);
+      try {
+        // The camera's frames go as the page's do: the centred square (engine/frames.js).
+        if (ready(source)) await this.predictFrom(source === this.video ? square(source) : source);
+      } catch (error) {
+        // After an engine fault the client rebuilds the model on the next call: say so once, go on.
+        if (!faulted(error)) throw error;
+        this.fail(error.message);
+      }
       await new Promise((r) => requestAnimationFrame(r));
     }
   }

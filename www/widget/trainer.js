@@ -9,7 +9,8 @@
 // project file to open at start). Events: `ready`,
 // `progress` (an epoch report), `model`, `prediction`, `error`. Parts: `video`, `classes`,
 // `train`, `bars`, `bar`, `label`, `fill`; custom properties as <magpie-classifier>.
-import { WEIGHTS, api } from "./api.js";
+import { WEIGHTS, api, faulted } from "./api.js";
+import { capture, square } from "../engine/frames.js";
 import { BARS_STYLE, barRows, emit } from "./bars.js";
 
 const STYLE = `
@@ -55,9 +56,8 @@ export class MagpieTrainer extends HTMLElement {
     for (const name of names) this.addClass(name);
     try {
       this.status("Loading…");
-      const { FewShotSession } = await api();
       const backend = this.getAttribute("backend") ?? "auto";
-      this.session = await FewShotSession.create({
+      this.session = await api.FewShotSession.create({
         backbone: this.getAttribute("backbone") ?? "mobilenet_v2", backend, headBackend: backend, weightsBase: WEIGHTS,
       });
       if (this.hasAttribute("project")) await this.loadProject(new URL(this.getAttribute("project"), document.baseURI).href);
@@ -113,7 +113,7 @@ export class MagpieTrainer extends HTMLElement {
       const name = entry.input.value.trim();
       if (!name) throw new Error("a class needs a name");
       if (this.classes.some((other) => other !== entry && other.name === name)) throw new Error(`there is already a class named '${name}'`);
-      if (this.session && entry.examples) this.session.renameClass(this.session.info().labels.indexOf(entry.name), name);
+      if (this.session && entry.examples) this.session.renameClass(this.session.info().labels.indexOf(entry.name), name).catch((e) => this.fail(e));
       entry.name = name;
     } catch (error) {
       entry.input.value = entry.name;
@@ -136,7 +136,8 @@ export class MagpieTrainer extends HTMLElement {
     while (this.recording === entry) {
       const started = performance.now();
       try {
-        await this.session.addExample(entry.name, this.video);
+        // The page's capture policy: the centred square, as a JPEG (engine/frames.js).
+        await this.session.addExample(entry.name, await capture(this.video));
         this.count(entry, entry.examples + 1);
       } catch (error) {
         this.fail(error);
@@ -159,7 +160,7 @@ export class MagpieTrainer extends HTMLElement {
     progress.hidden = false;
     try {
       this.status("Training…");
-      const options = (await api()).trainOptions({});
+      const options = await api.trainOptions({});
       const summary = await this.session.train(options, (report) => {
         progress.value = report.epoch / options.epochs;
         emit(this, "progress", report);
@@ -208,9 +209,15 @@ export class MagpieTrainer extends HTMLElement {
     this.previewing = true;
     while (this.previewing && this.isConnected) {
       if (!this.recording && this.video.readyState >= 2) {
-        const { scores } = await this.session.predict(this.video);
-        this.show(scores);
-        emit(this, "prediction", { label: scores[0].label, probability: scores[0].probability, scores });
+        try {
+          const { scores } = await this.session.predict(square(this.video));
+          this.show(scores);
+          emit(this, "prediction", { label: scores[0].label, probability: scores[0].probability, scores });
+        } catch (error) {
+          // After an engine fault the client rebuilds the session on the next call: go on.
+          if (!faulted(error)) throw error;
+          this.fail(error);
+        }
       }
       await new Promise((r) => requestAnimationFrame(r));
     }

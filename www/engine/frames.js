@@ -1,6 +1,7 @@
-// Frames: what the camera, an uploaded file or a stored sample looks like to the model. Every
-// sample is the centred square of its source at SIZE pixels (what the backbone sees), kept as
-// a JPEG so hundreds of samples fit in browser storage.
+// Frames: what the camera, an uploaded file or a stored sample looks like to the model, the one
+// capture policy of the page and both widgets. Every sample is the centred square of its source
+// at SIZE pixels (what the backbone sees), kept as a JPEG so hundreds of samples fit in browser
+// storage. Frames reach the engine as ImageData, ImageBitmap or Blob, never as DOM elements.
 
 /** Side of a stored sample, in pixels. */
 export const SIZE = 320;
@@ -15,11 +16,49 @@ export function squareOf(source, width, height) {
   return context.getImageData(0, 0, SIZE, SIZE);
 }
 
+/** JPEG quality of a kept sample. */
+const QUALITY = 0.9;
+
 /** A JPEG of an `ImageData`. */
 export async function jpegOf(image) {
   const out = new OffscreenCanvas(image.width, image.height);
   out.getContext("2d").putImageData(image, 0, 0);
-  return out.convertToBlob({ type: "image/jpeg", quality: 0.9 });
+  return out.convertToBlob({ type: "image/jpeg", quality: QUALITY });
+}
+
+/** The centred square of what `element` (a `<video>`, `<img>` or `<canvas>`) shows now. */
+export function square(element) {
+  const [width, height] = sizeOf(element);
+  return squareOf(element, width, height);
+}
+
+/** A sample of what `element` shows now: its centred square as a JPEG. */
+export const capture = (element) => jpegOf(square(element));
+
+/** Width and height of a DOM image source, as drawn. */
+function sizeOf(element) {
+  if (element instanceof HTMLVideoElement) return [element.videoWidth, element.videoHeight];
+  if (element instanceof HTMLImageElement) return [element.naturalWidth, element.naturalHeight];
+  return [element.width, element.height];
+}
+
+/** `source` as the engine takes it: a DOM element becomes an ImageBitmap of what it shows;
+ * anything else goes as it is. `transfer` lists what may move to the engine instead of being
+ * copied (bitmaps made here, unless `keep`). */
+export async function transferable(source, keep = false) {
+  const element = globalThis.HTMLElement && source instanceof HTMLElement;
+  if (!element) return { value: source, transfer: [] };
+  const [width, height] = sizeOf(source);
+  if (!width || !height) {
+    throw new Error("the image source has no pixels yet (an image still loading, or a video without a frame)");
+  }
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(source);
+  } catch (error) {
+    throw new Error(`cannot read the image source (a cross-origin image without CORS?): ${error.message}`);
+  }
+  return { value: bitmap, transfer: keep ? [] : [bitmap] };
 }
 
 /** Largest image file accepted, in bytes. */

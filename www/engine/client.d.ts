@@ -1,0 +1,53 @@
+// Types of the engine's JS client (client.js), derived from the wasm API's generated types
+// (../../magpie.d.ts): the same calls and results, each returning a Promise, since the engine
+// runs in a worker. `info()` answers at once from the engine's last report.
+import type * as wasm from "../../magpie.js";
+
+/** `F` returning a Promise of its result. */
+type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+
+/** An object of the engine, as the client holds it. */
+type Remote<T> = {
+  [K in Exclude<keyof T, "free" | "dispose" | "info" | symbol>]: Async<T[K]>;
+} & {
+  /** What the object reports about itself, as of its last call. */
+  info(): ReturnType<T extends { info(): infer I } ? () => I : never>;
+  /** Rebuilds the object on a fresh engine now, if its engine faulted (calls do it themselves). */
+  revive(): Promise<void>;
+  /** Frees the object in the engine; it cannot be used afterwards. */
+  free(): void;
+  /** Same as `free`. */
+  dispose(): void;
+};
+
+/** A few-shot session living in the engine. */
+export type FewShotSession = Remote<wasm.FewShotSession>;
+/** An ImageNet classifier living in the engine. */
+export type ImageNetModel = Remote<wasm.ImageNetModel>;
+
+/** The engine's API: the wasm module's classes and functions, every call async. */
+export declare const api: {
+  FewShotSession: { create: (options?: Parameters<typeof wasm.FewShotSession.create>[0]) => Promise<FewShotSession> };
+  ImageNetModel: { create: (options?: Parameters<typeof wasm.ImageNetModel.create>[0]) => Promise<ImageNetModel> };
+  backbones: Async<typeof wasm.backbones>;
+  trainingSettings: Async<typeof wasm.trainingSettings>;
+  cleanSettings: Async<typeof wasm.cleanSettings>;
+  trainOptions: Async<typeof wasm.trainOptions>;
+  classFolders: Async<typeof wasm.classFolders>;
+  readProject: Async<typeof wasm.readProject>;
+  writeProject: Async<typeof wasm.writeProject>;
+  simulateFault: Async<typeof wasm.simulateFault>;
+};
+
+/** The client: starts the engine on first use and again after a fault. */
+export declare const client: EventTarget & {
+  /** Backbones and training settings of the running engine, once it started. */
+  readonly catalogue: { backbones: string[]; trainingSettings: ReturnType<typeof wasm.trainingSettings> } | undefined;
+};
+
+/** Calls `listener(message)` whenever an engine faults. */
+export declare function onFault(listener: (message: string) => void): void;
+/** Whether `error` says the engine faulted (the call failed; the next call rebuilds). */
+export declare function faulted(error: unknown): boolean;
+/** Whether `error` says the GPU device was lost. */
+export declare function deviceLost(error: unknown): boolean;

@@ -1,0 +1,155 @@
+// The engine's one JS client, used by the page and both widgets. The wasm module runs in a
+// dedicated module worker (worker.js), so no backbone pass ever blocks the page; where no worker
+// can be started (the package hosted on another origin, whose scripts may not start workers for
+// this page) the same host code runs on the page instead. Calls are async and mirror the wasm
+// API (`FewShotSession`, `ImageNetModel` and the module functions); frames cross as ImageData,
+// ImageBitmap or Blob, never as DOM elements.
+//
+// Faults, once for everyone: when the engine panics, its worker errors out or stops answering a
+// GPU device loss with a panic, the worker is terminated; each pending call rejects once, one
+// `fault` event fires, and the next call starts a fresh engine. Every session is rebuilt there,
+// on its next call, from what the client keeps of it (its options, its classes and examples as
+// JPEGs with their embeddings, its trained model), so no sample, embedding or model is lost.
+
+import { Session } from "./session.js";
+
+const WORKER = new URL("./worker.js", import.meta.url);
+const MODULE = new URL("../../magpie.js", import.meta.url);
+
+/** Whether this page may start the engine's worker: workers must share the page's origin. */
+const workerAllowed = () => typeof Worker === "function" && WORKER.origin === globalThis.location?.origin;
+
+let engines = 0;
+
+/** One running engine: a worker (or the page) with its own wasm instance. */
+export class Engine {
+  constructor(onFault) {
+    this.number = ++engines;
+    this.onFault = onFault;
+    this.pending = new Map();
+    this.callbacks = new Map();
+    this.next = 1;
+    this.dead = null;
+    if (workerAllowed()) {
+      this.worker = new Worker(WORKER, { type: "module", name: `magpie-engine-${this.number}` });
+      this.worker.onerror = (event) => {
+        event.preventDefault?.();
+        this.fail(event.message || "its worker stopped");
+      };
+      this.worker.onmessageerror = () => this.fail("a message could not be read");
+      this.port = this.worker;
+    } else {
+      const channel = new MessageChannel();
+      // A fresh module URL gives a fresh module record, hence a fresh wasm instance after a fault.
+      const module = this.number === 1 ? MODULE.href : `${MODULE.href}?instance=${this.number}`;
+      import("./host.js").then(({ serve }) => serve(channel.port2, module));
+      this.port = channel.port1;
+    }
+    this.port.onmessage = ({ data }) => this.receive(data);
+    this.ready = this.call(null, "start", [{}]).then(({ value }) => value);
+  }
+
+  /** Calls `method` of `target` (null: a module function; a class name: a static method; a
+   * handle: an object's method) with `args` (functions become callbacks); resolves to the
+   * reply `{ value, handle?, info? }`. */
+  call(target, method, args = [], transfer = []) {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.next++;
+    const callbacks = [];
+    const sent = args.map((arg) => {
+      if (typeof arg !== "function") return arg;
+      const key = `${id}.${callbacks.length}`;
+      callbacks.push(key);
+      this.callbacks.set(key, arg);
+      return { $callback: key };
+    });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, callbacks });
+      this.port.postMessage({ id, target, method, args: sent }, transfer);
+    });
+  }
+
+  receive(data) {
+    if ("fault" in data) return this.fail(data.fault);
+    if ("callback" in data) return this.callbacks.get(data.callback)?.(...data.args);
+    const call = this.pending.get(data.id);
+    if (!call) return;
+    this.pending.delete(data.id);
+    for (const key of call.callbacks) this.callbacks.delete(key);
+    if ("error" in data) call.reject(new Error(data.error));
+    else call.resolve(data);
+  }
+
+  /** Ends this engine: pending calls reject, the worker goes, the client is told once. */
+  fail(message) {
+    if (this.dead) return;
+    this.dead = new Error(`the engine stopped on an internal error: ${message}`);
+    for (const call of this.pending.values()) call.reject(this.dead);
+    this.pending.clear();
+    this.callbacks.clear();
+    this.worker?.terminate();
+    this.onFault(message);
+  }
+}
+
+/** The client: the current engine, started on first use and again after a fault. */
+class Client extends EventTarget {
+  constructor() {
+    super();
+    this.engine = null;
+  }
+
+  /** The current engine, started if there is none (or the last one faulted). */
+  async current() {
+    if (!this.engine || this.engine.dead) {
+      const engine = new Engine((message) => this.dispatchEvent(new CustomEvent("fault", { detail: { message } })));
+      this.engine = engine;
+      this.catalogue = await engine.ready;
+    }
+    await this.engine.ready;
+    return this.engine;
+  }
+
+  /** Calls a module function on the current engine; resolves to its value. */
+  async run(method, ...args) {
+    const engine = await this.current();
+    return (await engine.call(null, method, args)).value;
+  }
+}
+
+/** The page's one client. */
+export const client = new Client();
+
+/** Calls `listener(message)` whenever an engine faults. */
+export function onFault(listener) {
+  client.addEventListener("fault", (e) => listener(e.detail.message));
+}
+
+/** Whether `error` says the engine faulted (the call failed; the next one rebuilds). */
+export const faulted = (error) => /the engine stopped on an internal error/.test(error?.message ?? "");
+
+/** Whether `error` says the GPU device was lost: every later GPU call fails too. */
+export const deviceLost = (error) => /the GPU device was lost/.test(error?.message ?? "");
+
+/** The engine's API: the wasm module's classes and functions, every call async. */
+export const api = {
+  FewShotSession: {
+    /** A few-shot session (see the wasm API's `FewShotSession.create`). */
+    create: (options) => Session.create(client, "FewShotSession", options),
+  },
+  ImageNetModel: {
+    /** An ImageNet classifier (see the wasm API's `ImageNetModel.create`). */
+    create: (options) => Session.create(client, "ImageNetModel", options),
+  },
+  /** Backbone ids this engine offers. */
+  backbones: async () => (await client.current(), client.catalogue.backbones),
+  /** The training settings' defaults, limits and choices. */
+  trainingSettings: async () => (await client.current(), client.catalogue.trainingSettings),
+  cleanSettings: (settings) => client.run("cleanSettings", settings),
+  trainOptions: (settings) => client.run("trainOptions", settings),
+  classFolders: (names) => client.run("classFolders", names),
+  readProject: (bytes) => client.run("readProject", bytes),
+  writeProject: (manifest, files) => client.run("writeProject", manifest, files),
+  /** Panics the engine on purpose, to check fault handling. */
+  simulateFault: () => client.run("simulateFault"),
+};

@@ -1,0 +1,67 @@
+// The engine's side of the client (client.js): it runs the wasm module (../../magpie.js) and
+// answers the client's messages. In a dedicated worker it is the whole worker (worker.js); when
+// the page cannot start a worker (the package hosted on another origin) the client runs it on
+// the page through a MessageChannel, so the protocol and this code are the same either way.
+//
+// Messages in: `{ id, target, method, args }`, where `target` is null (a module function), a
+// class name (a static method, such as "FewShotSession" with "create") or the handle of an
+// object made earlier; an argument `{ $callback: n }` stands for a function of the client's.
+// Messages out: `{ id, value, handle?, info? }` or `{ id, error }`; `{ callback, args }` when a
+// client function is called; `{ fault }` when the engine panics (the instance is then unusable).
+
+/** Methods whose calls leave an object's `info()` as it was: no fresh copy is sent back (live
+ * prediction calls them every frame). */
+const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "saveProject", "info"]);
+
+/** Serves the client's messages on `port` (a worker's global scope or a MessagePort), with the
+ * wasm module at `moduleUrl`. */
+export function serve(port, moduleUrl) {
+  let module = null;
+  const objects = new Map();
+  let nextHandle = 1;
+  const post = (message, transfer = []) => port.postMessage(message, transfer);
+
+  /** `args` with each `{ $callback }` made into a function that calls the client's. */
+  const revive = (args) => args.map((arg) => (arg && typeof arg === "object" && "$callback" in arg
+    ? (...values) => post({ callback: arg.$callback, args: values })
+    : arg));
+
+  async function start({ wasmUrl }) {
+    module = await import(moduleUrl);
+    await module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+    module.onFault((message) => post({ fault: message }));
+    return { backbones: module.backbones(), trainingSettings: module.trainingSettings() };
+  }
+
+  async function run({ target, method, args }) {
+    if (method === "start") return { value: await start(args[0] ?? {}) };
+    if (target === null) return { value: await module[method](...revive(args)) };
+    if (typeof target === "string") {
+      const made = await module[target][method](...revive(args));
+      objects.set(nextHandle, made);
+      return { value: null, handle: nextHandle++, info: made.info() };
+    }
+    const object = objects.get(target);
+    if (!object) throw new Error("this object was freed");
+    if (method === "free") {
+      objects.delete(target);
+      object.free();
+      return { value: null };
+    }
+    const value = await object[method](...revive(args));
+    // The rows a new example got, in the same turn (a later call may make the session busy).
+    if (method === "addExample") return { value, info: object.info(), embedding: object.exampleEmbedding(value) };
+    return READS.has(method) ? { value } : { value, info: object.info() };
+  }
+
+  port.onmessage = async ({ data }) => {
+    try {
+      const reply = await run(data);
+      // A typed array wasm-bindgen copied out of the wasm memory owns its buffer: it moves.
+      const own = ArrayBuffer.isView(reply.value) && reply.value.byteLength === reply.value.buffer.byteLength;
+      post({ id: data.id, ...reply }, own ? [reply.value.buffer] : []);
+    } catch (error) {
+      post({ id: data.id, error: error?.message ?? String(error) });
+    }
+  };
+}

@@ -1,0 +1,186 @@
+// A session or model of the engine, as the client holds it: every method of the wasm object,
+// async, and `info()` answered at once from the copy the engine sends back after each change.
+// It keeps what it needs to be rebuilt on a fresh engine after a fault: the options it was made
+// with and every change made to it, in order (classes; examples as they were given, with the
+// embedding the engine computed; the trained or loaded model).
+
+import { transferable } from "./frames.js";
+
+/** Changes that are replayed, in order, when a session is rebuilt. */
+const CHANGES = new Set(["addClass", "renameClass", "removeClass", "moveClass", "clearClass", "removeExample", "relabelExample"]);
+
+/** The served weight records, next to the engine's folder wherever it is hosted. */
+const WEIGHTS = new URL("../weights/", import.meta.url).href;
+
+/** `options` with its URLs made absolute: the engine, in a worker, would read a relative URL
+ * from the worker's folder, not the page's. */
+function resolved(options) {
+  const out = { weightsBase: WEIGHTS, ...options };
+  for (const key of ["model", "weightsUrl", "weightsBase"]) out[key] = absolute(out[key]);
+  return out;
+}
+
+/** `value`, made an absolute URL if it is a string (a URL relative to the page). */
+function absolute(value) {
+  return typeof value === "string" ? new URL(value, globalThis.document?.baseURI ?? globalThis.location?.href).href : value;
+}
+
+/** A `FewShotSession` or `ImageNetModel` living in the engine. */
+export class Session {
+  /** Makes a `kind` ("FewShotSession" or "ImageNetModel") with `options` on the client's engine. */
+  static async create(client, kind, options = {}) {
+    const session = new Session(client, kind, resolved(options));
+    await session.build(await client.current());
+    return session;
+  }
+
+  constructor(client, kind, options) {
+    this.client = client;
+    this.kind = kind;
+    this.options = options;
+    /** Changes since creation, replayed on a fresh engine: `[method, args]`. */
+    this.journal = [];
+    /** The model to load after replaying (bytes), once one was trained or loaded. */
+    this.model = null;
+    this.freed = false;
+    this.rebuilding = null;
+  }
+
+  /** Makes the object on `engine` and replays what was done to it. */
+  async build(engine) {
+    const made = await engine.call(this.kind, "create", [this.options]);
+    this.engine = engine;
+    this.handle = made.handle;
+    this.latest = made.info;
+    for (const [method, args] of this.journal) await this.send(method, args);
+    if (this.model) await this.send("load", [this.model]);
+  }
+
+  /** This object on a live engine: rebuilt on a fresh one after a fault. */
+  async live() {
+    if (this.freed) throw new Error("this session was disposed");
+    if (!this.engine.dead) return this.engine;
+    this.rebuilding ??= (async () => {
+      await this.build(await this.client.current());
+    })().finally(() => { this.rebuilding = null; });
+    await this.rebuilding;
+    return this.engine;
+  }
+
+  /** Rebuilds the object now if its engine faulted (calls do that by themselves). */
+  async revive() {
+    await this.live();
+  }
+
+  /** Sends a call to the object on its current engine; resolves to the value. */
+  async send(method, args, transfer = []) {
+    return (await this.reply(method, args, transfer)).value;
+  }
+
+  /** Sends a call; resolves to the whole reply. */
+  async reply(method, args, transfer = []) {
+    const reply = await this.engine.call(this.handle, method, args, transfer);
+    if (reply.info) this.latest = reply.info;
+    return reply;
+  }
+
+  /** Calls `method` on a live engine. */
+  async call(method, args = [], transfer = []) {
+    await this.live();
+    return this.send(method, args, transfer);
+  }
+
+  /** A change, kept for a rebuild once the engine accepted it. */
+  async change(method, args) {
+    const value = await this.call(method, args);
+    if (CHANGES.has(method)) this.journal.push([method, args]);
+    return value;
+  }
+
+  /** What the object reports about itself, as of its last call. */
+  info() { return this.latest; }
+
+  addClass(name) { return this.change("addClass", [name]); }
+  renameClass(index, name) { return this.change("renameClass", [index, name]); }
+  removeClass(index) { return this.change("removeClass", [index]); }
+  moveClass(from, to) { return this.change("moveClass", [from, to]); }
+  clearClass(index) { return this.change("clearClass", [index]); }
+  removeExample(id) { return this.change("removeExample", [id]); }
+  relabelExample(id, label) { return this.change("relabelExample", [id, label]); }
+
+  /** Adds an example (see the wasm API); resolves to its id. */
+  async addExample(label, source, options = {}) {
+    const { value } = await transferable(source, true);
+    await this.live();
+    const { value: id, embedding } = await this.reply("addExample", [label, value, options]);
+    this.journal.push(["addExample", [label, value, { ...options, id, embedding }]]);
+    return id;
+  }
+
+  exampleEmbedding(id) { return this.call("exampleEmbedding", [id]); }
+
+  /** Trains (see the wasm API), calling `onEpoch(report)` after each epoch; the model is kept. */
+  async train(config, onEpoch = () => {}) {
+    const summary = await this.call("train", [config, onEpoch]);
+    this.model = await this.send("save", []);
+    return summary;
+  }
+
+  /** Stops a training at its next mini-batch. */
+  cancel() {
+    if (!this.freed && !this.engine.dead) this.engine.call(this.handle, "cancel", []).catch(() => {});
+  }
+
+  /** Class probabilities of an image (see the wasm API). */
+  async predict(source) {
+    const { value, transfer } = await transferable(source);
+    return this.call("predict", [value], transfer);
+  }
+
+  evaluate() { return this.call("evaluate"); }
+  save() { return this.call("save"); }
+
+  /** Loads a model record (bytes or URL); it is kept for a rebuild. */
+  async load(model) {
+    const labels = await this.call("load", [absolute(model)]);
+    this.model = await this.send("save", []);
+    return labels;
+  }
+
+  saveProject(options) { return this.call("saveProject", [options]); }
+
+  /** Opens a project file, replacing the classes and examples; kept for a rebuild. */
+  async loadProject(file) {
+    const loaded = await this.call("loadProject", [absolute(file)]);
+    this.journal = [["loadProject", [absolute(file)]]];
+    this.model = loaded.trained ? await this.send("save", []) : null;
+    return loaded;
+  }
+
+  /** ImageNet classes of an image (an `ImageNetModel`). */
+  async classify(source, k) {
+    const { value, transfer } = await transferable(source);
+    return this.call("classify", [value, k], transfer);
+  }
+
+  /** Pooled features of an image (an `ImageNetModel`). */
+  async features(source) {
+    const { value, transfer } = await transferable(source);
+    return this.call("features", [value], transfer);
+  }
+
+  /** Pooled features of several images, one row after another (an `ImageNetModel`). */
+  async featuresBatch(sources) {
+    const converted = await Promise.all(sources.map((s) => transferable(s)));
+    return this.call("featuresBatch", [converted.map((c) => c.value)], converted.flatMap((c) => c.transfer));
+  }
+
+  /** Frees the object in the engine; it cannot be used afterwards. */
+  free() {
+    if (this.freed) return;
+    this.freed = true;
+    if (!this.engine.dead) this.engine.call(this.handle, "free", []).catch(() => {});
+  }
+
+  dispose() { this.free(); }
+}
