@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ASSETS, useBrowser, workerInitScript } from "./harness.mjs";
+import { ASSETS, fakeCamera, holdTrainerRecord, useBrowser, workerInitScript } from "./harness.mjs";
 
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const DIGITS = ["0", "3", "5"];
@@ -24,6 +24,7 @@ function photos() {
  * engine's worker keeps the WebGPU devices it asks for in `self.__gpuDevices`. */
 async function openApp(backend) {
   const context = await env.browser.newContext();
+  await context.addInitScript(fakeCamera);
   await context.addInitScript((backend) => {
     localStorage.setItem("magpie.backend", backend);
     window.__statuses = [];
@@ -156,5 +157,95 @@ test("a panic in the engine: reported, the engine restarts, pending calls fail i
   await train(page);
   assert.deepEqual((await state(page)).predicted, [0, 1, 2]);
   assert.deepEqual(errors.filter((e) => !/unreachable/.test(e)), []);
+  await context.close();
+});
+
+/** Crashes the engine's worker (an uncaught error, as when it is killed or runs out of memory). */
+function crashWorker(page) {
+  const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
+  assert.ok(engines.length > 0, "the engine runs in a worker");
+  return Promise.all(engines.map((w) => w.evaluate(() => { setTimeout(() => { throw new Error("the worker was killed"); }); })));
+}
+
+/** Waits until the page says it restarted the engine. */
+async function restarted(page) {
+  await page.waitForFunction(() => /ready on .*Restarted after an internal error/.test(document.getElementById("status").textContent),
+    null, { timeout: 120_000 });
+}
+
+test("the engine's worker crashes mid-training and mid-preview: respawned, samples and model kept, preview goes on", async () => {
+  const { context, page, errors } = await openApp("cpu");
+  await addPhotos(page);
+  await train(page);
+  const before = await state(page);
+  assert.deepEqual(before.predicted, [0, 1, 2]);
+  // Mid-training: the training's promise rejects once, with the reason; the page restarts the engine.
+  const training = page.evaluate(() => window.magpie.app.project
+    .train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, patience: 0, augment: { views: 0 } }, () => {})
+    .then(() => "resolved", (error) => error.message));
+  await page.waitForTimeout(500);
+  await crashWorker(page);
+  assert.match(await training, /the engine stopped on an internal error: .*the worker was killed/);
+  await restarted(page);
+  const after = await state(page);
+  assert.deepEqual(after.counts, before.counts, "every sample kept");
+  assert.equal(after.model, before.model, "the trained model kept");
+  assert.deepEqual(after.predicted, [0, 1, 2]);
+  // Mid-preview: the live prediction comes back by itself.
+  await page.evaluate((urls) => window.__camera.show(urls), photos()[0].train);
+  await page.click("#camera-toggle");
+  await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 60_000 });
+  await page.evaluate(() => { window.__statuses = []; });
+  await crashWorker(page);
+  await restarted(page);
+  await page.evaluate(() => { document.getElementById("prediction").textContent = ""; });
+  await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 60_000 });
+  assert.match(await page.textContent("#prediction"), /Class 1/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("<magpie-trainer> after its engine crashes: its examples and model are rebuilt by the client, it goes on predicting", async () => {
+  const context = await env.browser.newContext();
+  await context.addInitScript(fakeCamera);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(`${env.url}www/embed.html`);
+  await page.evaluate(() => {
+    window.__events = [];
+    for (const type of ["model", "prediction", "error"]) {
+      document.getElementById("trainer").addEventListener(type, (e) => window.__events.push([type, e.detail]));
+    }
+  });
+  await page.waitForFunction(() => /Hold a class/.test(document.getElementById("trainer").shadowRoot.querySelector(".status").textContent),
+    null, { timeout: 180_000 });
+  const sets = photos();
+  for (const [i, set] of sets.entries()) {
+    await page.evaluate((urls) => window.__camera.show(urls), set.train);
+    await holdTrainerRecord(page, i, SHOTS);
+  }
+  await page.locator("magpie-trainer .train").click();
+  await page.waitForFunction(() => window.__events.some(([t]) => t === "model"), null, { timeout: 180_000 });
+  /** The trainer's model size and examples per class. */
+  const kept = () => page.evaluate(async () => {
+    const trainer = document.getElementById("trainer");
+    const { api } = await import("/www/widgets.js");
+    const project = await api.readProject(await trainer.saveProject({}));
+    return { model: (await trainer.save()).length, counts: project.manifest.classes.map((c) => c.samples.length) };
+  });
+  const before = await kept();
+  assert.ok(before.counts.every((n) => n >= SHOTS), `${before.counts}`);
+  await page.evaluate((urls) => window.__camera.show(urls), [sets[1].test]);
+  await crashWorker(page);
+  // One error event for the fault, then predictions again, from the rebuilt session.
+  await page.waitForFunction(() => window.__events.some(([t, d]) => t === "error" && /engine stopped/.test(d.message)), null, { timeout: 60_000 });
+  await page.evaluate(() => { window.__events = []; });
+  await page.waitForFunction(() => window.__events.filter(([t]) => t === "prediction").length >= 3, null, { timeout: 120_000 });
+  const after = await kept();
+  assert.deepEqual(after, before, "every example and the trained model kept");
+  const label = await page.evaluate(() => window.__events.filter(([t]) => t === "prediction").at(-1)[1].label);
+  assert.equal(label, "Fist", "the rebuilt model still names the held-out photo's class");
+  assert.deepEqual(errors, []);
   await context.close();
 });

@@ -221,7 +221,9 @@ export async function holdRecord(page, index, n) {
 /** Holds row `index`'s record button of the `<magpie-trainer id="trainer">` widget until the row
  * counts at least `n` samples. */
 export async function holdTrainerRecord(page, index, n) {
-  const box = await page.locator("magpie-trainer .classes .row").nth(index).locator("button").boundingBox();
+  const button = page.locator("magpie-trainer .classes .row").nth(index).locator("button");
+  await button.scrollIntoViewIfNeeded();
+  const box = await button.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
   await page.waitForFunction(([i, n]) => Number.parseInt(document.getElementById("trainer").shadowRoot.querySelectorAll(".count")[i].textContent, 10) >= n,

@@ -146,7 +146,9 @@ test("cancel stops browser training; auto placement measures both backends", asy
     return window.session.train(config, () => { if (++seen === 2) window.session.cancel(); });
   }, { ...CONFIG, epochs: 500 });
   assert.equal(summary.stop, "cancelled");
-  assert.equal(summary.history.length, 2);
+  // The cancel crosses to the engine's worker as a message, which the trainer reads at its next
+  // yield: an epoch of these few samples may end meanwhile.
+  assert.ok([2, 3].includes(summary.history.length), `${summary.history.length} epochs`);
   const bad = await page.evaluate(async () => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
     const messages = [];

@@ -20,7 +20,6 @@ export class Recorder extends EventTarget {
   async start(classId) {
     if (this.recording) return;
     this.classId = classId;
-    this.project.pauseEmbedding();
     this.changed();
     try {
       if (!this.camera.on) await this.camera.start();
@@ -44,7 +43,6 @@ export class Recorder extends EventTarget {
     this.timer = null;
     if (this.classId === null) return;
     this.classId = null;
-    this.project.resumeEmbedding();
     this.changed();
   }
 

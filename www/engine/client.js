@@ -92,11 +92,65 @@ export class Engine {
   }
 }
 
-/** The client: the current engine, started on first use and again after a fault. */
+/** Engines that compute examples' rows (the backbone passes of a frame and its augmented
+ * views) for the sessions, in parallel, so the main engine stays free for live prediction and
+ * training. Each has a helper session per set of session options; one job at a time each. A
+ * pool engine that faults is dropped (its job rejects, and the session embeds by itself). */
+class Pool {
+  constructor(size) {
+    this.size = size;
+    this.members = [];
+    this.waiting = [];
+  }
+
+  /** The rows of `source` as a session made with `options` computes them. */
+  embed(options, source) {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ options, source, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  dispatch() {
+    while (this.waiting.length) {
+      let member = this.members.find((m) => !m.busy && !m.engine.dead);
+      if (!member && this.members.length < this.size) {
+        member = { engine: new Engine(() => this.drop(member)), helpers: new Map(), busy: false };
+        this.members.push(member);
+      }
+      if (!member) return;
+      this.run(member, this.waiting.shift());
+    }
+  }
+
+  async run(member, job) {
+    member.busy = true;
+    try {
+      const key = JSON.stringify(job.options);
+      if (!member.helpers.has(key)) member.helpers.set(key, member.engine.call("FewShotSession", "create", [job.options]));
+      const { handle } = await member.helpers.get(key);
+      job.resolve((await member.engine.call(handle, "embed", [job.source])).value);
+    } catch (error) {
+      job.reject(error);
+    } finally {
+      member.busy = false;
+      this.dispatch();
+    }
+  }
+
+  drop(member) {
+    this.members = this.members.filter((m) => m !== member);
+  }
+}
+
+/** The client: the current engine, started on first use and again after a fault, and the
+ * embedding pool (up to one engine per core but one, where workers can be started). */
 class Client extends EventTarget {
   constructor() {
     super();
     this.engine = null;
+    const cores = globalThis.navigator?.hardwareConcurrency ?? 2;
+    this.pool = workerAllowed() ? new Pool(Math.max(1, Math.min(4, cores - 1))) : null;
   }
 
   /** The current engine, started if there is none (or the last one faulted). */

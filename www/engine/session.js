@@ -108,20 +108,36 @@ export class Session {
   removeExample(id) { return this.change("removeExample", [id]); }
   relabelExample(id, label) { return this.change("relabelExample", [id, label]); }
 
-  /** Adds an example (see the wasm API); resolves to its id. */
+  /** Adds an example (see the wasm API); resolves to its id. Its rows are computed in the
+   * embedding pool when none are given, so this session's engine stays free meanwhile. */
   async addExample(label, source, options = {}) {
     const { value } = await transferable(source, true);
+    const pooled = options.embedding ? null : await this.pooled(value);
     await this.live();
-    const { value: id, embedding } = await this.reply("addExample", [label, value, options]);
+    const { value: id, embedding } = await this.reply("addExample", [label, value, { ...options, embedding: options.embedding ?? pooled }]);
+    // Rows of other settings (the session trained with other augmentation) are computed again
+    // by the session: the pool then waits for the next training.
+    this.poolUseful = !pooled || pooled.key === embedding.key;
     this.journal.push(["addExample", [label, value, { ...options, id, embedding }]]);
     return id;
   }
 
   exampleEmbedding(id) { return this.call("exampleEmbedding", [id]); }
 
+  /** The rows of `source` from the embedding pool, or null (no pool, or its rows would not fit). */
+  async pooled(source) {
+    const pool = this.client.pool;
+    if (!pool || this.kind !== "FewShotSession" || this.poolUseful === false) return null;
+    await this.live();
+    const info = this.latest;
+    const options = { ...this.options, model: undefined, backbone: info.backbone, backend: info.placement.backbone, headBackend: "cpu" };
+    return pool.embed(options, source).catch(() => null);
+  }
+
   /** Trains (see the wasm API), calling `onEpoch(report)` after each epoch; the model is kept. */
   async train(config, onEpoch = () => {}) {
     const summary = await this.call("train", [config, onEpoch]);
+    this.poolUseful = undefined;
     this.model = await this.send("save", []);
     return summary;
   }

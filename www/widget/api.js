@@ -1,7 +1,18 @@
 // The widgets' link to the engine: its one JS client (../engine/client.js), shared by every
 // widget of the page, and where the weights live (next to this folder, wherever the package is
 // hosted).
-export { api, faulted, onFault } from "../engine/client.js";
+import { client } from "../engine/client.js";
+
+export { api, faulted } from "../engine/client.js";
+
+/** Fires one `error` event on `widget` per engine fault while it is connected (the client
+ * restarts the engine and rebuilds the widget's session on its next call); returns the
+ * function that stops it. */
+export function reportFaults(widget, emit) {
+  const listener = (e) => emit(widget, "error", { message: `the engine stopped on an internal error: ${e.detail.message}; it restarts, nothing is lost` });
+  client.addEventListener("fault", listener);
+  return () => client.removeEventListener("fault", listener);
+}
 
 /** Folder of the weight records served with the widgets. */
 export const WEIGHTS = new URL("../weights/", import.meta.url).href;

@@ -8,7 +8,7 @@
 // Events: `ready` ({ labels, backbone }), `prediction` ({ label, probability, scores }),
 // `error` ({ message }). Styling: parts `video`, `bars`, `bar`, `label`, `fill`; custom
 // properties --magpie-accent, --magpie-track, --magpie-font.
-import { WEIGHTS, api, faulted } from "./api.js";
+import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { square } from "../engine/frames.js";
 import { BARS_STYLE, barRows, emit } from "./bars.js";
 
@@ -45,8 +45,16 @@ export class MagpieClassifier extends HTMLElement {
   /** Class names of the loaded model. */
   get labels() { return this.session?.info().modelLabels ?? []; }
 
-  connectedCallback() { this.scheduleRestart(); }
-  disconnectedCallback() { this.stop(); }
+  connectedCallback() {
+    this.unreport ??= reportFaults(this, emit);
+    this.scheduleRestart();
+  }
+
+  disconnectedCallback() {
+    this.unreport?.();
+    this.unreport = null;
+    this.stop();
+  }
   attributeChangedCallback() { if (this.isConnected) this.scheduleRestart(); }
 
   /** Restarts once for a burst of changes (an element upgraded with several attributes fires
@@ -101,9 +109,9 @@ export class MagpieClassifier extends HTMLElement {
         // The camera's frames go as the page's do: the centred square (engine/frames.js).
         if (ready(source)) await this.predictFrom(source === this.video ? square(source) : source);
       } catch (error) {
-        // After an engine fault the client rebuilds the model on the next call: say so once, go on.
+        // After an engine fault (reported once, by reportFaults) the client rebuilds the model
+        // on the next call: go on.
         if (!faulted(error)) throw error;
-        this.fail(error.message);
       }
       await new Promise((r) => requestAnimationFrame(r));
     }

@@ -9,7 +9,7 @@
 // project file to open at start). Events: `ready`,
 // `progress` (an epoch report), `model`, `prediction`, `error`. Parts: `video`, `classes`,
 // `train`, `bars`, `bar`, `label`, `fill`; custom properties as <magpie-classifier>.
-import { WEIGHTS, api, faulted } from "./api.js";
+import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { capture, square } from "../engine/frames.js";
 import { BARS_STYLE, barRows, emit } from "./bars.js";
 
@@ -51,6 +51,7 @@ export class MagpieTrainer extends HTMLElement {
   }
 
   async connectedCallback() {
+    this.unreport ??= reportFaults(this, emit);
     if (this.session) return;
     const names = new Set((this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean));
     for (const name of names) this.addClass(name);
@@ -75,6 +76,8 @@ export class MagpieTrainer extends HTMLElement {
   }
 
   disconnectedCallback() {
+    this.unreport?.();
+    this.unreport = null;
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.previewing = false;
   }
@@ -214,9 +217,9 @@ export class MagpieTrainer extends HTMLElement {
           this.show(scores);
           emit(this, "prediction", { label: scores[0].label, probability: scores[0].probability, scores });
         } catch (error) {
-          // After an engine fault the client rebuilds the session on the next call: go on.
+          // After an engine fault (reported once, by reportFaults) the client rebuilds the
+          // session on the next call: go on.
           if (!faulted(error)) throw error;
-          this.fail(error);
         }
       }
       await new Promise((r) => requestAnimationFrame(r));
