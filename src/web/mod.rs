@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
-use crate::device::{BackendKind, device};
+use crate::device::{AdapterInfo, BackendKind, device, placement_from_adapter};
 use crate::readback::DeviceError;
 use crate::weights::{Precision, PretrainedBackbone, record};
 
@@ -75,6 +75,8 @@ fn options<T: Default + serde::de::DeserializeOwned>(value: JsValue) -> Result<T
 struct Backends {
     wgpu: Result<Device, DeviceError>,
     cpu: Device,
+    /// The WebGPU adapter, as the browser describes it.
+    adapter: Option<AdapterInfo>,
 }
 
 impl Backends {
@@ -82,7 +84,17 @@ impl Backends {
     async fn available() -> Self {
         let wgpu = device(BackendKind::Wgpu).await;
         let cpu = Device::flex();
-        Self { wgpu, cpu }
+        let adapter = match wgpu {
+            Ok(_) => adapter_info().await,
+            Err(_) => None,
+        };
+        Self { wgpu, cpu, adapter }
+    }
+
+    /// Where "auto" puts both stages without measuring, and why (see
+    /// [`placement_from_adapter`]).
+    fn decided(&self) -> Option<(BackendKind, String)> {
+        placement_from_adapter(self.adapter.as_ref())
     }
 
     /// Usable backends, WebGPU first.
@@ -106,6 +118,37 @@ impl Backends {
     fn reason(&self) -> Option<String> {
         self.wgpu.as_ref().err().map(ToString::to_string)
     }
+}
+
+/// The browser's WebGPU adapter (`navigator.gpu.requestAdapter()`, its `info`), read through
+/// the JS objects (no unstable web-sys API); `None` when there is none or it says nothing.
+async fn adapter_info() -> Option<AdapterInfo> {
+    use js_sys::{Function, Promise, Reflect};
+    let get = |object: &JsValue, key: &str| {
+        Reflect::get(object, &key.into())
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    };
+    let navigator = get(&js_sys::global(), "navigator")?;
+    let gpu = get(&navigator, "gpu")?;
+    let request: Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
+    let promise: Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let info = get(&adapter, "info")?;
+    let text = |key: &str| {
+        get(&info, key)
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    let flag =
+        |object: &JsValue, key: &str| get(object, key).and_then(|v| v.as_bool()) == Some(true);
+    Some(AdapterInfo {
+        vendor: text("vendor"),
+        architecture: text("architecture"),
+        device: text("device"),
+        description: text("description"),
+        fallback: flag(&info, "isFallbackAdapter") || flag(&adapter, "isFallbackAdapter"),
+    })
 }
 
 /// The weight record's URL: `url`, else `<base>/<the served record>` (`base` defaulting to
@@ -182,13 +225,17 @@ impl ImageNetModel {
             .parse()
             .map_err(js_error)?;
         let backends = Backends::available().await;
+        let auto = options.backend.as_deref().unwrap_or("auto") == "auto";
         let backend = match options.backend.as_deref().unwrap_or("auto") {
-            "auto" => backends.kinds()[0],
+            "auto" => backends.decided().map_or(backends.kinds()[0], |d| d.0),
             other => other.parse().map_err(js_error)?,
         };
         let device = backends.device(backend).map_err(js_error)?;
-        let fallback_reason = if options.backend.as_deref().unwrap_or("auto") == "auto" {
-            backends.reason()
+        let fallback_reason = if auto {
+            backends
+                .decided()
+                .map(|d| d.1)
+                .or_else(|| backends.reason())
         } else {
             None
         };

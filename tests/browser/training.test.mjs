@@ -134,13 +134,23 @@ test("fine-tune mode trains the last backbone blocks in the browser on WebGPU an
   assert.deepEqual(errors, []);
 });
 
-test("cancel stops browser training; auto placement measures both backends", async () => {
+test("cancel stops browser training; auto placement: the CPU on a software adapter, else measured", async () => {
   const { page, errors } = await openApp(env.browser, env.url);
-  const info = await session(page, { backbone: BACKBONE });
+  // Both stages automatic on SwiftShader: the CPU, decided from the adapter, nothing measured.
+  const decided = await page.evaluate(async () => {
+    const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025" });
+    const { placement } = session.info();
+    session.free();
+    return placement;
+  });
+  assert.deepEqual([decided.backbone, decided.head, decided.measured], ["cpu", "cpu", []]);
+  assert.match(decided.fallbackReason, /software \(swiftshader\)/);
+  // The backbone's stage automatic, the head's named: the backbone is loaded on both and measured.
+  const info = await session(page, { backbone: BACKBONE, headBackend: "cpu" });
   assert.equal(info.placement.measured.length, 2, JSON.stringify(info.placement));
   const pick = (stage) => info.placement.measured.reduce((a, b) => (a[1][stage] <= b[1][stage] ? a : b))[0];
   assert.equal(info.placement.backbone, pick("backboneMs"));
-  assert.equal(info.placement.head, pick("headStepMs"));
+  assert.equal(info.placement.head, "cpu");
   const summary = await page.evaluate(async (config) => {
     let seen = 0;
     return window.session.train(config, () => { if (++seen === 2) window.session.cancel(); });

@@ -231,10 +231,15 @@ impl FewShotSession {
             options.weights_url.as_deref(),
             options.weights_base.as_deref(),
         );
-        let wanted = (
+        let asked = (
             parse_backend(options.backend.as_deref())?,
             parse_backend(options.head_backend.as_deref())?,
         );
+        // Both stages automatic on a software adapter: the CPU, without measuring.
+        let decided = backends.decided().filter(|_| asked == (None, None));
+        let wanted = decided
+            .as_ref()
+            .map_or(asked, |(kind, _)| (Some(*kind), Some(*kind)));
         if let (Some(b), _) | (_, Some(b)) = wanted
             && !backends.kinds().contains(&b)
         {
@@ -287,7 +292,7 @@ impl FewShotSession {
             backbone: backbone_kind,
             head: head_kind,
             measured,
-            fallback_reason: backends.reason(),
+            fallback_reason: decided.map(|d| d.1).or_else(|| backends.reason()),
         };
         let session = FewShotSession {
             model: backbone,
