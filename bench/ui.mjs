@@ -9,7 +9,7 @@
 //   node bench/ui.mjs [rounds=3]   (after `trunk build --release`; MAGPIE_BEFORE=<commit>)
 import { execSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ASSETS, DIST, ROOT, fakeCamera, launch, serveFolders } from "../tests/browser/harness.mjs";
 
@@ -119,7 +119,8 @@ rmSync(dir, { recursive: true });
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const spread = (values) => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
-console.log(`MobileNetV2, automatic backend, default settings; ${ROUNDS} interleaved rounds; load average ${load.map((l) => l.toFixed(1)).join(", ")}`);
+console.log(`MobileNetV2, automatic backend, default settings; ${ROUNDS} interleaved rounds; ${cpus().length} cores ` +
+  `(embedding pool: ${Math.max(1, Math.min(4, cpus().length - 1))} worker(s)); load average ${load.map((l) => l.toFixed(1)).join(", ")}`);
 console.log("| phase | build | event-loop delay median / p90 / max (ms) | long tasks (longest, ms) | spread of max |");
 console.log("|---|---|---|---|---|");
 for (const phase of ["preview", "recording", "training"]) {

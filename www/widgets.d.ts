@@ -1,12 +1,15 @@
 // Types of the package's entry point: the widgets, and the engine's client (its types derive
 // from the wasm API's, generated in magpie.d.ts).
 export { api, client, faulted, onFault, type FewShotSession, type ImageNetModel } from "./engine/client.js";
+// Results, typed in Rust (src/web/types.rs) and generated into magpie.d.ts.
+import type { ClassScore, EpochReport, LoadedProject } from "../magpie.js";
+export type { ClassScore, EpochReport, LoadedProject, Prediction, SessionInfo, TrainSummary } from "../magpie.js";
 
 /** Detail of the `prediction` event. */
 export interface PredictionDetail {
   label: string;
   probability: number;
-  scores: { class: number; label: string; probability: number }[];
+  scores: ClassScore[];
 }
 
 /** `<magpie-classifier model="model.bpk">`: live predictions of a trained model. */
@@ -27,29 +30,10 @@ export interface SaveProjectOptions {
   quality?: number;
 }
 
-/** What `loadProject` resolves to. */
-export interface LoadedProject {
-  name: string;
-  labels: string[];
-  counts: number[];
-  trained: boolean;
-  settings: Record<string, unknown>;
-}
-
 /** Detail of the trainer's `model` event. */
 export interface ModelDetail {
   bytes: Uint8Array;
   labels: string[];
-}
-
-/** Detail of the trainer's `progress` event: one epoch's report. */
-export interface EpochReport {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  elapsedMs: number;
 }
 
 /** `<magpie-trainer>`: capture → train → preview, emitting the trained model. */

@@ -15,7 +15,7 @@ pub use cancel::CancelToken;
 pub use embeddings::{Embedder, EmbeddingCache, Entry, Job};
 pub use evaluate::{Evaluation, argmax};
 pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_cached, fit_rows};
-pub use placement::{StageTimes, measure_stages};
+pub use placement::{AdapterInfo, StageTimes, measure_stages, placement_from_adapter};
 pub use sampler::BalancedSampler;
 pub use trainer::{EpochReport, Rows, StopReason, TrainNet, Trained, train};
 

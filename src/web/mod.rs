@@ -8,6 +8,7 @@ mod project;
 mod session;
 mod settings;
 mod source;
+mod types;
 
 pub use project::{class_folders, read_project, write_project};
 pub use session::FewShotSession;
@@ -19,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
-use crate::device::{AdapterInfo, BackendKind, device, placement_from_adapter};
+use crate::device::{BackendKind, device};
 use crate::readback::DeviceError;
+use crate::training::{AdapterInfo, placement_from_adapter};
 use crate::weights::{Precision, PretrainedBackbone, record};
 
 /// Installs the panic hook (see [`fault`]).
@@ -271,6 +273,7 @@ impl ImageNetModel {
 
     /// The `k` most probable ImageNet classes of an image (any source `FewShotSession.addExample`
     /// takes): `[{ index, label, probability }]`, most probable first.
+    #[wasm_bindgen(unchecked_return_type = "ImageNetScore[]")]
     pub async fn classify(&self, source: &ImageSource, k: usize) -> Result<JsValue, JsError> {
         let frame = source::read(source)?;
         let image = frame.view();

@@ -157,8 +157,8 @@ test("cancel stops browser training; auto placement: the CPU on a software adapt
   }, { ...CONFIG, epochs: 500 });
   assert.equal(summary.stop, "cancelled");
   // The cancel crosses to the engine's worker as a message, which the trainer reads at its next
-  // yield: an epoch of these few samples may end meanwhile.
-  assert.ok([2, 3].includes(summary.history.length), `${summary.history.length} epochs`);
+  // yield (every 30 ms): a few more epochs of these few samples may end meanwhile, not hundreds.
+  assert.ok(summary.history.length >= 2 && summary.history.length < 20, `${summary.history.length} of 500 epochs`);
   const bad = await page.evaluate(async () => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
     const messages = [];

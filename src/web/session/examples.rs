@@ -176,7 +176,7 @@ impl FewShotSession {
 
     /// The cached rows of sample `id`, for an app to store and hand back to `addExample`:
     /// `{ key, shape, rows: Uint16Array }`.
-    #[wasm_bindgen(js_name = exampleEmbedding)]
+    #[wasm_bindgen(js_name = exampleEmbedding, unchecked_return_type = "SavedEmbedding")]
     pub fn example_embedding(&self, id: &str) -> Result<JsValue, JsError> {
         let samples = self.edit()?;
         let index = samples.index_of(id)?;

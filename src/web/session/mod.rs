@@ -319,6 +319,7 @@ impl FewShotSession {
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
     /// counts, cachedBytes, cachedViews, trained, modelLabels, busy }` (labels and counts are
     /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`]).
+    #[wasm_bindgen(unchecked_return_type = "SessionInfo")]
     pub fn info(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -366,6 +367,7 @@ impl FewShotSession {
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
+    #[wasm_bindgen(unchecked_return_type = "TrainSummary")]
     pub async fn train(
         &self,
         config: JsValue,
@@ -450,6 +452,7 @@ impl FewShotSession {
 
     /// Class probabilities of an image (any source `addExample` takes): `{ scores: [{ class,
     /// label, probability }] (most probable first), backboneMs, headMs }`.
+    #[wasm_bindgen(unchecked_return_type = "Prediction")]
     pub async fn predict(&self, source: &ImageSource) -> Result<JsValue, JsError> {
         let frame = source::read(source)?;
         let image = frame.view();
@@ -490,6 +493,7 @@ impl FewShotSession {
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
+    #[wasm_bindgen(unchecked_return_type = "Evaluation")]
     pub async fn evaluate(&self) -> Result<JsValue, JsError> {
         let samples = self.edit()?;
         let classifier = self
@@ -530,6 +534,7 @@ impl FewShotSession {
 
     /// Loads a model record (bytes, or the URL of one) made for this session's backbone,
     /// replacing the trained model. Resolves to its labels.
+    #[wasm_bindgen(unchecked_return_type = "string[]")]
     pub async fn load(&self, model: JsValue) -> Result<JsValue, JsError> {
         let bytes = fetch::file_bytes(model, "a model")
             .await

@@ -133,7 +133,7 @@ impl FewShotSession {
     /// the URL of one), made with this session's backbone. The whole file is checked, and every
     /// image decoded and embedded, before anything changes. Resolves to `{ name, labels, counts, trained,
     /// settings }`.
-    #[wasm_bindgen(js_name = loadProject)]
+    #[wasm_bindgen(js_name = loadProject, unchecked_return_type = "LoadedProject")]
     #[allow(
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"

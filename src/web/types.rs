@@ -1,0 +1,99 @@
+//! TypeScript types of what the JS API returns, next to the Rust that makes them: the generated
+//! `magpie.d.ts` names them as the results of the methods (`unchecked_return_type`), and the
+//! engine's client (`www/engine/client.d.ts`) derives its own types from those.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Where a session runs its two stages, and what it measured to decide. */
+export interface Placement {
+  backbone: "wgpu" | "cpu";
+  head: "wgpu" | "cpu";
+  /** Each backend's measured stage times (empty when nothing was measured). */
+  measured: ["wgpu" | "cpu", { backboneMs: number; headStepMs: number }][];
+  /** Why WebGPU is not used, when it is not. */
+  fallbackReason?: string;
+}
+
+/** What `FewShotSession.info()` reports. */
+export interface SessionInfo {
+  backbone: string;
+  featureDim: number;
+  placement: Placement;
+  labels: string[];
+  counts: number[];
+  cachedBytes: number;
+  cachedViews?: number;
+  trained: boolean;
+  modelLabels?: string[];
+  busy: boolean;
+}
+
+/** One epoch of `train`. */
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  elapsedMs: number;
+}
+
+/** How a model does on a set of samples. */
+export interface Evaluation {
+  count: number;
+  accuracy: number;
+  perClass: (number | null)[];
+  confusion: number[][];
+  /** `cells[truth][predicted]`: the sample ids. */
+  cells: string[][][];
+}
+
+/** What `train` resolves to. */
+export interface TrainSummary {
+  history: EpochReport[];
+  stop: "completed" | "earlyStopped" | "cancelled";
+  batches: number;
+  validation?: Evaluation;
+  elapsedMs: number;
+  views: number;
+}
+
+/** One class's probability. */
+export interface ClassScore {
+  class: number;
+  label: string;
+  probability: number;
+}
+
+/** What `predict` resolves to. */
+export interface Prediction {
+  scores: ClassScore[];
+  backboneMs: number;
+  headMs: number;
+}
+
+/** A sample's cached rows, to store and hand back to `addExample`. */
+export interface SavedEmbedding {
+  key: string;
+  shape: number[];
+  rows: Uint16Array;
+}
+
+/** What `loadProject` resolves to. */
+export interface LoadedProject {
+  name: string;
+  labels: string[];
+  counts: number[];
+  trained: boolean;
+  settings: Record<string, unknown>;
+}
+
+/** One ImageNet class of `classify`. */
+export interface ImageNetScore {
+  index: number;
+  label: string;
+  probability: number;
+}
+"#;
