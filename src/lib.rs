@@ -37,6 +37,7 @@ pub mod names;
 pub mod project;
 pub mod readback;
 pub mod rng;
+pub mod session;
 pub mod settings;
 pub mod train_config;
 pub mod training;

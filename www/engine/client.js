@@ -65,7 +65,14 @@ export class Engine {
     });
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, callbacks });
-      this.port.postMessage({ id, target, method, args: sent }, transfer);
+      try {
+        this.port.postMessage({ id, target, method, args: sent }, transfer);
+      } catch (error) {
+        // An argument that cannot cross to the engine (a function inside an object, a DOM node…).
+        this.pending.delete(id);
+        for (const key of callbacks) this.callbacks.delete(key);
+        reject(new Error(`cannot send ${method}'s arguments to the engine: ${error.message}`));
+      }
     });
   }
 

@@ -46,6 +46,11 @@ function sizeOf(element) {
  * anything else goes as it is. `transfer` lists what may move to the engine instead of being
  * copied (bitmaps made here, unless `keep`). */
 export async function transferable(source, keep = false) {
+  // An OffscreenCanvas cannot be copied to a worker: a bitmap of it can.
+  if (globalThis.OffscreenCanvas && source instanceof OffscreenCanvas) {
+    const bitmap = await createImageBitmap(source);
+    return { value: bitmap, transfer: keep ? [] : [bitmap] };
+  }
   const element = globalThis.HTMLElement && source instanceof HTMLElement;
   if (!element) return { value: source, transfer: [] };
   const [width, height] = sizeOf(source);

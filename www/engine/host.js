@@ -17,6 +17,8 @@ const READS = new Set(["predict", "classify", "features", "featuresBatch", "exam
  * wasm module at `moduleUrl`. */
 export function serve(port, moduleUrl) {
   let module = null;
+  /** Settles once the module is loaded: every other call waits for it. */
+  let started = null;
   const objects = new Map();
   let nextHandle = 1;
   const post = (message, transfer = []) => port.postMessage(message, transfer);
@@ -34,7 +36,11 @@ export function serve(port, moduleUrl) {
   }
 
   async function run({ target, method, args }) {
-    if (method === "start") return { value: await start(args[0] ?? {}) };
+    if (method === "start") {
+      started = start(args[0] ?? {});
+      return { value: await started };
+    }
+    await started;
     if (target === null) return { value: await module[method](...revive(args)) };
     if (typeof target === "string") {
       const made = await module[target][method](...revive(args));

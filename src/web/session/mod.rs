@@ -2,7 +2,7 @@
 //! the user captured is lost when settings change; see [`frames`]) and embedded once when
 //! added; `train` runs on the cached embeddings, re-embedding from the frames only when
 //! augmentation or fine-tuning settings change. Augmented views are kept while the cache stays
-//! within [`VIEWS_BUDGET`]; past it, each sample keeps fewer (see [`affordable_views`]).
+//! within [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET); past it, each sample keeps fewer (see [`affordable_views`](crate::session::affordable_views)).
 
 mod examples;
 mod frames;
@@ -18,40 +18,17 @@ use self::frames::Frame;
 use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
 use crate::augment::AugmentConfig;
-use crate::backbone::{BackboneKind, Features, RowKind};
+use crate::backbone::{BackboneKind, Features};
 use crate::classifier::{self, ClassScore, Classifier};
-use crate::dataset::Dataset;
 use crate::device::BackendKind;
 use crate::readback::{read, read_to};
+use crate::session::{affordable_views, keep_affordable_views};
 use crate::train_config::TrainConfig;
 use crate::training::{
     CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason,
     evaluate_rows, fit_cached, measure_stages,
 };
 use crate::weights::PretrainedBackbone;
-
-/// Bytes of cached rows within which a session keeps every augmented view asked for. Past it,
-/// every sample keeps fewer views, down to none: augmentation helps with a few samples a
-/// class, and with thousands the memory goes to the samples themselves (20,000 MobileNetV2
-/// samples with spatial rows take 365 MB with no views, 1.8 GB with 4).
-const VIEWS_BUDGET: usize = 256 << 20;
-
-/// The augmented views each of `samples` samples keeps, with rows of `row_len` f16 values:
-/// `wanted`, or as many as keep the cache within [`VIEWS_BUDGET`].
-fn affordable_views(wanted: usize, samples: usize, row_len: usize) -> usize {
-    let rows_per_sample = VIEWS_BUDGET / (2 * row_len.max(1) * samples.max(1));
-    wanted.min(rows_per_sample.saturating_sub(1))
-}
-
-/// Drops the views of `cache` (rows of `samples` samples, each with `views` views) that do not
-/// fit [`VIEWS_BUDGET`]; returns the views each sample keeps.
-fn keep_affordable_views(cache: &mut EmbeddingCache, views: usize, samples: usize) -> usize {
-    let fit = affordable_views(views, samples, cache.row_len());
-    if fit < views {
-        cache.keep_views(fit);
-    }
-    fit
-}
 
 /// Options of [`FewShotSession::create`].
 #[derive(Debug, Default, Deserialize)]
@@ -141,7 +118,7 @@ struct TrainSummary {
     validation: Option<Evaluation>,
     elapsed_ms: f64,
     /// Augmented views per sample trained on: fewer than asked when they would not fit
-    /// [`VIEWS_BUDGET`].
+    /// [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET).
     views: usize,
 }
 
@@ -156,14 +133,8 @@ struct Placement {
     fallback_reason: Option<String>,
 }
 
-/// The user's classes and samples, and their cached embeddings.
-struct Samples {
-    dataset: Dataset<Frame>,
-    next_id: u64,
-    cache: EmbeddingCache,
-    /// The augmentation and rows the cache was computed with.
-    cached_with: (AugmentConfig, RowKind),
-}
+/// The user's classes and samples, with their image files, and their cached rows.
+type Samples = crate::session::Samples<Frame>;
 
 /// A few-shot classifier being built in the page: classes, captured samples, training, and
 /// live prediction. Every method takes `&self`, so `cancel`, `predict` and `info` work while
@@ -299,12 +270,7 @@ impl FewShotSession {
             backbone_device,
             head_device,
             placement,
-            samples: RefCell::new(Samples {
-                dataset: Dataset::default(),
-                next_id: 0,
-                cache: EmbeddingCache::default(),
-                cached_with: (config.augment.clone(), config.rows(kind)),
-            }),
+            samples: RefCell::new(Samples::new(config.augment.clone(), config.rows(kind))),
             classifier: RefCell::new(None),
             cancel: CancelToken::default(),
         };
@@ -318,7 +284,7 @@ impl FewShotSession {
 
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
     /// counts, cachedBytes, cachedViews, trained, modelLabels, busy }` (labels and counts are
-    /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`]).
+    /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET)).
     #[wasm_bindgen(unchecked_return_type = "SessionInfo")]
     pub fn info(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
@@ -362,7 +328,7 @@ impl FewShotSession {
     /// batchSize, learningRate, labelSmoothing, weightDecay, validationFraction, patience, seed,
     /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
     /// Resolves to `{ history, stop, batches, validation, elapsedMs, views }` (`views`: the
-    /// augmented views per sample trained on, fewer than asked past [`VIEWS_BUDGET`]).
+    /// augmented views per sample trained on, fewer than asked past [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET)).
     #[allow(
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"

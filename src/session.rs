@@ -1,0 +1,439 @@
+//! A few-shot session's examples, without a browser: the classes and samples (of any image type
+//! `F`), their cached rows kept in step with every edit, the views budget, and the key that
+//! saved rows must match to be reused. The JS API (`src/web/session`) holds a
+//! `Samples<Frame>` and only converts; `cargo test` covers the policy here.
+
+use std::fmt;
+
+use crate::augment::AugmentConfig;
+use crate::backbone::{BackboneKind, RowKind};
+use crate::dataset::Dataset;
+use crate::training::EmbeddingCache;
+
+/// Bytes of cached rows within which a session keeps every augmented view asked for. Past it,
+/// every sample keeps fewer views, down to none: augmentation helps with a few samples a
+/// class, and with thousands the memory goes to the samples themselves (20,000 MobileNetV2
+/// samples with spatial rows take 365 MB with no views, 1.8 GB with 4).
+pub const VIEWS_BUDGET: usize = 256 << 20;
+
+/// The augmented views each of `samples` samples keeps, with rows of `row_len` f16 values:
+/// `wanted`, or as many as keep the cache within [`VIEWS_BUDGET`].
+pub fn affordable_views(wanted: usize, samples: usize, row_len: usize) -> usize {
+    let rows_per_sample = VIEWS_BUDGET / (2 * row_len.max(1) * samples.max(1));
+    wanted.min(rows_per_sample.saturating_sub(1))
+}
+
+/// Drops the views of `cache` (rows of `samples` samples, each with `views` views) that do not
+/// fit [`VIEWS_BUDGET`]; returns the views each sample keeps.
+pub fn keep_affordable_views(cache: &mut EmbeddingCache, views: usize, samples: usize) -> usize {
+    let fit = affordable_views(views, samples, cache.row_len());
+    if fit < views {
+        cache.keep_views(fit);
+    }
+    fit
+}
+
+/// An edit the session refuses, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    /// A class name that is empty once trimmed.
+    EmptyName,
+    /// A class name another class has.
+    TakenName(String),
+    /// A class index past the last class.
+    NoClass {
+        /// The index asked for.
+        index: usize,
+        /// How many classes there are.
+        count: usize,
+    },
+    /// A sample id no sample has.
+    NoSample(String),
+    /// A sample id that is empty or already used.
+    BadId(String),
+}
+
+impl fmt::Display for EditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyName => f.write_str("a class needs a name"),
+            Self::TakenName(name) => write!(f, "there is already a class named '{name}'"),
+            Self::NoClass { index, count } => {
+                write!(f, "there is no class {index} (there are {count})")
+            }
+            Self::NoSample(id) => write!(f, "there is no sample '{id}'"),
+            Self::BadId(id) => write!(f, "sample id '{id}' is empty or already used"),
+        }
+    }
+}
+
+impl std::error::Error for EditError {}
+
+/// The user's classes and samples, and their cached rows.
+#[derive(Debug)]
+pub struct Samples<F> {
+    /// Classes and samples.
+    pub dataset: Dataset<F>,
+    /// The number the next generated sample id starts from.
+    pub next_id: u64,
+    /// Each sample's rows (the frame's, then its augmented views').
+    pub cache: EmbeddingCache,
+    /// The augmentation and rows the cache was computed with.
+    pub cached_with: (AugmentConfig, RowKind),
+}
+
+impl<F> Samples<F> {
+    /// No classes, no samples; rows to be computed with `augment` as `rows`.
+    pub fn new(augment: AugmentConfig, rows: RowKind) -> Self {
+        Self {
+            dataset: Dataset {
+                labels: Vec::new(),
+                samples: Vec::new(),
+            },
+            next_id: 0,
+            cache: EmbeddingCache::default(),
+            cached_with: (augment, rows),
+        }
+    }
+
+    /// Adds a class named `name` and returns its index; refused if a class has that name.
+    pub fn add_new_class(&mut self, name: String) -> Result<usize, EditError> {
+        let name = class_name(name)?;
+        if self.dataset.labels.contains(&name) {
+            return Err(EditError::TakenName(name));
+        }
+        self.add_class(name)
+    }
+
+    /// The index of class `name`, added if new.
+    pub fn add_class(&mut self, name: String) -> Result<usize, EditError> {
+        let name = class_name(name)?;
+        Ok(self
+            .dataset
+            .labels
+            .iter()
+            .position(|l| *l == name)
+            .unwrap_or_else(|| {
+                self.dataset.labels.push(name);
+                self.dataset.labels.len() - 1
+            }))
+    }
+
+    /// Renames class `index`; refused if another class has that name.
+    pub fn rename_class(&mut self, index: usize, name: String) -> Result<(), EditError> {
+        let name = class_name(name)?;
+        self.check_class(index)?;
+        let labels = &mut self.dataset.labels;
+        if labels
+            .iter()
+            .enumerate()
+            .any(|(i, l)| i != index && *l == name)
+        {
+            return Err(EditError::TakenName(name));
+        }
+        labels[index] = name;
+        Ok(())
+    }
+
+    /// Removes class `index` and its samples; later classes move down one index.
+    pub fn remove_class(&mut self, index: usize) -> Result<(), EditError> {
+        self.check_class(index)?;
+        let mut labels = self.dataset.labels.clone();
+        labels.remove(index);
+        self.remap(labels, |_, class| match class {
+            c if c == index => None,
+            c if c > index => Some(c - 1),
+            c => Some(c),
+        });
+        Ok(())
+    }
+
+    /// Moves class `from` to index `to`, shifting the classes between.
+    pub fn move_class(&mut self, from: usize, to: usize) -> Result<(), EditError> {
+        self.check_class(from)?;
+        self.check_class(to)?;
+        let mut order: Vec<usize> = (0..self.dataset.labels.len()).collect();
+        let moved = order.remove(from);
+        order.insert(to, moved);
+        let labels = order
+            .iter()
+            .map(|&old| self.dataset.labels[old].clone())
+            .collect();
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        self.remap(labels, |_, class| Some(new_index[class]));
+        Ok(())
+    }
+
+    /// Removes every sample of class `index`, keeping the class.
+    pub fn clear_class(&mut self, index: usize) -> Result<(), EditError> {
+        self.check_class(index)?;
+        let labels = self.dataset.labels.clone();
+        self.remap(labels, |_, class| (class != index).then_some(class));
+        Ok(())
+    }
+
+    /// Removes sample `id`; false if there was none.
+    pub fn remove_sample(&mut self, id: &str) -> bool {
+        let Ok(index) = self.index_of(id) else {
+            return false;
+        };
+        let labels = self.dataset.labels.clone();
+        self.remap(labels, |i, class| (i != index).then_some(class));
+        true
+    }
+
+    /// Moves sample `id` to class `label` (created if new).
+    pub fn relabel_sample(&mut self, id: &str, label: String) -> Result<(), EditError> {
+        let index = self.index_of(id)?;
+        let target = self.add_class(label)?;
+        let labels = self.dataset.labels.clone();
+        self.remap(labels, |i, class| {
+            Some(if i == index { target } else { class })
+        });
+        Ok(())
+    }
+
+    /// The id a new sample gets: `wanted` when given (refused if empty or taken), else a fresh
+    /// one.
+    pub fn new_id(&mut self, wanted: Option<String>) -> Result<String, EditError> {
+        match wanted {
+            Some(id) if id.is_empty() || self.dataset.samples.iter().any(|s| s.id == id) => {
+                Err(EditError::BadId(id))
+            }
+            Some(id) => Ok(id),
+            None => Ok(self.fresh_id()),
+        }
+    }
+
+    /// An id no sample has.
+    pub fn fresh_id(&mut self) -> String {
+        loop {
+            let id = format!("s{}", self.next_id);
+            self.next_id += 1;
+            if !self.dataset.samples.iter().any(|s| s.id == id) {
+                return id;
+            }
+        }
+    }
+
+    /// The index of sample `id`.
+    pub fn index_of(&self, id: &str) -> Result<usize, EditError> {
+        self.dataset
+            .samples
+            .iter()
+            .position(|s| s.id == id)
+            .ok_or_else(|| EditError::NoSample(id.to_string()))
+    }
+
+    /// What the cached rows are computed with, as a string saved embeddings must match. The
+    /// number of views is left out: saved rows with more views than the cache keeps serve too.
+    pub fn key(&self, backbone: BackboneKind) -> String {
+        let (augment, rows) = &self.cached_with;
+        let mut key = serde_json::json!({ "backbone": backbone, "augment": augment, "tailBlocks": rows.tail_blocks() });
+        if let Some(augment) = key["augment"].as_object_mut() {
+            augment.remove("views");
+        }
+        if *rows == RowKind::Spatial {
+            key["features"] = "spatial".into();
+        }
+        key.to_string()
+    }
+
+    /// Sets the classes to `labels` and each sample's class to `class_of(index, class)`
+    /// (`None` drops it), in the dataset and the cache alike.
+    pub fn remap(&mut self, labels: Vec<String>, class_of: impl Fn(usize, usize) -> Option<usize>) {
+        let map: Vec<Option<usize>> = self
+            .dataset
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| class_of(i, s.class))
+            .collect();
+        self.dataset.remap(labels, &map);
+        self.cache.remap(&map);
+    }
+
+    /// Checks `index` names a class.
+    fn check_class(&self, index: usize) -> Result<(), EditError> {
+        let count = self.dataset.labels.len();
+        if index < count {
+            Ok(())
+        } else {
+            Err(EditError::NoClass { index, count })
+        }
+    }
+}
+
+/// A trimmed, non-empty class name.
+fn class_name(name: String) -> Result<String, EditError> {
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        Err(EditError::EmptyName)
+    } else {
+        Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Sample;
+    use crate::training::Entry;
+
+    /// Two classes, three samples (a0, a1 in "a"; b0 in "b"), each with a frame row and one
+    /// view row of width 2 whose values name the sample.
+    fn samples() -> Samples<()> {
+        let mut samples = Samples::new(AugmentConfig::default(), RowKind::Pooled);
+        samples.cache = EmbeddingCache::new(vec![2]);
+        for (n, (id, label)) in [("a0", "a"), ("a1", "a"), ("b0", "b")].iter().enumerate() {
+            let class = samples.add_class(label.to_string()).unwrap();
+            samples.dataset.samples.push(Sample {
+                id: id.to_string(),
+                class,
+                image: (),
+            });
+            for view in 0..2 {
+                let entry = Entry {
+                    sample: n,
+                    class,
+                    view,
+                };
+                samples.cache.push(&[entry], &[n as f32, view as f32]);
+            }
+        }
+        samples
+    }
+
+    /// `(id, label)` pairs, or `(id, number)` pairs.
+    type Pairs<T> = Vec<(String, T)>;
+
+    /// `(id, label)` of every sample, and for each cached row, its sample's id and the sample
+    /// number its values name.
+    fn state(samples: &Samples<()>) -> (Pairs<String>, Pairs<usize>) {
+        let d = &samples.dataset;
+        let ids = d
+            .samples
+            .iter()
+            .map(|s| (s.id.clone(), d.labels[s.class].clone()));
+        let rows = samples.cache.entries().iter().enumerate().map(|(i, e)| {
+            assert_eq!(
+                d.samples[e.sample].class, e.class,
+                "row {i} follows its sample's class"
+            );
+            (
+                d.samples[e.sample].id.clone(),
+                samples.cache.row(i)[0] as usize,
+            )
+        });
+        (ids.collect(), rows.collect())
+    }
+
+    #[test]
+    fn class_edits_keep_samples_and_cached_rows_in_step() {
+        let mut s = samples();
+        s.move_class(1, 0).unwrap();
+        assert_eq!(s.dataset.labels, ["b", "a"]);
+        let (ids, rows) = state(&s);
+        assert_eq!(ids[2], ("b0".into(), "b".into()));
+        // Every row still carries its own sample's values.
+        assert!(rows.iter().all(|(id, n)| ["a0", "a1", "b0"][*n] == id));
+        s.rename_class(0, " bee ".into()).unwrap();
+        s.clear_class(1).unwrap();
+        assert_eq!(state(&s).0, [("b0".to_string(), "bee".to_string())]);
+        assert_eq!(s.cache.len(), 2, "the cleared samples' rows are gone");
+        s.remove_class(0).unwrap();
+        assert_eq!(s.dataset.labels, ["a"]);
+        assert!(s.dataset.samples.is_empty() && s.cache.is_empty());
+    }
+
+    #[test]
+    fn sample_edits_and_ids() {
+        let mut s = samples();
+        s.relabel_sample("a1", "c".into()).unwrap();
+        assert_eq!(s.dataset.labels, ["a", "b", "c"]);
+        assert_eq!(state(&s).0[1], ("a1".into(), "c".into()));
+        assert!(s.remove_sample("a0"));
+        assert!(!s.remove_sample("a0"));
+        let (ids, rows) = state(&s);
+        assert_eq!(ids.len(), 2);
+        assert!(rows.iter().all(|(id, n)| ["a0", "a1", "b0"][*n] == id));
+        assert_eq!(
+            s.new_id(Some("b0".into())),
+            Err(EditError::BadId("b0".into()))
+        );
+        assert_eq!(
+            s.new_id(Some(String::new())),
+            Err(EditError::BadId(String::new()))
+        );
+        assert_eq!(s.new_id(Some("x".into())), Ok("x".into()));
+        let fresh = s.new_id(None).unwrap();
+        assert!(!s.dataset.samples.iter().any(|x| x.id == fresh));
+    }
+
+    #[test]
+    fn bad_edits_are_refused_with_a_reason_and_change_nothing() {
+        let mut s = samples();
+        let before = state(&s);
+        assert_eq!(
+            s.add_new_class(" a ".into()),
+            Err(EditError::TakenName("a".into()))
+        );
+        assert_eq!(s.add_new_class("  ".into()), Err(EditError::EmptyName));
+        assert_eq!(
+            s.rename_class(0, "b".into()),
+            Err(EditError::TakenName("b".into()))
+        );
+        let missing = EditError::NoClass { index: 2, count: 2 };
+        assert_eq!(s.remove_class(2), Err(missing.clone()));
+        assert_eq!(s.move_class(0, 2), Err(missing.clone()));
+        assert_eq!(s.clear_class(2), Err(missing));
+        assert_eq!(
+            s.relabel_sample("zz", "a".into()),
+            Err(EditError::NoSample("zz".into()))
+        );
+        assert_eq!(state(&s), before);
+        assert_eq!(
+            EditError::NoClass { index: 2, count: 2 }.to_string(),
+            "there is no class 2 (there are 2)"
+        );
+    }
+
+    #[test]
+    fn the_cache_key_ignores_the_number_of_views_only() {
+        let pooled = samples();
+        let mut more_views = samples();
+        more_views.cached_with.0.views += 3;
+        assert_eq!(
+            pooled.key(BackboneKind::MobilenetV2),
+            more_views.key(BackboneKind::MobilenetV2)
+        );
+        assert_ne!(
+            pooled.key(BackboneKind::MobilenetV2),
+            pooled.key(BackboneKind::MobilenetV1025)
+        );
+        let mut spatial = samples();
+        spatial.cached_with.1 = RowKind::Spatial;
+        assert_ne!(
+            pooled.key(BackboneKind::MobilenetV2),
+            spatial.key(BackboneKind::MobilenetV2)
+        );
+    }
+
+    #[test]
+    fn the_views_budget_keeps_every_view_for_few_samples_and_fewer_for_many() {
+        // MobileNetV2 spatial rows: 1280 + 7 × 7 × 160 values.
+        let row = 1280 + 49 * 160;
+        assert_eq!(affordable_views(4, 120, row), 4);
+        // 5,000 samples: a frame row and one view each fit, two views would not.
+        assert_eq!(affordable_views(4, 5_000, row), 1);
+        assert!(5_000 * 2 * row * 2 <= VIEWS_BUDGET && 5_000 * 3 * row * 2 > VIEWS_BUDGET);
+        // 20,000: only the frames' rows (the budget is for views).
+        assert_eq!(affordable_views(4, 20_000, row), 0);
+        let mut s = samples();
+        assert_eq!(keep_affordable_views(&mut s.cache, 1, 3), 1);
+        assert_eq!(s.cache.len(), 6, "within the budget nothing is dropped");
+    }
+}
