@@ -58,7 +58,7 @@ pub fn placement_from_adapter(adapter: Option<&AdapterInfo>) -> Option<(BackendK
     let name = adapter?.software()?;
     Some((
         BackendKind::Cpu,
-        format!("the WebGPU adapter is software ({name}), slower than the CPU backend"),
+        format!("only a software adapter, {name}, slower than the CPU backend"),
     ))
 }
 
@@ -168,7 +168,7 @@ mod tests {
         let swiftshader = adapter("google", "swiftshader", false);
         let (kind, reason) = placement_from_adapter(Some(&swiftshader)).unwrap();
         assert_eq!(kind, BackendKind::Cpu);
-        assert!(reason.contains("swiftshader"), "{reason}");
+        assert!(reason.contains("software adapter, swiftshader"), "{reason}");
         assert!(placement_from_adapter(Some(&adapter("mesa", "LLVMpipe", false))).is_some());
         assert!(placement_from_adapter(Some(&adapter("", "", true))).is_some());
     }

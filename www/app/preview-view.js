@@ -2,8 +2,9 @@
 // per class, the top class highlighted, and a stats line (frames per second, milliseconds in
 // the backbone and in the head).
 
-import { $, h, messageOf, status } from "./dom.js";
+import { $, messageOf, status } from "./dom.js";
 import * as frames from "../engine/frames.js";
+import { barRows } from "../widget/bars.js";
 
 /** Wires the preview panel. */
 export class PreviewView {
@@ -71,15 +72,8 @@ export class PreviewView {
   show(prediction, totalMs, fps) {
     this.last = prediction;
     const top = prediction.scores[0];
-    const byClass = [...prediction.scores].sort((a, b) => a.class - b.class);
-    $("scores").replaceChildren(...byClass.map((s) => {
-      const percent = Math.round(s.probability * 100);
-      return h("li", { class: s === top ? "top" : "" },
-        h("span", { class: "name" }, s.label),
-        h("span", { class: "bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(percent),
-          "aria-label": `${s.label} confidence` }, h("span", { style: `width: ${percent}%` })),
-        h("span", { class: "value" }, `${percent} %`));
-    }));
+    // The same bars as the widgets' (widget/bars.js).
+    $("scores").replaceChildren(...barRows(prediction.scores));
     $("prediction").textContent = top ? `${top.label} (${Math.round(top.probability * 100)} %)` : "";
     $("stats").textContent = [
       fps === null ? null : `${fps.toFixed(1)} fps`,

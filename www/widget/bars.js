@@ -1,5 +1,7 @@
-// Confidence bars and events shared by the widgets: one row per class, in class order, the top
-// class highlighted. Parts: `bar` (a row), `label`, `fill`.
+// Confidence bars, the one kind the page's preview and both widgets show, and the widgets'
+// events: one row per class, in class order, the top class highlighted. Parts: `bar` (a row),
+// `label`, `fill`; classes `label name`, `track bar`, `fill`, `value` (the page's style sheet
+// styles `.name` and `.bar`, a widget's `.label`, `.track` and `.fill`).
 
 /** The bars' styles, for a widget's constructed sheet. */
 export const BARS_STYLE = `
@@ -18,11 +20,13 @@ export function barRows(scores) {
     const li = document.createElement("li");
     li.part = "bar";
     li.className = s === scores[0] ? "top" : "";
-    const name = Object.assign(document.createElement("span"), { className: "label", textContent: s.label });
+    const name = Object.assign(document.createElement("span"), { className: "label name", textContent: s.label });
     name.part = "label";
-    const track = Object.assign(document.createElement("span"), { className: "track" });
+    const track = Object.assign(document.createElement("span"), { className: "track bar" });
     track.setAttribute("role", "meter");
-    track.setAttribute("aria-label", s.label);
+    track.setAttribute("aria-label", `${s.label} confidence`);
+    track.setAttribute("aria-valuemin", "0");
+    track.setAttribute("aria-valuemax", "100");
     track.setAttribute("aria-valuenow", String(percent));
     const fill = Object.assign(document.createElement("span"), { className: "fill" });
     fill.part = "fill";
