@@ -50,6 +50,9 @@ export class Project extends EventTarget {
     this.readOnly = false;
     this.pending = 0;
     this.queue = Promise.resolve();
+    /** Resolves when embedding may go on (it waits while the camera records). */
+    this.resumed = Promise.resolve();
+    this.resume = () => {};
     /** Ids of the samples the session holds. */
     this.inSession = new Set();
   }
@@ -287,11 +290,25 @@ export class Project extends EventTarget {
     return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name);
   }
 
+  /** Holds embedding back until `resumeEmbedding`: while recording, the CPU is kept for
+   * capturing frames at an even rate (on two cores, embedding beside capture made the captured
+   * frames uneven). */
+  pauseEmbedding() {
+    this.resume();
+    this.resumed = new Promise((resolve) => { this.resume = resolve; });
+  }
+
+  /** Lets held-back embedding run. */
+  resumeEmbedding() {
+    this.resume();
+  }
+
   /** Embeds a sample in the session, after everything queued before it. */
   enqueueEmbed(sample, label) {
     this.pending += 1;
     this.changed("pending");
     return this.enqueue(async () => {
+      await this.resumed;
       // A sample removed while it waited is skipped.
       if (!this.session || !this.samples.has(sample.id)) return;
       await this.embed(this.session, sample, label);

@@ -110,10 +110,11 @@ class Pool {
     this.waiting = [];
   }
 
-  /** The rows of `source` as a session made with `options` computes them. */
-  embed(options, source) {
+  /** The rows of `source` as a session made with `options` computes them, its augmented views
+   * drawn from random stream `stream`. */
+  embed(options, source, stream) {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ options, source, resolve, reject });
+      this.waiting.push({ options, source, stream, resolve, reject });
       this.dispatch();
     });
   }
@@ -136,7 +137,7 @@ class Pool {
       const key = JSON.stringify(job.options);
       if (!member.helpers.has(key)) member.helpers.set(key, member.engine.call("FewShotSession", "create", [job.options]));
       const { handle } = await member.helpers.get(key);
-      job.resolve((await member.engine.call(handle, "embed", [job.source])).value);
+      job.resolve((await member.engine.call(handle, "embed", [job.source, job.stream])).value);
     } catch (error) {
       job.reject(error);
     } finally {

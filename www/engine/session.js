@@ -131,7 +131,10 @@ export class Session {
     await this.live();
     const info = this.latest;
     const options = { ...this.options, model: undefined, backbone: info.backbone, backend: info.placement.backbone, headBackend: "cpu" };
-    return pool.embed(options, source).catch(() => null);
+    // Each sample its own views' stream (1, 2, …; the session's own embedding uses 0 with the
+    // sample's index), as varied as when the session embeds them itself.
+    this.streams = (this.streams ?? 0) + 1;
+    return pool.embed(options, source, this.streams).catch(() => null);
   }
 
   /** Trains (see the wasm API), calling `onEpoch(report)` after each epoch; the model is kept. */

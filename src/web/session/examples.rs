@@ -102,7 +102,7 @@ impl FewShotSession {
                 .embed(
                     &[job],
                     &augment,
-                    0,
+                    options.stream.unwrap_or(0),
                     &mut samples.cache,
                     &CancelToken::default(),
                 )

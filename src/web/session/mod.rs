@@ -60,6 +60,10 @@ struct SampleOptions {
     /// Rows saved earlier by `exampleEmbedding`, used instead of running the backbone when
     /// they were made with the session's current settings.
     embedding: Option<SavedEmbedding>,
+    /// The seed of its augmented views' random streams (default 0; each view's stream also
+    /// depends on the sample's index). The client's embedding pool, whose helper session holds
+    /// one sample at a time, gives each sample its own.
+    stream: Option<u64>,
 }
 
 /// A sample's cached rows, as `exampleEmbedding` returns them for an app to store.
