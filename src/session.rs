@@ -242,6 +242,17 @@ impl<F> Samples<F> {
         key.to_string()
     }
 
+    /// The views training computes to give every sample `views` augmented views: `(sample,
+    /// first view it lacks)` for each sample holding fewer (a new sample holds its frame alone).
+    pub fn missing_views(&self, views: usize) -> Vec<(usize, usize)> {
+        let held = self.cache.views_held(self.dataset.samples.len());
+        held.into_iter()
+            .enumerate()
+            .map(|(sample, held)| (sample, held.map_or(0, |h| h + 1)))
+            .filter(|&(_, first)| first <= views)
+            .collect()
+    }
+
     /// Sets the classes to `labels` and each sample's class to `class_of(index, class)`
     /// (`None` drops it), in the dataset and the cache alike.
     pub fn remap(&mut self, labels: Vec<String>, class_of: impl Fn(usize, usize) -> Option<usize>) {
@@ -399,6 +410,29 @@ mod tests {
             EditError::NoClass { index: 2, count: 2 }.to_string(),
             "there is no class 2 (there are 2)"
         );
+    }
+
+    #[test]
+    fn training_computes_only_the_views_samples_lack() {
+        let mut s = samples();
+        assert_eq!(s.missing_views(1), []);
+        assert_eq!(s.missing_views(3), [(0, 2), (1, 2), (2, 2)]);
+        // A new sample holds its frame alone.
+        s.dataset.samples.push(Sample {
+            id: "b1".into(),
+            class: 1,
+            image: (),
+        });
+        let frame = Entry {
+            sample: 3,
+            class: 1,
+            view: 0,
+        };
+        s.cache.push(&[frame], &[3.0, 0.0]);
+        assert_eq!(s.missing_views(1), [(3, 1)]);
+        s.cache.keep_views(0);
+        assert_eq!(s.missing_views(0), []);
+        assert_eq!(s.missing_views(2), [(0, 1), (1, 1), (2, 1), (3, 1)]);
     }
 
     #[test]

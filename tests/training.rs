@@ -38,6 +38,7 @@ fn few_shot(backbone: &Backbone, views: usize, rows: RowKind) -> FewShot {
             class: dataset.samples[sample].class,
             view: 0,
         },
+        from_view: 0,
         views,
     };
     let jobs: Vec<Job<'_>> = split

@@ -279,7 +279,8 @@ class App {
     this.training.render();
     const trained = !!this.project.model;
     $("model-export").disabled = !trained;
-    $("preview-hint").textContent = trained
+    // The instant model predicts before the first training ends.
+    $("preview-hint").textContent = trained || this.project.session?.info().trained
       ? (this.camera.on ? "" : "Start the camera, or classify an image file.")
       : "Train a model to see predictions.";
   }

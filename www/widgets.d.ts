@@ -2,8 +2,8 @@
 // from the wasm API's, generated in magpie.d.ts).
 export { api, client, faulted, onFault, type FewShotSession, type ImageNetModel } from "./engine/client.js";
 // Results, typed in Rust (src/web/types.rs) and generated into magpie.d.ts.
-import type { ClassScore, EpochReport, LoadedProject } from "../magpie.js";
-export type { ClassScore, EpochReport, LoadedProject, Prediction, SessionInfo, TrainSummary } from "../magpie.js";
+import type { ClassScore, EpochReport, LoadedProject, ModelReport } from "../magpie.js";
+export type { ClassScore, EpochReport, LoadedProject, ModelReport, Prediction, SessionInfo, TrainSummary } from "../magpie.js";
 
 /** Detail of the `prediction` event. */
 export interface PredictionDetail {
@@ -55,6 +55,8 @@ export class MagpieTrainer extends HTMLElement {
 /** Events of `<magpie-trainer>` (`progress` is its own, not the DOM's ProgressEvent). */
 export interface MagpieTrainerEventMap extends Omit<HTMLElementEventMap, "progress"> {
   progress: CustomEvent<EpochReport>;
+  /** A model went live: the instant one first (`instant: true`), previewed while the head trains. */
+  live: CustomEvent<ModelReport>;
 }
 
 declare global {

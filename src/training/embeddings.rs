@@ -148,9 +148,9 @@ impl EmbeddingCache {
             .collect()
     }
 
-    /// Appends the first `views + 1` rows saved by [`Self::sample_rows`] for `entry` (views
-    /// 0, 1, …); `None` if their shape does not match the rows already cached, their length
-    /// is not whole rows, or they hold fewer views.
+    /// Appends up to the first `views + 1` rows saved by [`Self::sample_rows`] for `entry`
+    /// (views 0, 1, …; the views they lack are computed when training needs them); `None` if
+    /// their shape does not match the rows already cached, or their length is not whole rows.
     pub fn push_saved(
         &mut self,
         entry: Entry,
@@ -161,7 +161,7 @@ impl EmbeddingCache {
         let row: usize = shape.iter().product();
         if row == 0
             || !bits.len().is_multiple_of(row)
-            || bits.len() / row <= views
+            || bits.is_empty()
             || (!self.entries.is_empty() && self.shape != shape)
         {
             return None;
@@ -173,6 +173,17 @@ impl EmbeddingCache {
                 .push(bits.iter().map(|&b| f16::from_bits(b)).collect());
         }
         Some(())
+    }
+
+    /// The last view cached of each of the first `samples` samples (`None`: no row at all).
+    pub fn views_held(&self, samples: usize) -> Vec<Option<usize>> {
+        let mut held = vec![None; samples];
+        for entry in &self.entries {
+            if let Some(h) = held.get_mut(entry.sample) {
+                *h = Some(h.map_or(entry.view, |v: usize| v.max(entry.view)));
+            }
+        }
+        held
     }
 
     /// Row `index` as f32.
@@ -226,7 +237,10 @@ pub struct Job<'a> {
     pub image: RgbaView<'a>,
     /// Which sample and class it is (`view` is ignored).
     pub entry: Entry,
-    /// Augmented views to take besides the frame itself.
+    /// The first view to compute: 0 for the frame itself, more when the earlier views are
+    /// cached already.
+    pub from_view: usize,
+    /// The last view to compute (0: the frame alone).
     pub views: usize,
 }
 
@@ -244,6 +258,7 @@ impl<'a> Job<'a> {
                     class: s.class,
                     view: 0,
                 },
+                from_view: 0,
                 views: views(i),
             })
             .collect()
@@ -264,7 +279,7 @@ impl Embedder<'_> {
         let size = self.backbone.kind.input_size();
         let views: Vec<(&Job<'_>, usize)> = jobs
             .iter()
-            .flat_map(|job| (0..=job.views).map(move |view| (job, view)))
+            .flat_map(|job| (job.from_view..=job.views).map(move |view| (job, view)))
             .collect();
         for chunk in views.chunks(BATCH.min(self.backbone.kind.max_batch())) {
             cancel.check()?;
@@ -355,21 +370,6 @@ mod tests {
                 )
                 .is_none()
         );
-        assert!(
-            cache
-                .push_saved(
-                    Entry {
-                        sample: 2,
-                        class: 1,
-                        view: 0
-                    },
-                    &[2],
-                    &saved,
-                    2
-                )
-                .is_none(),
-            "too few views"
-        );
         cache
             .push_saved(
                 Entry {
@@ -401,5 +401,31 @@ mod tests {
         assert_eq!(cache.len(), 4);
         assert_eq!(cache.sample_rows(2), saved[..2]);
         assert_eq!(cache.values().count(), 8);
+        // Saved rows with fewer views than asked serve for the views they hold.
+        cache
+            .push_saved(
+                Entry {
+                    sample: 4,
+                    class: 0,
+                    view: 0,
+                },
+                &[2],
+                &saved[..2],
+                3,
+            )
+            .unwrap();
+        assert_eq!(
+            cache.views_held(5),
+            [Some(0), Some(0), Some(0), Some(0), Some(0)]
+        );
+        cache.push(
+            &[Entry {
+                sample: 4,
+                class: 0,
+                view: 1,
+            }],
+            &[1.0, 2.0],
+        );
+        assert_eq!(cache.views_held(6)[4..], [Some(1), None]);
     }
 }

@@ -50,14 +50,32 @@ export interface Evaluation {
   cells: string[][][];
 }
 
+/** A model that went live during `train` (its `onModel` callback). */
+export interface ModelReport {
+  head: "linear" | "mlp" | "knn";
+  /** Whether a trained head is still to come. */
+  instant: boolean;
+  labels: string[];
+  /** Results on the held-out samples. */
+  validation?: Evaluation;
+  /** Milliseconds since `train` was called. */
+  elapsedMs: number;
+}
+
 /** What `train` resolves to. */
 export interface TrainSummary {
   history: EpochReport[];
   stop: "completed" | "earlyStopped" | "cancelled";
   batches: number;
+  /** The trained head's results on the held-out samples. */
   validation?: Evaluation;
   elapsedMs: number;
   views: number;
+  /** The instant model that went live first, if one did. */
+  instant?: ModelReport;
+  /** Which model is live: the trained head, or the instant one (the head did worse on the
+   * held-out samples, or training was cancelled before the head trained). */
+  live: "head" | "instant";
 }
 
 /** One class's probability. */

@@ -252,7 +252,7 @@ export async function noEarlyStop(page) {
   await page.evaluate(() => {
     const project = window.magpie.app.project;
     const train = project.train.bind(project);
-    project.train = (options, onEpoch) => train({ ...options, patience: 0 }, onEpoch);
+    project.train = (options, ...callbacks) => train({ ...options, patience: 0 }, ...callbacks);
   });
 }
 

@@ -49,6 +49,8 @@ export class Project extends EventTarget {
     /** Whether this tab leaves the stored project alone (another tab has it open). */
     this.readOnly = false;
     this.pending = 0;
+    /** Counts edits of classes and samples: a training that saw one during it is out of date. */
+    this.revision = 0;
     this.queue = Promise.resolve();
     /** Resolves when embedding may go on (it waits while the camera records). */
     this.resumed = Promise.resolve();
@@ -79,6 +81,7 @@ export class Project extends EventTarget {
   }
 
   changed(what) {
+    if (what === "classes" || what === "samples") this.revision += 1;
     this.dispatchEvent(new CustomEvent("change", { detail: { what } }));
   }
 
@@ -344,15 +347,19 @@ export class Project extends EventTarget {
     this.changed("model");
   }
 
-  /** Trains on every sample with the project's settings, calling `onEpoch(report)`; the model
-   * is saved with the project. Resolves to the API's training summary. */
-  async train(options, onEpoch) {
+  /** Trains on every sample with the project's settings, calling `onModel(report)` when a model
+   * goes live (the instant one first) and `onEpoch(report)` after each epoch; the model is
+   * saved with the project. Resolves to the API's training summary. */
+  async train(options, onEpoch, onModel = () => {}) {
     // Every sample being captured or uploaded now is part of this training.
     while (this.pending > 0) await new Promise((resolve) => this.addEventListener("change", resolve, { once: true }));
     return this.recovering(() => this.enqueue(async () => {
       const session = this.session;
       if (!session) throw new Error("the model is still loading");
-      const summary = await session.train(options, onEpoch);
+      const summary = await session.train(options, onEpoch, (report) => {
+        this.changed("model");
+        onModel(report);
+      });
       // A session replaced meanwhile (after a fault) keeps the model it has.
       if (session !== this.session) throw new Error("training was interrupted");
       this.record.model = await session.save();

@@ -12,11 +12,13 @@ export class ResultsView {
     $("results-all").addEventListener("click", () => this.evaluateAll());
   }
 
-  /** Shows a training summary's validation results (or, without a validation split, every sample's). */
+  /** Shows the live model's validation results from a training summary (or, without a
+   * validation split, every sample's). */
   async show(summary) {
-    if (summary.validation?.count) {
-      this.evaluation = summary.validation;
-      this.scope = `${summary.validation.count} validation samples (held out from training)`;
+    const validation = summary.live === "instant" ? summary.instant?.validation : summary.validation;
+    if (validation?.count) {
+      this.evaluation = validation;
+      this.scope = `${validation.count} validation samples (held out from training)`;
       this.render();
     } else {
       await this.evaluateAll();

@@ -60,42 +60,66 @@ export class TrainingView {
       : project.model ? "Trained. Train again after adding samples." : "Ready to train.";
   }
 
-  /** Trains the project, charting each epoch. */
+  /** Trains the project, charting each epoch; a model goes live at once (the instant one) and
+   * the trained head replaces it. Samples or classes changed while it trained are trained on
+   * again, so the model that stays knows the current classes. */
   async train() {
     // A second click (or Enter held down) while training runs is ignored.
     if (this.running) return;
     const project = this.app.project;
     this.running = true;
+    $("train-cancel").hidden = false;
+    $("train-progress").hidden = false;
+    try {
+      let again;
+      do {
+        const revision = project.revision;
+        const summary = await this.trainOnce(project);
+        again = !!summary && summary.stop !== "cancelled" && project.revision !== revision && project === this.app.project;
+        if (again) status("Samples or classes changed during training: training again with them…");
+      } while (again);
+    } finally {
+      this.running = false;
+      $("train-cancel").hidden = true;
+      this.render();
+    }
+  }
+
+  /** One training of `project`; resolves to its summary, or null when it failed. */
+  async trainOnce(project) {
     const options = await trainOptions(project.settings);
     this.history = [];
     this.epochs = options.epochs;
-    $("train-cancel").hidden = false;
     $("train-progress").value = 0;
-    $("train-progress").hidden = false;
     this.render();
     status(project.pending ? "Preparing samples, then training…" : "Training…");
     const started = performance.now();
+    const percent = (evaluation) => (evaluation ? `, validation accuracy ${(evaluation.accuracy * 100).toFixed(0)} %` : "");
     try {
       const summary = await project.train(options, (report) => {
         this.history.push(report);
         $("train-progress").value = report.epoch / options.epochs;
         drawChart($("chart"), this.history, options.epochs);
+      }, (model) => {
+        if (!model.instant) return;
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        status(`Instant model live after ${seconds} s${percent(model.validation)}; training a better one…`);
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
-      const validation = summary.validation ? `, validation accuracy ${(summary.validation.accuracy * 100).toFixed(0)} %` : "";
+      const validation = percent(summary.live === "instant" ? summary.instant.validation : summary.validation);
+      const kept = summary.live === "instant" && summary.stop !== "cancelled"
+        ? " The instant model stays: the trained head did worse on the held-out samples." : "";
       const asked = options.augment?.views ?? summary.views;
       const views = summary.views < asked ? ` With this many samples each keeps ${summary.views} of the ${asked} augmented views asked for, to stay within memory.` : "";
       $("train-progress").value = 1;
       // The results first, so that "done" is said with them on screen.
       await this.app.showResults(summary);
-      status(`Training ${how} in ${seconds} s${validation}.${views}`);
+      status(`Training ${how} in ${seconds} s${validation}.${kept}${views}`);
+      return summary;
     } catch (error) {
       status(`Training failed: ${messageOf(error)}`, "error");
-    } finally {
-      this.running = false;
-      $("train-cancel").hidden = true;
-      this.render();
+      return null;
     }
   }
 }

@@ -99,8 +99,8 @@ export class Engine {
   }
 }
 
-/** Engines that compute examples' rows (the backbone passes of a frame and its augmented
- * views) for the sessions, in parallel, so the main engine stays free for live prediction and
+/** Engines that compute examples' rows (the backbone pass of a frame; training computes the
+ * augmented views) for the sessions, in parallel, so the main engine stays free for live prediction and
  * training. Each has a helper session per set of session options; one job at a time each. A
  * pool engine that faults is dropped (its job rejects, and the session embeds by itself). */
 class Pool {
@@ -110,11 +110,10 @@ class Pool {
     this.waiting = [];
   }
 
-  /** The rows of `source` as a session made with `options` computes them, its augmented views
-   * drawn from random stream `stream`. */
-  embed(options, source, stream) {
+  /** The rows of `source` as a session made with `options` computes them. */
+  embed(options, source) {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ options, source, stream, resolve, reject });
+      this.waiting.push({ options, source, resolve, reject });
       this.dispatch();
     });
   }
@@ -137,7 +136,7 @@ class Pool {
       const key = JSON.stringify(job.options);
       if (!member.helpers.has(key)) member.helpers.set(key, member.engine.call("FewShotSession", "create", [job.options]));
       const { handle } = await member.helpers.get(key);
-      job.resolve((await member.engine.call(handle, "embed", [job.source, job.stream])).value);
+      job.resolve((await member.engine.call(handle, "embed", [job.source])).value);
     } catch (error) {
       job.reject(error);
     } finally {

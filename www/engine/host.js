@@ -54,17 +54,16 @@ export function serve(port, moduleUrl) {
       object.free();
       return { value: null };
     }
-    if (method === "embed") return { value: await embed(object, args[0], args[1]) };
+    if (method === "embed") return { value: await embed(object, args[0]) };
     const value = await object[method](...revive(args));
     // The rows a new example got, in the same turn (a later call may make the session busy).
     if (method === "addExample") return { value, info: object.info(), embedding: object.exampleEmbedding(value) };
     return READS.has(method) ? { value } : { value, info: object.info() };
   }
 
-  /** The rows `session` computes for an image, kept by no one: a pool engine's job. `stream`
-   * seeds its augmented views (the helper holds one sample at a time, always at index 0). */
-  async function embed(session, source, stream) {
-    const id = await session.addExample("pool", source, { stream });
+  /** The rows `session` computes for an image, kept by no one: a pool engine's job. */
+  async function embed(session, source) {
+    const id = await session.addExample("pool", source);
     const rows = session.exampleEmbedding(id);
     session.removeExample(id);
     return rows;

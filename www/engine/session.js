@@ -131,15 +131,19 @@ export class Session {
     await this.live();
     const info = this.latest;
     const options = { ...this.options, model: undefined, backbone: info.backbone, backend: info.placement.backbone, headBackend: "cpu" };
-    // Each sample its own views' stream (1, 2, …; the session's own embedding uses 0 with the
-    // sample's index), as varied as when the session embeds them itself.
-    this.streams = (this.streams ?? 0) + 1;
-    return pool.embed(options, source, this.streams).catch(() => null);
+    return pool.embed(options, source).catch(() => null);
   }
 
-  /** Trains (see the wasm API), calling `onEpoch(report)` after each epoch; the model is kept. */
-  async train(config, onEpoch = () => {}) {
-    const summary = await this.call("train", [config, onEpoch]);
+  /** Trains (see the wasm API), calling `onModel(report)` when a model goes live (the instant
+   * one first, before the head trains) and `onEpoch(report)` after each epoch; the model is
+   * kept. */
+  async train(config, onEpoch = () => {}, onModel = () => {}) {
+    const live = (report) => {
+      // `predict` works from now on: say so before the engine's next report.
+      this.latest = { ...this.latest, trained: true, modelLabels: report.labels };
+      onModel(report);
+    };
+    const summary = await this.call("train", [config, onEpoch, live]);
     this.poolUseful = undefined;
     this.model = await this.send("save", []);
     return summary;

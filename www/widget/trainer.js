@@ -167,6 +167,11 @@ export class MagpieTrainer extends HTMLElement {
       const summary = await this.session.train(options, (report) => {
         progress.value = report.epoch / options.epochs;
         emit(this, "progress", report);
+      }, (model) => {
+        // The instant model predicts while the head trains.
+        if (model.instant) this.status("Instant model live; training a better one…");
+        emit(this, "live", model);
+        this.preview();
       });
       progress.value = 1;
       const bytes = await this.session.save();

@@ -171,6 +171,7 @@ pub async fn eval(model_path: &Path, data: &Path, args: &BackboneArgs) -> anyhow
                 class: class_of[s.class],
                 view: 0,
             },
+            from_view: 0,
             views: 0,
         })
         .collect();

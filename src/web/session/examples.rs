@@ -10,7 +10,7 @@ use super::frames::Frame;
 use super::{FewShotSession, SampleOptions, SavedEmbedding, keep_affordable_views};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
-use crate::training::{CancelToken, Embedder, Entry, Job};
+use crate::training::{CancelToken, Entry, Job};
 use crate::web::source::{self, ExampleSource};
 use crate::web::{js_error, options};
 
@@ -48,9 +48,10 @@ impl FewShotSession {
 
     /// Adds an image as an example of `label` (created if new): an image file (`Blob`, kept
     /// as it is), or `ImageData`, `<img>`, `<video>` frame, `<canvas>`, `ImageBitmap` or
-    /// `OffscreenCanvas` (kept as a JPEG). Embeds it (and its augmented views) now, from the
-    /// kept file's pixels, unless `options.embedding` holds rows saved with the current
-    /// settings. `options`: `{ id?, embedding? }`. Resolves to the example's id.
+    /// `OffscreenCanvas` (kept as a JPEG). Embeds its frame now, from the kept file's pixels,
+    /// unless `options.embedding` holds rows saved with the current settings; `train` computes
+    /// the augmented views it lacks. `options`: `{ id?, embedding? }`. Resolves to the
+    /// example's id.
     #[wasm_bindgen(js_name = addExample)]
     #[allow(
         clippy::await_holding_refcell_ref,
@@ -91,18 +92,14 @@ impl FewShotSession {
             let job = Job {
                 image: image.view(),
                 entry,
-                views: augment.views,
+                from_view: 0,
+                views: 0,
             };
-            let embedder = Embedder {
-                backbone: &self.model.backbone,
-                rows,
-                device: &self.backbone_device,
-            };
-            embedder
+            self.embedder(rows)
                 .embed(
                     &[job],
                     &augment,
-                    options.stream.unwrap_or(0),
+                    0,
                     &mut samples.cache,
                     &CancelToken::default(),
                 )

@@ -8,7 +8,6 @@
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
-use super::keep_affordable_views;
 use crate::augment::AugmentConfig;
 use crate::dataset::Dataset;
 use crate::image::RgbaImage;
@@ -62,20 +61,22 @@ impl Frame {
     }
 }
 
-/// Embeds every sample of `dataset` (the frame and up to `augment.views` views) into `cache`,
-/// in sample order, decoding [`CHUNK`] frames at a time. Takes as many views as the views
-/// budget allows for the dataset's size (see [`keep_affordable_views`]); returns how many.
-pub async fn embed_all(
+/// Embeds views of samples of `dataset` into `cache`: for each `(sample, first view)` of
+/// `work`, views `first..=views` (view 0 is the frame itself; view `v` of sample `s` is drawn
+/// from the random stream `(seed, s, v)`), decoding [`CHUNK`] frames at a time.
+pub async fn embed_views(
     dataset: &Dataset<Frame>,
     embedder: &Embedder<'_>,
-    augment: &AugmentConfig,
+    (augment, seed): (&AugmentConfig, u64),
+    work: &[(usize, usize)],
+    views: usize,
     cache: &mut EmbeddingCache,
     cancel: &CancelToken,
-) -> Result<usize, JsError> {
-    let mut views = augment.views;
-    for (chunk, samples) in dataset.samples.chunks(CHUNK).enumerate() {
-        let mut images = Vec::with_capacity(samples.len());
-        for sample in samples {
+) -> Result<(), JsError> {
+    for chunk in work.chunks(CHUNK) {
+        let mut images = Vec::with_capacity(chunk.len());
+        for &(index, _) in chunk {
+            let sample = &dataset.samples[index];
             images.push(
                 sample
                     .image
@@ -85,24 +86,35 @@ pub async fn embed_all(
         }
         let jobs: Vec<Job<'_>> = images
             .iter()
-            .zip(samples)
-            .enumerate()
-            .map(|(i, (image, sample))| Job {
+            .zip(chunk)
+            .map(|(image, &(sample, from_view))| Job {
                 image: image.view(),
                 entry: Entry {
-                    sample: chunk * CHUNK + i,
-                    class: sample.class,
+                    sample,
+                    class: dataset.samples[sample].class,
                     view: 0,
                 },
+                from_view,
                 views,
             })
             .collect();
         embedder
-            .embed(&jobs, augment, 0, cache, cancel)
+            .embed(&jobs, augment, seed, cache, cancel)
             .await
             .map_err(js_error)?;
-        // The first chunk tells the row size; views past the budget are dropped from then on.
-        views = keep_affordable_views(cache, views, dataset.samples.len());
     }
-    Ok(views)
+    Ok(())
+}
+
+/// Embeds the frame of every sample of `dataset` into `cache`, in sample order (training
+/// computes the augmented views when it needs them).
+pub async fn embed_frames(
+    dataset: &Dataset<Frame>,
+    embedder: &Embedder<'_>,
+    cache: &mut EmbeddingCache,
+    cancel: &CancelToken,
+) -> Result<(), JsError> {
+    let work: Vec<(usize, usize)> = (0..dataset.samples.len()).map(|s| (s, 0)).collect();
+    let no_views = AugmentConfig::default();
+    embed_views(dataset, embedder, (&no_views, 0), &work, 0, cache, cancel).await
 }

@@ -1,12 +1,13 @@
 //! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as image files (nothing
-//! the user captured is lost when settings change; see [`frames`]) and embedded once when
-//! added; `train` runs on the cached embeddings, re-embedding from the frames only when
-//! augmentation or fine-tuning settings change. Augmented views are kept while the cache stays
+//! the user captured is lost when settings change; see [`frames`]) and their frames embedded
+//! once when added; `train` computes the augmented views they lack and trains on the cached
+//! rows, re-embedding from the frames only when fine-tuning or feature settings change. Augmented views are kept while the cache stays
 //! within [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET); past it, each sample keeps fewer (see [`affordable_views`](crate::session::affordable_views)).
 
 mod examples;
 mod frames;
 mod project;
+mod training;
 
 use std::cell::RefCell;
 
@@ -17,17 +18,13 @@ use wasm_bindgen::prelude::*;
 use self::frames::Frame;
 use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
-use crate::augment::AugmentConfig;
 use crate::backbone::{BackboneKind, Features};
 use crate::classifier::{self, ClassScore, Classifier};
 use crate::device::BackendKind;
 use crate::readback::{read, read_to};
-use crate::session::{affordable_views, keep_affordable_views};
+use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
-use crate::training::{
-    CancelToken, Embedder, EmbeddingCache, EpochReport, Evaluation, StageTimes, StopReason,
-    evaluate_rows, fit_cached, measure_stages,
-};
+use crate::training::{CancelToken, StageTimes, evaluate_rows, measure_stages};
 use crate::weights::PretrainedBackbone;
 
 /// Options of [`FewShotSession::create`].
@@ -60,10 +57,6 @@ struct SampleOptions {
     /// Rows saved earlier by `exampleEmbedding`, used instead of running the backbone when
     /// they were made with the session's current settings.
     embedding: Option<SavedEmbedding>,
-    /// The seed of its augmented views' random streams (default 0; each view's stream also
-    /// depends on the sample's index). The client's embedding pool, whose helper session holds
-    /// one sample at a time, gives each sample its own.
-    stream: Option<u64>,
 }
 
 /// A sample's cached rows, as `exampleEmbedding` returns them for an app to store.
@@ -110,20 +103,6 @@ struct Prediction {
     backbone_ms: f64,
     /// Milliseconds in the head.
     head_ms: f64,
-}
-
-/// What `train` resolves to.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TrainSummary {
-    history: Vec<EpochReport>,
-    stop: StopReason,
-    batches: usize,
-    validation: Option<Evaluation>,
-    elapsed_ms: f64,
-    /// Augmented views per sample trained on: fewer than asked when they would not fit
-    /// [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET).
-    views: usize,
 }
 
 /// Where the stages run, and why.
@@ -326,93 +305,6 @@ impl FewShotSession {
             busy: samples.is_none(),
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
-    }
-
-    /// Trains with `config` (a partial `TrainConfig`: `{ head: { kind, hidden, k }, epochs,
-    /// batchSize, learningRate, labelSmoothing, weightDecay, validationFraction, patience, seed,
-    /// augment: { views, ... }, finetuneBlocks }`), calling `onEpoch(report)` after each epoch.
-    /// Resolves to `{ history, stop, batches, validation, elapsedMs, views }` (`views`: the
-    /// augmented views per sample trained on, fewer than asked past [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET)).
-    #[allow(
-        clippy::await_holding_refcell_ref,
-        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
-    )]
-    #[wasm_bindgen(unchecked_return_type = "TrainSummary")]
-    pub async fn train(
-        &self,
-        config: JsValue,
-        on_epoch: Option<js_sys::Function>,
-    ) -> Result<JsValue, JsError> {
-        let config: TrainConfig = options(config)?;
-        let mut guard = self.edit()?;
-        let samples = &mut *guard;
-        self.cancel.reset();
-        let start = crate::clock::now_ms();
-        let rows = config.rows(self.model.backbone.kind);
-        let (cached_augment, cached_rows) = samples.cached_with.clone();
-        let mut augment = config.augment.clone();
-        if rows == cached_rows && !samples.cache.is_empty() {
-            augment.views = affordable_views(
-                augment.views,
-                samples.dataset.samples.len(),
-                samples.cache.row_len(),
-            );
-        }
-        let fewer_views = AugmentConfig {
-            views: augment.views,
-            ..cached_augment.clone()
-        } == augment
-            && augment.views <= cached_augment.views
-            && rows == cached_rows;
-        if fewer_views {
-            // A prefix of the views already computed: no backbone pass needed.
-            samples.cache.keep_views(augment.views);
-            samples.cached_with.0.views = augment.views;
-        } else {
-            // Re-embed every frame with the new views or rows.
-            let mut cache = EmbeddingCache::default();
-            let embedder = Embedder {
-                backbone: &self.model.backbone,
-                rows,
-                device: &self.backbone_device,
-            };
-            augment.views = frames::embed_all(
-                &samples.dataset,
-                &embedder,
-                &augment,
-                &mut cache,
-                &self.cancel,
-            )
-            .await?;
-            samples.cache = cache;
-            samples.cached_with = (augment, rows);
-        }
-        let mut progress = |report: &EpochReport| {
-            if let (Some(f), Ok(value)) = (&on_epoch, serde_wasm_bindgen::to_value(report)) {
-                let _ = f.call1(&JsValue::NULL, &value);
-            }
-        };
-        let fitted = fit_cached(
-            &samples.cache,
-            &samples.dataset,
-            &self.model.backbone,
-            &config,
-            &self.head_device,
-            &mut progress,
-            &self.cancel,
-        )
-        .await
-        .map_err(js_error)?;
-        let summary = TrainSummary {
-            history: fitted.history,
-            stop: fitted.stop,
-            batches: fitted.batches,
-            validation: fitted.validation,
-            elapsed_ms: crate::clock::now_ms() - start,
-            views: samples.cached_with.0.views,
-        };
-        *self.classifier.borrow_mut() = Some(fitted.classifier);
-        serde_wasm_bindgen::to_value(&summary).map_err(js_error)
     }
 
     /// Stops `train` at its next mini-batch (it resolves with `stop: "cancelled"`).

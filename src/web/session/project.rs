@@ -9,7 +9,7 @@ use super::{FewShotSession, Samples, save_model};
 use crate::classifier;
 use crate::dataset::{Dataset, Sample};
 use crate::project::{ClassEntry, FORMAT, Manifest, Project, SampleEntry, VERSION, class_folders};
-use crate::training::{Embedder, EmbeddingCache};
+use crate::training::EmbeddingCache;
 use crate::web::codec::ImageFormat;
 use crate::web::{fetch, js_error, options};
 
@@ -179,19 +179,10 @@ impl FewShotSession {
         let mut guard = self.edit()?;
         let (mut augment, rows) = guard.cached_with.clone();
         let mut cache = EmbeddingCache::default();
-        let embedder = Embedder {
-            backbone: &self.model.backbone,
-            rows,
-            device: &self.backbone_device,
-        };
-        augment.views = frames::embed_all(
-            &dataset,
-            &embedder,
-            &augment,
-            &mut cache,
-            &Default::default(),
-        )
-        .await?;
+        let embedder = self.embedder(rows);
+        // The frames now; training computes the augmented views.
+        frames::embed_frames(&dataset, &embedder, &mut cache, &Default::default()).await?;
+        augment.views = 0;
         let loaded = Loaded {
             name: manifest.name,
             labels: dataset.labels.clone(),

@@ -1,0 +1,134 @@
+// Time to a trained model in the web app (a benchmark, not a test), on the default path
+// (MobileNetV2, automatic backend, default settings), driven as a person would: a first visit
+// (nothing cached, no project) → ready to record, a warm reload → ready, then hold-to-record
+// CLASSES classes × SAMPLES captures from the fake camera of the tests (real photos), press
+// Train, and time the last capture's release → the first live prediction (a model predicting
+// live) and → training done (the final model). Beside it, in the same browser and on the same
+// rows (each sample's pooled MobileNetV2 embedding, read from the app), TF.js trains Teachable
+// Machine's head (Dense(100, relu) → Dense(C), Adam 1e-3, batch 16, 50 epochs) on its wasm
+// backend. Rounds are interleaved (before, now, TF.js, before, now, TF.js, …); medians and
+// spreads are printed.
+//   node bench/time-to-trained.mjs [rounds=3] [classes=4] [samples=30]   (after `trunk build --release`)
+//   MAGPIE_BEFORE_DIST=<dist folder of an earlier build> adds that build's rounds ("before").
+import { readdirSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { ASSETS, DIST, ROOT, fakeCamera, launch, serveFolders } from "../tests/browser/harness.mjs";
+
+const ROUNDS = Number(process.argv[2] ?? 3);
+const CLASSES = Number(process.argv[3] ?? 4);
+const SAMPLES = Number(process.argv[4] ?? 30);
+const BEFORE = process.env.MAGPIE_BEFORE_DIST;
+const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+const DIGITS = readdirSync(DATASET).filter((d) => /^\d$/.test(d)).sort().slice(0, CLASSES);
+const photos = (digit, n) => readdirSync(join(DATASET, digit)).sort().slice(0, n)
+  .map((f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`);
+const status = (page, pattern) => page.waitForFunction((source) => new RegExp(source).test(document.getElementById("status").textContent),
+  pattern.source, { timeout: 900_000 });
+
+/** One round of the app at `url`: first visit, warm reload, record, train. Milliseconds, and
+ * (`withRows`) each sample's pooled embedding (`{ label, features }`). */
+async function app(browser, url, withRows) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addInitScript(fakeCamera);
+  const page = await context.newPage();
+  let start = Date.now();
+  await page.goto(url);
+  await status(page, /ready on/);
+  const firstVisit = Date.now() - start;
+  start = Date.now();
+  await page.reload();
+  await status(page, /ready on/);
+  const warmVisit = Date.now() - start;
+  await page.click("#camera-toggle");
+  for (let i = 2; i < CLASSES; i += 1) await page.click("#class-add");
+  let released = 0;
+  for (const [index, digit] of DIGITS.entries()) {
+    await page.evaluate((urls) => window.__camera.show(urls), photos(digit, SAMPLES));
+    const button = page.locator(".class-card").nth(index).locator("button.record");
+    await button.scrollIntoViewIfNeeded();
+    const box = await button.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForFunction(([i, n]) => Number.parseInt(document.querySelectorAll(".class-card .count")[i].textContent, 10) >= n,
+      [index, SAMPLES], { timeout: 300_000 });
+    await page.mouse.up();
+    released = Date.now();
+    // A person moves to the next class: the page embeds what it recorded meanwhile.
+    if (index < DIGITS.length - 1) await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 300_000 });
+  }
+  await page.click("#train");
+  await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 900_000 });
+  const live = Date.now() - released;
+  await status(page, /Training (done|stopped early|cancelled)|Training failed/);
+  const trained = Date.now() - released;
+  const message = await page.textContent("#status");
+  const rows = withRows && await page.evaluate(async () => {
+    const project = window.magpie.app.project;
+    const half = (bits) => {
+      const sign = bits & 0x8000 ? -1 : 1;
+      const exponent = (bits >> 10) & 0x1f;
+      const fraction = bits & 0x3ff;
+      if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+      return exponent === 31 ? Number.NaN : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+    };
+    const out = [];
+    for (const sample of project.samples.values()) {
+      const { rows } = await project.session.exampleEmbedding(sample.id);
+      const label = project.classes.find((c) => c.id === sample.classId).name;
+      // Each row starts with the pooled embedding (1280 values), the spatial map after it.
+      out.push({ label, features: [...rows.slice(0, 1280)].map(half) });
+    }
+    return out;
+  });
+  await context.close();
+  return { firstVisit, warmVisit, live, trained, message, rows };
+}
+
+/** TF.js's Teachable Machine head on `rows`, in the bench page of the same browser. */
+async function tfjsHead(browser, url, rows) {
+  const page = await browser.newPage();
+  await page.goto(`${url}bench/tfjs.html`);
+  await page.waitForFunction(() => window.benchReady === true);
+  const result = await page.evaluate((embeddings) => window.bench.head({ impl: "tfjs", backend: "wasm", epochs: 50, embeddings }),
+    { dim: 1280, rows });
+  await page.close();
+  return result.ms;
+}
+
+const folders = (dist) => ({ "/": dist, "/__assets__/": ASSETS, "/bench/": join(ROOT, "bench"), "/tfjs/": join(ROOT, "node_modules/@tensorflow") });
+const hosts = { now: await serveFolders(folders(DIST)) };
+if (BEFORE) hosts.before = await serveFolders(folders(BEFORE));
+const browser = await launch();
+const variants = BEFORE ? ["before", "now"] : ["now"];
+const rounds = { before: [], now: [], tfjs: [] };
+const load = [];
+for (let r = 0; r < ROUNDS; r += 1) {
+  for (const variant of variants) {
+    load.push(loadavg()[0]);
+    const { rows, ...result } = await app(browser, `${hosts[variant].url}?backbone=mobilenet_v2`, variant === "now");
+    rounds[variant].push(result);
+    console.error(`round ${r + 1} ${variant}: ${JSON.stringify(result)}`);
+    if (variant === "now") {
+      rounds.tfjs.push(await tfjsHead(browser, hosts.now.url, rows));
+      console.error(`round ${r + 1} TF.js head: ${rounds.tfjs.at(-1).toFixed(0)} ms`);
+    }
+  }
+}
+await browser.close();
+for (const host of Object.values(hosts)) host.server.close();
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const seconds = (values) => `${(median(values) / 1000).toFixed(1)} s (${(Math.min(...values) / 1000).toFixed(1)}–${(Math.max(...values) / 1000).toFixed(1)})`;
+console.log(`MobileNetV2, automatic backend, default settings; ${CLASSES} classes × ${SAMPLES} hold-to-record captures; ` +
+  `${ROUNDS} interleaved rounds; ${cpus().length} cores; load average ${load.map((l) => l.toFixed(1)).join(", ")}`);
+console.log("| | " + variants.join(" | ") + " |");
+console.log("|---|" + variants.map(() => "---|").join(""));
+for (const [name, key] of [["first visit → ready to record", "firstVisit"], ["warm visit → ready to record", "warmVisit"],
+  ["last capture → live prediction", "live"], ["last capture → training done", "trained"]]) {
+  console.log(`| ${name} | ${variants.map((v) => seconds(rounds[v].map((x) => x[key]))).join(" | ")} |`);
+}
+const tfjs = median(rounds.tfjs);
+console.log(`TF.js's Teachable Machine head (wasm backend, 50 epochs) on the same ${CLASSES * SAMPLES} rows: ${seconds(rounds.tfjs)}`);
+console.log(`last capture → live prediction, now ÷ TF.js head: ${(median(rounds.now.map((x) => x.live)) / tfjs).toFixed(2)}×; ` +
+  `last capture → training done ÷ TF.js head: ${(median(rounds.now.map((x) => x.trained)) / tfjs).toFixed(2)}×`);
