@@ -1,8 +1,8 @@
 // Time to a trained model in the web app (a benchmark, not a test), on the default path
 // (MobileNetV2, automatic backend, default settings), driven as a person would: a first visit
 // (nothing cached, no project) → ready to record, a warm reload → ready, then hold-to-record
-// CLASSES classes × SAMPLES captures from the fake camera of the tests (real photos), press
-// Train, and time the last capture's release → the first live prediction (a model predicting
+// CLASSES classes × SAMPLES captures from the fake camera of the tests (real photos; between
+// classes the page embeds what was recorded, then 3 s pass), press Train, and time the last capture's release → the first live prediction (a model predicting
 // live) and → training done (the final model). Beside it, in the same browser and on the same
 // rows (each sample's pooled MobileNetV2 embedding, read from the app), TF.js trains Teachable
 // Machine's head (Dense(100, relu) → Dense(C), Adam 1e-3, batch 16, 50 epochs) on its wasm
@@ -19,6 +19,8 @@ const ROUNDS = Number(process.argv[2] ?? 3);
 const CLASSES = Number(process.argv[3] ?? 4);
 const SAMPLES = Number(process.argv[4] ?? 30);
 const BEFORE = process.env.MAGPIE_BEFORE_DIST;
+/** Seconds a person takes between classes, once the page has embedded the last one's frames. */
+const PAUSE_MS = 3000;
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const DIGITS = readdirSync(DATASET).filter((d) => /^\d$/.test(d)).sort().slice(0, CLASSES);
 const photos = (digit, n) => readdirSync(join(DATASET, digit)).sort().slice(0, n)
@@ -44,6 +46,7 @@ async function app(browser, url, withRows) {
   for (let i = 2; i < CLASSES; i += 1) await page.click("#class-add");
   let released = 0;
   for (const [index, digit] of DIGITS.entries()) {
+    console.error(`  recording class ${index + 1} of ${DIGITS.length}`);
     await page.evaluate((urls) => window.__camera.show(urls), photos(digit, SAMPLES));
     const button = page.locator(".class-card").nth(index).locator("button.record");
     await button.scrollIntoViewIfNeeded();
@@ -54,9 +57,14 @@ async function app(browser, url, withRows) {
       [index, SAMPLES], { timeout: 300_000 });
     await page.mouse.up();
     released = Date.now();
-    // A person moves to the next class: the page embeds what it recorded meanwhile.
-    if (index < DIGITS.length - 1) await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 300_000 });
+    // A person moves on to the next class: the page embeds what it recorded meanwhile, and
+    // the person takes a few seconds to get the next sign ready.
+    if (index < DIGITS.length - 1) {
+      await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 300_000 });
+      await page.waitForTimeout(PAUSE_MS);
+    }
   }
+  console.error("  training");
   await page.click("#train");
   await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 900_000 });
   const live = Date.now() - released;

@@ -15,7 +15,7 @@ export const ASSETS = process.env.MAGPIE_ASSETS ?? join(homedir(), ".cache/magpi
 const TYPES = {
   ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
   ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg",
-  ".JPG": "image/jpeg", ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml",
+  ".JPG": "image/jpeg", ".bmp": "image/bmp", ".ts": "text/plain", ".bpk": "application/octet-stream", ".svg": "image/svg+xml", ".webmanifest": "application/manifest+json",
 };
 
 /** Serves `routes` (URL path prefix → folder, or path → `{ type, body }`) on a new port, as
@@ -64,15 +64,24 @@ export function serve() {
   return serveFolders({ "/": DIST, "/__assets__/": ASSETS });
 }
 
+/** How the tests start Chromium: headless, WebGPU on SwiftShader, nothing phoning home. */
+const CHROMIUM = {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader",
+    "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic", "--enable-features=Vulkan",
+  ],
+};
+
 export async function launch(extraArgs = []) {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader",
-      "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-quic", "--enable-features=Vulkan", ...extraArgs,
-    ],
-  });
+  return chromium.launch({ ...CHROMIUM, args: [...CHROMIUM.args, ...extraArgs] });
+}
+
+/** A browser context with a profile in `userDataDir` (not incognito, unlike `launch`'s
+ * contexts: what installability checks need). */
+export function launchPersistent(userDataDir) {
+  return chromium.launchPersistentContext(userDataDir, CHROMIUM);
 }
 
 /** Opens the app (its first project on the small MobileNetV1 0.25, unless `query` says

@@ -117,8 +117,11 @@ export class ClassesView {
     card.count.textContent = `${samples.length} sample${samples.length === 1 ? "" : "s"}`;
     card.up.disabled = index === 0;
     card.down.disabled = index === project.classes.length - 1;
-    card.record.classList.toggle("active", this.app.recorder.classId === cls.id);
-    card.record.textContent = this.app.recorder.classId === cls.id ? "Recording…" : "Hold to record";
+    const recording = this.app.recorder.classId === cls.id;
+    card.record.classList.toggle("active", recording);
+    card.record.textContent = recording ? "Recording…" : "Hold to record";
+    // The accessible name keeps what is shown (WCAG's label in name) and the button's name.
+    card.record.setAttribute("aria-label", recording ? "Recording… (Hold to record samples)" : "Hold to record samples");
     const shown = samples.slice(-THUMBS);
     const ids = shown.map((s) => s.id);
     if (ids.join() !== card.shown.join()) {

@@ -6,6 +6,9 @@ import { $, messageOf, status } from "./dom.js";
 import * as frames from "../engine/frames.js";
 import { barRows } from "../widget/bars.js";
 
+/** Milliseconds between live predictions while a head trains (about 4 a second). */
+const TRAINING_FRAME_GAP_MS = 250;
+
 /** Wires the preview panel. */
 export class PreviewView {
   constructor(app) {
@@ -44,6 +47,8 @@ export class PreviewView {
           }
         }
         await new Promise((r) => requestAnimationFrame(r));
+        // While a head trains beside it in the engine, fewer frames leave it more time.
+        if (project.training) await new Promise((r) => setTimeout(r, TRAINING_FRAME_GAP_MS));
       }
     } finally {
       this.running = false;

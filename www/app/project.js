@@ -11,6 +11,10 @@ import { catalogue, clean } from "./settings.js";
 /** A fresh id with `prefix`. */
 export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
+/** Samples whose augmented views one idle-time call embeds (a few tenths of a second with
+ * MobileNetV2 on the CPU, so a capture or Train waits at most that long). */
+const VIEWS_AT_ONCE = 2;
+
 /** Whether a session's embedding of a sample is the stored one: same settings and as many
  * views (a session keeps fewer views per sample when there are very many samples). */
 const sameEmbedding = (a, b) => a.key === b?.key && a.rows.length === b.rows.length;
@@ -139,6 +143,7 @@ export class Project extends EventTarget {
     }).finally(() => {
       this.sessionInfo = session.info();
       this.changed("session");
+      this.fillViews();
     });
   }
 
@@ -148,7 +153,7 @@ export class Project extends EventTarget {
     if (this.inSession.has(sample.id)) return;
     await session.addExample(label, sample.jpeg, { id: sample.id, embedding: sample.embedding });
     this.inSession.add(sample.id);
-    const embedding = await session.exampleEmbedding(sample.id);
+    const embedding = session.addedEmbedding(sample.id);
     if (!sameEmbedding(embedding, sample.embedding)) {
       sample.embedding = embedding;
       await this.save([sample]);
@@ -293,17 +298,39 @@ export class Project extends EventTarget {
     return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name);
   }
 
-  /** Holds embedding back until `resumeEmbedding`: while recording, the CPU is kept for
-   * capturing frames at an even rate (on two cores, embedding beside capture made the captured
-   * frames uneven). */
+  /** Holds embedding back until `resumeEmbedding` on a machine of two cores or fewer: while
+   * recording, the CPU is kept for capturing frames at an even rate (there, embedding beside
+   * capture made the captured frames uneven). With more cores the pool embeds each frame as it
+   * is captured, and Train finds them embedded. */
   pauseEmbedding() {
+    this.recording = true;
+    if ((navigator.hardwareConcurrency ?? 2) > 2) return;
     this.resume();
     this.resumed = new Promise((resolve) => { this.resume = resolve; });
   }
 
   /** Lets held-back embedding run. */
   resumeEmbedding() {
+    this.recording = false;
     this.resume();
+    this.fillViews();
+  }
+
+  /** While nothing else runs (no sample waiting, no recording, no training), embeds the
+   * augmented views the next training needs, a few samples at a time, so that Train finds them
+   * done; anything else queued goes first. */
+  fillViews() {
+    if (this.filling) return;
+    const idle = () => this.session && this.pending === 0 && !this.recording && !this.training;
+    this.filling = (async () => {
+      // Samples just captured are embedded first (their calls are queued before this one).
+      await this.queue;
+      while (idle()) {
+        const session = this.session;
+        const left = await this.enqueue(() => (idle() ? session.embedViews(VIEWS_AT_ONCE) : 0));
+        if (!left) break;
+      }
+    })().catch(() => {}).finally(() => { this.filling = null; });
   }
 
   /** Embeds a sample in the session, after everything queued before it. */
@@ -318,6 +345,7 @@ export class Project extends EventTarget {
     }).finally(() => {
       this.pending -= 1;
       this.changed("pending");
+      if (this.pending === 0) this.fillViews();
     });
   }
 
@@ -353,6 +381,7 @@ export class Project extends EventTarget {
   async train(options, onEpoch, onModel = () => {}) {
     // Every sample being captured or uploaded now is part of this training.
     while (this.pending > 0) await new Promise((resolve) => this.addEventListener("change", resolve, { once: true }));
+    this.training = true;
     return this.recovering(() => this.enqueue(async () => {
       const session = this.session;
       if (!session) throw new Error("the model is still loading");
@@ -380,7 +409,10 @@ export class Project extends EventTarget {
       if (changed.length) await this.save(changed);
       this.changed("model");
       return summary;
-    }));
+    })).finally(() => {
+      this.training = false;
+      this.fillViews();
+    });
   }
 
   /** Stops training at its next batch. */

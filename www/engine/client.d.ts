@@ -21,7 +21,11 @@ type Remote<T> = {
 };
 
 /** A few-shot session living in the engine. */
-export type FewShotSession = Remote<wasm.FewShotSession>;
+export type FewShotSession = Remote<wasm.FewShotSession> & {
+  /** The rows the engine computed (or took) for example `id` when it was added through this
+   * object, without asking the engine again; null for another id. */
+  addedEmbedding(id: string): wasm.SavedEmbedding | null;
+};
 /** An ImageNet classifier living in the engine. */
 export type ImageNetModel = Remote<wasm.ImageNetModel>;
 

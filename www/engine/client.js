@@ -21,6 +21,11 @@ const workerAllowed = () => typeof Worker === "function" && WORKER.origin === gl
 
 let engines = 0;
 
+/** What a call rejects with when its engine faulted (`faulted` tells it apart). */
+class EngineFault extends Error {
+  name = "EngineFault";
+}
+
 /** One running engine: a worker (or the page) with its own wasm instance. */
 export class Engine {
   constructor(onFault) {
@@ -90,7 +95,7 @@ export class Engine {
   /** Ends this engine: pending calls reject, the worker goes, the client is told once. */
   fail(message) {
     if (this.dead) return;
-    this.dead = new Error(`the engine stopped on an internal error: ${message}`);
+    this.dead = new EngineFault(`the engine stopped on an internal error: ${message}`);
     for (const call of this.pending.values()) call.reject(this.dead);
     this.pending.clear();
     this.callbacks.clear();
@@ -187,7 +192,7 @@ export function onFault(listener) {
 }
 
 /** Whether `error` says the engine faulted (the call failed; the next one rebuilds). */
-export const faulted = (error) => /the engine stopped on an internal error/.test(error?.message ?? "");
+export const faulted = (error) => error instanceof EngineFault;
 
 /** Whether `error` says the GPU device was lost: every later GPU call fails too. */
 export const deviceLost = (error) => /the GPU device was lost/.test(error?.message ?? "");

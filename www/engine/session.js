@@ -40,6 +40,8 @@ export class Session {
     this.options = options;
     /** Changes since creation, replayed on a fresh engine: `[method, args]`. */
     this.journal = [];
+    /** Each example's rows as the engine answered `addExample`, by id. */
+    this.added = new Map();
     /** The model to load after replaying (bytes), once one was trained or loaded. */
     this.model = null;
     this.freed = false;
@@ -119,10 +121,19 @@ export class Session {
     // by the session: the pool then waits for the next training.
     this.poolUseful = !pooled || pooled.key === embedding.key;
     this.journal.push(["addExample", [label, value, { ...options, id, embedding }]]);
+    this.added.set(id, embedding);
     return id;
   }
 
+  /** The rows the engine computed (or took) for example `id` when it was added through this
+   * object, without asking the engine again; `exampleEmbedding` has the current ones (with the
+   * views training computed since). */
+  addedEmbedding(id) {
+    return this.added.get(id) ?? null;
+  }
+
   exampleEmbedding(id) { return this.call("exampleEmbedding", [id]); }
+  embedViews(samples) { return this.call("embedViews", [samples]); }
 
   /** The rows of `source` from the embedding pool, or null (no pool, or its rows would not fit). */
   async pooled(source) {

@@ -111,7 +111,7 @@ impl FewShotSession {
             live,
         };
         // The views the samples lack; a cancel meanwhile leaves the instant model live.
-        let embedded = self.embed_views(samples, &config, views).await;
+        let embedded = self.embed_views(samples, &config, views, usize::MAX).await;
         if let Err(error) = embedded {
             return match (&instant, self.cancel.is_cancelled()) {
                 (Some(_), true) => to_js(&summary(None, "instant")),
@@ -128,6 +128,28 @@ impl FewShotSession {
             "instant"
         };
         to_js(&summary(Some(fitted), live))
+    }
+
+    /// Embeds the augmented views the next training would compute, for up to `samples` of the
+    /// samples lacking them (an app calls it while idle, so that Train finds them done).
+    /// Resolves to how many samples still lack views.
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
+    #[wasm_bindgen(js_name = embedViews)]
+    pub async fn embed_views_ahead(&self, samples: usize) -> Result<usize, JsError> {
+        let mut guard = self.edit()?;
+        let held = &mut *guard;
+        let config = TrainConfig {
+            augment: held.cached_with.0.clone(),
+            ..TrainConfig::default()
+        };
+        let missing = held.missing_views(config.augment.views).len();
+        let done = missing.min(samples);
+        self.embed_views(held, &config, config.augment.views, done)
+            .await?;
+        Ok(missing - done)
     }
 }
 
@@ -175,14 +197,17 @@ impl FewShotSession {
         Ok(views)
     }
 
-    /// Embeds the augmented views (up to `views`) the samples lack.
+    /// Embeds the augmented views (up to `views`) the samples lack, for the first `most` such
+    /// samples.
     async fn embed_views(
         &self,
         samples: &mut Samples,
         config: &TrainConfig,
         views: usize,
+        most: usize,
     ) -> Result<(), JsError> {
-        let work = samples.missing_views(views);
+        let mut work = samples.missing_views(views);
+        work.truncate(most);
         let embedder = self.embedder(samples.cached_with.1);
         let augment = &samples.cached_with.0;
         frames::embed_views(
