@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  contextWith, downloadOf, fakeCamera, holdRecord, openIn, projectFileContents, quickSettings, sampleCounts, settled, stored,
+  cameraOn, contextWith, downloadOf, fakeCamera, holdRecord, openIn, projectFileContents, quickSettings, sampleCounts, settled, stored,
   noEarlyStop, trainAndWait, untilReady, useBrowser,
 } from "./harness.mjs";
 
@@ -57,7 +57,7 @@ async function recordBoth(page, n) {
 
 /** Starts the camera, waits for a live prediction naming one of the classes, stops the camera. */
 async function predictsLive(page) {
-  await page.click("#camera-toggle");
+  await cameraOn(page);
   await page.waitForFunction(() => document.querySelectorAll("#scores li").length === 2, null, { timeout: 60_000 });
   const names = await page.locator(".class-name").evaluateAll((inputs) => inputs.map((i) => i.value));
   const prediction = await page.textContent("#prediction");

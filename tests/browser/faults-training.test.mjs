@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  contextWith, fakeCamera, holdRecord, noEarlyStop, openIn, quickSettings, sampleCounts, settled, trainAndWait, untilReady,
+  cameraOn, contextWith, fakeCamera, holdRecord, noEarlyStop, openIn, quickSettings, sampleCounts, settled, trainAndWait, untilReady,
   useBrowser,
 } from "./harness.mjs";
 
@@ -20,7 +20,7 @@ async function rename(page, index, name) {
 
 /** Starts the camera and waits for live predictions; returns the class names the scores show. */
 async function liveScores(page) {
-  await page.click("#camera-toggle");
+  await cameraOn(page);
   await page.waitForFunction(() => document.querySelectorAll("#scores li").length === 2, null, { timeout: 60_000 });
   const names = await page.locator("#scores .name").allTextContents();
   await page.click("#camera-toggle");

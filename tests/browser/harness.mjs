@@ -240,6 +240,11 @@ export async function holdTrainerRecord(page, index, n) {
   await page.mouse.up();
 }
 
+/** Starts the page's camera unless it is on already (recording turns it on). */
+export async function cameraOn(page) {
+  if (!(await page.evaluate(() => window.magpie.app.camera.on))) await page.click("#camera-toggle");
+}
+
 /** Waits until every captured frame is encoded, saved (or refused) and embedded. */
 export async function settled(page) {
   await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 120_000 });

@@ -20,7 +20,7 @@ export class Recorder extends EventTarget {
   async start(classId) {
     if (this.recording) return;
     this.classId = classId;
-    this.project.pauseEmbedding();
+    this.project.setRecording(true);
     this.changed();
     try {
       if (!this.camera.on) await this.camera.start();
@@ -44,7 +44,7 @@ export class Recorder extends EventTarget {
     this.timer = null;
     if (this.classId === null) return;
     this.classId = null;
-    this.project.resumeEmbedding();
+    this.project.setRecording(false);
     this.changed();
   }
 

@@ -56,9 +56,6 @@ export class Project extends EventTarget {
     /** Counts edits of classes and samples: a training that saw one during it is out of date. */
     this.revision = 0;
     this.queue = Promise.resolve();
-    /** Resolves when embedding may go on (it waits while the camera records). */
-    this.resumed = Promise.resolve();
-    this.resume = () => {};
     /** Ids of the samples the session holds. */
     this.inSession = new Set();
   }
@@ -298,22 +295,12 @@ export class Project extends EventTarget {
     return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name);
   }
 
-  /** Holds embedding back until `resumeEmbedding` on a machine of two cores or fewer: while
-   * recording, the CPU is kept for capturing frames at an even rate (there, embedding beside
-   * capture made the captured frames uneven). With more cores the pool embeds each frame as it
-   * is captured, and Train finds them embedded. */
-  pauseEmbedding() {
-    this.recording = true;
-    if ((navigator.hardwareConcurrency ?? 2) > 2) return;
-    this.resume();
-    this.resumed = new Promise((resolve) => { this.resume = resolve; });
-  }
-
-  /** Lets held-back embedding run. */
-  resumeEmbedding() {
-    this.recording = false;
-    this.resume();
-    this.fillViews();
+  /** Says whether the camera is recording into this project. Frames are embedded as they are
+   * captured (one backbone pass each, in the client's pool); views are filled in only once
+   * recording stops. */
+  setRecording(on) {
+    this.recording = on;
+    if (!on) this.fillViews();
   }
 
   /** While nothing else runs (no sample waiting, no recording, no training), embeds the
@@ -338,7 +325,6 @@ export class Project extends EventTarget {
     this.pending += 1;
     this.changed("pending");
     return this.enqueue(async () => {
-      await this.resumed;
       // A sample removed while it waited is skipped.
       if (!this.session || !this.samples.has(sample.id)) return;
       await this.embed(this.session, sample, label);
