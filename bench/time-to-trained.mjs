@@ -13,7 +13,7 @@
 import { readdirSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { ASSETS, DIST, ROOT, fakeCamera, launch, serveFolders } from "../tests/browser/harness.mjs";
+import { ASSETS, DIST, ROOT, fakeCamera, holdRecord, launch, serveFolders } from "../tests/browser/harness.mjs";
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const CLASSES = Number(process.argv[3] ?? 4);
@@ -48,14 +48,7 @@ async function app(browser, url, withRows) {
   for (const [index, digit] of DIGITS.entries()) {
     console.error(`  recording class ${index + 1} of ${DIGITS.length}`);
     await page.evaluate((urls) => window.__camera.show(urls), photos(digit, SAMPLES));
-    const button = page.locator(".class-card").nth(index).locator("button.record");
-    await button.scrollIntoViewIfNeeded();
-    const box = await button.boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.waitForFunction(([i, n]) => Number.parseInt(document.querySelectorAll(".class-card .count")[i].textContent, 10) >= n,
-      [index, SAMPLES], { timeout: 300_000 });
-    await page.mouse.up();
+    await holdRecord(page, index, SAMPLES);
     released = Date.now();
     // A person moves on to the next class: the page embeds what it recorded meanwhile, and
     // the person takes a few seconds to get the next sign ready.
