@@ -3,6 +3,10 @@
 
 import { $, h, messageOf, status } from "./dom.js";
 
+/** The live model's results on the held-out samples, from a training summary: the instant
+ * model's when it stayed, else the trained head's. */
+export const liveValidation = (summary) => (summary.live === "instant" ? summary.instant?.validation : summary.validation);
+
 /** Wires the results panel. */
 export class ResultsView {
   constructor(app) {
@@ -15,7 +19,7 @@ export class ResultsView {
   /** Shows the live model's validation results from a training summary (or, without a
    * validation split, every sample's). */
   async show(summary) {
-    const validation = summary.live === "instant" ? summary.instant?.validation : summary.validation;
+    const validation = liveValidation(summary);
     if (validation?.count) {
       this.evaluation = validation;
       this.scope = `${validation.count} validation samples (held out from training)`;

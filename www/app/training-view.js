@@ -4,6 +4,7 @@
 
 import { $, messageOf, status } from "./dom.js";
 import { drawChart } from "./chart.js";
+import { liveValidation } from "./results-view.js";
 import { catalogue, trainOptions } from "./settings.js";
 
 /** Settings chosen from a list; the others are numbers. */
@@ -107,7 +108,7 @@ export class TrainingView {
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
-      const validation = percent(summary.live === "instant" ? summary.instant.validation : summary.validation);
+      const validation = percent(liveValidation(summary));
       const kept = summary.live === "instant" && summary.stop !== "cancelled"
         ? " The instant model stays: the trained head did worse on the held-out samples." : "";
       const asked = options.augment?.views ?? summary.views;

@@ -187,6 +187,7 @@ export class Session {
   async loadProject(file) {
     const loaded = await this.call("loadProject", [absolute(file)]);
     this.journal = [["loadProject", [absolute(file)]]];
+    this.added.clear();
     this.model = loaded.trained ? await this.send("save", []) : null;
     return loaded;
   }

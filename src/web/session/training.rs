@@ -100,7 +100,7 @@ impl FewShotSession {
             }
             None => None,
         };
-        let summary = |fitted: Option<Fitted>, live| TrainSummary {
+        let summary = |fitted: Option<&Fitted>, live| TrainSummary {
             validation: fitted.as_ref().and_then(|f| f.validation.clone()),
             history: fitted.as_ref().map_or_else(Vec::new, |f| f.history.clone()),
             stop: fitted.as_ref().map_or(StopReason::Cancelled, |f| f.stop),
@@ -111,7 +111,7 @@ impl FewShotSession {
             live,
         };
         // The views the samples lack; a cancel meanwhile leaves the instant model live.
-        let embedded = self.embed_views(samples, &config, views, usize::MAX).await;
+        let embedded = self.embed_views(samples, config.seed, usize::MAX).await;
         if let Err(error) = embedded {
             return match (&instant, self.cancel.is_cancelled()) {
                 (Some(_), true) => to_js(&summary(None, "instant")),
@@ -121,13 +121,15 @@ impl FewShotSession {
         let mut progress = |report: &EpochReport| notify(&on_epoch, report);
         let fitted = self.fit(samples, &config, &mut progress).await?;
         let instant_validation = instant.as_ref().and_then(|i| i.validation.as_ref());
-        let live = if head_replaces_instant(instant_validation, fitted.validation.as_ref()) {
-            *self.classifier.borrow_mut() = Some(fitted.classifier.clone());
-            "head"
-        } else {
-            "instant"
-        };
-        to_js(&summary(Some(fitted), live))
+        let replaces = head_replaces_instant(instant_validation, fitted.validation.as_ref());
+        let reply = to_js(&summary(
+            Some(&fitted),
+            if replaces { "head" } else { "instant" },
+        ));
+        if replaces {
+            *self.classifier.borrow_mut() = Some(fitted.classifier);
+        }
+        reply
     }
 
     /// Embeds the augmented views the next training would compute, for up to `samples` of the
@@ -140,16 +142,8 @@ impl FewShotSession {
     #[wasm_bindgen(js_name = embedViews)]
     pub async fn embed_views_ahead(&self, samples: usize) -> Result<usize, JsError> {
         let mut guard = self.edit()?;
-        let held = &mut *guard;
-        let config = TrainConfig {
-            augment: held.cached_with.0.clone(),
-            ..TrainConfig::default()
-        };
-        let missing = held.missing_views(config.augment.views).len();
-        let done = missing.min(samples);
-        self.embed_views(held, &config, config.augment.views, done)
-            .await?;
-        Ok(missing - done)
+        self.embed_views(&mut guard, TrainConfig::default().seed, samples)
+            .await
     }
 }
 
@@ -197,29 +191,31 @@ impl FewShotSession {
         Ok(views)
     }
 
-    /// Embeds the augmented views (up to `views`) the samples lack, for the first `most` such
-    /// samples.
+    /// Embeds the augmented views the samples lack (up to the cache's views, drawn from the
+    /// streams of `seed`), for the first `most` such samples; returns how many still lack some.
     async fn embed_views(
         &self,
         samples: &mut Samples,
-        config: &TrainConfig,
-        views: usize,
+        seed: u64,
         most: usize,
-    ) -> Result<(), JsError> {
+    ) -> Result<usize, JsError> {
+        let views = samples.cached_with.0.views;
         let mut work = samples.missing_views(views);
+        let left = work.len().saturating_sub(most);
         work.truncate(most);
         let embedder = self.embedder(samples.cached_with.1);
         let augment = &samples.cached_with.0;
         frames::embed_views(
             &samples.dataset,
             &embedder,
-            (augment, config.seed),
+            (augment, seed),
             &work,
             views,
             &mut samples.cache,
             &self.cancel,
         )
-        .await
+        .await?;
+        Ok(left)
     }
 
     /// Trains (or builds) `config`'s model on the cached rows.
