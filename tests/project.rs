@@ -1070,10 +1070,14 @@ fn the_knn_model_record_holds_the_documented_description() {
             "preprocessing",
             "tailBlocks",
             "training",
+            "unsureBelow",
             "version"
         ]
     );
-    assert_eq!(info["version"], 2);
+    assert_eq!(info["version"], 3);
+    // Nothing held out (two samples a class): "not sure" halfway between chance and certainty.
+    let threshold = info["unsureBelow"].as_f64().unwrap();
+    assert!((threshold - 2.0 / 3.0).abs() < 1e-6, "{threshold}");
     assert_eq!(
         info["features"], "pooled",
         "MobileNetV1 0.25 has no spatial map"
@@ -1101,6 +1105,40 @@ fn the_knn_model_record_holds_the_documented_description() {
         serde_json::from_value::<classifier::ClassifierInfo>(info).unwrap(),
         typed
     );
+}
+
+#[test]
+fn records_before_the_not_sure_threshold_load_and_a_bad_threshold_is_refused() {
+    let record = &fixtures().project.files["model.bpk"];
+    let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
+    let loaded = classifier::load(record.clone(), &model.backbone, &cpu()).unwrap();
+    let rewritten = |version, unsure_below| {
+        let mut older = loaded.clone();
+        older.info.version = version;
+        older.info.unsure_below = unsure_below;
+        classifier::save(&older).unwrap()
+    };
+    // Version 2 had no threshold: it loads, and always names a class.
+    let v2 = rewritten(2, None);
+    let info: Value = serde_json::from_str(
+        &burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            v2.clone(),
+        ))
+        .unwrap()
+        .metadata()["magpie-classifier"],
+    )
+    .unwrap();
+    assert!(info.get("unsureBelow").is_none());
+    let v2 = classifier::load(v2, &model.backbone, &cpu()).unwrap();
+    assert_eq!(v2.info.threshold(), 0.0);
+    for (bad, why) in [
+        (rewritten(3, Some(1.5)), "not a probability"),
+        (rewritten(3, Some(-0.2)), "not a probability"),
+        (rewritten(4, Some(0.5)), "newer than this app's 3"),
+    ] {
+        let error = classifier::load(bad, &model.backbone, &cpu()).unwrap_err();
+        assert!(error.to_string().contains(why), "{error}");
+    }
 }
 
 /// Name, dtype and shape of every tensor of a record, in name order.

@@ -45,6 +45,7 @@ class App {
     this.camera.addEventListener("state", (e) => {
       $("camera-toggle").textContent = e.detail.on ? "Stop camera" : "Start camera";
       $("camera-off").hidden = e.detail.on;
+      this.render();
       if (e.detail.error) status(`Capture stopped: ${e.detail.error}. Your samples are kept.`, "error");
       if (e.detail.on) this.listCameras();
     });
@@ -277,8 +278,14 @@ class App {
     if (!this.project) return;
     this.classes.render();
     this.training.render();
+    this.preview.render();
     const trained = !!this.project.model;
     $("model-export").disabled = !trained;
+    // First run: an empty project says the three steps where they happen.
+    const empty = this.project.samples.size === 0 && !trained;
+    $("first-run-camera").hidden = !empty || this.camera.on;
+    $("first-run-classes").hidden = !empty;
+    $("first-run-train").hidden = !empty;
     // The instant model predicts before the first training ends.
     $("preview-hint").textContent = trained || this.project.session?.info().trained
       ? (this.camera.on ? "" : "Start the camera, or classify an image file.")

@@ -7,9 +7,12 @@ export type { ClassScore, EpochReport, LoadedProject, ModelReport, Prediction, S
 
 /** Detail of the `prediction` event. */
 export interface PredictionDetail {
+  /** The top class, or "unknown" when the model is not sure. */
   label: string;
   probability: number;
   scores: ClassScore[];
+  /** Whether the top class stays below the threshold (the `threshold` attribute, else the model's). */
+  unsure: boolean;
 }
 
 /** `<magpie-classifier model="model.bpk">`: live predictions of a trained model. */
@@ -57,6 +60,8 @@ export interface MagpieTrainerEventMap extends Omit<HTMLElementEventMap, "progre
   progress: CustomEvent<EpochReport>;
   /** A model went live: the instant one first (`instant: true`), previewed while the head trains. */
   live: CustomEvent<ModelReport>;
+  /** A previewed frame was added to class `label` ("Add this frame"); training follows. */
+  correct: CustomEvent<{ label: string }>;
 }
 
 declare global {
@@ -66,7 +71,7 @@ declare global {
   }
   interface HTMLElementEventMap {
     prediction: CustomEvent<PredictionDetail>;
-    ready: CustomEvent<{ labels?: string[]; backbone?: string }>;
+    ready: CustomEvent<{ labels?: string[]; backbone?: string; threshold?: number }>;
     model: CustomEvent<ModelDetail>;
   }
 }

@@ -3,6 +3,7 @@
 
 mod error;
 mod record;
+pub mod unsure;
 
 pub use error::ClassifierError;
 pub use record::{ClassifierInfo, Preprocessing, RECORD_VERSION, info, load, save};

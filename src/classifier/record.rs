@@ -8,6 +8,7 @@ use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
+use super::unsure::valid_threshold;
 use super::{Classifier, ClassifierError, Head};
 use crate::backbone::{Backbone, BackboneKind, BackboneTail, Features, RowKind};
 use crate::head::{FeatureNorm, HeadConfig, HeadKind, HeadNet, KnnHead, MAX_CLASSES, MAX_HIDDEN};
@@ -17,9 +18,9 @@ use crate::weights::record::all_finite;
 /// Metadata key of the record's description (JSON of [`ClassifierInfo`]).
 const INFO_KEY: &str = "magpie-classifier";
 
-/// Version of the classifier record format (2 added spatial features; version 1 records read
-/// as pooled).
-pub const RECORD_VERSION: u32 = 2;
+/// Version of the classifier record format (2 added spatial features, 3 the "not sure"
+/// threshold; version 1 records read as pooled, versions 1 and 2 as never "not sure").
+pub const RECORD_VERSION: u32 = 3;
 
 /// How images must be prepared for the classifier (fixed by its backbone; recorded so other
 /// implementations can reproduce it).
@@ -106,6 +107,17 @@ pub struct ClassifierInfo {
     pub feature_dim: usize,
     /// The settings it was trained with (the head among them).
     pub training: TrainConfig,
+    /// Below this top-class probability a prediction is "not sure" (see [`super::unsure`]);
+    /// absent before version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsure_below: Option<f32>,
+}
+
+impl ClassifierInfo {
+    /// The "not sure" threshold (0, never "not sure", for records made before it existed).
+    pub fn threshold(&self) -> f32 {
+        self.unsure_below.unwrap_or(0.0)
+    }
 }
 
 fn pooled() -> Features {
@@ -168,6 +180,9 @@ fn describe(reader: &Reader) -> Result<ClassifierInfo, ClassifierError> {
     }
     if info.labels.len() < 2 {
         return Err(error("fewer than two classes"));
+    }
+    if info.unsure_below.is_some_and(|t| !valid_threshold(t)) {
+        return Err(error("its \"not sure\" threshold is not a probability"));
     }
     if info.labels.len() > MAX_CLASSES {
         return Err(error(format!(

@@ -8,6 +8,7 @@ use super::trainer::{EpochReport, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head
 use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainError, argmax};
 use crate::backbone::Backbone;
 use crate::backbone::RowKind;
+use crate::classifier::unsure::{calibrated_threshold, default_threshold};
 use crate::classifier::{Classifier, ClassifierInfo, Head, Preprocessing, RECORD_VERSION};
 use crate::dataset::{Dataset, validation_split};
 use crate::head::{FeatureNorm, HeadKind, KnnHead};
@@ -135,7 +136,7 @@ pub async fn fit(
 
 /// Trains on a cache of `dataset`'s views (row `sample`s index `dataset.samples`): splits off
 /// validation per class, trains on the training samples' views up to `config.augment.views`,
-/// and evaluates on the held-out samples' frames.
+/// evaluates on the held-out samples' frames and calibrates the "not sure" threshold on them.
 pub async fn fit_cached<F>(
     cache: &EmbeddingCache,
     dataset: &Dataset<F>,
@@ -174,8 +175,16 @@ pub async fn fit_cached<F>(
     .await?;
     if !validation_rows.is_empty() {
         let ids = |sample: usize| dataset.samples[sample].id.as_str();
-        fitted.validation =
-            Some(evaluate_rows(&fitted.classifier, cache, &validation_rows, &ids).await?);
+        let outcomes = outcomes(&fitted.classifier, cache, &validation_rows).await?;
+        fitted.validation = Some(evaluation(&outcomes, &fitted.classifier, &ids));
+        // "Not sure" below what the held-out samples named right reach.
+        let right: Vec<f32> = outcomes
+            .iter()
+            .filter(|o| o.truth == o.predicted)
+            .map(|o| o.confidence)
+            .collect();
+        let classes = dataset.labels.len();
+        fitted.classifier.info.unsure_below = Some(calibrated_threshold(&right, classes));
     }
     Ok(fitted)
 }
@@ -215,6 +224,7 @@ pub async fn fit_rows(
         knn_votes: 0,
         feature_dim,
         training: config.clone(),
+        unsure_below: Some(default_threshold(classes)),
     };
     let norm = (row_kind == RowKind::Spatial && !rows.train.is_empty()).then(|| {
         let chunks = rows
@@ -300,6 +310,25 @@ pub async fn evaluate_rows<'a>(
     rows: &[usize],
     id: &dyn Fn(usize) -> &'a str,
 ) -> Result<Evaluation, TrainError> {
+    let outcomes = outcomes(classifier, cache, rows).await?;
+    Ok(evaluation(&outcomes, classifier, id))
+}
+
+/// How a classifier did on one row.
+struct Outcome {
+    truth: usize,
+    predicted: usize,
+    /// The predicted class's probability.
+    confidence: f32,
+    sample: usize,
+}
+
+/// `classifier`'s answer for each of the cached `rows`.
+async fn outcomes(
+    classifier: &Classifier,
+    cache: &EmbeddingCache,
+    rows: &[usize],
+) -> Result<Vec<Outcome>, TrainError> {
     let mut outcomes = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(256) {
         let probabilities = classifier
@@ -307,10 +336,28 @@ pub async fn evaluate_rows<'a>(
             .await?;
         for (&row, p) in chunk.iter().zip(&probabilities) {
             let entry = cache.entries()[row];
-            outcomes.push((entry.class, argmax(p), id(entry.sample)));
+            let predicted = argmax(p);
+            outcomes.push(Outcome {
+                truth: entry.class,
+                predicted,
+                confidence: p[predicted],
+                sample: entry.sample,
+            });
         }
     }
-    Ok(Evaluation::new(outcomes, classifier.info.labels.len()))
+    Ok(outcomes)
+}
+
+/// The evaluation made of `outcomes`.
+fn evaluation<'a>(
+    outcomes: &[Outcome],
+    classifier: &Classifier,
+    id: &dyn Fn(usize) -> &'a str,
+) -> Evaluation {
+    let outcomes = outcomes
+        .iter()
+        .map(|o| (o.truth, o.predicted, id(o.sample)));
+    Evaluation::new(outcomes, classifier.info.labels.len())
 }
 
 #[cfg(test)]

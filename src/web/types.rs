@@ -27,6 +27,8 @@ export interface SessionInfo {
   cachedViews?: number;
   trained: boolean;
   modelLabels?: string[];
+  /** The model's "not sure" threshold (0: never "not sure"). */
+  threshold?: number;
   busy: boolean;
 }
 
@@ -88,8 +90,14 @@ export interface ClassScore {
 /** What `predict` resolves to. */
 export interface Prediction {
   scores: ClassScore[];
+  /** Whether the top class stays below `threshold`: the model is not sure. */
+  unsure: boolean;
+  /** The model's "not sure" threshold. */
+  threshold: number;
   backboneMs: number;
   headMs: number;
+  /** The image's rows (asked for with `{ embedding: true }`), for `addExample`. */
+  embedding?: SavedEmbedding;
 }
 
 /** A sample's cached rows, to store and hand back to `addExample`. */

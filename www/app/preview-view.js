@@ -1,10 +1,12 @@
 // Preview: live prediction from the camera (or an uploaded test image) with a confidence bar
-// per class, the top class highlighted, and a stats line (frames per second, milliseconds in
-// the backbone and in the head).
+// per class, the top class highlighted (or "not sure" below the model's threshold), and a stats
+// line (frames per second, milliseconds in the backbone and in the head). A wrong or unsure
+// prediction is corrected from here: the frame shown goes to a class the user picks (its rows
+// reused, no backbone pass) and the model trains again.
 
-import { $, messageOf, status } from "./dom.js";
+import { $, h, messageOf, status } from "./dom.js";
 import * as frames from "../engine/frames.js";
-import { barRows } from "../widget/bars.js";
+import { barRows, verdict } from "../widget/bars.js";
 
 /** Milliseconds between live predictions while a head trains (about 4 a second). */
 const TRAINING_FRAME_GAP_MS = 250;
@@ -14,13 +16,62 @@ export class PreviewView {
   constructor(app) {
     this.app = app;
     this.running = false;
-    this.last = null;
+    /** The frame whose prediction is shown, with its rows: `{ image, embedding }`. */
+    this.shown = null;
     $("preview-file").addEventListener("change", async (e) => {
       const file = e.target.files[0];
       e.target.value = "";
       if (file) await this.predictFile(file);
     });
     app.camera.addEventListener("state", () => this.loop());
+    $("correct").addEventListener("click", () => this.correct());
+    // C, anywhere but in a field, adds the frame shown (the button's aria-keyshortcuts).
+    document.addEventListener("keydown", (e) => {
+      const typing = e.target.closest?.("input, select, textarea, [contenteditable]");
+      if (e.key.toLowerCase() !== "c" || e.repeat || typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      if ($("correct-row").hidden) return;
+      e.preventDefault();
+      this.correct();
+    });
+    $("threshold").addEventListener("change", async (e) => {
+      const percent = Number(e.target.value);
+      try {
+        if (!(percent >= 0 && percent <= 100)) throw new Error("the threshold is a percentage, 0 to 100");
+        await this.app.project.setThreshold(percent / 100);
+        status(percent ? `The model says “not sure” below ${percent} %.` : "The model always names a class.");
+      } catch (error) {
+        status(`Could not set the threshold: ${messageOf(error)}`, "error");
+        this.render();
+      }
+    });
+  }
+
+  /** Shows the classes a frame can be added to, and the model's threshold. */
+  render() {
+    const project = this.app.project;
+    const select = $("correct-class");
+    const chosen = select.value;
+    select.replaceChildren(...project.classes.map((c) => h("option", { value: c.id, selected: c.id === chosen }, c.name)));
+    $("correct-row").hidden = !this.shown;
+    const threshold = project.threshold;
+    $("threshold-row").hidden = threshold === null;
+    if (threshold !== null && document.activeElement !== $("threshold")) $("threshold").value = String(Math.round(threshold * 100));
+  }
+
+  /** Adds the frame shown to the class picked, reusing its rows, and trains again. */
+  async correct() {
+    const shown = this.shown;
+    const project = this.app.project;
+    const cls = project.classes.find((c) => c.id === $("correct-class").value);
+    if (!shown || !cls) return;
+    try {
+      const added = project.addCapture(cls.id, shown.image, shown.embedding ?? null);
+      status(`Added the frame to “${cls.name}”; training again…`);
+      await added;
+      this.app.training.train();
+    } catch (error) {
+      status(`Could not add the frame: ${messageOf(error)}`, "error");
+    }
   }
 
   /** Predicts from the camera while it is on and a model exists. */
@@ -36,10 +87,10 @@ export class PreviewView {
         if (image) {
           const started = performance.now();
           try {
-            const prediction = await project.predict(image);
+            const prediction = await project.predict(image, { embedding: true });
             frames_ += 1;
             const now = performance.now();
-            this.show(prediction, now - started, (frames_ * 1000) / (now - since));
+            this.show(prediction, now - started, (frames_ * 1000) / (now - since), image);
             if (now - since > 3000) { frames_ = 0; since = now; }
           } catch (error) {
             status(`Prediction failed: ${messageOf(error)}`, "error");
@@ -65,21 +116,23 @@ export class PreviewView {
       still.getContext("2d").putImageData(image, 0, 0);
       still.hidden = false;
       const started = performance.now();
-      const prediction = await this.app.project.predict(image);
-      this.show(prediction, performance.now() - started, null);
+      const prediction = await this.app.project.predict(image, { embedding: true });
+      this.show(prediction, performance.now() - started, null, image);
       $("stats").dataset.source = file.name;
     } catch (error) {
       status(`Could not classify ${file.name}: ${messageOf(error)}`, "error");
     }
   }
 
-  /** Shows scores in class order with the top class highlighted, and the stats line. */
-  show(prediction, totalMs, fps) {
-    this.last = prediction;
-    const top = prediction.scores[0];
+  /** Shows scores in class order with the top class highlighted (none when the model is not
+   * sure), and the stats line; `image` is the frame predicted, kept for a correction. */
+  show(prediction, totalMs, fps, image) {
+    const first = !this.shown;
+    this.shown = { image, embedding: prediction.embedding };
     // The same bars as the widgets' (widget/bars.js).
-    $("scores").replaceChildren(...barRows(prediction.scores));
-    $("prediction").textContent = top ? `${top.label} (${Math.round(top.probability * 100)} %)` : "";
+    $("scores").replaceChildren(...barRows(prediction.scores, prediction.unsure));
+    $("prediction").textContent = verdict(prediction);
+    $("prediction").classList.toggle("unsure", prediction.unsure);
     $("stats").textContent = [
       fps === null ? null : `${fps.toFixed(1)} fps`,
       `${totalMs.toFixed(0)} ms per frame`,
@@ -87,6 +140,7 @@ export class PreviewView {
       `head ${prediction.headMs.toFixed(1)} ms`,
     ].filter(Boolean).join(" · ");
     $("stats").dataset.source = fps === null ? "" : "camera";
+    if (first) this.render();
   }
 
   /** Clears the scores (no model). */
@@ -94,5 +148,7 @@ export class PreviewView {
     $("scores").replaceChildren();
     $("prediction").textContent = "";
     $("stats").textContent = "";
+    this.shown = null;
+    this.render();
   }
 }

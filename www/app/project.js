@@ -272,8 +272,9 @@ export class Project extends EventTarget {
   }
 
   /** Adds a captured frame (an `ImageData` square from `frames`) to a class: it is shown and
-   * saved at once, and embedded in the background. Resolves when it is embedded. */
-  async addCapture(classId, image) {
+   * saved at once, and embedded in the background, or not at all when `embedding` holds its
+   * rows (a live prediction's). Resolves when it is in the session. */
+  async addCapture(classId, image, embedding = null) {
     // Pending from the start, so training (and a test) waits for a frame still being encoded.
     this.pending += 1;
     // Numbered as captured: encodes may finish out of order (a camera switch, a busy machine).
@@ -288,7 +289,7 @@ export class Project extends EventTarget {
     }
     // `enqueueEmbed` counts it again below, with nothing awaited in between.
     this.pending -= 1;
-    const sample = { id: newId("s"), projectId: this.id, classId, seq, jpeg, embedding: null };
+    const sample = { id: newId("s"), projectId: this.id, classId, seq, jpeg, embedding };
     this.samples.set(sample.id, sample);
     this.save([sample]);
     this.changed("samples");
@@ -411,10 +412,27 @@ export class Project extends EventTarget {
     return this.recovering(() => this.enqueue(() => this.session.evaluate()));
   }
 
-  /** Prediction for an `ImageData` square: `{ scores, backboneMs, headMs }`. */
-  predict(image) {
+  /** Prediction for an `ImageData` square (see the API's `predict`; `options.embedding` asks
+   * for its rows, which `addCapture` takes). */
+  predict(image, options) {
     if (!this.session?.info().trained) return Promise.reject(new Error("train a model first"));
-    return this.recovering(() => this.session.predict(image));
+    return this.recovering(() => this.session.predict(image, options));
+  }
+
+  /** The model's "not sure" threshold, or null without a model. */
+  get threshold() {
+    return this.session?.info().trained ? this.session.info().threshold ?? 0 : null;
+  }
+
+  /** Sets the model's "not sure" threshold (0 to 1) and saves the model with it. */
+  async setThreshold(threshold) {
+    await this.enqueue(async () => {
+      const session = this.session;
+      await session.setThreshold(threshold);
+      if (this.record.model) this.record.model = await session.save();
+    });
+    await this.save();
+    this.changed("model");
   }
 
   /** Runs `call()`; when the GPU device was lost, goes on with the CPU (the samples and the

@@ -165,10 +165,17 @@ export class Session {
     if (!this.freed && !this.engine.dead) this.engine.call(this.handle, "cancel", []).catch(() => {});
   }
 
-  /** Class probabilities of an image (see the wasm API). */
-  async predict(source) {
+  /** Class probabilities of an image (see the wasm API; `options.embedding` asks for its rows,
+   * which `addExample` takes). */
+  async predict(source, options = {}) {
     const { value, transfer } = await transferable(source);
-    return this.call("predict", [value], transfer);
+    return this.call("predict", [value, options], transfer);
+  }
+
+  /** Sets the model's "not sure" threshold; the model kept for a rebuild holds it. */
+  async setThreshold(threshold) {
+    await this.call("setThreshold", [threshold]);
+    this.model = await this.send("save", []);
   }
 
   evaluate() { return this.call("evaluate"); }

@@ -13,13 +13,14 @@ li.top .label { font-weight: 700; }
 .value { text-align: right; font-variant-numeric: tabular-nums; }
 `;
 
-/** One `<li>` per class of `scores` (ranked, as `predict` returns them), in class order. */
-export function barRows(scores) {
+/** One `<li>` per class of `scores` (ranked, as `predict` returns them), in class order; the
+ * top class is highlighted unless the model is `unsure`. */
+export function barRows(scores, unsure = false) {
   return [...scores].sort((a, b) => a.class - b.class).map((s) => {
     const percent = Math.round(s.probability * 100);
     const li = document.createElement("li");
     li.part = "bar";
-    li.className = s === scores[0] ? "top" : "";
+    li.className = s === scores[0] && !unsure ? "top" : "";
     const name = Object.assign(document.createElement("span"), { className: "label name", textContent: s.label });
     name.part = "label";
     const track = Object.assign(document.createElement("span"), { className: "track bar" });
@@ -35,6 +36,15 @@ export function barRows(scores) {
     li.append(name, track, Object.assign(document.createElement("span"), { className: "value", textContent: `${percent} %` }));
     return li;
   });
+}
+
+/** What a prediction says: its top class with its probability, or that the model is not sure
+ * (naming the closest class). */
+export function verdict({ scores, unsure }) {
+  const top = scores[0];
+  if (!top) return "";
+  const percent = `${Math.round(top.probability * 100)} %`;
+  return unsure ? `Not sure (closest: ${top.label}, ${percent})` : `${top.label} (${percent})`;
 }
 
 /** Dispatches a widget event that crosses shadow roots. */

@@ -2,21 +2,24 @@
 // on an <img>, <video> or <canvas> of the page named by `source`, with confidence bars.
 //
 // Attributes: model (URL, required), source (id of an element to classify instead of the
-// camera), camera ("user" | "environment"), mirror, threshold (0-1: below it the label is
-// "unknown"), backend ("auto" | "wgpu" | "cpu"), ui ("none" hides the bars), events ("frame":
-// a `prediction` event every frame, the default; "change": only when the label changes).
-// Events: `ready` ({ labels, backbone }), `prediction` ({ label, probability, scores }),
-// `error` ({ message }). Styling: parts `video`, `bars`, `bar`, `label`, `fill`; custom
+// camera), camera ("user" | "environment"), mirror, threshold (0-1: below it the model is "not
+// sure"; default: the threshold saved in the model, calibrated when it was trained), backend
+// ("auto" | "wgpu" | "cpu"), ui ("none" hides the bars), events ("frame": a `prediction` event
+// every frame, the default; "change": only when the label changes).
+// Events: `ready` ({ labels, backbone, threshold }), `prediction` ({ label, probability,
+// scores, unsure }: `label` is "unknown" when `unsure`), `error` ({ message }). Styling: parts
+// `video`, `verdict` (the top class, or "Not sure"), `bars`, `bar`, `label`, `fill`; custom
 // properties --magpie-accent, --magpie-track, --magpie-font.
 import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { square } from "../engine/frames.js";
-import { BARS_STYLE, barRows, emit } from "./bars.js";
+import { BARS_STYLE, barRows, emit, verdict } from "./bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 12rem; }
 video { width: 100%; border-radius: .4rem; display: block; background: #000; }
 video.mirrored { transform: scaleX(-1); }
 .message { color: #c53030; }
+.verdict { font-weight: 700; margin: .3rem 0 0; min-height: 1.2em; }
 [hidden] { display: none !important; }
 `;
 
@@ -34,7 +37,7 @@ export class MagpieClassifier extends HTMLElement {
     this.root = this.attachShadow({ mode: "open" });
     this.root.adoptedStyleSheets = [SHEET];
     this.root.innerHTML = `<video part="video" playsinline muted hidden></video>` +
-      `<ul part="bars" aria-live="polite"></ul><p class="message" role="alert" hidden></p>`;
+      `<p part="verdict" class="verdict" aria-live="polite"></p><ul part="bars"></ul><p class="message" role="alert" hidden></p>`;
     this.video = this.root.querySelector("video");
     this.session = null;
     this.stream = null;
@@ -83,7 +86,7 @@ export class MagpieClassifier extends HTMLElement {
       if (generation !== this.generation) return session.dispose();
       this.session = session;
       this.root.querySelector(".message").hidden = true;
-      emit(this, "ready", { labels: this.labels, backbone: session.info().backbone });
+      emit(this, "ready", { labels: this.labels, backbone: session.info().backbone, threshold: session.info().threshold ?? 0 });
       await this.run(generation);
     } catch (error) {
       if (generation === this.generation) this.fail(error?.message ?? String(error));
@@ -125,23 +128,31 @@ export class MagpieClassifier extends HTMLElement {
 
   async predictFrom(source) {
     this.inflight = this.session.predict(source);
-    const { scores } = await this.inflight;
-    const threshold = Number(this.getAttribute("threshold") ?? 0);
+    const prediction = await this.inflight;
+    const { scores } = prediction;
     const top = scores[0];
-    const label = top.probability >= threshold ? top.label : "unknown";
-    this.show(scores);
+    // The attribute overrides the model's own threshold.
+    const unsure = this.hasAttribute("threshold")
+      ? top.probability < Number(this.getAttribute("threshold"))
+      : prediction.unsure;
+    const label = unsure ? "unknown" : top.label;
+    this.show(scores, unsure);
     if (this.getAttribute("events") !== "change" || label !== this.lastLabel) {
-      emit(this, "prediction", { label, probability: top.probability, scores });
+      emit(this, "prediction", { label, probability: top.probability, scores, unsure });
     }
     this.lastLabel = label;
-    return { label, probability: top.probability, scores };
+    return { label, probability: top.probability, scores, unsure };
   }
 
-  show(scores) {
+  show(scores, unsure) {
+    const hidden = this.getAttribute("ui") === "none";
     const bars = this.root.querySelector("ul");
-    bars.hidden = this.getAttribute("ui") === "none";
-    this.video.hidden = !this.stream || this.getAttribute("ui") === "none";
-    bars.replaceChildren(...barRows(scores));
+    const line = this.root.querySelector(".verdict");
+    bars.hidden = hidden;
+    line.hidden = hidden;
+    this.video.hidden = !this.stream || hidden;
+    bars.replaceChildren(...barRows(scores, unsure));
+    line.textContent = verdict({ scores, unsure });
   }
 
   /** Stops the camera and the loop, and frees the model. */

@@ -7,11 +7,15 @@
 // (comma-separated starting class names, default "Class 1,Class 2"), camera ("user" |
 // "environment"), mirror, rate (examples per second while holding, default 5), project (URL of a
 // project file to open at start). Events: `ready`,
-// `progress` (an epoch report), `model`, `prediction`, `error`. Parts: `video`, `classes`,
-// `train`, `bars`, `bar`, `label`, `fill`; custom properties as <magpie-classifier>.
+// `progress` (an epoch report), `live` (a model went live), `model`, `prediction` ({ label,
+// probability, scores, unsure }: `label` is "unknown" when the model is not sure), `correct` ({
+// label }: a previewed frame was added to a class), `error`. While it previews, "Add this frame"
+// (or C with the focus in the widget) adds the frame shown to the class picked, reusing its
+// rows, and trains again. Parts: `video`, `classes`, `train`, `verdict`, `bars`, `bar`,
+// `label`, `fill`, `correct`; custom properties as <magpie-classifier>.
 import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { capture, square } from "../engine/frames.js";
-import { BARS_STYLE, barRows, emit } from "./bars.js";
+import { BARS_STYLE, barRows, emit, verdict } from "./bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 16rem; max-width: 28rem; }
@@ -24,6 +28,8 @@ button.recording { background: #c53030; color: #fff; }
 .count { color: #666; min-width: 4.5rem; }
 progress { width: 100%; }
 .status { min-height: 1.2em; margin: .3rem 0; }
+.verdict { font-weight: 700; margin: .3rem 0 0; min-height: 1.2em; }
+[hidden] { display: none !important; }
 `;
 
 /** The widget's styles, shared by every instance: a constructed sheet, which a host page's
@@ -41,13 +47,24 @@ export class MagpieTrainer extends HTMLElement {
       <div part="classes" class="classes"></div>
       <div class="row"><button type="button" class="add">Add a class</button>
       <button type="button" part="train" class="train" disabled>Train</button></div>
-      <progress max="1" value="0" hidden></progress><p class="status" role="status"></p><ul part="bars" aria-live="polite"></ul>`;
+      <progress max="1" value="0" hidden></progress><p class="status" role="status"></p>
+      <p part="verdict" class="verdict" aria-live="polite"></p><ul part="bars"></ul>
+      <div part="correct" class="row correct" hidden><label>Add it to <select></select></label>
+      <button type="button" class="add-frame" aria-keyshortcuts="C">Add this frame (C)</button></div>`;
     this.video = this.root.querySelector("video");
     this.session = null;
     this.classes = [];
     this.recording = null;
     this.root.querySelector(".add").addEventListener("click", () => this.addClass());
     this.root.querySelector(".train").addEventListener("click", () => this.train());
+    this.root.querySelector(".add-frame").addEventListener("click", () => this.correct());
+    this.addEventListener("keydown", (e) => {
+      const typing = e.composedPath()[0]?.closest?.("input, select, textarea");
+      if (e.key.toLowerCase() !== "c" || e.repeat || typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (this.root.querySelector(".correct").hidden) return;
+      e.preventDefault();
+      this.correct();
+    });
   }
 
   async connectedCallback() {
@@ -157,8 +174,27 @@ export class MagpieTrainer extends HTMLElement {
     this.root.querySelector(".train").disabled = !this.session || this.classes.filter((c) => c.examples).length < 2;
   }
 
-  /** Trains on the recorded examples, then previews live and emits the model. */
-  async train() {
+  /** Trains on the recorded examples, then previews live and emits the model; examples added
+   * meanwhile are trained on again right after. */
+  train() {
+    if (this.training) {
+      this.again = true;
+      return this.training;
+    }
+    this.training = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.trainOnce();
+        } while (this.again);
+      } finally {
+        this.training = null;
+      }
+    })();
+    return this.training;
+  }
+
+  async trainOnce() {
     const progress = this.root.querySelector("progress");
     progress.hidden = false;
     try {
@@ -218,9 +254,12 @@ export class MagpieTrainer extends HTMLElement {
     while (this.previewing && this.isConnected) {
       if (!this.recording && this.video.readyState >= 2) {
         try {
-          const { scores } = await this.session.predict(square(this.video));
-          this.show(scores);
-          emit(this, "prediction", { label: scores[0].label, probability: scores[0].probability, scores });
+          const image = square(this.video);
+          const prediction = await this.session.predict(image, { embedding: true });
+          const { scores, unsure } = prediction;
+          this.shown = { image, embedding: prediction.embedding };
+          this.show(prediction);
+          emit(this, "prediction", { label: unsure ? "unknown" : scores[0].label, probability: scores[0].probability, scores, unsure });
         } catch (error) {
           // After an engine fault (reported once, by reportFaults) the client rebuilds the
           // session on the next call: go on.
@@ -231,8 +270,40 @@ export class MagpieTrainer extends HTMLElement {
     }
   }
 
-  show(scores) {
-    this.root.querySelector("ul").replaceChildren(...barRows(scores));
+  show(prediction) {
+    this.root.querySelector(".verdict").textContent = verdict(prediction);
+    this.root.querySelector("ul").replaceChildren(...barRows(prediction.scores, prediction.unsure));
+    const row = this.root.querySelector(".correct");
+    if (row.hidden) row.hidden = false;
+    const select = row.querySelector("select");
+    const names = this.classes.map((c) => c.name);
+    if ([...select.options].map((o) => o.value).join("\n") !== names.join("\n")) {
+      const chosen = select.value;
+      select.replaceChildren(...names.map((name) => new Option(name, name, false, name === chosen)));
+    }
+  }
+
+  /** Adds the frame shown to the class picked (its rows reused: no backbone pass), then trains
+   * again. */
+  async correct() {
+    const shown = this.shown;
+    const name = this.root.querySelector(".correct select").value;
+    const entry = this.classes.find((c) => c.name === name);
+    if (!shown || !entry) return;
+    try {
+      // The session takes no example while it trains: stop that training (the model live now
+      // stays) and train again with the frame.
+      if (this.training) {
+        this.session.cancel();
+        await this.training;
+      }
+      await this.session.addExample(name, shown.image, { embedding: shown.embedding });
+      this.count(entry, entry.examples + 1);
+      emit(this, "correct", { label: name });
+      this.train();
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   status(text) {

@@ -11,7 +11,7 @@ mod training;
 
 use std::cell::RefCell;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -19,9 +19,10 @@ use self::frames::Frame;
 use super::source::{self, ImageSource};
 use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
 use crate::backbone::{BackboneKind, Features};
+use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
 use crate::device::BackendKind;
-use crate::readback::{read, read_to};
+use crate::readback::read;
 use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
 use crate::training::{CancelToken, StageTimes, evaluate_rows, measure_stages};
@@ -99,10 +100,26 @@ mod serde_bytes_u16 {
 struct Prediction {
     /// Every class, most probable first.
     scores: Vec<ClassScore>,
+    /// Whether the top class stays below the model's threshold: the model is not sure.
+    unsure: bool,
+    /// The model's "not sure" threshold.
+    threshold: f32,
     /// Milliseconds in the backbone (including reading its output back).
     backbone_ms: f64,
     /// Milliseconds in the head.
     head_ms: f64,
+    /// The image's rows, as `addExample` takes them, when asked for and the samples are
+    /// embedded into the rows the model reads: adding the image then runs no backbone pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embedding: Option<SavedEmbedding>,
+}
+
+/// Options of [`FewShotSession::predict`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct PredictOptions {
+    /// Return the image's rows, to add it as an example without embedding it again.
+    embedding: bool,
 }
 
 /// Where the stages run, and why.
@@ -266,7 +283,7 @@ impl FewShotSession {
     }
 
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
-    /// counts, cachedBytes, cachedViews, trained, modelLabels, busy }` (labels and counts are
+    /// counts, cachedBytes, cachedViews, trained, modelLabels, threshold, busy }` (labels and counts are
     /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET)).
     #[wasm_bindgen(unchecked_return_type = "SessionInfo")]
     pub fn info(&self) -> Result<JsValue, JsError> {
@@ -282,6 +299,7 @@ impl FewShotSession {
             cached_views: Option<usize>,
             trained: bool,
             model_labels: Option<Vec<String>>,
+            threshold: Option<f32>,
             busy: bool,
         }
         let samples = self.samples.try_borrow().ok();
@@ -302,6 +320,11 @@ impl FewShotSession {
                 .try_borrow()
                 .ok()
                 .and_then(|c| c.as_ref().map(|c| c.info.labels.clone())),
+            threshold: self
+                .classifier
+                .try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().map(|c| c.info.threshold())),
             busy: samples.is_none(),
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
@@ -313,9 +336,17 @@ impl FewShotSession {
     }
 
     /// Class probabilities of an image (any source `addExample` takes): `{ scores: [{ class,
-    /// label, probability }] (most probable first), backboneMs, headMs }`.
+    /// label, probability }] (most probable first), unsure, threshold, backboneMs, headMs,
+    /// embedding? }`. `options`: `{ embedding }` asks for the image's rows, which `addExample`
+    /// then takes instead of running the backbone again (absent while training runs, or when
+    /// the samples are embedded into other rows than the model reads).
     #[wasm_bindgen(unchecked_return_type = "Prediction")]
-    pub async fn predict(&self, source: &ImageSource) -> Result<JsValue, JsError> {
+    pub async fn predict(
+        &self,
+        source: &ImageSource,
+        options_value: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let options: PredictOptions = options(options_value)?;
         let frame = source::read(source)?;
         let image = frame.view();
         let classifier = self
@@ -329,23 +360,52 @@ impl FewShotSession {
             .map_err(js_error)?;
         // The backbone's rows are read back once, which also times it; the head takes them where
         // they are, or uploaded to its device when that is another one.
+        let dims = rows.dims();
+        let values = read(rows.clone()).await.map_err(js_error)?;
+        let embedding = options
+            .embedding
+            .then(|| self.saved(&classifier, &shape, &values));
         let rows = if classifier.device == self.backbone_device {
-            read(rows.clone()).await.map_err(js_error)?;
             rows
         } else {
-            read_to(rows, &classifier.device).await.map_err(js_error)?
+            Tensor::from_data(TensorData::new(values, dims), &classifier.device)
         };
         let backbone_done = crate::clock::now_ms();
         let probabilities = classifier
             .probabilities_of_rows(rows, &shape)
             .await
             .map_err(js_error)?;
+        let scores =
+            classifier.ranked(probabilities.first().map(Vec::as_slice).unwrap_or_default());
+        let threshold = classifier.info.threshold();
         let prediction = Prediction {
-            scores: classifier.ranked(probabilities.first().map(Vec::as_slice).unwrap_or_default()),
+            unsure: scores
+                .first()
+                .is_some_and(|top| is_unsure(top.probability, threshold)),
+            scores,
+            threshold,
             backbone_ms: backbone_done - start,
             head_ms: crate::clock::now_ms() - backbone_done,
+            embedding: embedding.flatten(),
         };
         serde_wasm_bindgen::to_value(&prediction).map_err(js_error)
+    }
+
+    /// Sets the trained model's "not sure" threshold (a probability, 0 to 1; saved with the
+    /// model): predictions whose top class stays below it are `unsure`.
+    #[wasm_bindgen(js_name = setThreshold)]
+    pub fn set_threshold(&self, threshold: f32) -> Result<(), JsError> {
+        if !valid_threshold(threshold) {
+            return Err(js_error(format!(
+                "the threshold must be 0 to 1, not {threshold}"
+            )));
+        }
+        let mut classifier = self.classifier.borrow_mut();
+        let classifier = classifier
+            .as_mut()
+            .ok_or_else(|| js_error("train or load a model first"))?;
+        classifier.info.unsure_below = Some(threshold);
+        Ok(())
     }
 
     /// How the trained model does on every sample (the frame itself, not augmented views):
@@ -423,6 +483,25 @@ async fn save_model(classifier: &Classifier) -> Result<Vec<u8>, JsError> {
 }
 
 impl FewShotSession {
+    /// `values` (one image's rows of `shape`, read by `classifier`) as the samples would keep
+    /// them, when the samples are free and embedded into the rows `classifier` reads.
+    fn saved(
+        &self,
+        classifier: &Classifier,
+        shape: &[usize],
+        values: &[f32],
+    ) -> Option<SavedEmbedding> {
+        let samples = self.samples.try_borrow().ok()?;
+        (samples.cached_with.1 == classifier.rows()).then(|| SavedEmbedding {
+            key: samples.key(self.model.backbone.kind),
+            shape: shape.to_vec(),
+            rows: values
+                .iter()
+                .map(|&v| half::f16::from_f32(v).to_bits())
+                .collect(),
+        })
+    }
+
     /// The samples, for a change; refused while training or embedding runs.
     fn edit(&self) -> Result<std::cell::RefMut<'_, Samples>, JsError> {
         self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))
