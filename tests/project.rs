@@ -1108,6 +1108,50 @@ fn the_knn_model_record_holds_the_documented_description() {
 }
 
 #[test]
+fn an_assembled_project_writes_and_reads_back_whole() {
+    let fixture = &fixtures().project;
+    let classes = fixture
+        .manifest
+        .classes
+        .iter()
+        .map(|class| project::ClassFiles {
+            name: class.name.clone(),
+            samples: class
+                .samples
+                .iter()
+                .map(|s| project::SampleFile {
+                    id: s.id.clone(),
+                    image: fixture.files[&s.file].clone(),
+                    png: false,
+                })
+                .collect(),
+        })
+        .collect();
+    let info = project::ProjectInfo {
+        name: fixture.manifest.name.clone(),
+        backbone: fixture.manifest.backbone,
+        settings: fixture.manifest.settings.clone(),
+        model: Some(fixture.files["model.bpk"].clone()),
+    };
+    let assembled = Project::assemble(info, classes);
+    let read = Project::read(&assembled.write().unwrap()).unwrap();
+    assert_eq!(read, assembled);
+    assert_eq!(read.manifest.model.as_deref(), Some(project::MODEL));
+    assert_eq!(read.files[project::MODEL], fixture.files["model.bpk"]);
+    for (ours, theirs) in read.manifest.classes.iter().zip(&fixture.manifest.classes) {
+        assert_eq!(ours.name, theirs.name);
+        for (a, b) in ours.samples.iter().zip(&theirs.samples) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(read.files[&a.file], fixture.files[&b.file]);
+        }
+    }
+    assert_eq!(
+        read.manifest.classes[0].samples[1].file,
+        "images/zero/0002.jpg"
+    );
+}
+
+#[test]
 fn records_before_the_not_sure_threshold_load_and_a_bad_threshold_is_refused() {
     let record = &fixtures().project.files["model.bpk"];
     let model = pretrained(BackboneKind::MobilenetV1025, &cpu());

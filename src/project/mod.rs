@@ -3,9 +3,11 @@
 //! `docs/project-format.md`, schema in `docs/project.schema.json`. Reading validates every
 //! part before anything is returned, so a bad file never half-replaces a project.
 
+mod assemble;
 mod manifest;
 pub mod zip;
 
+pub use assemble::{ClassFiles, MODEL, ProjectInfo, SampleFile};
 pub use manifest::{ClassEntry, FORMAT, Manifest, SampleEntry, VERSION, class_folders};
 
 use std::collections::BTreeMap;

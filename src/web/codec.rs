@@ -28,14 +28,6 @@ impl ImageFormat {
             Self::Png => "image/png",
         }
     }
-
-    /// The file extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Jpeg(_) => "jpg",
-            Self::Png => "png",
-        }
-    }
 }
 
 /// `image` as a JPEG or PNG file.

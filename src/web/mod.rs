@@ -10,7 +10,7 @@ mod settings;
 mod source;
 mod types;
 
-pub use project::{class_folders, read_project, write_project};
+pub use project::{class_folders, project_file, read_project, write_project};
 pub use session::FewShotSession;
 pub use settings::{clean_settings, train_options, training_settings};
 use source::ImageSource;

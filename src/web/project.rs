@@ -1,12 +1,90 @@
-//! Project files from JavaScript: `writeProject` and `readProject` wrap [`crate::project`], so
-//! the page and the tests share the Rust validation.
+//! Project files from JavaScript: `projectFile`, `writeProject` and `readProject` wrap
+//! [`crate::project`], so the page, the sessions and the tests share the Rust layout and
+//! validation.
 
 use js_sys::{Map, Uint8Array};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use super::js_error;
-use crate::project::{Manifest, Project};
+use crate::backbone::BackboneKind;
+use crate::project::{ClassFiles, Manifest, Project, ProjectInfo, SampleFile};
+
+/// What `projectFile` takes: a project's parts.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProjectParts {
+    name: String,
+    backbone: String,
+    #[serde(default)]
+    settings: serde_json::Map<String, serde_json::Value>,
+    /// The trained model's record (`Uint8Array`), if any.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    model: JsValue,
+    classes: Vec<ClassParts>,
+}
+
+/// A class of [`ProjectParts`].
+#[derive(Deserialize)]
+struct ClassParts {
+    name: String,
+    samples: Vec<SampleParts>,
+}
+
+/// A sample of [`ClassParts`]: its image file as a `Uint8Array` and its media type.
+#[derive(Deserialize)]
+struct SampleParts {
+    id: String,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    image: JsValue,
+    #[serde(rename = "type", default)]
+    media_type: String,
+}
+
+/// The bytes of a `Uint8Array` named `what`.
+fn bytes_of(value: JsValue, what: &str) -> Result<Vec<u8>, JsError> {
+    value
+        .dyn_into::<Uint8Array>()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| js_error(format!("{what} must be a Uint8Array")))
+}
+
+/// Writes a project file from its parts: `{ name, backbone, settings?, model?, classes: [{
+/// name, samples: [{ id, image: Uint8Array, type: "image/jpeg" | "image/png" }] }] }`, laid
+/// out as every project file is (docs/project-format.md); validates first.
+#[wasm_bindgen(js_name = projectFile)]
+pub fn project_file(
+    #[wasm_bindgen(unchecked_param_type = "ProjectParts")] parts: JsValue,
+) -> Result<Vec<u8>, JsError> {
+    let parts: ProjectParts = serde_wasm_bindgen::from_value(parts)
+        .map_err(|e| js_error(format!("the project's parts are invalid: {e}")))?;
+    let model = match parts.model.is_undefined() || parts.model.is_null() {
+        true => None,
+        false => Some(bytes_of(parts.model, "the model")?),
+    };
+    let mut classes = Vec::with_capacity(parts.classes.len());
+    for class in parts.classes {
+        let mut samples = Vec::with_capacity(class.samples.len());
+        for sample in class.samples {
+            samples.push(SampleFile {
+                image: bytes_of(sample.image, &format!("sample {}'s image", sample.id))?,
+                png: sample.media_type == "image/png",
+                id: sample.id,
+            });
+        }
+        classes.push(ClassFiles {
+            name: class.name,
+            samples,
+        });
+    }
+    let info = ProjectInfo {
+        name: parts.name,
+        backbone: parts.backbone.parse::<BackboneKind>().map_err(js_error)?,
+        settings: parts.settings,
+        model,
+    };
+    Project::assemble(info, classes).write().map_err(js_error)
+}
 
 /// Writes a project file from `manifest` (a `project.json` object) and `files` (a `Map` from
 /// archive path to `Uint8Array`); validates first, so a bad project is refused, not written.

@@ -107,6 +107,16 @@ export interface SavedEmbedding {
   rows: Uint16Array;
 }
 
+/** What `projectFile` takes: a project's parts (docs/project-format.md). */
+export interface ProjectParts {
+  name: string;
+  backbone: string;
+  settings?: Record<string, unknown>;
+  /** The trained model's record, if it is to be kept. */
+  model?: Uint8Array | null;
+  classes: { name: string; samples: { id: string; image: Uint8Array; type?: "image/jpeg" | "image/png" }[] }[];
+}
+
 /** What `loadProject` resolves to. */
 export interface LoadedProject {
   name: string;

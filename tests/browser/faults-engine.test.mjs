@@ -173,6 +173,28 @@ async function restarted(page) {
     null, { timeout: 120_000 });
 }
 
+test("the engine's worker ends without an error (it closes itself) mid-training: the call rejects instead of hanging, work is kept", async () => {
+  const { context, page, errors } = await openApp("cpu");
+  await addPhotos(page);
+  await train(page);
+  const before = await state(page);
+  const training = page.evaluate(() => window.magpie.app.project
+    .train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, patience: 0, augment: { views: 0 } }, () => {})
+    .then(() => "resolved", (error) => error.message));
+  await page.waitForTimeout(500);
+  const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
+  // No error event follows a worker's self.close(): only the lock it held tells the client.
+  await Promise.all(engines.map((w) => w.evaluate(() => { setTimeout(() => self.close()); }).catch(() => {})));
+  assert.match(await training, /the engine stopped on an internal error: its worker ended/);
+  await restarted(page);
+  const after = await state(page);
+  assert.deepEqual(after.counts, before.counts, "every sample kept");
+  assert.equal(after.model, before.model, "the trained model kept");
+  assert.deepEqual(after.predicted, [0, 1, 2]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("the engine's worker crashes mid-training and mid-preview: respawned, samples and model kept, preview goes on", async () => {
   const { context, page, errors } = await openApp("cpu");
   await addPhotos(page);

@@ -1,13 +1,13 @@
 // Where things are: the camera and the live prediction are in sight together, on a desktop
-// (1280×800, where they stay in sight, beside the record buttons, while the classes and
-// training scroll) and on a phone (390×844, side by side); and the app is installable (its web
-// app manifest passes Chromium's checks).
+// (1280×800) and on a phone (390×844, side by side), and stay in sight, beside the record
+// buttons, while the classes and training scroll; an empty project says the three steps where
+// they happen; and the app is installable (its web app manifest passes Chromium's checks).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fakeCamera, launchPersistent, untilReady, useBrowser } from "./harness.mjs";
+import { ASSETS, fakeCamera, launchPersistent, untilReady, useBrowser } from "./harness.mjs";
 
 const env = useBrowser();
 
@@ -58,13 +58,48 @@ test("desktop 1280×800: the camera, the prediction and a record button in sight
   await context.close();
 });
 
-test("phone 390×844: the camera and the prediction side by side, in sight together", async () => {
+test("phone 390×844: the camera and the prediction side by side stay in sight while the classes scroll, every record button usable", async () => {
   const { context, page, errors } = await openWith({ width: 390, height: 844 });
   assert.deepEqual(await inSight(page, STAGE), Object.fromEntries(STAGE.map((s) => [s, true])));
   const boxes = await page.evaluate(() => ["#video", "#prediction"].map((s) => document.querySelector(s).getBoundingClientRect().toJSON()));
   assert.ok(boxes[1].left >= boxes[0].right - 1, "the prediction is beside the camera");
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), "no horizontal scrolling");
+  /** Whether the centre of the `index`-th record button (-1: the last) is the button itself. */
+  const uncovered = (index) => page.evaluate((index) => {
+    const box = [...document.querySelectorAll(".class-card button.record")].at(index).getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= innerHeight &&
+      document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)?.closest("button.record") !== null;
+  }, index);
+  // Scrolled down the classes to the last one's record button: the camera and the prediction
+  // stayed (sticky), and nothing covers the button.
+  await page.locator(".class-card button.record").last().scrollIntoViewIfNeeded();
+  assert.ok(await page.evaluate(() => window.scrollY > 300), "the page scrolled");
+  assert.deepEqual(await inSight(page, STAGE), Object.fromEntries(STAGE.map((s) => [s, true])));
+  assert.ok(await uncovered(-1), "the last record button is usable with the camera in sight");
+  // From the keyboard: a record button above, focused, is scrolled clear of the camera.
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.focus(".class-card:nth-child(2) button.record");
+  assert.ok(await uncovered(1), "the focused record button is not under the camera");
+  assert.deepEqual(await inSight(page, STAGE), Object.fromEntries(STAGE.map((s) => [s, true])));
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("first run: an empty project shows the three steps in the panels where they happen, and they go once there are samples", async () => {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${env.url}?backbone=mobilenet_v1_025`);
+  await untilReady(page);
+  const steps = { "#first-run-camera": [".camera", /^Step 1: start the camera/], "#first-run-classes": [".classes", /^Step 2: name each class, then hold its “Hold to record” button/],
+    "#first-run-train": [".train", /^Step 3: once every class has samples, press Train/] };
+  for (const [step, [panel, text]] of Object.entries(steps)) {
+    assert.ok(await page.isVisible(step), step);
+    assert.match(await page.textContent(step), text);
+    assert.ok(await page.evaluate(([step, panel]) => document.querySelector(step).closest(panel) !== null, [step, panel]), `${step} is in ${panel}`);
+  }
+  await page.locator(".class-card").first().locator("input[type=file]").setInputFiles(join(ASSETS, "images/cat.bmp"));
+  await page.waitForFunction(() => document.querySelector(".class-card .count").textContent === "1 sample");
+  for (const step of Object.keys(steps)) assert.equal(await page.isVisible(step), false, `${step} is gone`);
   await context.close();
 });
 

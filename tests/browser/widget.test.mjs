@@ -63,6 +63,7 @@ async function hostPage(body, model) {
     "/": { type: "text/html", body: html },
     "/model.bpk": { type: "application/octet-stream", body: model ?? Buffer.alloc(0) },
     "/photos/": DATASET,
+    "/images/": join(ASSETS, "images"),
   });
   const context = await env.browser.newContext();
   await context.addInitScript(fakeCamera);
@@ -124,6 +125,35 @@ test("<magpie-classifier> from another origin runs a model trained in the app on
   }
   const right = results.filter(([want, got]) => want === got).length;
   assert.ok(right >= 8, `held-out photos named right: ${right}/9 ${JSON.stringify(results)}`);
+  // Photos of none of the classes: "not sure" exactly when the top class stays under the
+  // threshold saved in the model (calibrated in the app when it trained).
+  assert.ok(ready.threshold > 0.5 && ready.threshold <= 0.9, `threshold ${ready.threshold}`);
+  const others = await page.evaluate(async (names) => {
+    const img = document.getElementById("photo");
+    const widget = document.getElementById("widget");
+    const out = [];
+    for (const name of names) {
+      img.src = `/images/${name}`;
+      await img.decode();
+      const { label, probability, unsure, scores } = await widget.predict(img);
+      out.push({ name, label, probability, unsure, top: scores[0].label });
+    }
+    return out;
+  }, readdirSync(join(ASSETS, "images")).filter((f) => /\.(png|jpg|bmp)$/.test(f)));
+  for (const o of others) {
+    assert.equal(o.unsure, o.probability < ready.threshold, JSON.stringify(o));
+    assert.equal(o.label, o.unsure ? "unknown" : o.top, JSON.stringify(o));
+  }
+  const unsure = others.find((o) => o.unsure);
+  assert.ok(unsure, `some photo of none of the classes is "not sure": ${JSON.stringify(others)}`);
+  // The widget says so (its own loop goes on predicting the element).
+  await page.evaluate(async (name) => {
+    const img = document.getElementById("photo");
+    img.src = `/images/${name}`;
+    await img.decode();
+  }, unsure.name);
+  await page.waitForFunction(() => /^Not sure \(closest: (zero|three|five), \d+ %\)$/.test(
+    document.getElementById("widget").shadowRoot.querySelector("[part=verdict]").textContent), null, { timeout: 30_000 });
   assert.equal(await page.textContent("#ordinary"), "Ordinary page content.");
   // A second visit revalidates the weights (HTTP 304 from the host) instead of downloading them.
   await page.reload();
@@ -151,6 +181,25 @@ test("<magpie-trainer> goes capture → train → model event", async () => {
   const model = await page.evaluate(() => ({ labels: window.model.labels, size: window.model.bytes.length }));
   assert.deepEqual(model.labels, ["zero", "five"]);
   assert.ok(model.size > 1000);
+  // Correcting from the preview: "Add this frame" puts the frame shown into the class picked (an
+  // event says so) and the model trains again.
+  const counts = () => page.evaluate(() => [...document.getElementById("trainer").shadowRoot.querySelectorAll(".count")]
+    .map((c) => Number.parseInt(c.textContent, 10)));
+  const before = await counts();
+  await page.evaluate(() => {
+    window.corrected = [];
+    window.predictions = [];
+    document.addEventListener("correct", (e) => window.corrected.push(e.detail.label));
+    document.addEventListener("prediction", (e) => window.predictions.push(e.detail));
+    window.model = undefined;
+  });
+  await page.waitForFunction(() => window.predictions.length > 0, null, { timeout: 60_000 });
+  assert.equal(typeof (await page.evaluate(() => window.predictions[0].unsure)), "boolean");
+  await page.locator("magpie-trainer .correct select").selectOption("zero");
+  await page.locator("magpie-trainer button.add-frame").click();
+  await page.waitForFunction(() => window.model !== undefined, null, { timeout: 300_000 });
+  assert.deepEqual(await page.evaluate(() => window.corrected), ["zero"]);
+  assert.deepEqual(await counts(), [before[0] + 1, before[1]]);
   // The whole project saves, and opens again with its classes, examples and model.
   const reopened = await page.evaluate(async () => {
     const trainer = document.getElementById("trainer");

@@ -24,6 +24,10 @@ export async function consume(video: HTMLVideoElement, image: HTMLImageElement, 
   const summary = await session.train({ epochs: 10 }, (report: unknown) => console.log(report, removed));
   session.cancel();
   await session.predict(video);
+  const live = await session.predict(video, { embedding: true });
+  const unsure: boolean = live.unsure;
+  if (live.embedding) await session.addExample("nothing", video, { embedding: live.embedding });
+  await session.setThreshold(unsure ? 0.9 : live.threshold);
   await session.evaluate();
   const model: Uint8Array = await session.save();
   await session.load(model);

@@ -12,28 +12,20 @@ const MAX_FILE = 2 ** 31;
 /** A name safe as a file name. */
 export const safeName = async (name) => (await api.classFolders([name]))[0];
 
-/** The project file of `project`, as bytes. */
+/** The project file of `project`, as bytes (laid out by the engine, as a session's
+ * `saveProject` is). */
 export async function projectFile(project) {
-  const files = new Map();
-  const folders = await api.classFolders(project.classes.map((cls) => cls.name));
   const classes = [];
-  for (const [c, cls] of project.classes.entries()) {
-    const folder = folders[c];
+  for (const cls of project.classes) {
     const samples = [];
-    for (const [n, sample] of project.samplesOf(cls.id).entries()) {
-      const extension = sample.jpeg.type === "image/png" ? "png" : "jpg";
-      const file = `images/${folder}/${String(n + 1).padStart(4, "0")}.${extension}`;
-      files.set(file, new Uint8Array(await sample.jpeg.arrayBuffer()));
-      samples.push({ id: sample.id, file });
+    for (const sample of project.samplesOf(cls.id)) {
+      samples.push({ id: sample.id, image: new Uint8Array(await sample.jpeg.arrayBuffer()), type: sample.jpeg.type });
     }
     classes.push({ name: cls.name, samples });
   }
-  if (project.model) files.set("model.bpk", project.model);
-  const manifest = {
-    format: "magpie-project", version: 1, name: project.name, backbone: project.backbone, classes,
-    settings: project.settings, model: project.model ? "model.bpk" : null,
-  };
-  return api.writeProject(manifest, files);
+  return api.projectFile({
+    name: project.name, backbone: project.backbone, settings: project.settings, model: project.model, classes,
+  });
 }
 
 /** Reads a project file into `{ record, samples }` for storage under a new project id; throws

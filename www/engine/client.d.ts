@@ -38,6 +38,7 @@ export declare const api: {
   cleanSettings: Async<typeof wasm.cleanSettings>;
   trainOptions: Async<typeof wasm.trainOptions>;
   classFolders: Async<typeof wasm.classFolders>;
+  projectFile: Async<typeof wasm.projectFile>;
   readProject: Async<typeof wasm.readProject>;
   writeProject: Async<typeof wasm.writeProject>;
   simulateFault: Async<typeof wasm.simulateFault>;

@@ -5,8 +5,9 @@
 // API (`FewShotSession`, `ImageNetModel` and the module functions); frames cross as ImageData,
 // ImageBitmap or Blob, never as DOM elements.
 //
-// Faults, once for everyone: when the engine panics, its worker errors out or stops answering a
-// GPU device loss with a panic, the worker is terminated; each pending call rejects once, one
+// Faults, once for everyone: when the engine panics, its worker errors out, ends without a word
+// (it closed itself or was killed: the lock it held is released) or answers a GPU device loss
+// with a panic, the worker is terminated; each pending call rejects once, one
 // `fault` event fires, and the next call starts a fresh engine. Every session is rebuilt there,
 // on its next call, from what the client keeps of it (its options, its classes and examples as
 // JPEGs with their embeddings, its trained model), so no sample, embedding or model is lost.
@@ -36,7 +37,9 @@ export class Engine {
     this.next = 1;
     this.dead = null;
     if (workerAllowed()) {
-      this.worker = new Worker(WORKER, { type: "module", name: `magpie-engine-${this.number}` });
+      // The name is also the lock the worker holds while it lives (worker.js).
+      this.name = `magpie-engine-${this.number}-${crypto.randomUUID()}`;
+      this.worker = new Worker(WORKER, { type: "module", name: this.name });
       this.worker.onerror = (event) => {
         event.preventDefault?.();
         this.fail(event.message || "its worker stopped");
@@ -52,6 +55,10 @@ export class Engine {
     }
     this.port.onmessage = ({ data }) => this.receive(data);
     this.ready = this.call(null, "start", [{}]).then(({ value }) => value);
+    // Granted once the worker no longer holds it: it ended without an error event.
+    if (this.worker && navigator.locks) {
+      this.ready.then(() => navigator.locks.request(this.name, () => this.fail("its worker ended"))).catch(() => {});
+    }
   }
 
   /** Calls `method` of `target` (null: a module function; a class name: a static method; a
@@ -104,9 +111,9 @@ export class Engine {
   }
 }
 
-/** Engines that compute examples' rows (the backbone pass of a frame; training computes the
- * augmented views) for the sessions, in parallel, so the main engine stays free for live prediction and
- * training. Each has a helper session per set of session options; one job at a time each. A
+/** Engines that compute examples' rows (the backbone pass of a frame; the session computes the
+ * augmented views, while idle or when training) for the sessions, in parallel, so the main
+ * engine stays free for live prediction and training. Each has a helper session per set of session options; one job at a time each. A
  * pool engine that faults is dropped (its job rejects, and the session embeds by itself). */
 class Pool {
   constructor(size) {
@@ -214,6 +221,7 @@ export const api = {
   cleanSettings: (settings) => client.run("cleanSettings", settings),
   trainOptions: (settings) => client.run("trainOptions", settings),
   classFolders: (names) => client.run("classFolders", names),
+  projectFile: (parts) => client.run("projectFile", parts),
   readProject: (bytes) => client.run("readProject", bytes),
   writeProject: (manifest, files) => client.run("writeProject", manifest, files),
   /** Panics the engine on purpose, to check fault handling. */

@@ -14,8 +14,8 @@
 const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "saveProject", "info"]);
 
 /** Serves the client's messages on `port` (a worker's global scope or a MessagePort), with the
- * wasm module at `moduleUrl`. */
-export function serve(port, moduleUrl) {
+ * wasm module at `moduleUrl`; the engine says it started once `ready` settles. */
+export function serve(port, moduleUrl, ready = Promise.resolve()) {
   let module = null;
   /** Settles once the module is loaded: every other call waits for it. */
   let started = null;
@@ -29,6 +29,7 @@ export function serve(port, moduleUrl) {
     : arg));
 
   async function start({ wasmUrl }) {
+    await ready;
     module = await import(moduleUrl);
     await module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
     module.onFault((message) => post({ fault: message }));

@@ -344,9 +344,9 @@ impl FewShotSession {
     pub async fn predict(
         &self,
         source: &ImageSource,
-        options_value: JsValue,
+        options_value: Option<JsValue>,
     ) -> Result<JsValue, JsError> {
-        let options: PredictOptions = options(options_value)?;
+        let options: PredictOptions = options(options_value.unwrap_or(JsValue::UNDEFINED))?;
         let frame = source::read(source)?;
         let image = frame.view();
         let classifier = self

@@ -7,8 +7,7 @@ use wasm_bindgen::prelude::*;
 use super::frames::{self, Frame};
 use super::{FewShotSession, Samples, save_model};
 use crate::classifier;
-use crate::dataset::{Dataset, Sample};
-use crate::project::{ClassEntry, FORMAT, Manifest, Project, SampleEntry, VERSION, class_folders};
+use crate::project::{Project, ProjectInfo, SampleFile};
 use crate::training::EmbeddingCache;
 use crate::web::codec::ImageFormat;
 use crate::web::{fetch, js_error, options};
@@ -74,58 +73,33 @@ impl FewShotSession {
             }
         };
         let guard = self.edit()?;
-        let dataset = &guard.dataset;
-        let folders = class_folders(&dataset.labels);
-        let mut project = Project {
-            manifest: Manifest {
-                format: FORMAT.into(),
-                version: VERSION,
-                name: options.name,
-                backbone: self.model.backbone.kind,
-                classes: dataset
-                    .labels
-                    .iter()
-                    .map(|name| ClassEntry {
-                        name: name.clone(),
-                        samples: Vec::new(),
-                    })
-                    .collect(),
-                settings: options.settings,
-                model: None,
-            },
-            files: Default::default(),
-        };
-        for sample in &dataset.samples {
-            let class = &mut project.manifest.classes[sample.class];
-            let file = format!(
-                "images/{}/{:04}.{}",
-                folders[sample.class],
-                class.samples.len() + 1,
-                format.extension()
-            );
-            project.files.insert(
-                file.clone(),
-                sample
+        let mut files = Vec::with_capacity(guard.dataset.samples.len());
+        for sample in &guard.dataset.samples {
+            files.push(SampleFile {
+                id: sample.id.clone(),
+                image: sample
                     .image
                     .file_as(format, &format!("sample {}", sample.id))
                     .await?,
-            );
-            class.samples.push(SampleEntry {
-                id: sample.id.clone(),
-                file,
+                png: format == ImageFormat::Png,
             });
         }
         let model = self
             .classifier
             .borrow()
             .clone()
-            .filter(|c| c.info.labels == dataset.labels);
-        if let Some(model) = model {
-            project
-                .files
-                .insert("model.bpk".into(), save_model(&model).await?);
-            project.manifest.model = Some("model.bpk".into());
-        }
+            .filter(|c| c.info.labels == guard.dataset.labels);
+        let model = match model {
+            Some(model) => Some(save_model(&model).await?),
+            None => None,
+        };
+        let info = ProjectInfo {
+            name: options.name,
+            backbone: self.model.backbone.kind,
+            settings: options.settings,
+            model,
+        };
+        let project = guard.to_project(info, files);
         project.write().map_err(js_error)
     }
 
@@ -143,28 +117,17 @@ impl FewShotSession {
             .await
             .map_err(js_error)?;
         let project = Project::read(&bytes).map_err(js_error)?;
+        let mut guard = self.edit()?;
+        let (augment, rows) = guard.cached_with.clone();
+        let opened = crate::session::Samples::from_project(
+            &project,
+            self.model.backbone.kind,
+            augment,
+            rows,
+        )
+        .map_err(js_error)?;
+        let dataset = opened.dataset.try_map(|bytes| Frame::from_bytes(&bytes))?;
         let manifest = project.manifest;
-        let backbone = self.model.backbone.kind;
-        if manifest.backbone != backbone {
-            return Err(js_error(format!(
-                "the project uses {}; create a session with that backbone to open it",
-                manifest.backbone
-            )));
-        }
-        let mut dataset = Dataset {
-            labels: manifest.classes.iter().map(|c| c.name.clone()).collect(),
-            samples: Vec::new(),
-        };
-        for (class, entry) in manifest.classes.iter().enumerate() {
-            for sample in &entry.samples {
-                let image = Frame::from_bytes(&project.files[&sample.file])?;
-                dataset.samples.push(Sample {
-                    id: sample.id.clone(),
-                    class,
-                    image,
-                });
-            }
-        }
         let model = match &manifest.model {
             Some(path) => Some(
                 classifier::load(
@@ -176,13 +139,10 @@ impl FewShotSession {
             ),
             None => None,
         };
-        let mut guard = self.edit()?;
-        let (mut augment, rows) = guard.cached_with.clone();
         let mut cache = EmbeddingCache::default();
-        let embedder = self.embedder(rows);
-        // The frames now; training computes the augmented views.
+        let embedder = self.embedder(opened.cached_with.1);
+        // The frames now; the views while idle or when training.
         frames::embed_frames(&dataset, &embedder, &mut cache, &Default::default()).await?;
-        augment.views = 0;
         let loaded = Loaded {
             name: manifest.name,
             labels: dataset.labels.clone(),
@@ -194,7 +154,7 @@ impl FewShotSession {
             dataset,
             next_id: guard.next_id,
             cache,
-            cached_with: (augment, rows),
+            cached_with: opened.cached_with,
         };
         *self.classifier.borrow_mut() = model;
         loaded

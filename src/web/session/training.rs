@@ -7,7 +7,6 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{FewShotSession, Samples, frames};
-use crate::augment::AugmentConfig;
 use crate::head::HeadKind;
 use crate::train_config::TrainConfig;
 use crate::training::{
@@ -152,43 +151,22 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 }
 
 impl FewShotSession {
-    /// Brings the cache to `config`'s rows and augmentation: the frames again when the rows
-    /// differ, and only the views of the same augmentation kept, as many as the views budget
-    /// allows. Returns the views each sample is to have.
+    /// Brings the cache to `config`'s rows and augmentation (see
+    /// [`crate::session::Samples::settle_views`]): every frame again when the rows differ.
+    /// Returns the views each sample is to have.
     async fn prepare_rows(
         &self,
         samples: &mut Samples,
         config: &TrainConfig,
     ) -> Result<usize, JsError> {
         let rows = config.rows(self.model.backbone.kind);
-        let (cached_augment, cached_rows) = samples.cached_with.clone();
-        if rows != cached_rows {
+        if samples.needs_new_rows(rows) {
             let mut cache = EmbeddingCache::default();
             let embedder = self.embedder(rows);
             frames::embed_frames(&samples.dataset, &embedder, &mut cache, &self.cancel).await?;
             samples.cache = cache;
-        } else if (AugmentConfig {
-            views: cached_augment.views,
-            ..config.augment.clone()
-        }) != cached_augment
-        {
-            // Views of other augmentation settings: only the frames' rows stay.
-            samples.cache.keep_views(0);
         }
-        let views = crate::session::affordable_views(
-            config.augment.views,
-            samples.dataset.samples.len(),
-            samples.cache.row_len(),
-        );
-        samples.cache.keep_views(views);
-        samples.cached_with = (
-            AugmentConfig {
-                views,
-                ..config.augment.clone()
-            },
-            rows,
-        );
-        Ok(views)
+        Ok(samples.settle_views(&config.augment, rows))
     }
 
     /// Embeds the augmented views the samples lack (up to the cache's views, drawn from the

@@ -1,7 +1,12 @@
 //! A few-shot session's examples, without a browser: the classes and samples (of any image type
 //! `F`), their cached rows kept in step with every edit, the views budget, and the key that
-//! saved rows must match to be reused. The JS API (`src/web/session`) holds a
-//! `Samples<Frame>` and only converts; `cargo test` covers the policy here.
+//! saved rows must match to be reused, and the samples to and from a project file. The JS API
+//! (`src/web/session`) holds a `Samples<Frame>` and only converts; `cargo test` covers the
+//! policy here.
+
+mod project;
+
+pub use project::ProjectMismatch;
 
 use std::fmt;
 
@@ -242,6 +247,40 @@ impl<F> Samples<F> {
         key.to_string()
     }
 
+    /// Whether training with `rows` must embed every frame again (the cache holds other rows:
+    /// other features or fine-tune depth).
+    pub fn needs_new_rows(&self, rows: RowKind) -> bool {
+        self.cached_with.1 != rows
+    }
+
+    /// Brings the cached views in line with training on `augment` as `rows` (the cache already
+    /// holding `rows`): views of other augmentation settings are dropped, the views budget is
+    /// applied, and the settings recorded. Returns the views each sample is to have.
+    pub fn settle_views(&mut self, augment: &AugmentConfig, rows: RowKind) -> usize {
+        let (cached, _) = &self.cached_with;
+        if (AugmentConfig {
+            views: cached.views,
+            ..augment.clone()
+        }) != *cached
+        {
+            self.cache.keep_views(0);
+        }
+        let views = affordable_views(
+            augment.views,
+            self.dataset.samples.len(),
+            self.cache.row_len(),
+        );
+        self.cache.keep_views(views);
+        self.cached_with = (
+            AugmentConfig {
+                views,
+                ..augment.clone()
+            },
+            rows,
+        );
+        views
+    }
+
     /// The views training computes to give every sample `views` augmented views: `(sample,
     /// first view it lacks)` for each sample holding fewer (a new sample holds its frame alone).
     pub fn missing_views(&self, views: usize) -> Vec<(usize, usize)> {
@@ -433,6 +472,34 @@ mod tests {
         s.cache.keep_views(0);
         assert_eq!(s.missing_views(0), []);
         assert_eq!(s.missing_views(2), [(0, 1), (1, 1), (2, 1), (3, 1)]);
+    }
+
+    #[test]
+    fn training_keeps_the_views_of_the_same_augmentation_only() {
+        let mut s = samples();
+        assert!(!s.needs_new_rows(RowKind::Pooled));
+        assert!(
+            s.needs_new_rows(RowKind::Spatial),
+            "other rows: every frame again"
+        );
+        // Same augmentation, more views asked: the cached view stays, the rest are to come.
+        let mut augment = AugmentConfig::default();
+        augment.views = 3;
+        assert_eq!(s.settle_views(&augment, RowKind::Pooled), 3);
+        assert_eq!(s.cache.len(), 6);
+        assert_eq!(s.missing_views(3), [(0, 2), (1, 2), (2, 2)]);
+        assert_eq!(s.cached_with, (augment.clone(), RowKind::Pooled));
+        // Other augmentation: only the frames stay.
+        let mut other = augment.clone();
+        other.flip = !other.flip;
+        assert_eq!(s.settle_views(&other, RowKind::Pooled), 3);
+        assert_eq!(s.cache.len(), 3);
+        assert_eq!(s.missing_views(3), [(0, 1), (1, 1), (2, 1)]);
+        // Fewer views asked: the extra ones go.
+        s.cache = samples().cache;
+        other.views = 0;
+        assert_eq!(s.settle_views(&other, RowKind::Pooled), 0);
+        assert_eq!(s.cache.len(), 3);
     }
 
     #[test]

@@ -1,0 +1,18 @@
+import { serve, launch, fakeCamera, untilReady } from "./harness.mjs";
+const env = await serve();
+const browser = await launch();
+const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+await context.addInitScript(fakeCamera);
+const page = await context.newPage();
+await page.goto(`${env.url}?backbone=mobilenet_v1_025`);
+await untilReady(page);
+for (let i = 0; i < 4; i += 1) await page.click("#class-add");
+await page.click("#camera-toggle");
+await page.waitForFunction(() => document.getElementById("video").readyState >= 2);
+await page.evaluate(() => window.scrollTo(0, 0));
+const r = await page.evaluate(() => Object.fromEntries([".stage", ".camera", ".preview", ".viewfinder", "#prediction", ".classes", ".class-card button.record", ".masthead", "#status"].map((s) => [s, JSON.stringify(document.querySelector(s).getBoundingClientRect().toJSON(), (k, v) => typeof v === "number" ? Math.round(v) : v)])));
+console.log(r);
+await page.screenshot({ path: "/tmp/phone.png" });
+await page.evaluate(() => window.scrollTo(0, 900));
+await page.screenshot({ path: "/tmp/phone2.png" });
+await browser.close(); env.server.close();
