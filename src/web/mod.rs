@@ -75,22 +75,32 @@ fn options<T: Default + serde::de::DeserializeOwned>(value: JsValue) -> Result<T
 
 /// The compute backends this page can use.
 struct Backends {
-    wgpu: Result<Device, DeviceError>,
+    /// WebGPU's device, or why there is none; `None` when it was not set up (no stage could
+    /// run on it).
+    wgpu: Option<Result<Device, DeviceError>>,
     cpu: Device,
     /// The WebGPU adapter, as the browser describes it.
     adapter: Option<AdapterInfo>,
 }
 
 impl Backends {
-    /// WebGPU (when the browser has it) and the CPU.
-    async fn available() -> Self {
-        let wgpu = device(BackendKind::Wgpu).await;
-        let cpu = Device::flex();
-        let adapter = match wgpu {
-            Ok(_) => adapter_info().await,
-            Err(_) => None,
+    /// WebGPU (when the browser has it) and the CPU, for stages `asked` (`None`: automatic).
+    /// WebGPU is not set up when no stage can run on it: both stages on the CPU, named or
+    /// decided from a software adapter (see [`placement_from_adapter`]).
+    async fn available(asked: (Option<BackendKind>, Option<BackendKind>)) -> Self {
+        let adapter = adapter_info().await;
+        let cpu = Some(BackendKind::Cpu);
+        let cpu_only = asked == (cpu, cpu)
+            || (asked == (None, None) && placement_from_adapter(adapter.as_ref()).is_some());
+        let wgpu = match cpu_only {
+            true => None,
+            false => Some(device(BackendKind::Wgpu).await),
         };
-        Self { wgpu, cpu, adapter }
+        Self {
+            wgpu,
+            cpu: Device::flex(),
+            adapter,
+        }
     }
 
     /// Where "auto" puts both stages without measuring, and why (see
@@ -101,7 +111,7 @@ impl Backends {
 
     /// Usable backends, WebGPU first.
     fn kinds(&self) -> Vec<BackendKind> {
-        if self.wgpu.is_ok() {
+        if matches!(self.wgpu, Some(Ok(_))) {
             vec![BackendKind::Wgpu, BackendKind::Cpu]
         } else {
             vec![BackendKind::Cpu]
@@ -110,15 +120,21 @@ impl Backends {
 
     /// The device of `kind`, or why WebGPU is missing.
     fn device(&self, kind: BackendKind) -> Result<Device, DeviceError> {
-        match kind {
-            BackendKind::Wgpu => self.wgpu.clone(),
-            BackendKind::Cpu => Ok(self.cpu.clone()),
+        match (kind, &self.wgpu) {
+            (BackendKind::Wgpu, Some(wgpu)) => wgpu.clone(),
+            (BackendKind::Wgpu, None) => Err(DeviceError::Unavailable(
+                "WebGPU was not set up: every stage runs on the CPU".into(),
+            )),
+            (BackendKind::Cpu, _) => Ok(self.cpu.clone()),
         }
     }
 
-    /// Why WebGPU cannot be used, if it cannot.
+    /// Why WebGPU cannot be used, if it was set up and cannot.
     fn reason(&self) -> Option<String> {
-        self.wgpu.as_ref().err().map(ToString::to_string)
+        match &self.wgpu {
+            Some(Err(error)) => Some(error.to_string()),
+            _ => None,
+        }
     }
 }
 
@@ -226,12 +242,21 @@ impl ImageNetModel {
             .unwrap_or("mobilenet_v2")
             .parse()
             .map_err(js_error)?;
-        let backends = Backends::available().await;
         let auto = options.backend.as_deref().unwrap_or("auto") == "auto";
-        let backend = match options.backend.as_deref().unwrap_or("auto") {
-            "auto" => backends.decided().map_or(backends.kinds()[0], |d| d.0),
-            other => other.parse().map_err(js_error)?,
+        let asked: Option<BackendKind> = match auto {
+            true => None,
+            false => Some(
+                options
+                    .backend
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(js_error)?,
+            ),
         };
+        let backends = Backends::available((asked, asked)).await;
+        let backend =
+            asked.unwrap_or_else(|| backends.decided().map_or(backends.kinds()[0], |d| d.0));
         let device = backends.device(backend).map_err(js_error)?;
         let fallback_reason = if auto {
             backends

@@ -190,7 +190,7 @@ impl FewShotSession {
             }
             (None, wanted) => wanted.unwrap_or("mobilenet_v2").parse().map_err(js_error)?,
         };
-        let backends = Backends::available().await;
+
         let defaults = TrainConfig::default();
         let config = TrainConfig {
             features: options.features.unwrap_or(defaults.features),
@@ -206,6 +206,7 @@ impl FewShotSession {
             parse_backend(options.backend.as_deref())?,
             parse_backend(options.head_backend.as_deref())?,
         );
+        let backends = Backends::available(asked).await;
         // Both stages automatic on a software adapter: the CPU, without measuring.
         let decided = backends.decided().filter(|_| asked == (None, None));
         let wanted = decided
