@@ -483,8 +483,10 @@ mod tests {
             "other rows: every frame again"
         );
         // Same augmentation, more views asked: the cached view stays, the rest are to come.
-        let mut augment = AugmentConfig::default();
-        augment.views = 3;
+        let augment = AugmentConfig {
+            views: 3,
+            ..AugmentConfig::default()
+        };
         assert_eq!(s.settle_views(&augment, RowKind::Pooled), 3);
         assert_eq!(s.cache.len(), 6);
         assert_eq!(s.missing_views(3), [(0, 2), (1, 2), (2, 2)]);
