@@ -103,26 +103,6 @@ impl<F> Dataset<F> {
         counts
     }
 
-    /// The same classes and samples, each sample's image made by `image` (the first error
-    /// stops it).
-    pub fn try_map<G, E>(self, mut image: impl FnMut(F) -> Result<G, E>) -> Result<Dataset<G>, E> {
-        let samples = self
-            .samples
-            .into_iter()
-            .map(|s| {
-                Ok(Sample {
-                    id: s.id,
-                    class: s.class,
-                    image: image(s.image)?,
-                })
-            })
-            .collect::<Result<_, E>>()?;
-        Ok(Dataset {
-            labels: self.labels,
-            samples,
-        })
-    }
-
     /// The class of every sample, in order.
     pub fn classes(&self) -> Vec<usize> {
         self.samples.iter().map(|s| s.class).collect()

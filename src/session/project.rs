@@ -48,21 +48,24 @@ impl<F> Samples<F> {
     }
 }
 
-impl Samples<Vec<u8>> {
-    /// The classes and samples of `project` (each sample's frame its image file's bytes) for
-    /// a session of `backbone`, with no rows yet: they are to be computed as `rows`, views with
-    /// `augment` once training asks for them. Refused for another backbone's project.
-    pub fn from_project(
+impl<F> Samples<F> {
+    /// The classes and samples of `project` for a session of `backbone`, each sample's frame
+    /// made by `frame` from its image file's bytes, with no rows yet: they are to be computed
+    /// as `rows`, views with `augment` once training asks for them. Refused for another
+    /// backbone's project.
+    pub fn from_project<E: From<ProjectMismatch>>(
         project: &Project,
         backbone: BackboneKind,
         augment: AugmentConfig,
         rows: RowKind,
-    ) -> Result<Self, ProjectMismatch> {
+        mut frame: impl FnMut(&[u8]) -> Result<F, E>,
+    ) -> Result<Self, E> {
         let manifest = &project.manifest;
         if manifest.backbone != backbone {
             return Err(ProjectMismatch {
                 project: manifest.backbone,
-            });
+            }
+            .into());
         }
         let mut dataset = Dataset {
             labels: manifest.classes.iter().map(|c| c.name.clone()).collect(),
@@ -73,7 +76,7 @@ impl Samples<Vec<u8>> {
                 dataset.samples.push(Sample {
                     id: sample.id.clone(),
                     class,
-                    image: project.files[&sample.file].clone(),
+                    image: frame(&project.files[&sample.file])?,
                 });
             }
         }
@@ -146,6 +149,7 @@ mod tests {
             BackboneKind::MobilenetV2,
             augment.clone(),
             RowKind::Spatial,
+            |bytes| Ok::<_, ProjectMismatch>(bytes.to_vec()),
         )
         .unwrap();
         assert_eq!(opened.dataset.labels, samples.dataset.labels);
@@ -180,11 +184,12 @@ mod tests {
     #[test]
     fn another_backbones_project_is_refused() {
         let project = samples().to_project(info(), Vec::new());
-        let refused = Samples::from_project(
+        let refused: ProjectMismatch = Samples::from_project(
             &project,
             BackboneKind::EfficientnetLite0,
             AugmentConfig::default(),
             RowKind::Pooled,
+            |bytes| Ok(bytes.to_vec()),
         )
         .unwrap_err();
         assert_eq!(

@@ -47,6 +47,12 @@ export function verdict({ scores, unsure }) {
   return unsure ? `Not sure (closest: ${top.label}, ${percent})` : `${top.label} (${percent})`;
 }
 
+/** What a widget's `prediction` event says of a prediction `{ scores, unsure }`: `{ label,
+ * probability, scores, unsure }`, the label "unknown" when the model is not sure. */
+export function predictionDetail({ scores, unsure }) {
+  return { label: unsure ? "unknown" : scores[0].label, probability: scores[0].probability, scores, unsure };
+}
+
 /** Dispatches a widget event that crosses shadow roots. */
 export function emit(element, type, detail) {
   element.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));

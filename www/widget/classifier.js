@@ -12,7 +12,7 @@
 // properties --magpie-accent, --magpie-track, --magpie-font.
 import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { square } from "../engine/frames.js";
-import { BARS_STYLE, barRows, emit, verdict } from "./bars.js";
+import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "./bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 12rem; }
@@ -135,13 +135,13 @@ export class MagpieClassifier extends HTMLElement {
     const unsure = this.hasAttribute("threshold")
       ? top.probability < Number(this.getAttribute("threshold"))
       : prediction.unsure;
-    const label = unsure ? "unknown" : top.label;
+    const detail = predictionDetail({ scores, unsure });
     this.show(scores, unsure);
-    if (this.getAttribute("events") !== "change" || label !== this.lastLabel) {
-      emit(this, "prediction", { label, probability: top.probability, scores, unsure });
+    if (this.getAttribute("events") !== "change" || detail.label !== this.lastLabel) {
+      emit(this, "prediction", detail);
     }
-    this.lastLabel = label;
-    return { label, probability: top.probability, scores, unsure };
+    this.lastLabel = detail.label;
+    return detail;
   }
 
   show(scores, unsure) {

@@ -15,7 +15,7 @@
 // `label`, `fill`, `correct`; custom properties as <magpie-classifier>.
 import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { capture, square } from "../engine/frames.js";
-import { BARS_STYLE, barRows, emit, verdict } from "./bars.js";
+import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "./bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 16rem; max-width: 28rem; }
@@ -256,10 +256,9 @@ export class MagpieTrainer extends HTMLElement {
         try {
           const image = square(this.video);
           const prediction = await this.session.predict(image, { embedding: true });
-          const { scores, unsure } = prediction;
           this.shown = { image, embedding: prediction.embedding };
           this.show(prediction);
-          emit(this, "prediction", { label: unsure ? "unknown" : scores[0].label, probability: scores[0].probability, scores, unsure });
+          emit(this, "prediction", predictionDetail(prediction));
         } catch (error) {
           // After an engine fault (reported once, by reportFaults) the client rebuilds the
           // session on the next call: go on.

@@ -119,14 +119,13 @@ impl FewShotSession {
         let project = Project::read(&bytes).map_err(js_error)?;
         let mut guard = self.edit()?;
         let (augment, rows) = guard.cached_with.clone();
-        let opened = crate::session::Samples::from_project(
+        let opened = Samples::from_project(
             &project,
             self.model.backbone.kind,
             augment,
             rows,
-        )
-        .map_err(js_error)?;
-        let dataset = opened.dataset.try_map(|bytes| Frame::from_bytes(&bytes))?;
+            Frame::from_bytes,
+        )?;
         let manifest = project.manifest;
         let model = match &manifest.model {
             Some(path) => Some(
@@ -142,19 +141,18 @@ impl FewShotSession {
         let mut cache = EmbeddingCache::default();
         let embedder = self.embedder(opened.cached_with.1);
         // The frames now; the views while idle or when training.
-        frames::embed_frames(&dataset, &embedder, &mut cache, &Default::default()).await?;
+        frames::embed_frames(&opened.dataset, &embedder, &mut cache, &Default::default()).await?;
         let loaded = Loaded {
             name: manifest.name,
-            labels: dataset.labels.clone(),
-            counts: dataset.class_counts(),
+            labels: opened.dataset.labels.clone(),
+            counts: opened.dataset.class_counts(),
             trained: model.is_some(),
             settings: manifest.settings,
         };
         *guard = Samples {
-            dataset,
             next_id: guard.next_id,
             cache,
-            cached_with: opened.cached_with,
+            ..opened
         };
         *self.classifier.borrow_mut() = model;
         loaded
