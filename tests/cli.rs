@@ -1,8 +1,11 @@
 //! The `magpie` binary's contract: `predict` prints `<path>\t<label>\t<probability>` per image,
 //! and exits non-zero with a one-line error on a bad image or bad weights.
 
+mod common;
+
 use std::process::Command;
 
+use magpie::image::RgbaImage;
 use magpie::weights::assets::assets_dir;
 
 fn magpie() -> Command {
@@ -165,6 +168,7 @@ fn train_eval_and_predict_with_a_trained_model() {
     let fields: Vec<&str> = stdout.trim().split('\t').collect();
     assert_eq!(fields.len(), 3, "{stdout}");
     assert!(["0", "5", "9"].contains(&fields[1]), "{stdout}");
+    export_runs_as_predict_does(&model, &photo, &fields);
 
     // One class is not a classification problem: one line, exit status 2.
     let one = digits_folder("one", &["3"], 3);
@@ -186,4 +190,64 @@ fn train_eval_and_predict_with_a_trained_model() {
     assert_one_line_failure(out, "not a magpie model file");
     std::fs::remove_dir_all(data).unwrap();
     std::fs::remove_dir_all(one).unwrap();
+}
+
+/// `magpie export` writes an ONNX file whose top class and probability for `photo`, run by
+/// onnxruntime, are what `magpie predict` printed (`predicted`); a corrupt or missing model
+/// gives a one-line error and leaves no file.
+fn export_runs_as_predict_does(
+    model: &std::path::Path,
+    photo: &std::path::Path,
+    predicted: &[&str],
+) {
+    let onnx = model.with_extension("onnx");
+    let out = magpie()
+        .args(["export", "--format", "onnx", "--model"])
+        .arg(model)
+        .arg("--out")
+        .arg(&onnx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = RgbaImage::decode(&std::fs::read(photo).unwrap()).unwrap();
+    let run = common::onnxruntime(&onnx, &[image], 224);
+    let probabilities = &run.probabilities[0];
+    let best = (0..probabilities.len())
+        .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+        .unwrap();
+    assert_eq!(run.labels[best], predicted[1]);
+    let printed: f32 = predicted[2].parse().unwrap();
+    assert!(
+        (probabilities[best] - printed).abs() < 1e-4,
+        "onnxruntime {probabilities:?}, predict {predicted:?}"
+    );
+
+    let dir = model.parent().unwrap();
+    let truncated = dir.join("truncated.bpk");
+    let bytes = std::fs::read(model).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    for (bad, says) in [
+        (truncated, "truncated.bpk"),
+        (dir.join("none.bpk"), "cannot read model"),
+    ] {
+        let target = dir.join("bad.onnx");
+        let out = magpie()
+            .args(["export", "--model"])
+            .arg(&bad)
+            .arg("--out")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert_one_line_failure(out, says);
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("onnx"))
+            .collect();
+        assert_eq!(left, ["model.onnx"], "nothing but the good export");
+    }
 }

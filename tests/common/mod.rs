@@ -2,7 +2,8 @@
 //! photos with their acceptable ImageNet labels.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use magpie::backbone::BackboneKind;
 use magpie::image::RgbaImage;
@@ -120,4 +121,52 @@ impl XorShift {
             picks[self.below(picks.len())]
         }
     }
+}
+
+/// Python with onnxruntime, from `scripts/setup.sh`.
+pub fn onnx_python() -> PathBuf {
+    std::env::var_os("MAGPIE_ONNX_PYTHON").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+                .join(".cache/magpie/onnx-venv/bin/python")
+        },
+        PathBuf::from,
+    )
+}
+
+/// What onnxruntime computed: the labels in the file and each image's probabilities.
+#[derive(serde::Deserialize)]
+pub struct OnnxRun {
+    /// Class names, in output order.
+    pub labels: Vec<String>,
+    /// Each image's class probabilities.
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+/// Runs the ONNX file at `model` with onnxruntime on `images`, as its input documents them:
+/// the centre square at `size` px, RGB 0..=255.
+pub fn onnxruntime(model: &Path, images: &[RgbaImage], size: usize) -> OnnxRun {
+    let pixels_path = model.with_extension("pixels");
+    let pixels: Vec<u8> = images
+        .iter()
+        .flat_map(|image| image.view().center_square(size))
+        .flatten()
+        .flat_map(f32::to_le_bytes)
+        .collect();
+    std::fs::write(&pixels_path, pixels).unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/run.py");
+    let python = onnx_python();
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(model)
+        .arg(&pixels_path)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", python.display()));
+    std::fs::remove_file(&pixels_path).unwrap();
+    assert!(
+        out.status.success(),
+        "onnxruntime: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -1,6 +1,7 @@
 //! `magpie`: convert upstream weights into Burn records, classify or embed images, and train,
 //! evaluate and benchmark few-shot classifiers natively, with the same core as the web app.
 
+mod export;
 mod fewshot;
 mod imagenet;
 mod progress;
@@ -95,6 +96,20 @@ enum Command {
     },
     /// Few-shot benchmark: k images per class train, the rest (up to 100 per class) test.
     Fewshot(fewshot::FewshotArgs),
+    /// Export a trained classifier (backbone, head and softmax in one graph) for other runtimes.
+    Export {
+        /// The trained model.
+        #[arg(long)]
+        model: PathBuf,
+        /// File format.
+        #[arg(long, value_enum, default_value = "onnx")]
+        format: export::Format,
+        /// Where to write the export (nothing is written when it fails).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        backbone: BackboneArgs,
+    },
 }
 
 /// A backbone and the backend it runs on.
@@ -251,6 +266,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             backbone,
         } => pollster::block_on(train::eval(&model, &data, &backbone)),
         Command::Fewshot(args) => pollster::block_on(fewshot::run(args)),
+        Command::Export {
+            model,
+            format,
+            out,
+            backbone,
+        } => pollster::block_on(export::export(&model, format, &out, &backbone)),
     }
 }
 

@@ -125,7 +125,7 @@ pub async fn train(
 }
 
 /// Loads a trained model and its backbone.
-async fn load_model(
+pub async fn load_model(
     path: &Path,
     args: &BackboneArgs,
 ) -> anyhow::Result<(Classifier, PretrainedBackbone, Stages)> {
