@@ -115,6 +115,7 @@ class App {
     $("model-export").addEventListener("click", () => {
       if (this.project.model) safeName(this.project.name).then((name) => download(this.project.model, `${name}.model.bpk`));
     });
+    $("model-export-onnx").addEventListener("click", () => this.exportOnnx());
   }
 
   /** Fills the camera picker (labels need a granted permission). */
@@ -281,6 +282,7 @@ class App {
     this.preview.render();
     const trained = !!this.project.model;
     $("model-export").disabled = !trained;
+    $("model-export-onnx").disabled = !trained;
     // First run: an empty project says the three steps where they happen.
     const empty = this.project.samples.size === 0 && !trained;
     $("first-run-camera").hidden = !empty || this.camera.on;
@@ -327,6 +329,19 @@ class App {
       await store.saveWholeProject(project.record, samples);
       await this.open(project.id);
     } });
+  }
+
+  /** "Export model → ONNX": the trained model and its backbone as one ONNX file. */
+  async exportOnnx() {
+    try {
+      status("Exporting the model as ONNX…");
+      const bytes = await this.project.session.exportOnnx();
+      const name = `${await safeName(this.project.name)}.onnx`;
+      download(bytes, name);
+      status(`Exported ${name} (${formatBytes(bytes.length)}).`);
+    } catch (error) {
+      status(`Export failed: ${messageOf(error)}`, "error");
+    }
   }
 
   async exportProject() {

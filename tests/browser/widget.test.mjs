@@ -65,7 +65,7 @@ async function hostPage(body, model) {
     "/photos/": DATASET,
     "/images/": join(ASSETS, "images"),
   });
-  const context = await env.browser.newContext();
+  const context = await env.browser.newContext({ acceptDownloads: true });
   await context.addInitScript(fakeCamera);
   const page = await context.newPage();
   const errors = [];
@@ -181,6 +181,15 @@ test("<magpie-trainer> goes capture → train → model event", async () => {
   const model = await page.evaluate(() => ({ labels: window.model.labels, size: window.model.bytes.length }));
   assert.deepEqual(model.labels, ["zero", "five"]);
   assert.ok(model.size > 1000);
+  // "Export model → ONNX" downloads the model with its backbone, the bytes `exportOnnx()` gives
+  // (onnxruntime runs such files: onnx.test.mjs and tests/onnx_export.rs).
+  const exportButton = page.getByRole("button", { name: "Export model → ONNX" });
+  assert.equal(await exportButton.isDisabled(), false);
+  const [download] = await Promise.all([page.waitForEvent("download"), exportButton.click()]);
+  assert.equal(download.suggestedFilename(), "magpie-mobilenet_v1_025.onnx");
+  const onnx = readFileSync(await download.path());
+  const exported = await page.evaluate(async () => [...(await document.getElementById("trainer").exportOnnx())]);
+  assert.ok(onnx.length > 500_000 && Buffer.compare(onnx, Buffer.from(exported)) === 0, `${onnx.length} bytes`);
   // Correcting from the preview: "Add this frame" puts the frame shown into the class picked (an
   // event says so) and the model trains again.
   const counts = () => page.evaluate(() => [...document.getElementById("trainer").shadowRoot.querySelectorAll(".count")]

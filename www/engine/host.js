@@ -11,7 +11,7 @@
 
 /** Methods whose calls leave an object's `info()` as it was: no fresh copy is sent back (live
  * prediction calls them every frame). */
-const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "saveProject", "info"]);
+const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "exportOnnx", "saveProject", "info"]);
 
 /** Serves the client's messages on `port` (a worker's global scope or a MessagePort), with the
  * wasm module at `moduleUrl`; the engine says it started once `ready` settles. */

@@ -180,6 +180,7 @@ export class Session {
 
   evaluate() { return this.call("evaluate"); }
   save() { return this.call("save"); }
+  exportOnnx() { return this.call("exportOnnx"); }
 
   /** Loads a model record (bytes or URL); it is kept for a rebuild. */
   async load(model) {

@@ -1,7 +1,8 @@
 // <magpie-trainer>: the capture → train → preview flow in any page. Hold a class's button to
 // record examples from the camera, press Train, and see live predictions; the trained model is
-// emitted as a `model` event ({ bytes, labels }) and returned by `save()`; the whole project
-// (classes, examples, model) by `saveProject()`, opened again by `loadProject()`.
+// emitted as a `model` event ({ bytes, labels }) and returned by `save()`; as ONNX by
+// `exportOnnx()` and the "Export model → ONNX" button; the whole project (classes, examples,
+// model) by `saveProject()`, opened again by `loadProject()`.
 //
 // Attributes: backbone (default "mobilenet_v2"), backend ("auto" | "wgpu" | "cpu"), classes
 // (comma-separated starting class names, default "Class 1,Class 2"), camera ("user" |
@@ -11,7 +12,7 @@
 // probability, scores, unsure }: `label` is "unknown" when the model is not sure), `correct` ({
 // label }: a previewed frame was added to a class), `error`. While it previews, "Add this frame"
 // (or C with the focus in the widget) adds the frame shown to the class picked, reusing its
-// rows, and trains again. Parts: `video`, `classes`, `train`, `verdict`, `bars`, `bar`,
+// rows, and trains again. Parts: `video`, `classes`, `train`, `export`, `verdict`, `bars`, `bar`,
 // `label`, `fill`, `correct`; custom properties as <magpie-classifier>.
 import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
 import { capture, square } from "../engine/frames.js";
@@ -46,7 +47,8 @@ export class MagpieTrainer extends HTMLElement {
     this.root.innerHTML = `<video part="video" playsinline muted></video>
       <div part="classes" class="classes"></div>
       <div class="row"><button type="button" class="add">Add a class</button>
-      <button type="button" part="train" class="train" disabled>Train</button></div>
+      <button type="button" part="train" class="train" disabled>Train</button>
+      <button type="button" part="export" class="export" disabled>Export model → ONNX</button></div>
       <progress max="1" value="0" hidden></progress><p class="status" role="status"></p>
       <p part="verdict" class="verdict" aria-live="polite"></p><ul part="bars"></ul>
       <div part="correct" class="row correct" hidden><label>Add it to <select></select></label>
@@ -57,6 +59,7 @@ export class MagpieTrainer extends HTMLElement {
     this.recording = null;
     this.root.querySelector(".add").addEventListener("click", () => this.addClass());
     this.root.querySelector(".train").addEventListener("click", () => this.train());
+    this.root.querySelector(".export").addEventListener("click", () => this.downloadOnnx());
     this.root.querySelector(".add-frame").addEventListener("click", () => this.correct());
     this.addEventListener("keydown", (e) => {
       const typing = e.composedPath()[0]?.closest?.("input, select, textarea");
@@ -172,6 +175,7 @@ export class MagpieTrainer extends HTMLElement {
 
   update() {
     this.root.querySelector(".train").disabled = !this.session || this.classes.filter((c) => c.examples).length < 2;
+    this.root.querySelector(".export").disabled = !this.session?.info().trained;
   }
 
   /** Trains on the recorded examples, then previews live and emits the model; examples added
@@ -213,6 +217,7 @@ export class MagpieTrainer extends HTMLElement {
       const bytes = await this.session.save();
       this.status(`Trained in ${(summary.elapsedMs / 1000).toFixed(1)} s.`);
       emit(this, "model", { bytes, labels: this.session.info().modelLabels });
+      this.update();
       this.preview();
     } catch (error) {
       this.fail(error);
@@ -223,6 +228,27 @@ export class MagpieTrainer extends HTMLElement {
   save() {
     if (!this.session) return Promise.reject(new Error("the widget is still loading"));
     return this.session.save();
+  }
+
+  /** The trained model and its backbone as an ONNX file's bytes (see docs/model-format.md). */
+  exportOnnx() {
+    if (!this.session) return Promise.reject(new Error("the widget is still loading"));
+    return this.session.exportOnnx();
+  }
+
+  /** "Export model → ONNX": offers the ONNX file as a download, named after the backbone. */
+  async downloadOnnx() {
+    try {
+      this.status("Exporting…");
+      const bytes = await this.exportOnnx();
+      const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+      const name = `magpie-${this.getAttribute("backbone") ?? "mobilenet_v2"}.onnx`;
+      Object.assign(document.createElement("a"), { href: url, download: name }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      this.status(`Exported ${name}.`);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** The whole project (classes, every example's image, the model) as a project file:

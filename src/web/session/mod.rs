@@ -455,6 +455,19 @@ impl FewShotSession {
         save_model(&classifier).await
     }
 
+    /// The trained model and the backbone as one ONNX file (see docs/model-format.md): RGB
+    /// pixels in, class probabilities out, labels and preprocessing in its metadata.
+    #[wasm_bindgen(js_name = exportOnnx)]
+    pub async fn export_onnx(&self) -> Result<Vec<u8>, JsError> {
+        let classifier =
+            self.classifier.borrow().clone().ok_or_else(|| {
+                js_error("there is no trained model to export yet: train one first")
+            })?;
+        crate::export::onnx(&self.model.backbone, &classifier)
+            .await
+            .map_err(js_error)
+    }
+
     /// Loads a model record (bytes, or the URL of one) made for this session's backbone,
     /// replacing the trained model. Resolves to its labels.
     #[wasm_bindgen(unchecked_return_type = "string[]")]
