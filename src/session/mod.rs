@@ -13,7 +13,7 @@ use std::fmt;
 use crate::augment::AugmentConfig;
 use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::Dataset;
-use crate::training::EmbeddingCache;
+use crate::training::{EmbeddingCache, Entry};
 
 /// Bytes of cached rows within which a session keeps every augmented view asked for. Past it,
 /// every sample keeps fewer views, down to none: augmentation helps with a few samples a
@@ -233,6 +233,39 @@ impl<F> Samples<F> {
             .ok_or_else(|| EditError::NoSample(id.to_string()))
     }
 
+    /// Takes rows of views `first`, `first + 1`, … of sample `id` that another engine computed
+    /// (drawn from the same random streams, so they equal what this cache would compute) with
+    /// the settings `key` names. Refused (false, nothing changed) when the sample is gone, the
+    /// settings changed, the sample no longer lacks exactly those views, or the rows do not fit.
+    pub fn put_views(
+        &mut self,
+        backbone: BackboneKind,
+        (id, key): (&str, &str),
+        first: usize,
+        shape: &[usize],
+        bits: &[u16],
+    ) -> bool {
+        let Ok(sample) = self.index_of(id) else {
+            return false;
+        };
+        let views = self.cached_with.0.views;
+        let row: usize = shape.iter().product::<usize>().max(1);
+        let held = self.cache.views_held(sample + 1)[sample];
+        if key != self.key(backbone)
+            || first == 0
+            || held != Some(first - 1)
+            || first + bits.len() / row - 1 > views
+        {
+            return false;
+        }
+        let entry = Entry {
+            sample,
+            class: self.dataset.samples[sample].class,
+            view: first,
+        };
+        self.cache.push_views(entry, shape, bits).is_some()
+    }
+
     /// What the cached rows are computed with, as a string saved embeddings must match. The
     /// number of views is left out: saved rows with more views than the cache keeps serve too.
     pub fn key(&self, backbone: BackboneKind) -> String {
@@ -331,7 +364,7 @@ fn class_name(name: String) -> Result<String, EditError> {
 mod tests {
     use super::*;
     use crate::dataset::Sample;
-    use crate::training::Entry;
+
 
     /// Two classes, three samples (a0, a1 in "a"; b0 in "b"), each with a frame row and one
     /// view row of width 2 whose values name the sample.
@@ -355,6 +388,37 @@ mod tests {
             }
         }
         samples
+    }
+
+    #[test]
+    fn views_from_another_engine_are_taken_only_where_they_fit() {
+        let mut samples = samples();
+        let kind = BackboneKind::MobilenetV1025;
+        let key = samples.key(kind);
+        let bits = |values: &[f32]| -> Vec<u16> {
+            values.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect()
+        };
+        let views = samples.cached_with.0.views;
+        assert!(views >= 3, "the default settings keep several views");
+        // b0 holds views 0 and 1: views 2 and 3 fit.
+        assert!(samples.put_views(kind, ("b0", &key), 2, &[2], &bits(&[2.0, 2.0, 2.0, 3.0])));
+        assert_eq!(samples.cache.views_held(3), [Some(1), Some(1), Some(3)]);
+        assert_eq!(
+            samples.cache.sample_rows(2),
+            bits(&[2.0, 0.0, 2.0, 1.0, 2.0, 2.0, 2.0, 3.0])
+        );
+        let before = samples.cache.len();
+        // Views b0 holds already, a gap, a sample that is gone, other settings, a wrong shape,
+        // more views than kept: refused, nothing changed.
+        assert!(!samples.put_views(kind, ("b0", &key), 2, &[2], &bits(&[9.0, 9.0])));
+        assert!(!samples.put_views(kind, ("a0", &key), 3, &[2], &bits(&[9.0, 9.0])));
+        assert!(!samples.put_views(kind, ("zz", &key), 2, &[2], &bits(&[9.0, 9.0])));
+        let other = samples.key(BackboneKind::MobilenetV2);
+        assert!(!samples.put_views(kind, ("a0", &other), 2, &[2], &bits(&[9.0, 9.0])));
+        assert!(!samples.put_views(kind, ("a0", &key), 2, &[3], &bits(&[9.0, 9.0, 9.0])));
+        let too_many = vec![9.0; 2 * views];
+        assert!(!samples.put_views(kind, ("a0", &key), 2, &[2], &bits(&too_many)));
+        assert_eq!(samples.cache.len(), before);
     }
 
     /// `(id, label)` pairs, or `(id, number)` pairs.

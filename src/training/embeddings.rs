@@ -159,6 +159,15 @@ impl EmbeddingCache {
         views: usize,
     ) -> Option<()> {
         let row: usize = shape.iter().product();
+        let bits = &bits[..bits.len().min((views + 1) * row)];
+        self.push_views(Entry { view: 0, ..entry }, shape, bits)
+    }
+
+    /// Appends rows of views `entry.view`, `entry.view + 1`, … of `entry`'s sample, as f16
+    /// bits; `None` (and nothing appended) if their shape does not match the rows already
+    /// cached, or their length is not whole rows.
+    pub fn push_views(&mut self, entry: Entry, shape: &[usize], bits: &[u16]) -> Option<()> {
+        let row: usize = shape.iter().product();
         if row == 0
             || !bits.len().is_multiple_of(row)
             || bits.is_empty()
@@ -167,8 +176,11 @@ impl EmbeddingCache {
             return None;
         }
         self.shape = shape.to_vec();
-        for (view, bits) in bits.chunks(row).take(views + 1).enumerate() {
-            self.entries.push(Entry { view, ..entry });
+        for (offset, bits) in bits.chunks(row).enumerate() {
+            self.entries.push(Entry {
+                view: entry.view + offset,
+                ..entry
+            });
             self.rows
                 .push(bits.iter().map(|&b| f16::from_bits(b)).collect());
         }

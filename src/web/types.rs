@@ -107,6 +107,24 @@ export interface SavedEmbedding {
   rows: Uint16Array;
 }
 
+/** How to compute one sample's augmented views (`embedSampleViews`). */
+export interface ViewsJob {
+  index: number;
+  firstView: number;
+  views: number;
+  augment: Record<string, unknown>;
+  features?: "pooled" | "spatial";
+  tailBlocks: number;
+  seed: number;
+  key: string;
+}
+
+/** The samples lacking augmented views (`viewsWork`). */
+export interface ViewsWork {
+  samples: { id: string; file: Blob; job: ViewsJob }[];
+  left: number;
+}
+
 /** What `projectFile` takes: a project's parts (docs/project-format.md). */
 export interface ProjectParts {
   name: string;

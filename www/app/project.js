@@ -3,7 +3,7 @@
 // order, one call at a time) and autosave to IndexedDB. Storage failures never lose work: the
 // project stays in memory and the error is reported through `saveError`.
 
-import { api, deviceLost } from "../engine/client.js";
+import { api, client, deviceLost } from "../engine/client.js";
 import * as store from "./store.js";
 import * as frames from "../engine/frames.js";
 import { catalogue, clean } from "./settings.js";
@@ -11,8 +11,9 @@ import { catalogue, clean } from "./settings.js";
 /** A fresh id with `prefix`. */
 export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
-/** Samples whose augmented views one idle-time call embeds (a few tenths of a second with
- * MobileNetV2 on the CPU, so a capture or Train waits at most that long). */
+/** Samples whose augmented views one idle-time call embeds per engine computing them (the
+ * session's and the pool's): a few tenths of a second with MobileNetV2 on the CPU, so a capture
+ * or Train waits at most that long. */
 const VIEWS_AT_ONCE = 2;
 
 /** Whether a session's embedding of a sample is the stored one: same settings and as many
@@ -315,7 +316,8 @@ export class Project extends EventTarget {
       await this.queue;
       while (idle()) {
         const session = this.session;
-        const left = await this.enqueue(() => (idle() ? session.embedViews(VIEWS_AT_ONCE) : 0));
+        const engines = 1 + (client.pool?.size ?? 0);
+        const left = await this.enqueue(() => (idle() ? session.embedViews(VIEWS_AT_ONCE * engines) : 0));
         if (!left) break;
       }
     })().catch(() => {}).finally(() => { this.filling = null; });

@@ -111,9 +111,10 @@ export class Engine {
   }
 }
 
-/** Engines that compute examples' rows (the backbone pass of a frame; the session computes the
- * augmented views, while idle or when training) for the sessions, in parallel, so the main
- * engine stays free for live prediction and training. Each has a helper session per set of session options; one job at a time each. A
+/** Engines that compute examples' rows for the sessions, in parallel: the backbone pass of a new
+ * example's frame, so the main engine stays free for live prediction and training, and the
+ * augmented views samples lack, beside the session's own engine (training computes those still
+ * missing itself). Each has a helper session per set of session options; one job at a time each. A
  * pool engine that faults is dropped (its job rejects, and the session embeds by itself). */
 class Pool {
   constructor(size) {
@@ -124,8 +125,14 @@ class Pool {
 
   /** The rows of `source` as a session made with `options` computes them. */
   embed(options, source) {
+    return this.call(options, "embed", [source]);
+  }
+
+  /** Calls `method` of a pool engine's session made with `options` (one that uses no samples,
+   * such as `embedSampleViews`). */
+  call(options, method, args) {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ options, source, resolve, reject });
+      this.waiting.push({ options, method, args, resolve, reject });
       this.dispatch();
     });
   }
@@ -148,7 +155,7 @@ class Pool {
       const key = JSON.stringify(job.options);
       if (!member.helpers.has(key)) member.helpers.set(key, member.engine.call("FewShotSession", "create", [job.options]));
       const { handle } = await member.helpers.get(key);
-      job.resolve((await member.engine.call(handle, "embed", [job.source])).value);
+      job.resolve((await member.engine.call(handle, job.method, job.args)).value);
     } catch (error) {
       job.reject(error);
     } finally {

@@ -11,7 +11,7 @@
 
 /** Methods whose calls leave an object's `info()` as it was: no fresh copy is sent back (live
  * prediction calls them every frame). */
-const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "exportOnnx", "saveProject", "info"]);
+const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "exportOnnx", "saveProject", "info", "viewsWork", "embedSampleViews"]);
 
 /** Serves the client's messages on `port` (a worker's global scope or a MessagePort), with the
  * wasm module at `moduleUrl`; the engine says it started once `ready` settles. */
@@ -31,7 +31,10 @@ export function serve(port, moduleUrl, ready = Promise.resolve()) {
   async function start({ wasmUrl }) {
     await ready;
     module = await import(moduleUrl);
-    await module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+    const init = () => module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+    // Engines starting together (the embedding pool's) fetch the same wasm at once; Chrome then
+    // sometimes aborts one's streamed compile ("Response body loading was aborted"): once more.
+    await init().catch(init);
     module.onFault((message) => post({ fault: message }));
     return { backbones: module.backbones(), trainingSettings: module.trainingSettings() };
   }

@@ -133,16 +133,45 @@ export class Session {
   }
 
   exampleEmbedding(id) { return this.call("exampleEmbedding", [id]); }
-  embedViews(samples) { return this.call("embedViews", [samples]); }
+
+  /** Embeds the augmented views the samples lack, for up to `most` samples; resolves to how
+   * many still lack some. With an embedding pool, each sample's views are computed by whichever
+   * of the pool's engines and this session's own is free (from the session's random streams, so
+   * the rows are those it would compute itself), then handed to the session. */
+  async embedViews(most) {
+    const pool = this.client.pool;
+    if (!pool || this.kind !== "FewShotSession") return this.call("embedViews", [most]);
+    const work = await this.call("viewsWork", [most]);
+    const queue = [...work.samples];
+    const options = await this.poolOptions();
+    let refused = 0;
+    const own = (sample) => this.call("embedSampleViews", [sample.file, sample.job]);
+    const pooled = (sample) => pool.call(options, "embedSampleViews", [sample.file, sample.job]).catch(() => own(sample));
+    const lane = async (compute) => {
+      for (let sample = queue.shift(); sample; sample = queue.shift()) {
+        const rows = await compute(sample);
+        const taken = await this.call("putViews", [sample.id, sample.job.firstView, rows]).catch(() => false);
+        if (!taken) refused += 1;
+      }
+    };
+    await Promise.all([lane(own), ...Array.from({ length: pool.size }, () => lane(pooled))]);
+    // Rows refused every time (none fit) would come back forever: the session embeds them.
+    if (refused && refused === work.samples.length) return this.call("embedViews", [most]);
+    return work.left + refused;
+  }
 
   /** The rows of `source` from the embedding pool, or null (no pool, or its rows would not fit). */
   async pooled(source) {
     const pool = this.client.pool;
     if (!pool || this.kind !== "FewShotSession" || this.poolUseful === false) return null;
+    return pool.embed(await this.poolOptions(), source).catch(() => null);
+  }
+
+  /** Options of a pool engine's session computing rows as this one does. */
+  async poolOptions() {
     await this.live();
     const info = this.latest;
-    const options = { ...this.options, model: undefined, backbone: info.backbone, backend: info.placement.backbone, headBackend: "cpu" };
-    return pool.embed(options, source).catch(() => null);
+    return { ...this.options, model: undefined, backbone: info.backbone, backend: info.placement.backbone, headBackend: "cpu" };
   }
 
   /** Trains (see the wasm API), calling `onModel(report)` when a model goes live (the instant

@@ -46,6 +46,11 @@ impl Frame {
         })
     }
 
+    /// The image file itself.
+    pub fn file(&self) -> &Blob {
+        &self.file
+    }
+
     /// The pixels, scaled like any image source; `name` names the frame in errors.
     pub async fn decode(&self, name: &str) -> Result<RgbaImage, JsError> {
         codec::decode(&self.file, name).await

@@ -8,6 +8,7 @@ mod examples;
 mod frames;
 mod project;
 mod training;
+mod views;
 
 use std::cell::RefCell;
 
