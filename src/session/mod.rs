@@ -365,7 +365,6 @@ mod tests {
     use super::*;
     use crate::dataset::Sample;
 
-
     /// Two classes, three samples (a0, a1 in "a"; b0 in "b"), each with a frame row and one
     /// view row of width 2 whose values name the sample.
     fn samples() -> Samples<()> {
@@ -396,7 +395,10 @@ mod tests {
         let kind = BackboneKind::MobilenetV1025;
         let key = samples.key(kind);
         let bits = |values: &[f32]| -> Vec<u16> {
-            values.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect()
+            values
+                .iter()
+                .map(|&v| half::f16::from_f32(v).to_bits())
+                .collect()
         };
         let views = samples.cached_with.0.views;
         assert!(views >= 3, "the default settings keep several views");

@@ -113,7 +113,11 @@ impl FewShotSession {
         }
         let image = Frame::from_file(file).decode("the sample").await?;
         let kind = self.model.backbone.kind;
-        let rows = RowKind::of(kind, job.features.unwrap_or(Features::Pooled), job.tail_blocks);
+        let rows = RowKind::of(
+            kind,
+            job.features.unwrap_or(Features::Pooled),
+            job.tail_blocks,
+        );
         let mut cache = EmbeddingCache::default();
         let work = Job {
             image: image.view(),
@@ -126,7 +130,13 @@ impl FewShotSession {
             views: job.views,
         };
         self.embedder(rows)
-            .embed(&[work], &job.augment, job.seed, &mut cache, &CancelToken::default())
+            .embed(
+                &[work],
+                &job.augment,
+                job.seed,
+                &mut cache,
+                &CancelToken::default(),
+            )
             .await
             .map_err(js_error)?;
         let saved = SavedEmbedding {
