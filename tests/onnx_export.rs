@@ -8,6 +8,7 @@ use common::{cpu, onnxruntime, photo, pretrained, sign_digits, sign_digits_dir};
 use magpie::augment::AugmentConfig;
 use magpie::backbone::{Backbone, BackboneKind, BackboneNet, Features, Vgg16Config};
 use magpie::classifier::Classifier;
+use magpie::export::Precision;
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::image::RgbaImage;
 use magpie::train_config::TrainConfig;
@@ -56,9 +57,29 @@ fn trained(backbone: &Backbone, config: TrainConfig) -> Classifier {
     .classifier
 }
 
-/// Exports `classifier`, runs it with onnxruntime and compares with the app's probabilities.
+/// Exports `classifier` with f32 weights, runs it with onnxruntime and compares with the app's
+/// probabilities: within 1e-4, the same top class.
 fn check(name: &str, backbone: &Backbone, classifier: &Classifier) {
-    let bytes = block_on(magpie::export::onnx(backbone, classifier)).unwrap();
+    let (theirs, ours) = run(name, backbone, classifier, Precision::F32);
+    for (theirs, ours) in theirs.iter().zip(&ours) {
+        let difference = largest_difference(theirs, ours);
+        assert!(
+            difference < 1e-4,
+            "{name}: onnxruntime {theirs:?}\nmagpie {ours:?}"
+        );
+        let best = |p: &[f32]| classifier.ranked(p)[0].label.clone();
+        assert_eq!(best(theirs), best(ours), "{name}");
+    }
+}
+
+/// onnxruntime's and the app's probabilities for [`photos`], the export's labels checked.
+fn run(
+    name: &str,
+    backbone: &Backbone,
+    classifier: &Classifier,
+    precision: Precision,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let bytes = block_on(magpie::export::onnx(backbone, classifier, precision)).unwrap();
     let path = std::env::temp_dir().join(format!("magpie-{name}-{}.onnx", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
     let images = photos();
@@ -70,19 +91,14 @@ fn check(name: &str, backbone: &Backbone, classifier: &Classifier) {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(run.labels, classifier.info.labels);
     assert_eq!(run.probabilities.len(), images.len());
-    for (theirs, ours) in run.probabilities.iter().zip(&ours) {
-        let difference = theirs
-            .iter()
-            .zip(ours)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(
-            difference < 1e-4,
-            "{name}: onnxruntime {theirs:?}\nmagpie {ours:?}"
-        );
-        let best = |p: &[f32]| classifier.ranked(p)[0].label.clone();
-        assert_eq!(best(theirs), best(ours), "{name}");
-    }
+    (run.probabilities, ours)
+}
+
+fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max)
 }
 
 fn head(kind: HeadKind) -> HeadConfig {
@@ -108,6 +124,32 @@ fn mobilenet_v2_spatial_mlp_and_pooled_linear() {
         &model.backbone,
         &trained(&model.backbone, pooled),
     );
+}
+
+/// f16 weights: half the file, probabilities within 0.02 of the app's.
+#[test]
+fn mobilenet_v2_with_f16_weights() {
+    let model = pretrained(BackboneKind::MobilenetV2, &cpu());
+    let classifier = trained(&model.backbone, TrainConfig::default());
+    let size = |precision| {
+        block_on(magpie::export::onnx(
+            &model.backbone,
+            &classifier,
+            precision,
+        ))
+        .unwrap()
+        .len() as f64
+    };
+    let ratio = size(Precision::F16) / size(Precision::F32);
+    assert!((0.45..0.55).contains(&ratio), "f16 / f32 size {ratio}");
+    let (theirs, ours) = run("v2-f16", &model.backbone, &classifier, Precision::F16);
+    for (theirs, ours) in theirs.iter().zip(&ours) {
+        let difference = largest_difference(theirs, ours);
+        assert!(
+            difference < 0.02,
+            "onnxruntime (f16 weights) {theirs:?}\nmagpie {ours:?}"
+        );
+    }
 }
 
 #[test]

@@ -48,7 +48,7 @@ export class MagpieTrainer extends HTMLElement {
   /** The trained model's bytes (what `<magpie-classifier model>` loads). */
   save(): Promise<Uint8Array>;
   /** The trained model and its backbone as an ONNX file (RGB pixels in, probabilities out). */
-  exportOnnx(): Promise<Uint8Array>;
+  exportOnnx(options?: { precision?: "f32" | "f16" }): Promise<Uint8Array>;
   /** The whole project (classes, examples, model) as a project file. */
   saveProject(options?: SaveProjectOptions): Promise<Uint8Array>;
   /** Opens a project file (bytes or URL) made with this widget's backbone. */

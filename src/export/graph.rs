@@ -2,6 +2,7 @@
 //! nodes with their attributes.
 
 use burn::tensor::Tensor;
+use half::f16;
 
 use super::proto::onnx::{
     AttributeProto, NodeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType,
@@ -19,6 +20,8 @@ pub enum Attr {
 /// Nodes and initializers under construction; every value gets a fresh name.
 #[derive(Default)]
 pub struct Graph {
+    /// Whether weights are stored as f16 (each cast to f32 where it is read).
+    pub half: bool,
     /// The nodes, in execution order.
     pub nodes: Vec<NodeProto>,
     /// The weights and constants.
@@ -52,7 +55,19 @@ impl Graph {
     ) -> Result<String, DeviceError> {
         let dims = tensor.dims();
         let values = read(tensor).await?;
-        Ok(self.constant(prefix, &dims, &values))
+        if !self.half {
+            return Ok(self.constant(prefix, &dims, &values));
+        }
+        let raw = values
+            .iter()
+            .flat_map(|&v| f16::from_f32(v).to_le_bytes())
+            .collect();
+        let stored = self.initializer(prefix, &dims, DataType::Float16, raw);
+        Ok(self.node(
+            "Cast",
+            &[&stored],
+            vec![("to", Attr::Int(DataType::Float as i64))],
+        ))
     }
 
     fn initializer(

@@ -1,5 +1,5 @@
-//! Export of a trained classifier as one ONNX graph (opset 13, f32 weights): RGB pixels in,
-//! class probabilities out. The backbone, any fine-tuned blocks, the spatial rows'
+//! Export of a trained classifier as one ONNX graph (opset 13, f32 or f16 weights, f32
+//! arithmetic): RGB pixels in, class probabilities out. The backbone, any fine-tuned blocks, the spatial rows'
 //! normalization, the head and its softmax (or the KNN vote) are the app's own modules, written
 //! node by node; labels and preprocessing go in the file's metadata.
 
@@ -30,6 +30,27 @@ pub const OUTPUT: &str = "probabilities";
 pub const LABELS_KEY: &str = "magpie:labels";
 /// Metadata key of the preprocessing (JSON, as in the model record).
 pub const PREPROCESSING_KEY: &str = "magpie:preprocessing";
+
+/// How an export stores its weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// f32, as the app computes.
+    #[default]
+    F32,
+    /// f16, half the file; each weight is cast to f32 where it is read.
+    F16,
+}
+
+impl Precision {
+    /// The name of the precision (`"f32"`, `"f16"`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F16 => "f16",
+        }
+    }
+}
 
 fn tensor_type(dims: &[Dim]) -> TypeProto {
     TypeProto {
@@ -66,10 +87,11 @@ fn entry(key: &str, value: String) -> StringStringEntryProto {
 }
 
 /// The ONNX file of `classifier` on `backbone` (the backbone it was trained on, whose weights
-/// the app runs it with).
+/// the app runs it with), its weights stored in `precision`.
 pub async fn onnx(
     backbone: &Backbone,
     classifier: &Classifier,
+    precision: Precision,
 ) -> Result<Vec<u8>, ClassifierError> {
     let info = &classifier.info;
     if backbone.kind != info.backbone {
@@ -81,6 +103,7 @@ pub async fn onnx(
     let prep = &info.preprocessing;
     let size = prep.input_size;
     let mut g = Graph::default();
+    g.half = precision == Precision::F16;
     let scale = g.constant("scale", &[1, 3, 1, 1], &prep.scale);
     let offset = g.constant("offset", &[1, 3, 1, 1], &prep.offset);
     let scaled = g.node("Mul", &[INPUT, &scale], vec![]);
@@ -150,6 +173,7 @@ pub async fn onnx(
                 serde_json::to_string(prep).unwrap_or_default(),
             ),
             entry("magpie:backbone", info.backbone.to_string()),
+            entry("magpie:precision", precision.id().to_string()),
             entry("magpie:unsureBelow", info.threshold().to_string()),
         ],
         ..Default::default()

@@ -94,6 +94,9 @@ test("the app's ONNX export runs in onnxruntime-web on the same page with the ap
     assert.ok(difference < 1e-4, `${url}: onnxruntime-web ${theirs}, magpie ${ours}`);
     assert.equal(best[1], best[0], url);
   }
+  // f16 weights: half the file.
+  const half = await page.evaluate(async () => (await window.magpie.app.project.session.exportOnnx({ precision: "f16" })).length);
+  assert.ok(half / bytes.length > 0.45 && half / bytes.length < 0.55, `f16 ${half} bytes, f32 ${bytes.length}`);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -209,7 +209,7 @@ export class Session {
 
   evaluate() { return this.call("evaluate"); }
   save() { return this.call("save"); }
-  exportOnnx() { return this.call("exportOnnx"); }
+  exportOnnx(options) { return this.call("exportOnnx", [options]); }
 
   /** Loads a model record (bytes or URL); it is kept for a rebuild. */
   async load(model) {

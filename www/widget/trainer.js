@@ -230,10 +230,11 @@ export class MagpieTrainer extends HTMLElement {
     return this.session.save();
   }
 
-  /** The trained model and its backbone as an ONNX file's bytes (see docs/model-format.md). */
-  exportOnnx() {
+  /** The trained model and its backbone as an ONNX file's bytes (see docs/model-format.md);
+   * `options`: `{ precision: "f32" | "f16" }`. */
+  exportOnnx(options) {
     if (!this.session) return Promise.reject(new Error("the widget is still loading"));
-    return this.session.exportOnnx();
+    return this.session.exportOnnx(options);
   }
 
   /** "Export model → ONNX": offers the ONNX file as a download, named after the backbone. */

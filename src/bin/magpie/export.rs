@@ -15,16 +15,29 @@ pub enum Format {
     Onnx,
 }
 
+/// How an export stores its weights.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Precision {
+    /// f32, as the app computes.
+    F32,
+    /// f16: half the file (computed in f32 after a cast).
+    F16,
+}
+
 /// Writes the export of the model at `model_path` to `out`, whole or not at all.
 pub async fn export(
     model_path: &Path,
-    format: Format,
+    (format, precision): (Format, Precision),
     out: &Path,
     args: &BackboneArgs,
 ) -> anyhow::Result<()> {
     let (classifier, model, _) = load_model(model_path, args).await?;
+    let precision = match precision {
+        Precision::F32 => magpie::export::Precision::F32,
+        Precision::F16 => magpie::export::Precision::F16,
+    };
     let bytes = match format {
-        Format::Onnx => magpie::export::onnx(&model.backbone, &classifier)
+        Format::Onnx => magpie::export::onnx(&model.backbone, &classifier, precision)
             .await
             .map_err(anyhow::Error::msg)?,
     };

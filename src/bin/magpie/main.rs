@@ -104,6 +104,9 @@ enum Command {
         /// File format.
         #[arg(long, value_enum, default_value = "onnx")]
         format: export::Format,
+        /// How the weights are stored.
+        #[arg(long, value_enum, default_value = "f32")]
+        precision: export::Precision,
         /// Where to write the export (nothing is written when it fails).
         #[arg(long)]
         out: PathBuf,
@@ -269,9 +272,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export {
             model,
             format,
+            precision,
             out,
             backbone,
-        } => pollster::block_on(export::export(&model, format, &out, &backbone)),
+        } => pollster::block_on(export::export(&model, (format, precision), &out, &backbone)),
     }
 }
 

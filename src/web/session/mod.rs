@@ -115,6 +115,14 @@ struct Prediction {
     embedding: Option<SavedEmbedding>,
 }
 
+/// Options of [`FewShotSession::export_onnx`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ExportOptions {
+    /// How the weights are stored.
+    precision: crate::export::Precision,
+}
+
 /// Options of [`FewShotSession::predict`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -458,13 +466,19 @@ impl FewShotSession {
 
     /// The trained model and the backbone as one ONNX file (see docs/model-format.md): RGB
     /// pixels in, class probabilities out, labels and preprocessing in its metadata.
+    /// `options`: `{ precision: "f32" | "f16" }` (default f32; f16 halves the file).
     #[wasm_bindgen(js_name = exportOnnx)]
-    pub async fn export_onnx(&self) -> Result<Vec<u8>, JsError> {
+    pub async fn export_onnx(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ precision?: \"f32\" | \"f16\" }")]
+        options_value: JsValue,
+    ) -> Result<Vec<u8>, JsError> {
+        let options: ExportOptions = options(options_value)?;
         let classifier =
             self.classifier.borrow().clone().ok_or_else(|| {
                 js_error("there is no trained model to export yet: train one first")
             })?;
-        crate::export::onnx(&self.model.backbone, &classifier)
+        crate::export::onnx(&self.model.backbone, &classifier, options.precision)
             .await
             .map_err(js_error)
     }
