@@ -12,6 +12,15 @@ fn magpie() -> Command {
     Command::new(env!("CARGO_BIN_EXE_magpie"))
 }
 
+/// Asserts a run of `magpie` succeeded, showing its errors if not.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn predict_prints_one_tab_separated_line_per_image() {
     let images = assets_dir().join("images");
@@ -21,11 +30,7 @@ fn predict_prints_one_tab_separated_line_per_image() {
         .arg(images.join("coffee.png"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(lines.len(), 2, "{stdout}");
@@ -133,11 +138,7 @@ fn train_eval_and_predict_with_a_trained_model() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let accuracy: f32 = stdout
         .lines()
@@ -208,11 +209,7 @@ fn export_runs_as_predict_does(
         .arg(&onnx)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let image = RgbaImage::decode(&std::fs::read(photo).unwrap()).unwrap();
     let run = common::onnxruntime(&onnx, &[image], 224);
     let probabilities = &run.probabilities[0];
