@@ -28,6 +28,8 @@ pub const INPUT: &str = "image";
 pub const OUTPUT: &str = "probabilities";
 /// Metadata key of the class names (a JSON array, in output order).
 pub const LABELS_KEY: &str = "magpie:labels";
+/// Metadata key of the input's layout and value range, in words.
+pub const INPUT_KEY: &str = "magpie:input";
 /// Metadata key of the preprocessing (JSON, as in the model record).
 pub const PREPROCESSING_KEY: &str = "magpie:preprocessing";
 
@@ -126,8 +128,9 @@ pub async fn onnx(
     let batch = Dim::DimParam("batch".into());
     let side = Dim::DimValue(size as i64);
     let input_doc = format!(
-        "RGB pixels 0..=255, NCHW, {size}x{size}: the largest centred square of the image, \
-         resized bilinearly with half-pixel centres (no antialiasing); the graph scales them itself"
+        "float32 [batch, 3, {size}, {size}] (NCHW), RGB pixels 0..=255: the largest centred square \
+         of the image, resized bilinearly with half-pixel centres (no antialiasing); the graph \
+         scales them itself"
     );
     let classes = info.labels.len() as i64;
     let graph = GraphProto {
@@ -172,6 +175,7 @@ pub async fn onnx(
                 PREPROCESSING_KEY,
                 serde_json::to_string(prep).unwrap_or_default(),
             ),
+            entry(INPUT_KEY, input_doc.clone()),
             entry("magpie:backbone", info.backbone.to_string()),
             entry("magpie:precision", precision.id().to_string()),
             entry("magpie:unsureBelow", info.threshold().to_string()),

@@ -14,6 +14,7 @@ model, pixels = sys.argv[1], sys.argv[2]
 session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
 meta = session.get_modelmeta().custom_metadata_map
 size = json.loads(meta["magpie:preprocessing"])["inputSize"]
+assert meta["magpie:input"].startswith(f"float32 [batch, 3, {size}, {size}] (NCHW), RGB pixels 0..=255")
 images = np.fromfile(pixels, dtype="<f4").reshape(-1, 3, size, size)
 (probabilities,) = session.run(["probabilities"], {"image": images})
 json.dump(
