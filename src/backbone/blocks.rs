@@ -9,6 +9,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 
+use super::cpu;
+
 /// Configuration of a [`ConvUnit`].
 #[derive(Config, Debug)]
 pub struct ConvUnitConfig {
@@ -69,8 +71,13 @@ impl ConvUnit {
     /// - input: `[batch, channels_in, height, width]`
     /// - output: `[batch, channels_out, height / stride, width / stride]` (rounded up)
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.conv.forward(x);
-        if self.relu6 { relu6(x) } else { x }
+        match cpu::conv_unit(x, &self.conv, self.relu6) {
+            Ok(y) => y,
+            Err(x) => {
+                let x = self.conv.forward(x);
+                if self.relu6 { relu6(x) } else { x }
+            }
+        }
     }
 }
 
@@ -173,6 +180,28 @@ pub(crate) fn stage_blocks(stages: &[Stage], channels_in: usize) -> Vec<Inverted
         }
     }
     blocks
+}
+
+/// Top, left, bottom and right padding of a convolution over `[height, width]`, as Burn's
+/// [`Conv2d`] pads it (`Same`: TensorFlow's way, the odd row and column at the bottom and right).
+pub(crate) fn conv_pads(
+    padding: &PaddingConfig2d,
+    kernel: usize,
+    stride: usize,
+    [height, width]: [usize; 2],
+) -> [usize; 4] {
+    let same = |side: usize| {
+        let total = ((side.div_ceil(stride) - 1) * stride + kernel).saturating_sub(side);
+        (total / 2, total - total / 2)
+    };
+    match padding {
+        PaddingConfig2d::Valid => [0; 4],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [*top, *left, *bottom, *right],
+        PaddingConfig2d::Same => {
+            let ((top, bottom), (left, right)) = (same(height), same(width));
+            [top, left, bottom, right]
+        }
+    }
 }
 
 /// Global average pooling: `[batch, channels, h, w]` → `[batch, channels]`.

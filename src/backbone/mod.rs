@@ -1,6 +1,7 @@
 //! Pretrained ImageNet backbones used as frozen feature extractors.
 
 mod blocks;
+mod cpu;
 mod efficientnet_lite0;
 mod inverted_residual_net;
 mod kind;
@@ -9,6 +10,7 @@ mod mobilenet_v2;
 mod rows;
 mod vgg16;
 
+pub(crate) use blocks::conv_pads;
 pub use blocks::{ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
 pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
 pub use inverted_residual_net::{InvertedResidualNet, InvertedResidualTail};

@@ -1,13 +1,12 @@
 //! The backbones' layers as ONNX nodes, from the same modules the app runs: stem and blocks up to
 //! the cut, then the classifier's fine-tuned tail (or the backbone's own), then pooling.
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 
 use super::graph::{Attr, Graph};
 use crate::backbone::{
     Backbone, BackboneNet, BackboneTail, ConvUnit, DepthwiseSeparable, InvertedResidual, RowKind,
-    SPATIAL_CUT, Vgg16Stage,
+    SPATIAL_CUT, Vgg16Stage, conv_pads,
 };
 use crate::readback::DeviceError;
 
@@ -28,23 +27,10 @@ pub struct Rows {
     pub map: Option<String>,
 }
 
-/// Begin and end padding of one side, as Burn's [`Conv2d`] pads it.
-fn pads(padding: &PaddingConfig2d, kernel: usize, stride: usize, side: usize) -> [usize; 4] {
-    match padding {
-        PaddingConfig2d::Valid => [0; 4],
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [*top, *left, *bottom, *right],
-        PaddingConfig2d::Same => {
-            let total = ((side.div_ceil(stride) - 1) * stride + kernel).saturating_sub(side);
-            let (begin, end) = (total / 2, total - total / 2);
-            [begin, begin, end, end]
-        }
-    }
-}
-
 async fn conv(g: &mut Graph, conv: &Conv2d, x: &Map) -> Result<Map, DeviceError> {
     let [kernel, _] = conv.kernel_size;
     let [stride, _] = conv.stride;
-    let pads = pads(&conv.padding, kernel, stride, x.side);
+    let pads = conv_pads(&conv.padding, kernel, stride, [x.side, x.side]);
     let weight = g.tensor("weight", conv.weight.val()).await?;
     let mut inputs = vec![x.name.clone(), weight];
     if let Some(bias) = &conv.bias {

@@ -1,0 +1,189 @@
+//! A project-side CPU operation for [`super::ConvUnit`] on Burn's `flex` backend: depthwise and
+//! 1x1 convolutions write their output once, with the bias and ReLU6 applied in the same pass,
+//! instead of flex's convolution, bias and activation passes over fresh buffers. It works on
+//! flex's own primitive (reached through `Tensor::try_into_primitive`), so tensors stay on the
+//! device. Other devices, autodiff (fine-tuning) and other convolutions keep Burn's path.
+
+mod depthwise;
+mod pointwise;
+
+use burn::nn::conv::Conv2d;
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn_flex::{Flex, FlexTensor};
+
+use super::blocks::conv_pads;
+
+/// Where one convolution reads and writes: input and output sides, stride and the padding
+/// before the first row and column.
+pub(crate) struct ConvShape {
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    pub stride: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+}
+
+/// ReLU6, written so that it compiles to SIMD min/max.
+#[inline(always)]
+pub(crate) fn clamp6(v: f32) -> f32 {
+    if v > 6.0 {
+        6.0
+    } else if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// The kernel that runs `conv`, if the project has one for it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kernel {
+    Depthwise3,
+    Depthwise5,
+    Pointwise,
+}
+
+fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
+    let device = x.device();
+    if device.is_autodiff() || device != Device::flex() || x.dtype() != DType::F32 {
+        return None;
+    }
+    let [c_out, c_in_group, k, k2] = conv.weight.dims();
+    let c_in = x.dims()[1];
+    let plain = conv.dilation == [1, 1] && k == k2 && conv.stride[0] == conv.stride[1];
+    let depthwise = conv.groups == c_in && c_out == c_in && c_in_group == 1;
+    match (plain, depthwise, k) {
+        (true, true, 3) => Some(Kernel::Depthwise3),
+        (true, true, 5) => Some(Kernel::Depthwise5),
+        (true, false, 1) if conv.groups == 1 && conv.stride == [1, 1] => Some(Kernel::Pointwise),
+        _ => None,
+    }
+}
+
+/// `conv` (then ReLU6 when `relu6`) of `x` through the project's kernels, or `None` (with `x`
+/// handed back) when they do not cover this device or convolution.
+pub(crate) fn conv_unit(x: Tensor<4>, conv: &Conv2d, relu6: bool) -> Result<Tensor<4>, Tensor<4>> {
+    let Some(kernel) = kernel(conv, &x) else {
+        return Err(x);
+    };
+    let [batch, channels, in_h, in_w] = x.dims();
+    let [c_out, _, k, _] = conv.weight.dims();
+    let stride = conv.stride[0];
+    let [pad_top, pad_left, pad_bottom, pad_right] =
+        conv_pads(&conv.padding, k, stride, [in_h, in_w]);
+    let shape = ConvShape {
+        in_h,
+        in_w,
+        out_h: (in_h + pad_top + pad_bottom - k) / stride + 1,
+        out_w: (in_w + pad_left + pad_right - k) / stride + 1,
+        stride,
+        pad_top,
+        pad_left,
+    };
+    let input = primitive(x);
+    let weight = primitive(conv.weight.val());
+    let bias = match &conv.bias {
+        Some(bias) => primitive(bias.val()).storage::<f32>().to_vec(),
+        None => vec![0.0; c_out],
+    };
+    let mut out = vec![0.0f32; batch * c_out * shape.out_h * shape.out_w];
+    let (input, weight) = (input.storage::<f32>(), weight.storage::<f32>());
+    match kernel {
+        Kernel::Depthwise3 => {
+            depthwise::depthwise::<3>(input, weight, &bias, &shape, relu6, &mut out)
+        }
+        Kernel::Depthwise5 => {
+            depthwise::depthwise::<5>(input, weight, &bias, &shape, relu6, &mut out)
+        }
+        Kernel::Pointwise => {
+            pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, &mut out)
+        }
+    }
+    debug_assert!(kernel != Kernel::Pointwise || channels * c_out == weight.len());
+    let data = TensorData::new(out, [batch, c_out, shape.out_h, shape.out_w]);
+    Ok(Tensor::from_primitive::<Flex>(FlexTensor::from_data(data)))
+}
+
+/// The contiguous flex primitive of a float tensor on the flex device.
+fn primitive<const D: usize>(tensor: Tensor<D>) -> FlexTensor {
+    let primitive = tensor
+        .try_into_primitive::<Flex>()
+        .expect("checked: the tensor is on the flex device");
+    if primitive.is_contiguous() {
+        primitive
+    } else {
+        primitive.to_contiguous()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
+    use burn::tensor::activation::relu6;
+
+    use super::*;
+    use crate::backbone::ConvUnitConfig;
+
+    /// The project's kernel and Burn's convolution (then ReLU6) on the same random input.
+    fn both(config: ConvUnitConfig, input: [usize; 4]) -> (Vec<f32>, Vec<f32>) {
+        let device = Device::flex();
+        let unit = config.init(&device);
+        let x = Tensor::<4>::random(input, Distribution::Uniform(-3.0, 3.0), &device);
+        let ours = conv_unit(x.clone(), &unit.conv, unit.relu6).expect("a fused kernel");
+        let burns = unit.conv.forward(x);
+        let burns = if unit.relu6 { relu6(burns) } else { burns };
+        assert_eq!(ours.dims(), burns.dims());
+        let read = |t: Tensor<4>| t.into_data().to_vec::<f32>().unwrap();
+        (read(ours), read(burns))
+    }
+
+    fn assert_close((ours, burns): (Vec<f32>, Vec<f32>)) {
+        let scale = burns.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let worst = ours
+            .iter()
+            .zip(&burns)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst / scale < 1e-5, "max difference {worst} of {scale}");
+    }
+
+    #[test]
+    fn depthwise_kernels_equal_burns_convolution() {
+        for (k, stride, side) in [
+            (3, 1, 9),
+            (3, 2, 8),
+            (3, 2, 7),
+            (5, 1, 6),
+            (5, 2, 11),
+            (3, 1, 2),
+        ] {
+            for relu6 in [true, false] {
+                let config = ConvUnitConfig::depthwise(5, k, stride).with_relu6(relu6);
+                assert_close(both(config, [2, 5, side, side + 3]));
+            }
+        }
+    }
+
+    #[test]
+    fn pointwise_kernel_equals_burns_convolution() {
+        // 2000 outputs per channel: several product tiles.
+        for (c_in, c_out, side) in [(7, 13, 5), (16, 40, 50), (3, 1, 1)] {
+            let config = ConvUnitConfig::new([c_in, c_out], 1);
+            assert_close(both(config, [2, c_in, side, side * 4 / 5 + 1]));
+            let config = ConvUnitConfig::new([c_in, c_out], 1).with_relu6(false);
+            assert_close(both(config, [1, c_in, side, side]));
+        }
+    }
+
+    #[test]
+    fn other_devices_and_convolutions_keep_burns_path() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([1, 3, 8, 8], &device);
+        let stem = ConvUnitConfig::new([3, 8], 3).with_stride(2).init(&device);
+        assert!(conv_unit(x.clone(), &stem.conv, true).is_err());
+        let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device.clone().autodiff());
+        let x = Tensor::<4>::zeros([1, 3, 8, 8], &device.autodiff());
+        assert!(conv_unit(x, &pointwise.conv, true).is_err());
+    }
+}
