@@ -4,6 +4,7 @@
 import init, { FewShotSession, ImageNetModel } from "/magpie.js";
 
 const TFJS_MODEL = "/__assets__/models/tfjs_mobilenet_v1_0.25_224/model.json";
+const TFLITE_MODEL = "/__assets__/models/tf2_mobilenet_v2_1.0_224_ptq.tflite";
 /** The layer the TF.js transfer-learning demo cuts MobileNetV1 at (then global average pooling). */
 const CUT = "conv_pw_13_relu";
 
@@ -48,7 +49,7 @@ async function loadTf() {
   }
 }
 
-/** TF.js on `backend` ("webgpu" | "wasm" | "cpu"). */
+/** TF.js on `backend` ("webgpu" | "webgl" | "wasm" | "cpu"). */
 async function tfBackend(backend) {
   if (!window.tf) await loadTf();
   if (backend === "wasm") tf.wasm.setWasmPaths("/tfjs/tfjs-backend-wasm/dist/");
@@ -56,18 +57,61 @@ async function tfBackend(backend) {
   await tf.ready();
 }
 
-/** TF.js MobileNetV1 0.25 cut at the demo's layer, pooled: images → [N, 256]. */
-async function tfjsExtractor() {
-  const base = await tf.loadLayersModel(TFJS_MODEL);
-  const cut = tf.model({ inputs: base.inputs, outputs: base.getLayer(CUT).output });
+/** Input scaling of each backbone (`x * scale + offset`), as the app preprocesses. */
+const SCALING = { mobilenet_v1_025: [1 / 127.5, -1], mobilenet_v2: [1 / 127.5, -1], efficientnet_lite0: [1 / 128, -127 / 128] };
+
+/** TF.js on the same network as ours: images → [N, D]. MobileNetV1 0.25 is the TF.js demo's own
+ * model cut at its layer; MobileNetV2 and EfficientNet-Lite0 are layers models written from our
+ * f32 records (examples/tfjs_layers.rs), already pooled. */
+async function tfjsExtractor(backbone) {
+  let model;
+  if (backbone === "mobilenet_v1_025") {
+    const base = await tf.loadLayersModel(TFJS_MODEL);
+    model = tf.model({ inputs: base.inputs, outputs: base.getLayer(CUT).output });
+  } else {
+    model = await tf.loadLayersModel(`/bench-data/tfjs-layers/${backbone}/model.json`);
+  }
+  const [scale, offset] = SCALING[backbone];
   return async (images) => {
     const pooled = tf.tidy(() => {
       const pixels = tf.stack(images.map((image) => tf.browser.fromPixels(image)));
-      return cut.predict(pixels.toFloat().div(127.5).sub(1)).mean([1, 2]);
+      const out = model.predict(pixels.toFloat().mul(scale).add(offset));
+      return out.shape.length === 4 ? out.mean([1, 2]) : out;
     });
     const values = await pooled.data();
     pooled.dispose();
     return values;
+  };
+}
+
+/** LiteRT (tfjs-tflite: TF-Lite's XNNPACK in wasm, single-threaded) on the .tflite file our
+ * MobileNetV2 record was imported from: images → its 1001 outputs. */
+async function tfliteExtractor() {
+  if (!window.tf) await loadTf();
+  if (!window.tflite) {
+    await new Promise((resolve, reject) => {
+      document.head.append(Object.assign(document.createElement("script"), { src: "/tflite/dist/tf-tflite.min.js", onload: resolve, onerror: reject }));
+    });
+    tflite.setWasmPath("/tflite/wasm/");
+  }
+  await tf.setBackend("cpu");
+  const model = await tflite.loadTFLiteModel(TFLITE_MODEL, { numThreads: 1 });
+  const [input] = model.inputs;
+  return async (images) => {
+    const outputs = [];
+    for (const image of images) {
+      const result = tf.tidy(() => {
+        const pixels = tf.browser.fromPixels(image).expandDims(0);
+        // A float input takes the MobileNet scaling; a quantized one takes the pixels as its
+        // quantization maps them (uint8 as is, int8 shifted by 128).
+        const x = input.dtype === "float32" ? pixels.toFloat().div(127.5).sub(1)
+          : input.dtype === "int8" ? pixels.toInt().sub(128) : pixels.toInt();
+        return model.predict(x);
+      });
+      outputs.push(await result.data());
+      result.dispose();
+    }
+    return outputs[0];
   };
 }
 
@@ -129,10 +173,13 @@ function memory(wasm) {
 }
 
 window.bench = {
-  /** Feature extraction per frame: `{ impl: "ours" | "tfjs", backbone, backend, batch, frames, photos }`. */
+  /** Feature extraction per frame: `{ impl: "ours" | "tfjs" | "tflite", backbone, backend, batch,
+   * frames, photos }`. */
   async features({ impl, backbone, backend, batch, frames: frameCount, photos }) {
     const images = await frames(photos);
-    const extract = impl === "ours" ? await oursExtractor(backbone, backend) : (await tfBackend(backend), await tfjsExtractor());
+    const extract = impl === "ours" ? await oursExtractor(backbone, backend)
+      : impl === "tflite" ? await tfliteExtractor()
+        : (await tfBackend(backend), await tfjsExtractor(backbone));
     const inputs = images.slice(0, batch);
     const timing = await time(() => extract(inputs), batch, frameCount);
     return { ...timing, first: Array.from((await extract([images[0]])).slice(0, 256)) };
@@ -140,13 +187,13 @@ window.bench = {
 
   /** Features of the same photo by both, compared (the same network?), ours from the f32
    * record (the served one is f16). */
-  async agreement({ photos, oursBackend, tfjsBackend }) {
+  async agreement({ backbone, photos, oursBackend, tfjsBackend }) {
     const [image] = await frames(photos.slice(0, 1));
     await init();
-    const model = await ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: oursBackend, weightsUrl: `${WEIGHTS}mobilenet_v1_025.bpk` });
+    const model = await ImageNetModel.create({ backbone, backend: oursBackend, weightsUrl: `${WEIGHTS}${backbone}.bpk` });
     const ours = await model.features(image);
     await tfBackend(tfjsBackend);
-    const theirs = await (await tfjsExtractor())([image]);
+    const theirs = await (await tfjsExtractor(backbone))([image]);
     return { relativeDifference: relativeDifference(ours, theirs), dim: ours.length };
   },
 
@@ -196,7 +243,7 @@ window.bench = {
   /** Page ready → model ready → first prediction, from navigation start. */
   async coldStart({ impl, backend, photos }) {
     const [image] = await frames(photos.slice(0, 1));
-    const extract = impl === "ours" ? await oursExtractor("mobilenet_v1_025", backend) : (await tfBackend(backend), await tfjsExtractor());
+    const extract = impl === "ours" ? await oursExtractor("mobilenet_v1_025", backend) : (await tfBackend(backend), await tfjsExtractor("mobilenet_v1_025"));
     const ready = performance.now();
     await extract([image]);
     return { readyMs: ready, firstPredictionMs: performance.now() };

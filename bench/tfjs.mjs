@@ -1,26 +1,32 @@
-// Side-by-side benchmark of our pipeline and TensorFlow.js in the same headless Chromium, in one
-// run (not a test): feature extraction per frame (MobileNetV1 0.25, the same TF.js weights, on
-// WebGPU and on the CPU: ours wgpu / flex-in-wasm, TF.js webgpu / wasm; MobileNetV2 and
-// EfficientNet-Lite0 ours alone, as TF.js has no same-weights path for them), head training,
-// cold start with bytes downloaded, and memory with many samples. Writes bench/results/tfjs.json
-// and tfjs.md, and prints the table.
-//   node bench/tfjs.mjs [--frames N] [--only features,head,cold,memory] [--head-webgpu] [--samples 1000,20000]
+// Side-by-side benchmark of our pipeline and TensorFlow.js / LiteRT in the same headless Chromium,
+// in one run (not a test). Feature extraction per frame on the same networks and weights: ours on
+// the CPU (flex in wasm) against LiteRT (tfjs-tflite, XNNPACK, one thread) on the .tflite file our
+// MobileNetV2 was imported from, and against TF.js wasm; ours on WebGPU against TF.js WebGPU and
+// WebGL. MobileNetV1 0.25 is the TF.js demo's model; TF.js's MobileNetV2 and EfficientNet-Lite0
+// are layers models written from our f32 records (examples/tfjs_layers.rs). Rounds interleave
+// ours and theirs (at least 3); each row prints the median of the rounds' medians, their spread
+// and the median p90, with the machine's load. Also head training, cold start with bytes
+// downloaded, and memory with many samples. Writes bench/results/tfjs.json and tfjs.md, and
+// prints the table.
+//   node bench/tfjs.mjs [--frames N] [--rounds R] [--only features,head,cold,memory] [--head-webgpu] [--samples 1000,20000]
 //   (see bench/tfjs.sh)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { cpus, homedir } from "node:os";
+import { cpus, homedir, loadavg } from "node:os";
 import { join } from "node:path";
 import { ASSETS, DIST, ROOT, launch, serveFolders } from "../tests/browser/harness.mjs";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const FRAMES = Number(option("--frames", 50));
+const FRAMES = Number(option("--frames", 30));
+const ROUNDS = Math.max(3, Number(option("--rounds", 3)));
 const ONLY = option("--only", "features,head,cold,memory").split(",");
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const DIGITS = readdirSync(DATASET).filter((d) => /^\d$/.test(d)).sort();
 const photoUrls = (digit, n) => readdirSync(join(DATASET, digit)).sort().slice(0, n)
   .map((f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`);
+const TFLITE_VERSION = "0.0.1-alpha.10";
 /** Multiply-adds per 224 px frame (the papers' figures), for GFLOP/s. */
 const MACS = { mobilenet_v1_025: 41e6, mobilenet_v2: 300e6, efficientnet_lite0: 407e6 };
 
@@ -40,8 +46,31 @@ function embeddings() {
   return readFileSync(cache);
 }
 
+const CACHE = join(homedir(), ".cache/magpie");
+/** TF.js layers models of MobileNetV2 and EfficientNet-Lite0 from our f32 records (written once). */
+function tfjsLayers() {
+  const folder = join(CACHE, "tfjs-layers");
+  for (const backbone of ["mobilenet_v2", "efficientnet_lite0"]) {
+    if (!existsSync(join(folder, backbone, "weights.bin"))) {
+      execFileSync("cargo", ["run", "--quiet", "--release", "--example", "tfjs_layers", "--", backbone, join(folder, backbone)], { cwd: ROOT, stdio: "inherit" });
+    }
+  }
+  return `${folder}/`;
+}
+/** The tfjs-tflite package (its peer dependencies pin TF.js 3, so it is unpacked here rather than
+ * installed beside TF.js 4; it runs on TF.js 4's core). */
+function tfliteRuntime() {
+  const folder = join(CACHE, `tfjs-tflite-${TFLITE_VERSION}`);
+  if (!existsSync(join(folder, "package/wasm/tflite_web_api_cc_simd.wasm"))) {
+    mkdirSync(folder, { recursive: true });
+    const tarball = execFileSync("npm", ["pack", "--silent", `@tensorflow/tfjs-tflite@${TFLITE_VERSION}`], { cwd: folder, encoding: "utf8" }).trim();
+    execFileSync("tar", ["xzf", tarball], { cwd: folder });
+  }
+  return join(folder, "package/");
+}
+
 const server = await serveFolders({
-  "/": DIST, "/__assets__/": ASSETS, "/bench/": join(ROOT, "bench"), "/tfjs/": join(ROOT, "node_modules/@tensorflow"),
+  "/": DIST, "/tflite/": tfliteRuntime(), "/bench-data/tfjs-layers/": tfjsLayers(), "/__assets__/": ASSETS, "/bench/": join(ROOT, "bench"), "/tfjs/": join(ROOT, "node_modules/@tensorflow"),
   ...(ONLY.includes("head") ? { "/bench-data/embeddings.json": { type: "application/json", body: embeddings() } } : {}),
 });
 const browser = await launch(["--enable-precise-memory-info"]);
@@ -78,27 +107,47 @@ const photos = photoUrls("0", 4).concat(photoUrls("5", 4));
 const log = (...parts) => console.error(new Date().toISOString().slice(11, 19), ...parts);
 
 if (ONLY.includes("features")) {
-  results.agreement = await run("agreement", { photos, oursBackend: "cpu", tfjsBackend: "wasm" });
-  log("agreement", JSON.stringify(results.agreement));
-  results.features = [];
-  const cases = [];
-  for (const batch of [1, 8]) {
-    for (const [ours, theirs] of [["wgpu", "webgpu"], ["cpu", "wasm"]]) {
-      cases.push({ backbone: "mobilenet_v1_025", batch, ours, theirs });
+  results.agreement = [];
+  for (const backbone of ["mobilenet_v1_025", "mobilenet_v2", "efficientnet_lite0"]) {
+    results.agreement.push({ backbone, ...await run("agreement", { backbone, photos, oursBackend: "cpu", tfjsBackend: "wasm" }) });
+    log("agreement", JSON.stringify(results.agreement.at(-1)));
+  }
+  // Each group: one measurement of ours, then each reference, in every round (ours, theirs,
+  // ours, theirs…), so that a slow spell of the machine hits both sides.
+  const groups = [
+    { backbone: "mobilenet_v2", batch: 1, ours: "cpu", theirs: [["tflite", "wasm"], ["tfjs", "wasm"]] },
+    { backbone: "efficientnet_lite0", batch: 1, ours: "cpu", theirs: [["tfjs", "wasm"]] },
+    { backbone: "mobilenet_v1_025", batch: 1, ours: "cpu", theirs: [["tfjs", "wasm"]] },
+    { backbone: "mobilenet_v1_025", batch: 8, ours: "cpu", theirs: [["tfjs", "wasm"]] },
+    { backbone: "mobilenet_v2", batch: 1, ours: "wgpu", theirs: [["tfjs", "webgpu"], ["tfjs", "webgl"]] },
+    { backbone: "mobilenet_v1_025", batch: 1, ours: "wgpu", theirs: [["tfjs", "webgpu"]] },
+  ];
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const measured = { load: loadavg()[0], results: [] };
+    for (const g of groups) {
+      // Emulated WebGPU runs the big backbones at seconds per frame: fewer frames there.
+      const frames = g.ours === "wgpu" && g.backbone !== "mobilenet_v1_025" ? Math.min(FRAMES, 6) : FRAMES;
+      const params = { backbone: g.backbone, batch: g.batch, frames, photos };
+      const ours = await run("features", { ...params, impl: "ours", backend: g.ours });
+      const theirs = [];
+      for (const [impl, backend] of g.theirs) theirs.push(await run("features", { ...params, impl, backend }));
+      measured.results.push({ ours, theirs });
+      log(`round ${round + 1}`, g.backbone, g.batch, g.ours, JSON.stringify({ ours: ours.median ?? ours.error, theirs: theirs.map((t) => t.median ?? t.error) }));
     }
+    measured.loadAfter = loadavg()[0];
+    rounds.push(measured);
   }
-  for (const backbone of ["mobilenet_v2", "efficientnet_lite0"]) {
-    for (const batch of [1, 8]) for (const ours of ["wgpu", "cpu"]) cases.push({ backbone, batch, ours, theirs: null });
-  }
-  for (const c of cases) {
-    const frames = c.ours === "wgpu" && c.backbone !== "mobilenet_v1_025" ? Math.min(FRAMES, 16) : FRAMES;
-    const ours = await run("features", { impl: "ours", backbone: c.backbone, backend: c.ours, batch: c.batch, frames, photos });
-    const theirs = c.theirs && await run("features", { impl: "tfjs", backbone: c.backbone, backend: c.theirs, batch: c.batch, frames, photos });
-    delete ours.first;
-    if (theirs) delete theirs.first;
-    results.features.push({ backbone: c.backbone, batch: c.batch, oursBackend: c.ours, theirs: c.theirs, frames, ours, tfjs: theirs });
-    log("features", JSON.stringify(results.features.at(-1)));
-  }
+  results.rounds = rounds.map((r) => [r.load, r.loadAfter]);
+  results.features = groups.flatMap((g, i) => g.theirs.map(([impl, backend], j) => {
+    const ours = rounds.map((r) => r.results[i].ours);
+    const theirs = rounds.map((r) => r.results[i].theirs[j]);
+    return {
+      backbone: g.backbone, batch: g.batch, oursBackend: g.ours, theirs: `${impl === "tflite" ? "LiteRT" : "TF.js"} ${backend}`,
+      ours: summary(ours), tfjs: summary(theirs),
+      ratios: ours.map((o, k) => (o.median && theirs[k].median ? o.median / theirs[k].median : null)).filter((x) => x !== null),
+    };
+  }));
 }
 
 if (ONLY.includes("head")) {
@@ -141,6 +190,20 @@ const table = markdown(results);
 writeFileSync(join(ROOT, "bench/results/tfjs.md"), table);
 console.log(table);
 
+/** Median of `values`. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : null;
+}
+
+/** One side of a row over the rounds: median of the rounds' medians, their range, median p90. */
+function summary(runs) {
+  const ok = runs.filter((r) => r.median);
+  if (!ok.length) return { error: runs.find((r) => r.error)?.error ?? "no result" };
+  const medians = ok.map((r) => r.median);
+  return { median: median(medians), min: Math.min(...medians), max: Math.max(...medians), p90: median(ok.map((r) => r.p90)), rounds: ok.length };
+}
+
 /** The results as Markdown tables. */
 function markdown(r) {
   const ms = (x) => (x == null ? "–" : `${x.toFixed(1)} ms`);
@@ -148,11 +211,15 @@ function markdown(r) {
   const mb = (x) => `${(x / 2 ** 20).toFixed(1)} MB`;
   const lines = [`Machine: ${r.machine}; ${r.date.slice(0, 10)}.`, ""];
   if (r.features) {
-    lines.push(`Feature extraction per frame (median / p90 over ≥ ${r.frames} frames after warm-up; fewer on emulated WebGPU for the big backbones). Ours and TF.js give the same features: max relative difference ${r.agreement?.relativeDifference?.toExponential(1) ?? "–"}.`, "",
-      "| backbone | backend (ours / TF.js) | batch | ours median / p90 | TF.js median / p90 | ours / TF.js | ours G multiply-adds/s |", "|---|---|---|---|---|---|---|");
+    const agreement = (r.agreement ?? []).map((a) => `${a.backbone} ${a.relativeDifference?.toExponential(1) ?? a.error}`).join(", ");
+    const loads = (r.rounds ?? []).map(([a, b]) => `${a.toFixed(1)}→${b.toFixed(1)}`).join(", ");
+    lines.push(`Feature extraction per frame: ${r.rounds?.length ?? "–"} interleaved rounds (ours, then each reference) of ${r.frames} frames after 3 warm-up frames (6 on emulated WebGPU for the big backbones); each cell is the median of the rounds' medians [their range] and the median p90. Machine load (1-minute average) per round: ${loads}. Ours and TF.js's features, same photo: max relative difference ${agreement}. LiteRT runs the int8 .tflite file our MobileNetV2 record was imported from (its 1001 logits; ours: the pooled features); everything else the same f32 weights. WebGPU and WebGL are SwiftShader (CPU emulation) here.`, "",
+      "| backbone | batch | ours | median [range] / p90 | reference | median [range] / p90 | ours / reference [range] | ours G multiply-adds/s |", "|---|---|---|---|---|---|---|---|");
+    const cell = (x) => x.error ?? `${ms(x.median)} [${x.min.toFixed(1)}–${x.max.toFixed(1)}] / ${ms(x.p90)}`;
     for (const f of r.features) {
       const gflops = f.ours.median ? (MACS[f.backbone] / (f.ours.median / 1000) / 1e9).toFixed(2) : "–";
-      lines.push(`| ${f.backbone} | ${f.oursBackend} / ${f.theirs ?? "–"} | ${f.batch} | ${f.ours.error ?? `${ms(f.ours.median)} / ${ms(f.ours.p90)}`} | ${f.tfjs ? (f.tfjs.error ?? `${ms(f.tfjs.median)} / ${ms(f.tfjs.p90)}`) : "–"} | ${f.tfjs ? ratio(f.ours.median, f.tfjs.median) : "–"} | ${gflops} |`);
+      const spread = f.ratios.length ? ` [${Math.min(...f.ratios).toFixed(2)}–${Math.max(...f.ratios).toFixed(2)}]` : "";
+      lines.push(`| ${f.backbone} | ${f.batch} | ${f.oursBackend} | ${cell(f.ours)} | ${f.theirs} | ${cell(f.tfjs)} | ${ratio(f.ours.median, f.tfjs.median)}${spread} | ${gflops} |`);
     }
     lines.push("");
   }

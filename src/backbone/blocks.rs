@@ -71,12 +71,20 @@ impl ConvUnit {
     /// - input: `[batch, channels_in, height, width]`
     /// - output: `[batch, channels_out, height / stride, width / stride]` (rounded up)
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        match cpu::conv_unit(x, &self.conv, self.relu6) {
-            Ok(y) => y,
-            Err(x) => {
-                let x = self.conv.forward(x);
-                if self.relu6 { relu6(x) } else { x }
-            }
+        self.forward_add(x, None)
+    }
+
+    /// [`Self::forward`], then plus `residual` (of the output's shape) when there is one. On the
+    /// CPU backend (see `cpu`) a 1x1 unit adds it as it writes its output.
+    pub fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+        if cpu::covers(&self.conv, &x) {
+            return cpu::conv_unit(x, &self.conv, self.relu6, residual);
+        }
+        let y = self.conv.forward(x);
+        let y = if self.relu6 { relu6(y) } else { y };
+        match residual {
+            Some(r) => y + r,
+            None => y,
         }
     }
 }
@@ -140,8 +148,9 @@ impl InvertedResidual {
             Some(expand) => expand.forward(x.clone()),
             None => x.clone(),
         };
-        let h = self.project.forward(self.depthwise.forward(h));
-        if self.residual { h + x } else { h }
+        let residual = self.residual.then_some(x);
+        self.project
+            .forward_add(self.depthwise.forward(h), residual)
     }
 
     /// The block's convolutions in execution order, for weight import.

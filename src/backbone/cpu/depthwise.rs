@@ -1,12 +1,20 @@
-//! Depthwise convolution on NCHW planes with the bias and ReLU6 applied as each output row is
-//! finished, so the output is written once: no separate bias or activation pass.
+//! Depthwise convolution of NCHW data, four channels at a time: their planes are interleaved
+//! into a zero-padded scratch map (`[rows][cols][4]`), so that each output pixel of the four
+//! channels is `K × K` four-lane multiply-adds with no edge cases, whatever the plane's width
+//! (the small late planes, 7 × 7 and 14 × 14, fill the lanes as well as the large ones). The
+//! bias and ReLU6 are applied before the pixel is stored.
 
-use super::{ConvShape, clamp6};
+use super::ConvShape;
+use super::lanes::F32x4;
 
-/// Depthwise `K`×`K` convolution of every plane of `input` (`[planes, h, w]`, one plane per
-/// batch item and channel) into `out` (`[planes, out_h, out_w]`), channel `plane % channels`
-/// taking `weights[c * K * K..][..K * K]` and `bias[c]`.
-pub(crate) fn depthwise<const K: usize>(
+/// Channels computed together: one 128-bit SIMD register of f32.
+const LANES: usize = 4;
+
+/// Depthwise `K`×`K` convolution of `input` (`[batch, channels, h, w]`) into `out` (`[batch,
+/// channels, out_h, out_w]`), channel `c` taking `weights[c * TAPS..][..TAPS]` and `bias[c]`;
+/// `TAPS` is `K * K`.
+#[inline(never)] // its own frame in profiles
+pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
     input: &[f32],
     weights: &[f32],
     bias: &[f32],
@@ -14,78 +22,81 @@ pub(crate) fn depthwise<const K: usize>(
     relu6: bool,
     out: &mut [f32],
 ) {
+    assert_eq!(TAPS, K * K);
     let channels = bias.len();
+    let s = shape.stride;
     let (plane_in, plane_out) = (shape.in_h * shape.in_w, shape.out_h * shape.out_w);
-    for (p, out_plane) in out.chunks_exact_mut(plane_out).enumerate() {
-        let c = p % channels;
-        let taps = &weights[c * K * K..(c + 1) * K * K];
-        let in_plane = &input[p * plane_in..(p + 1) * plane_in];
-        for (oy, row) in out_plane.chunks_exact_mut(shape.out_w).enumerate() {
-            row.fill(bias[c]);
-            for ky in 0..K {
-                let iy = (oy * shape.stride + ky).wrapping_sub(shape.pad_top);
-                if iy < shape.in_h {
-                    let in_row = &in_plane[iy * shape.in_w..(iy + 1) * shape.in_w];
-                    let row_taps: &[f32; K] = taps[ky * K..(ky + 1) * K].try_into().unwrap();
-                    accumulate_row(row, in_row, row_taps, shape);
+    // The padded map the output reads: (out - 1) · stride + K rows and columns.
+    let rows = (shape.out_h - 1) * s + K;
+    let cols = (shape.out_w - 1) * s + K;
+    let mut map = vec![F32x4::zero(); rows * cols];
+    for (x, y) in input
+        .chunks_exact(channels * plane_in)
+        .zip(out.chunks_exact_mut(channels * plane_out))
+    {
+        for c0 in (0..channels).step_by(LANES) {
+            let lanes = LANES.min(channels - c0);
+            interleave(
+                &x[c0 * plane_in..(c0 + lanes) * plane_in],
+                shape,
+                cols,
+                &mut map,
+            );
+            let lane = |l: usize, value: f32| if l < lanes { value } else { 0.0 };
+            let taps: [F32x4; TAPS] = std::array::from_fn(|j| {
+                F32x4::from_array(std::array::from_fn(|l| {
+                    lane(l, weights[(c0 + l.min(lanes - 1)) * TAPS + j])
+                }))
+            });
+            let b = F32x4::from_array(std::array::from_fn(|l| {
+                lane(l, bias[c0 + l.min(lanes - 1)])
+            }));
+            let y = &mut y[c0 * plane_out..(c0 + lanes) * plane_out];
+            for oy in 0..shape.out_h {
+                let rows: [&[F32x4]; K] =
+                    std::array::from_fn(|ky| &map[(oy * s + ky) * cols..][..cols]);
+                let mut outs: Vec<&mut [f32]> = y
+                    .chunks_exact_mut(plane_out)
+                    .map(|plane| &mut plane[oy * shape.out_w..(oy + 1) * shape.out_w])
+                    .collect();
+                for ox in 0..shape.out_w {
+                    let mut acc = b;
+                    for (ky, row) in rows.iter().enumerate() {
+                        for kx in 0..K {
+                            // SAFETY: ox · s + kx ≤ (out_w − 1) · s + K − 1 = cols − 1.
+                            let v = unsafe { *row.get_unchecked(ox * s + kx) };
+                            acc = acc.mul_add(taps[ky * K + kx], v);
+                        }
+                    }
+                    let acc = if relu6 { acc.clamp6() } else { acc };
+                    for (out, value) in outs.iter_mut().zip(acc.to_array()) {
+                        out[ox] = value;
+                    }
                 }
-            }
-            if relu6 {
-                row.iter_mut().for_each(|v| *v = clamp6(*v));
             }
         }
     }
 }
 
-/// `row[ox] += Σ_k taps[k] · in_row[ox·stride + k − pad_left]`, skipping taps off the row.
-fn accumulate_row<const K: usize>(
-    row: &mut [f32],
-    in_row: &[f32],
-    taps: &[f32; K],
-    shape: &ConvShape,
-) {
-    let (s, pad, w) = (shape.stride, shape.pad_left, shape.in_w);
-    // Outputs whose K taps all fall on the row: ox·s ≥ pad and ox·s + K − 1 − pad < w.
-    let lo = pad.div_ceil(s).min(row.len());
-    let hi = if w + pad >= K {
-        ((w + pad - K) / s + 1).clamp(lo, row.len())
-    } else {
-        lo
-    };
-    let edge = |ox: usize, acc: &mut f32| {
-        for (k, tap) in taps.iter().enumerate() {
-            let ix = (ox * s + k).wrapping_sub(pad);
-            if ix < w {
-                *acc += tap * in_row[ix];
-            }
-        }
-    };
-    for ox in (0..lo).chain(hi..row.len()) {
-        edge(ox, &mut row[ox]);
-    }
-    let n = hi - lo;
-    if n == 0 {
-        return;
-    }
-    let start = lo * s - pad;
-    if s == 1 {
-        let src: [&[f32]; K] = std::array::from_fn(|k| &in_row[start + k..start + k + n]);
-        for (i, o) in row[lo..hi].iter_mut().enumerate() {
-            let mut acc = *o;
-            for k in 0..K {
-                acc += taps[k] * src[k][i];
-            }
-            *o = acc;
-        }
-    } else {
-        let src = &in_row[start..start + (n - 1) * s + K];
-        for (i, o) in row[lo..hi].iter_mut().enumerate() {
-            let window = &src[i * s..i * s + K];
-            let mut acc = *o;
-            for k in 0..K {
-                acc += taps[k] * window[k];
-            }
-            *o = acc;
+/// Writes up to four planes (`[lanes, h, w]`) into the padded map, lane `l` holding plane `l`
+/// and the padding staying zero. Lanes past the last plane are zeroed.
+fn interleave(planes: &[f32], shape: &ConvShape, cols: usize, map: &mut [F32x4]) {
+    let plane = shape.in_h * shape.in_w;
+    let lanes = planes.len() / plane;
+    let (pt, pl) = (shape.pad_top, shape.pad_left);
+    let rows = map.len() / cols;
+    let width = shape.in_w.min(cols.saturating_sub(pl));
+    for y in 0..shape.in_h.min(rows.saturating_sub(pt)) {
+        let row = &mut map[(y + pt) * cols + pl..][..width];
+        for (x, v) in row.iter_mut().enumerate() {
+            let at = y * shape.in_w + x;
+            *v = F32x4::from_array(std::array::from_fn(|l| {
+                if l < lanes {
+                    planes[l * plane + at]
+                } else {
+                    0.0
+                }
+            }));
         }
     }
 }

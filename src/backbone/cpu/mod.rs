@@ -5,6 +5,7 @@
 //! device. Other devices, autodiff (fine-tuning) and other convolutions keep Burn's path.
 
 mod depthwise;
+mod lanes;
 mod pointwise;
 
 use burn::nn::conv::Conv2d;
@@ -45,6 +46,12 @@ enum Kernel {
     Pointwise,
 }
 
+/// Whether [`conv_unit`] runs `conv` on `x`: on the flex device, outside autodiff, for f32
+/// depthwise (3x3, 5x5) and 1x1 convolutions.
+pub(crate) fn covers(conv: &Conv2d, x: &Tensor<4>) -> bool {
+    kernel(conv, x).is_some()
+}
+
 fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
     let device = x.device();
     if device.is_autodiff() || device != Device::flex() || x.dtype() != DType::F32 {
@@ -62,12 +69,16 @@ fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
     }
 }
 
-/// `conv` (then ReLU6 when `relu6`) of `x` through the project's kernels, or `None` (with `x`
-/// handed back) when they do not cover this device or convolution.
-pub(crate) fn conv_unit(x: Tensor<4>, conv: &Conv2d, relu6: bool) -> Result<Tensor<4>, Tensor<4>> {
-    let Some(kernel) = kernel(conv, &x) else {
-        return Err(x);
-    };
+/// `conv` of `x` (then ReLU6 when `relu6`, then plus `residual`) through the project's kernels,
+/// where [`covers`] says they run it. A 1x1 convolution without ReLU6 adds the residual as it
+/// writes its output.
+pub(crate) fn conv_unit(
+    x: Tensor<4>,
+    conv: &Conv2d,
+    relu6: bool,
+    residual: Option<Tensor<4>>,
+) -> Tensor<4> {
+    let kernel = kernel(conv, &x).expect("a convolution `covers` accepts");
     let [batch, channels, in_h, in_w] = x.dims();
     let [c_out, _, k, _] = conv.weight.dims();
     let stride = conv.stride[0];
@@ -90,20 +101,30 @@ pub(crate) fn conv_unit(x: Tensor<4>, conv: &Conv2d, relu6: bool) -> Result<Tens
     };
     let mut out = vec![0.0f32; batch * c_out * shape.out_h * shape.out_w];
     let (input, weight) = (input.storage::<f32>(), weight.storage::<f32>());
+    let fused_residual = kernel == Kernel::Pointwise && !relu6;
+    let (residual, after) = match residual {
+        Some(r) if fused_residual => (Some(primitive(r)), None),
+        other => (None, other),
+    };
+    let residual = residual.as_ref().map(|r| r.storage::<f32>());
     match kernel {
         Kernel::Depthwise3 => {
-            depthwise::depthwise::<3>(input, weight, &bias, &shape, relu6, &mut out)
+            depthwise::depthwise::<3, 9>(input, weight, &bias, &shape, relu6, &mut out)
         }
         Kernel::Depthwise5 => {
-            depthwise::depthwise::<5>(input, weight, &bias, &shape, relu6, &mut out)
+            depthwise::depthwise::<5, 25>(input, weight, &bias, &shape, relu6, &mut out)
         }
         Kernel::Pointwise => {
-            pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, &mut out)
+            pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, residual, &mut out)
         }
     }
     debug_assert!(kernel != Kernel::Pointwise || channels * c_out == weight.len());
     let data = TensorData::new(out, [batch, c_out, shape.out_h, shape.out_w]);
-    Ok(Tensor::from_primitive::<Flex>(FlexTensor::from_data(data)))
+    let y = Tensor::from_primitive::<Flex>(FlexTensor::from_data(data));
+    match after {
+        Some(r) => y + r,
+        None => y,
+    }
 }
 
 /// The contiguous flex primitive of a float tensor on the flex device.
@@ -126,16 +147,25 @@ mod tests {
     use super::*;
     use crate::backbone::ConvUnitConfig;
 
-    /// The project's kernel and Burn's convolution (then ReLU6) on the same random input.
-    fn both(config: ConvUnitConfig, input: [usize; 4]) -> (Vec<f32>, Vec<f32>) {
+    /// The project's kernel and Burn's convolution (then ReLU6, then plus a residual when
+    /// `residual`) on the same random input.
+    fn both(config: ConvUnitConfig, input: [usize; 4], residual: bool) -> (Vec<f32>, Vec<f32>) {
         let device = Device::flex();
         let unit = config.init(&device);
-        let x = Tensor::<4>::random(input, Distribution::Uniform(-3.0, 3.0), &device);
-        let ours = conv_unit(x.clone(), &unit.conv, unit.relu6).expect("a fused kernel");
-        let burns = unit.conv.forward(x);
+        let random =
+            |shape: [usize; 4]| Tensor::random(shape, Distribution::Uniform(-3.0, 3.0), &device);
+        let x = random(input);
+        assert!(covers(&unit.conv, &x));
+        let burns = unit.conv.forward(x.clone());
         let burns = if unit.relu6 { relu6(burns) } else { burns };
+        let skip = residual.then(|| random(burns.dims()));
+        let ours = conv_unit(x, &unit.conv, unit.relu6, skip.clone());
+        let burns = match skip {
+            Some(r) => burns + r,
+            None => burns,
+        };
         assert_eq!(ours.dims(), burns.dims());
-        let read = |t: Tensor<4>| t.into_data().to_vec::<f32>().unwrap();
+        let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
         (read(ours), read(burns))
     }
 
@@ -159,8 +189,13 @@ mod tests {
             (3, 1, 2),
         ] {
             for relu6 in [true, false] {
-                let config = ConvUnitConfig::depthwise(5, k, stride).with_relu6(relu6);
-                assert_close(both(config, [2, 5, side, side + 3]));
+                // 5 and 8 channels: a partial and a full group of four lanes.
+                for channels in [5, 8] {
+                    let config = ConvUnitConfig::depthwise(channels, k, stride).with_relu6(relu6);
+                    assert_close(both(config, [2, channels, side, side + 3], false));
+                }
+                let config = ConvUnitConfig::depthwise(3, k, stride).with_relu6(relu6);
+                assert_close(both(config, [1, 3, side, side], true));
             }
         }
     }
@@ -170,9 +205,12 @@ mod tests {
         // 2000 outputs per channel: several product tiles.
         for (c_in, c_out, side) in [(7, 13, 5), (16, 40, 50), (3, 1, 1)] {
             let config = ConvUnitConfig::new([c_in, c_out], 1);
-            assert_close(both(config, [2, c_in, side, side * 4 / 5 + 1]));
+            assert_close(both(config, [2, c_in, side, side * 4 / 5 + 1], false));
+            let config = ConvUnitConfig::new([c_in, c_out], 1);
+            assert_close(both(config, [1, c_in, side, side], true));
+            // A linear projection takes the residual as it writes its output.
             let config = ConvUnitConfig::new([c_in, c_out], 1).with_relu6(false);
-            assert_close(both(config, [1, c_in, side, side]));
+            assert_close(both(config, [2, c_in, side, side], true));
         }
     }
 
@@ -181,9 +219,11 @@ mod tests {
         let device = Device::flex();
         let x = Tensor::<4>::zeros([1, 3, 8, 8], &device);
         let stem = ConvUnitConfig::new([3, 8], 3).with_stride(2).init(&device);
-        assert!(conv_unit(x.clone(), &stem.conv, true).is_err());
+        assert!(!covers(&stem.conv, &x));
+        let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device);
+        assert!(covers(&pointwise.conv, &x));
         let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device.clone().autodiff());
         let x = Tensor::<4>::zeros([1, 3, 8, 8], &device.autodiff());
-        assert!(conv_unit(x, &pointwise.conv, true).is_err());
+        assert!(!covers(&pointwise.conv, &x));
     }
 }
