@@ -25,12 +25,17 @@ async function frames(urls) {
 function stats(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { median: at(0.5), p90: at(0.9), mean: values.reduce((a, b) => a + b, 0) / values.length, runs: values.length };
+  return { median: at(0.5), p90: at(0.9), mean: values.reduce((a, b) => a + b, 0) / values.length, runs: values.length, times: values };
 }
 
-/** Times `run` (one batch) `iterations` times after `warmup` runs; per-frame milliseconds. */
+/** Warm-up before timing: at least this long (V8 tiers wasm up from its baseline compiler to
+ * TurboFan in the background during the first ~0.5 s of use) and at least 3 runs. */
+const WARMUP_MS = 1000;
+
+/** Times `run` (one batch) `iterations` times after the warm-up; per-frame milliseconds. */
 async function time(run, batch, frameCount, warmup = 3) {
-  for (let i = 0; i < warmup; i += 1) await run();
+  const start = performance.now();
+  for (let i = 0; i < warmup || performance.now() - start < WARMUP_MS; i += 1) await run();
   const times = [];
   for (let i = 0; i < Math.ceil(frameCount / batch); i += 1) {
     const start = performance.now();

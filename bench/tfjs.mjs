@@ -8,7 +8,7 @@
 // and the median p90, with the machine's load. Also head training, cold start with bytes
 // downloaded, and memory with many samples. Writes bench/results/tfjs.json and tfjs.md, and
 // prints the table.
-//   node bench/tfjs.mjs [--frames N] [--rounds R] [--only features,head,cold,memory] [--head-webgpu] [--samples 1000,20000]
+//   node bench/tfjs.mjs [--frames N] [--rounds R] [--backends cpu,wgpu] [--dist DIR] [--only features,head,cold,memory] [--head-webgpu] [--samples 1000,20000]
 //   (see bench/tfjs.sh)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
@@ -27,6 +27,16 @@ const DIGITS = readdirSync(DATASET).filter((d) => /^\d$/.test(d)).sort();
 const photoUrls = (digit, n) => readdirSync(join(DATASET, digit)).sort().slice(0, n)
   .map((f) => `/__assets__/datasets/sign-language-digits/Dataset/${digit}/${f}`);
 const TFLITE_VERSION = "0.0.1-alpha.10";
+/** Feature-extraction groups: one measurement of ours, then each reference `[impl, backend]`. */
+const ALL_GROUPS = [
+  { backbone: "mobilenet_v2", batch: 1, ours: "cpu", theirs: [["tflite", "wasm"], ["tfjs", "wasm"]] },
+  { backbone: "efficientnet_lite0", batch: 1, ours: "cpu", theirs: [["tfjs", "wasm"]] },
+  { backbone: "mobilenet_v1_025", batch: 1, ours: "cpu", theirs: [["tfjs", "wasm"]] },
+  { backbone: "mobilenet_v1_025", batch: 8, ours: "cpu", theirs: [["tfjs", "wasm"]] },
+  { backbone: "mobilenet_v2", batch: 1, ours: "wgpu", theirs: [["tfjs", "webgpu"], ["tfjs", "webgl"]] },
+  { backbone: "mobilenet_v1_025", batch: 1, ours: "wgpu", theirs: [["tfjs", "webgpu"]] },
+];
+const BACKENDS = option("--backends", "cpu,wgpu").split(",");
 /** Multiply-adds per 224 px frame (the papers' figures), for GFLOP/s. */
 const MACS = { mobilenet_v1_025: 41e6, mobilenet_v2: 300e6, efficientnet_lite0: 407e6 };
 
@@ -70,7 +80,7 @@ function tfliteRuntime() {
 }
 
 const server = await serveFolders({
-  "/": DIST, "/tflite/": tfliteRuntime(), "/bench-data/tfjs-layers/": tfjsLayers(), "/__assets__/": ASSETS, "/bench/": join(ROOT, "bench"), "/tfjs/": join(ROOT, "node_modules/@tensorflow"),
+  "/": option("--dist", DIST), "/tflite/": tfliteRuntime(), "/bench-data/tfjs-layers/": tfjsLayers(), "/__assets__/": ASSETS, "/bench/": join(ROOT, "bench"), "/tfjs/": join(ROOT, "node_modules/@tensorflow"),
   ...(ONLY.includes("head") ? { "/bench-data/embeddings.json": { type: "application/json", body: embeddings() } } : {}),
 });
 const browser = await launch(["--enable-precise-memory-info"]);
@@ -114,14 +124,7 @@ if (ONLY.includes("features")) {
   }
   // Each group: one measurement of ours, then each reference, in every round (ours, theirs,
   // ours, theirs…), so that a slow spell of the machine hits both sides.
-  const groups = [
-    { backbone: "mobilenet_v2", batch: 1, ours: "cpu", theirs: [["tflite", "wasm"], ["tfjs", "wasm"]] },
-    { backbone: "efficientnet_lite0", batch: 1, ours: "cpu", theirs: [["tfjs", "wasm"]] },
-    { backbone: "mobilenet_v1_025", batch: 1, ours: "cpu", theirs: [["tfjs", "wasm"]] },
-    { backbone: "mobilenet_v1_025", batch: 8, ours: "cpu", theirs: [["tfjs", "wasm"]] },
-    { backbone: "mobilenet_v2", batch: 1, ours: "wgpu", theirs: [["tfjs", "webgpu"], ["tfjs", "webgl"]] },
-    { backbone: "mobilenet_v1_025", batch: 1, ours: "wgpu", theirs: [["tfjs", "webgpu"]] },
-  ];
+  const groups = ALL_GROUPS.filter((g) => BACKENDS.includes(g.ours));
   const rounds = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     const measured = { load: loadavg()[0], results: [] };
@@ -132,6 +135,9 @@ if (ONLY.includes("features")) {
       const ours = await run("features", { ...params, impl: "ours", backend: g.ours });
       const theirs = [];
       for (const [impl, backend] of g.theirs) theirs.push(await run("features", { ...params, impl, backend }));
+      // The frame times in order, for finding a tail; the results keep the statistics.
+      log("frames (ms)", [ours, ...theirs].map((r) => (r.times ?? []).map((t) => t.toFixed(1)).join(" ")).join(" | "));
+      for (const r of [ours, ...theirs]) { delete r.times; delete r.first; }
       measured.results.push({ ours, theirs });
       log(`round ${round + 1}`, g.backbone, g.batch, g.ours, JSON.stringify({ ours: ours.median ?? ours.error, theirs: theirs.map((t) => t.median ?? t.error) }));
     }
@@ -213,7 +219,7 @@ function markdown(r) {
   if (r.features) {
     const agreement = (r.agreement ?? []).map((a) => `${a.backbone} ${a.relativeDifference?.toExponential(1) ?? a.error}`).join(", ");
     const loads = (r.rounds ?? []).map(([a, b]) => `${a.toFixed(1)}→${b.toFixed(1)}`).join(", ");
-    lines.push(`Feature extraction per frame: ${r.rounds?.length ?? "–"} interleaved rounds (ours, then each reference) of ${r.frames} frames after 3 warm-up frames (6 on emulated WebGPU for the big backbones); each cell is the median of the rounds' medians [their range] and the median p90. Machine load (1-minute average) per round: ${loads}. Ours and TF.js's features, same photo: max relative difference ${agreement}. LiteRT runs the int8 .tflite file our MobileNetV2 record was imported from (its 1001 logits; ours: the pooled features); everything else the same f32 weights. WebGPU and WebGL are SwiftShader (CPU emulation) here.`, "",
+    lines.push(`Feature extraction per frame: ${r.rounds?.length ?? "–"} interleaved rounds (ours, then each reference) of ${r.frames} frames (6 on emulated WebGPU for the big backbones) after a warm-up of at least 3 frames and 1 s (V8's tier-up of the wasm, ours and theirs); each cell is the median of the rounds' medians [their range] and the median p90. Machine load (1-minute average) per round: ${loads}. Ours and TF.js's features, same photo: max relative difference ${agreement}. LiteRT runs the int8 .tflite file our MobileNetV2 record was imported from (its 1001 logits; ours: the pooled features); everything else the same f32 weights. WebGPU and WebGL are SwiftShader (CPU emulation) here.`, "",
       "| backbone | batch | ours | median [range] / p90 | reference | median [range] / p90 | ours / reference [range] | ours G multiply-adds/s |", "|---|---|---|---|---|---|---|---|");
     const cell = (x) => x.error ?? `${ms(x.median)} [${x.min.toFixed(1)}–${x.max.toFixed(1)}] / ${ms(x.p90)}`;
     for (const f of r.features) {

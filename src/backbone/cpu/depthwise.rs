@@ -10,9 +10,9 @@ use super::lanes::F32x4;
 /// Channels computed together: one 128-bit SIMD register of f32.
 const LANES: usize = 4;
 
-/// Depthwise `K`×`K` convolution of `input` (`[batch, channels, h, w]`) into `out` (`[batch,
-/// channels, out_h, out_w]`), channel `c` taking `weights[c * TAPS..][..TAPS]` and `bias[c]`;
-/// `TAPS` is `K * K`.
+/// Depthwise `K`×`K` convolution of `input` (`[batch, channels, h, w]`), channel `c` taking
+/// `weights[c * TAPS..][..TAPS]` and `bias[c]` (`TAPS` is `K * K`): `[batch, channels, out_h,
+/// out_w]`.
 #[inline(never)] // its own frame in profiles
 pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
     input: &[f32],
@@ -20,8 +20,7 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
     bias: &[f32],
     shape: &ConvShape,
     relu6: bool,
-    out: &mut [f32],
-) {
+) -> Vec<f32> {
     assert_eq!(TAPS, K * K);
     let channels = bias.len();
     let s = shape.stride;
@@ -30,6 +29,7 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
     let rows = (shape.out_h - 1) * s + K;
     let cols = (shape.out_w - 1) * s + K;
     let mut map = vec![F32x4::zero(); rows * cols];
+    let mut out = vec![0.0; input.len() / plane_in * plane_out];
     for (x, y) in input
         .chunks_exact(channels * plane_in)
         .zip(out.chunks_exact_mut(channels * plane_out))
@@ -76,27 +76,26 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
             }
         }
     }
+    out
 }
 
 /// Writes up to four planes (`[lanes, h, w]`) into the padded map, lane `l` holding plane `l`
 /// and the padding staying zero. Lanes past the last plane are zeroed.
 fn interleave(planes: &[f32], shape: &ConvShape, cols: usize, map: &mut [F32x4]) {
     let plane = shape.in_h * shape.in_w;
-    let lanes = planes.len() / plane;
+    let zeros = vec![0.0f32; shape.in_w];
     let (pt, pl) = (shape.pad_top, shape.pad_left);
     let rows = map.len() / cols;
     let width = shape.in_w.min(cols.saturating_sub(pl));
     for y in 0..shape.in_h.min(rows.saturating_sub(pt)) {
+        let src: [&[f32]; LANES] =
+            std::array::from_fn(|l| match planes.get(l * plane..(l + 1) * plane) {
+                Some(p) => &p[y * shape.in_w..][..width],
+                None => &zeros[..width],
+            });
         let row = &mut map[(y + pt) * cols + pl..][..width];
         for (x, v) in row.iter_mut().enumerate() {
-            let at = y * shape.in_w + x;
-            *v = F32x4::from_array(std::array::from_fn(|l| {
-                if l < lanes {
-                    planes[l * plane + at]
-                } else {
-                    0.0
-                }
-            }));
+            *v = F32x4::from_array([src[0][x], src[1][x], src[2][x], src[3][x]]);
         }
     }
 }

@@ -1,10 +1,11 @@
-//! A project-side CPU operation for [`super::ConvUnit`] on Burn's `flex` backend: depthwise and
-//! 1x1 convolutions write their output once, with the bias and ReLU6 applied in the same pass,
-//! instead of flex's convolution, bias and activation passes over fresh buffers. It works on
+//! A project-side CPU operation for [`super::ConvUnit`] on Burn's `flex` backend: depthwise, 1x1
+//! and stem convolutions write their output once, with the bias and ReLU6 applied in the same
+//! pass, instead of flex's convolution, bias and activation passes over fresh buffers. It works on
 //! flex's own primitive (reached through `Tensor::try_into_primitive`), so tensors stay on the
 //! device. Other devices, autodiff (fine-tuning) and other convolutions keep Burn's path.
 
 mod depthwise;
+mod im2col;
 mod lanes;
 mod pointwise;
 
@@ -26,16 +27,10 @@ pub(crate) struct ConvShape {
     pub pad_left: usize,
 }
 
-/// ReLU6, written so that it compiles to SIMD min/max.
+/// ReLU6 (compiles to min/max, vectorized in loops).
 #[inline(always)]
 pub(crate) fn clamp6(v: f32) -> f32 {
-    if v > 6.0 {
-        6.0
-    } else if v < 0.0 {
-        0.0
-    } else {
-        v
-    }
+    v.clamp(0.0, 6.0)
 }
 
 /// The kernel that runs `conv`, if the project has one for it.
@@ -44,10 +39,12 @@ enum Kernel {
     Depthwise3,
     Depthwise5,
     Pointwise,
+    /// A small full convolution, through its im2col matrix.
+    Im2col,
 }
 
 /// Whether [`conv_unit`] runs `conv` on `x`: on the flex device, outside autodiff, for f32
-/// depthwise (3x3, 5x5) and 1x1 convolutions.
+/// depthwise (3x3, 5x5), 1x1 and small full (stem) convolutions.
 pub(crate) fn covers(conv: &Conv2d, x: &Tensor<4>) -> bool {
     kernel(conv, x).is_some()
 }
@@ -65,6 +62,9 @@ fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
         (true, true, 3) => Some(Kernel::Depthwise3),
         (true, true, 5) => Some(Kernel::Depthwise5),
         (true, false, 1) if conv.groups == 1 && conv.stride == [1, 1] => Some(Kernel::Pointwise),
+        (true, false, _) if conv.groups == 1 && c_in_group * k * k <= im2col::MAX_PATCH => {
+            Some(Kernel::Im2col)
+        }
         _ => None,
     }
 }
@@ -79,7 +79,7 @@ pub(crate) fn conv_unit(
     residual: Option<Tensor<4>>,
 ) -> Tensor<4> {
     let kernel = kernel(conv, &x).expect("a convolution `covers` accepts");
-    let [batch, channels, in_h, in_w] = x.dims();
+    let [batch, _, in_h, in_w] = x.dims();
     let [c_out, _, k, _] = conv.weight.dims();
     let stride = conv.stride[0];
     let [pad_top, pad_left, pad_bottom, pad_right] =
@@ -99,7 +99,6 @@ pub(crate) fn conv_unit(
         Some(bias) => primitive(bias.val()).storage::<f32>().to_vec(),
         None => vec![0.0; c_out],
     };
-    let mut out = vec![0.0f32; batch * c_out * shape.out_h * shape.out_w];
     let (input, weight) = (input.storage::<f32>(), weight.storage::<f32>());
     let fused_residual = kernel == Kernel::Pointwise && !relu6;
     let (residual, after) = match residual {
@@ -107,18 +106,14 @@ pub(crate) fn conv_unit(
         other => (None, other),
     };
     let residual = residual.as_ref().map(|r| r.storage::<f32>());
-    match kernel {
-        Kernel::Depthwise3 => {
-            depthwise::depthwise::<3, 9>(input, weight, &bias, &shape, relu6, &mut out)
-        }
-        Kernel::Depthwise5 => {
-            depthwise::depthwise::<5, 25>(input, weight, &bias, &shape, relu6, &mut out)
-        }
+    let out = match kernel {
+        Kernel::Depthwise3 => depthwise::depthwise::<3, 9>(input, weight, &bias, &shape, relu6),
+        Kernel::Depthwise5 => depthwise::depthwise::<5, 25>(input, weight, &bias, &shape, relu6),
         Kernel::Pointwise => {
-            pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, residual, &mut out)
+            pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, residual)
         }
-    }
-    debug_assert!(kernel != Kernel::Pointwise || channels * c_out == weight.len());
+        Kernel::Im2col => im2col::conv(input, weight, &bias, &shape, k, relu6),
+    };
     let data = TensorData::new(out, [batch, c_out, shape.out_h, shape.out_w]);
     let y = Tensor::from_primitive::<Flex>(FlexTensor::from_data(data));
     match after {
@@ -215,11 +210,26 @@ mod tests {
     }
 
     #[test]
+    fn stem_kernel_equals_burns_convolution() {
+        for (stride, side) in [(2, 8), (2, 7), (1, 6)] {
+            for relu6 in [true, false] {
+                let config = ConvUnitConfig::new([3, 6], 3)
+                    .with_stride(stride)
+                    .with_relu6(relu6);
+                assert_close(both(config, [2, 3, side, side + 1], false));
+            }
+        }
+    }
+
+    #[test]
     fn other_devices_and_convolutions_keep_burns_path() {
         let device = Device::flex();
         let x = Tensor::<4>::zeros([1, 3, 8, 8], &device);
-        let stem = ConvUnitConfig::new([3, 8], 3).with_stride(2).init(&device);
-        assert!(!covers(&stem.conv, &x));
+        let wide = ConvUnitConfig::new([3, 8], 5).init(&device);
+        assert!(
+            !covers(&wide.conv, &x),
+            "75 taps per output: more than a stem's"
+        );
         let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device);
         assert!(covers(&pointwise.conv, &x));
         let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device.clone().autodiff());

@@ -1,14 +1,16 @@
 //! 1x1 convolution on NCHW data as one matrix product per batch item, `W[c_out, c_in] ·
-//! X[c_in, h·w]`, written over the bias and clamped tile by tile while the tile is in cache.
+//! X[c_in, h·w]`, accumulated onto the bias (and residual) the output buffer is created with,
+//! and clamped tile by tile while the tile is in cache. Small full convolutions (the stems) run
+//! through it too, on their im2col matrix.
 
 use super::clamp6;
 
 /// Output floats per product tile: the tile's rows stay in cache for the bias and ReLU6.
 const TILE_FLOATS: usize = 32 * 1024;
 
-/// `out[b] = weights · input[b] + bias (+ residual[b])` (then ReLU6), for `input` of `[batch,
-/// c_in, spatial]`, `weights` of `[c_out, c_in]`, and `residual` and `out` of `[batch, c_out,
-/// spatial]`.
+/// `weights · input[b] + bias (+ residual[b])` (then ReLU6) for every batch item `b`, for
+/// `input` of `[batch, c_in, spatial]`, `weights` of `[c_out, c_in]` and `residual` of `[batch,
+/// c_out, spatial]`: `[batch, c_out, spatial]`.
 #[inline(never)] // its own frame in profiles
 pub(crate) fn pointwise(
     input: &[f32],
@@ -17,36 +19,33 @@ pub(crate) fn pointwise(
     spatial: usize,
     relu6: bool,
     residual: Option<&[f32]>,
-    out: &mut [f32],
-) {
+) -> Vec<f32> {
     let (c_out, c_in) = (bias.len(), weights.len() / bias.len());
     assert_eq!(weights.len(), c_out * c_in);
-    assert_eq!(
-        input.len() / (c_in * spatial),
-        out.len() / (c_out * spatial)
-    );
+    let batch = input.len() / (c_in * spatial);
+    // The output starts as the bias, plus the residual: one pass, no zeroing first.
+    let mut out = Vec::with_capacity(batch * c_out * spatial);
+    for b in 0..batch {
+        for (o, &bias) in bias.iter().enumerate() {
+            match residual {
+                Some(r) => {
+                    let r = &r[(b * c_out + o) * spatial..][..spatial];
+                    out.extend(r.iter().map(|r| bias + r));
+                }
+                None => out.extend(std::iter::repeat_n(bias, spatial)),
+            }
+        }
+    }
     // Equal tiles of at most TILE_FLOATS / c_out columns (a last tile of a few columns would
     // waste the product's wide kernels).
     let tiles = spatial.div_ceil((TILE_FLOATS / c_out).max(16));
     let tile = spatial.div_ceil(tiles);
-    for (b, (x, y)) in input
+    for (x, y) in input
         .chunks_exact(c_in * spatial)
         .zip(out.chunks_exact_mut(c_out * spatial))
-        .enumerate()
     {
-        let skip = residual.map(|r| &r[b * c_out * spatial..(b + 1) * c_out * spatial]);
         for n0 in (0..spatial).step_by(tile) {
             let n = tile.min(spatial - n0);
-            for (o, row) in y.chunks_exact_mut(spatial).enumerate() {
-                let row = &mut row[n0..n0 + n];
-                match skip {
-                    Some(r) => {
-                        let r = &r[o * spatial + n0..o * spatial + n0 + n];
-                        row.iter_mut().zip(r).for_each(|(v, r)| *v = bias[o] + r);
-                    }
-                    None => row.fill(bias[o]),
-                }
-            }
             // SAFETY: the `dst` block is `c_out` rows of `n` floats at stride `spatial` from
             // `n0` inside `y`; `lhs` is `weights` (row-major `c_out × c_in`) and `rhs` the
             // `c_in × n` block at stride `spatial` from `n0` inside `x`: all in bounds, and `y`
@@ -81,4 +80,5 @@ pub(crate) fn pointwise(
             }
         }
     }
+    out
 }
