@@ -30,6 +30,7 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
     let cols = (shape.out_w - 1) * s + K;
     let mut map = vec![F32x4::zero(); rows * cols];
     let mut out = vec![0.0; input.len() / plane_in * plane_out];
+    let mut quads = vec![F32x4::zero(); shape.out_w];
     for (x, y) in input
         .chunks_exact(channels * plane_in)
         .zip(out.chunks_exact_mut(channels * plane_out))
@@ -55,11 +56,7 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
             for oy in 0..shape.out_h {
                 let rows: [&[F32x4]; K] =
                     std::array::from_fn(|ky| &map[(oy * s + ky) * cols..][..cols]);
-                let mut outs: Vec<&mut [f32]> = y
-                    .chunks_exact_mut(plane_out)
-                    .map(|plane| &mut plane[oy * shape.out_w..(oy + 1) * shape.out_w])
-                    .collect();
-                for ox in 0..shape.out_w {
+                for (ox, quad) in quads.iter_mut().enumerate() {
                     let mut acc = b;
                     for (ky, row) in rows.iter().enumerate() {
                         for kx in 0..K {
@@ -68,11 +65,13 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
                             acc = acc.mul_add(taps[ky * K + kx], v);
                         }
                     }
-                    let acc = if relu6 { acc.clamp6() } else { acc };
-                    for (out, value) in outs.iter_mut().zip(acc.to_array()) {
-                        out[ox] = value;
-                    }
+                    *quad = if relu6 { acc.clamp6() } else { acc };
                 }
+                let mut outs: Vec<&mut [f32]> = y
+                    .chunks_exact_mut(plane_out)
+                    .map(|plane| &mut plane[oy * shape.out_w..(oy + 1) * shape.out_w])
+                    .collect();
+                deinterleave(&quads, &mut outs);
             }
         }
     }
@@ -94,8 +93,37 @@ fn interleave(planes: &[f32], shape: &ConvShape, cols: usize, map: &mut [F32x4])
                 None => &zeros[..width],
             });
         let row = &mut map[(y + pt) * cols + pl..][..width];
-        for (x, v) in row.iter_mut().enumerate() {
+        // Four pixels of four planes at a time: four loads and a transpose.
+        let whole = width / LANES * LANES;
+        for (x, pixels) in row[..whole].chunks_exact_mut(LANES).enumerate() {
+            let at = x * LANES;
+            let quads = src.map(|p| F32x4::load(p[at..at + LANES].try_into().unwrap()));
+            pixels.copy_from_slice(&F32x4::transpose(quads));
+        }
+        for (x, v) in row.iter_mut().enumerate().skip(whole) {
             *v = F32x4::from_array([src[0][x], src[1][x], src[2][x], src[3][x]]);
+        }
+    }
+}
+
+/// Writes one output row of interleaved pixels (`quads`, lane `l` for channel `l`) into the
+/// rows of up to four planes (`outs`).
+fn deinterleave(quads: &[F32x4], outs: &mut [&mut [f32]]) {
+    let whole = if outs.len() == LANES {
+        quads.len() / LANES * LANES
+    } else {
+        0
+    };
+    for (x, pixels) in quads[..whole].chunks_exact(LANES).enumerate() {
+        let at = x * LANES;
+        let planes = F32x4::transpose(pixels.try_into().unwrap());
+        for (out, v) in outs.iter_mut().zip(planes) {
+            v.store((&mut out[at..at + LANES]).try_into().unwrap());
+        }
+    }
+    for (x, quad) in quads.iter().enumerate().skip(whole) {
+        for (out, value) in outs.iter_mut().zip(quad.to_array()) {
+            out[x] = value;
         }
     }
 }
