@@ -51,7 +51,8 @@ pub(crate) fn covers(conv: &Conv2d, x: &Tensor<4>) -> bool {
 
 fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
     let device = x.device();
-    if device.is_autodiff() || device != Device::flex() || x.dtype() != DType::F32 {
+    let f32 = x.dtype() == DType::F32 && conv.weight.val().dtype() == DType::F32;
+    if device.is_autodiff() || device != Device::flex() || !f32 {
         return None;
     }
     let [c_out, c_in_group, k, k2] = conv.weight.dims();
