@@ -43,15 +43,14 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
                 cols,
                 &mut map,
             );
-            let lane = |l: usize, value: f32| if l < lanes { value } else { 0.0 };
+            // Lanes past the last channel compute zeros, never stored.
+            let channel = |l: usize| (l < lanes).then_some(c0 + l);
             let taps: [F32x4; TAPS] = std::array::from_fn(|j| {
                 F32x4::from_array(std::array::from_fn(|l| {
-                    lane(l, weights[(c0 + l.min(lanes - 1)) * TAPS + j])
+                    channel(l).map_or(0.0, |c| weights[c * TAPS + j])
                 }))
             });
-            let b = F32x4::from_array(std::array::from_fn(|l| {
-                lane(l, bias[c0 + l.min(lanes - 1)])
-            }));
+            let b = F32x4::from_array(std::array::from_fn(|l| channel(l).map_or(0.0, |c| bias[c])));
             let y = &mut y[c0 * plane_out..(c0 + lanes) * plane_out];
             for oy in 0..shape.out_h {
                 let rows: [&[F32x4]; K] =
