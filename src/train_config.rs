@@ -67,6 +67,13 @@ impl TrainConfig {
     pub fn rows(&self, kind: BackboneKind) -> RowKind {
         RowKind::of(kind, self.features, self.finetune_blocks)
     }
+
+    /// The seed of augmented views computed ahead of a training (while the app is idle, or by
+    /// the embedding pool): the default settings' own, so that a training with them finds the
+    /// views valid.
+    pub fn ahead_views_seed() -> u64 {
+        Self::default().seed
+    }
 }
 
 /// An inclusive range of a setting.

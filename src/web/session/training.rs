@@ -141,7 +141,7 @@ impl FewShotSession {
     #[wasm_bindgen(js_name = embedViews)]
     pub async fn embed_views_ahead(&self, samples: usize) -> Result<usize, JsError> {
         let mut guard = self.edit()?;
-        self.embed_views(&mut guard, TrainConfig::default().seed, samples)
+        self.embed_views(&mut guard, TrainConfig::ahead_views_seed(), samples)
             .await
     }
 }

@@ -88,7 +88,7 @@ impl FewShotSession {
                             augment: augment.clone(),
                             features: Some(rows.features()),
                             tail_blocks: rows.tail_blocks(),
-                            seed: TrainConfig::default().seed,
+                            seed: TrainConfig::ahead_views_seed(),
                             key: key.clone(),
                         },
                     }
