@@ -96,7 +96,11 @@ async function livePredictions(page) {
         const before = await page.textContent("#stats");
         await page.waitForFunction((b) => document.getElementById("stats").textContent !== b, before, { timeout: 30_000 });
       }
-      results[CLASSES[i]].push((await page.textContent("#prediction")).replace(/ \(.*/, ""));
+      // "five (87 %)", or "Not sure (closest: five, 45 %)" below the calibrated threshold:
+      // the class the model ranks first, and whether it was sure.
+      const text = await page.textContent("#prediction");
+      const unsure = text.match(/^Not sure \(closest: (.*), [^,]*\)$/);
+      results[CLASSES[i]].push(unsure ? { label: unsure[1], sure: false } : { label: text.replace(/ \(.*/, ""), sure: true });
     }
   }
   return results;
@@ -132,10 +136,21 @@ test("desktop: capture from the camera, train, predict live, reload, export and 
   const predictions = await livePredictions(page);
   console.log(JSON.stringify(predictions));
   await shot(page, "3-trained-preview");
+  // The model must rank the right class first on all but two of the 12 held-out photos (at
+  // least half of each class's), and never be sure of a wrong one. With 12 shots a class on the
+  // smallest backbone, which photos land near the five/three boundary varies from run to run
+  // (with the views computed before training, and before issue 19 as after); whether it is
+  // sure of a right one depends on the "not sure" threshold calibrated on two or three
+  // validation samples a class, which has its own tests.
+  let ranked = 0;
   for (const name of CLASSES) {
-    const right = predictions[name].filter((p) => p === name).length;
-    assert.ok(right >= HELD_OUT - 1, `${name}: ${right} of ${HELD_OUT} held-out photos named right (${predictions[name]})`);
+    const seen = predictions[name].map((p) => (p.sure ? p.label : `Not sure (closest: ${p.label})`)).join(", ");
+    const right = predictions[name].filter((p) => p.label === name).length;
+    ranked += right;
+    assert.ok(right >= HELD_OUT / 2, `${name}: ${right} of ${HELD_OUT} held-out photos ranked right (${seen})`);
+    assert.ok(predictions[name].every((p) => p.label === name || !p.sure), `${name}: a held-out photo named wrong (${seen})`);
   }
+  assert.ok(ranked >= CLASSES.length * HELD_OUT - 2, `${ranked} of ${CLASSES.length * HELD_OUT} held-out photos ranked right`);
   // Confusion matrix cells list their samples.
   await page.click("#results-all");
   await page.locator("#confusion td.hit button").first().click();
