@@ -40,6 +40,9 @@ pub struct ConvUnit {
     /// Whether ReLU6 follows.
     #[module(skip)]
     pub relu6: bool,
+    /// The weights in integers, for the CPU's 1x1 kernel when they are int8.
+    #[module(skip)]
+    pub integers: cpu::IntegerWeights,
 }
 
 impl ConvUnitConfig {
@@ -62,6 +65,7 @@ impl ConvUnitConfig {
         ConvUnit {
             conv,
             relu6: self.relu6,
+            integers: cpu::IntegerWeights::default(),
         }
     }
 }
@@ -77,8 +81,8 @@ impl ConvUnit {
     /// [`Self::forward`], then plus `residual` (of the output's shape) when there is one. On the
     /// CPU backend (see `cpu`) a 1x1 unit adds it as it writes its output.
     pub fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
-        if cpu::covers(&self.conv, &x) {
-            return cpu::conv_unit(x, &self.conv, self.relu6, residual);
+        if let Some(kernel) = cpu::kernel(&self.conv, &x) {
+            return cpu::conv_unit(self, kernel, x, residual);
         }
         let y = self.conv.forward(x);
         let y = if self.relu6 { relu6(y) } else { y };

@@ -1,12 +1,15 @@
-//! Four f32 lanes in one 128-bit SIMD register: wasm SIMD128 in the browser (`+simd128`, see
-//! `.cargo/config.toml`), SSE natively on x86-64, a plain array elsewhere. Just what the
-//! depthwise kernel needs, each operation one instruction.
+//! 128-bit SIMD registers: four f32 lanes, and the integer lanes of the 1x1 product (eight i16,
+//! four i32). Wasm SIMD128 in the browser (`+simd128`, see `.cargo/config.toml`), SSE2 natively
+//! on x86-64, plain arrays elsewhere, all three giving the same bits. Just what the kernels
+//! need, each operation one instruction or a few.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
     use core::arch::wasm32::*;
+    use std::mem::MaybeUninit;
 
     pub(super) type Raw = v128;
+    pub(super) type Int = v128;
 
     pub(super) fn from_array(a: [f32; 4]) -> Raw {
         f32x4(a[0], a[1], a[2], a[3])
@@ -33,6 +36,52 @@ mod imp {
         // SAFETY: `a` is four writable f32; v128.store has no alignment requirement.
         unsafe { v128_store(a.as_mut_ptr().cast(), v) }
     }
+    pub(super) fn write(v: Raw, a: &mut [MaybeUninit<f32>; 4]) {
+        // SAFETY: `a` is four writable f32 slots.
+        unsafe { v128_store(a.as_mut_ptr().cast(), v) }
+    }
+    pub(super) fn mul(a: Raw, b: Raw) -> Raw {
+        f32x4_mul(a, b)
+    }
+    pub(super) fn add(a: Raw, b: Raw) -> Raw {
+        f32x4_add(a, b)
+    }
+    pub(super) fn max_abs(acc: Raw, v: Raw) -> Raw {
+        f32x4_max(acc, f32x4_abs(v))
+    }
+    pub(super) fn round(v: Raw) -> Int {
+        i32x4_trunc_sat_f32x4(f32x4_nearest(v))
+    }
+    pub(super) fn to_f32(v: Int) -> Raw {
+        f32x4_convert_i32x4(v)
+    }
+    pub(super) fn zero_int() -> Int {
+        i32x4_splat(0)
+    }
+    pub(super) fn dot_add(acc: Int, a: Int, b: Int) -> Int {
+        i32x4_add(acc, i32x4_dot_i16x8(a, b))
+    }
+    pub(super) fn narrow(lo: Int, hi: Int) -> Int {
+        i16x8_narrow_i32x4(lo, hi)
+    }
+    pub(super) fn zip(a: Int, b: Int) -> [Int; 2] {
+        [
+            i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(a, b),
+            i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b),
+        ]
+    }
+    pub(super) fn load_i16(a: &[i16; 8]) -> Int {
+        // SAFETY: `a` is eight readable i16; v128.load has no alignment requirement.
+        unsafe { v128_load(a.as_ptr().cast()) }
+    }
+    pub(super) fn store_i16(v: Int, a: &mut [i16; 8]) {
+        // SAFETY: `a` is eight writable i16.
+        unsafe { v128_store(a.as_mut_ptr().cast(), v) }
+    }
+    pub(super) fn splat_pair(a: &[i16; 2]) -> Int {
+        // SAFETY: `a` is four readable bytes; no alignment requirement.
+        unsafe { v128_load32_splat(a.as_ptr().cast()) }
+    }
     pub(super) fn transpose([a, b, c, d]: [Raw; 4]) -> [Raw; 4] {
         let (ab_lo, ab_hi) = (
             i32x4_shuffle::<0, 4, 1, 5>(a, b),
@@ -54,8 +103,10 @@ mod imp {
 #[cfg(all(target_arch = "x86_64", not(target_family = "wasm")))]
 mod imp {
     use core::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     pub(super) type Raw = __m128;
+    pub(super) type Int = __m128i;
 
     pub(super) fn from_array(a: [f32; 4]) -> Raw {
         // SAFETY: SSE is part of the x86-64 baseline; `a` is four readable f32.
@@ -81,6 +132,50 @@ mod imp {
     pub(super) fn store(v: Raw, a: &mut [f32; 4]) {
         *a = to_array(v);
     }
+    pub(super) fn write(v: Raw, a: &mut [MaybeUninit<f32>; 4]) {
+        // SAFETY: SSE is baseline; `a` is four writable f32 slots.
+        unsafe { _mm_storeu_ps(a.as_mut_ptr().cast(), v) }
+    }
+    // SAFETY (all below): SSE2 is part of the x86-64 baseline; the loads and stores are
+    // unaligned ones of exactly the bytes of their array.
+    pub(super) fn mul(a: Raw, b: Raw) -> Raw {
+        unsafe { _mm_mul_ps(a, b) }
+    }
+    pub(super) fn add(a: Raw, b: Raw) -> Raw {
+        unsafe { _mm_add_ps(a, b) }
+    }
+    pub(super) fn max_abs(acc: Raw, v: Raw) -> Raw {
+        unsafe { _mm_max_ps(acc, _mm_andnot_ps(_mm_set1_ps(-0.0), v)) }
+    }
+    pub(super) fn round(v: Raw) -> Int {
+        // Rounds to nearest, ties to even (the default rounding mode), as wasm's `nearest`.
+        unsafe { _mm_cvtps_epi32(v) }
+    }
+    pub(super) fn to_f32(v: Int) -> Raw {
+        unsafe { _mm_cvtepi32_ps(v) }
+    }
+    pub(super) fn zero_int() -> Int {
+        unsafe { _mm_setzero_si128() }
+    }
+    pub(super) fn dot_add(acc: Int, a: Int, b: Int) -> Int {
+        unsafe { _mm_add_epi32(acc, _mm_madd_epi16(a, b)) }
+    }
+    pub(super) fn narrow(lo: Int, hi: Int) -> Int {
+        unsafe { _mm_packs_epi32(lo, hi) }
+    }
+    pub(super) fn zip(a: Int, b: Int) -> [Int; 2] {
+        unsafe { [_mm_unpacklo_epi16(a, b), _mm_unpackhi_epi16(a, b)] }
+    }
+    pub(super) fn load_i16(a: &[i16; 8]) -> Int {
+        unsafe { _mm_loadu_si128(a.as_ptr().cast()) }
+    }
+    pub(super) fn store_i16(v: Int, a: &mut [i16; 8]) {
+        unsafe { _mm_storeu_si128(a.as_mut_ptr().cast(), v) }
+    }
+    pub(super) fn splat_pair(a: &[i16; 2]) -> Int {
+        // Lane 0 (the low half) is a[0].
+        unsafe { _mm_set1_epi32(i32::from(a[0] as u16) | (i32::from(a[1]) << 16)) }
+    }
     pub(super) fn transpose([a, b, c, d]: [Raw; 4]) -> [Raw; 4] {
         // SAFETY: SSE is part of the x86-64 baseline.
         unsafe {
@@ -102,6 +197,8 @@ mod imp {
 )))]
 mod imp {
     pub(super) type Raw = [f32; 4];
+    /// Eight i16 or four i32, as the operation says.
+    pub(super) type Int = [i32; 4];
 
     pub(super) fn from_array(a: [f32; 4]) -> Raw {
         a
@@ -120,6 +217,60 @@ mod imp {
     }
     pub(super) fn store(v: Raw, a: &mut [f32; 4]) {
         *a = v;
+    }
+    pub(super) fn write(v: Raw, a: &mut [std::mem::MaybeUninit<f32>; 4]) {
+        for (d, v) in a.iter_mut().zip(v) {
+            d.write(v);
+        }
+    }
+    pub(super) fn mul(a: Raw, b: Raw) -> Raw {
+        std::array::from_fn(|l| a[l] * b[l])
+    }
+    pub(super) fn add(a: Raw, b: Raw) -> Raw {
+        std::array::from_fn(|l| a[l] + b[l])
+    }
+    pub(super) fn max_abs(acc: Raw, v: Raw) -> Raw {
+        std::array::from_fn(|l| acc[l].max(v[l].abs()))
+    }
+    pub(super) fn round(v: Raw) -> Int {
+        v.map(|x| x.round_ties_even() as i32)
+    }
+    pub(super) fn to_f32(v: Int) -> Raw {
+        v.map(|x| x as f32)
+    }
+    pub(super) fn zero_int() -> Int {
+        [0; 4]
+    }
+    fn halves(v: Int) -> [i16; 8] {
+        std::array::from_fn(|i| (v[i / 2] >> (16 * (i % 2))) as i16)
+    }
+    fn join(h: [i16; 8]) -> Int {
+        std::array::from_fn(|l| (h[2 * l] as u16 as i32) | (i32::from(h[2 * l + 1]) << 16))
+    }
+    pub(super) fn dot_add(acc: Int, a: Int, b: Int) -> Int {
+        let (a, b) = (halves(a), halves(b));
+        std::array::from_fn(|l| {
+            let pair = i32::from(a[2 * l]) * i32::from(b[2 * l])
+                + i32::from(a[2 * l + 1]) * i32::from(b[2 * l + 1]);
+            acc[l].wrapping_add(pair)
+        })
+    }
+    pub(super) fn narrow(lo: Int, hi: Int) -> Int {
+        let all = [lo, hi].concat();
+        join(std::array::from_fn(|i| all[i].clamp(-32768, 32767) as i16))
+    }
+    pub(super) fn zip(a: Int, b: Int) -> [Int; 2] {
+        let (a, b) = (halves(a), halves(b));
+        [0, 4].map(|at| join(std::array::from_fn(|i| [a, b][i % 2][at + i / 2])))
+    }
+    pub(super) fn load_i16(a: &[i16; 8]) -> Int {
+        join(*a)
+    }
+    pub(super) fn store_i16(v: Int, a: &mut [i16; 8]) {
+        *a = halves(v);
+    }
+    pub(super) fn splat_pair(a: &[i16; 2]) -> Int {
+        join(std::array::from_fn(|i| a[i % 2]))
     }
     pub(super) fn transpose(rows: [Raw; 4]) -> [Raw; 4] {
         std::array::from_fn(|i| std::array::from_fn(|j| rows[j][i]))
@@ -167,8 +318,110 @@ impl F32x4 {
         imp::store(self.0, a);
     }
 
+    /// Writes the lanes to the unset `a` (one store).
+    pub(crate) fn write(self, a: &mut [std::mem::MaybeUninit<f32>; 4]) {
+        imp::write(self.0, a);
+    }
+
     /// The 4 × 4 transpose: lane `j` of output `i` is lane `i` of input `j` (shuffles only).
     pub(crate) fn transpose(rows: [Self; 4]) -> [Self; 4] {
         imp::transpose(rows.map(|r| r.0)).map(Self)
+    }
+}
+
+impl F32x4 {
+    /// Every lane `v`.
+    pub(crate) fn splat(v: f32) -> Self {
+        Self::from_array([v; 4])
+    }
+
+    /// `self · b`, lane by lane.
+    #[inline(always)]
+    pub(crate) fn mul(self, b: Self) -> Self {
+        Self(imp::mul(self.0, b.0))
+    }
+
+    /// `self + b`, lane by lane.
+    #[inline(always)]
+    pub(crate) fn add(self, b: Self) -> Self {
+        Self(imp::add(self.0, b.0))
+    }
+
+    /// The larger of `self` and `|v|`, lane by lane.
+    #[inline(always)]
+    pub(crate) fn max_abs(self, v: Self) -> Self {
+        Self(imp::max_abs(self.0, v.0))
+    }
+
+    /// Each lane rounded to the nearest integer, ties to even (in range: the callers scale
+    /// into i16's).
+    #[inline(always)]
+    pub(crate) fn round(self) -> I32x4 {
+        I32x4(imp::round(self.0))
+    }
+}
+
+/// Four i32 lanes: the sums of the integer 1x1 product.
+#[derive(Clone, Copy)]
+pub(crate) struct I32x4(imp::Int);
+
+impl I32x4 {
+    /// All lanes zero.
+    pub(crate) fn zero() -> Self {
+        Self(imp::zero_int())
+    }
+
+    /// `self` plus, in lane `l`, `a[2l]·b[2l] + a[2l+1]·b[2l+1]`: eight multiply-adds in one
+    /// instruction (`i32x4.dot_i16x8_s`, SSE2's `pmaddwd`).
+    #[inline(always)]
+    pub(crate) fn dot_add(self, a: I16x8, b: I16x8) -> Self {
+        Self(imp::dot_add(self.0, a.0, b.0))
+    }
+
+    /// The lanes as f32.
+    #[inline(always)]
+    pub(crate) fn to_f32(self) -> F32x4 {
+        F32x4(imp::to_f32(self.0))
+    }
+}
+
+/// Eight i16 lanes: activation codes and weight pairs of the integer 1x1 product.
+#[derive(Clone, Copy)]
+pub(crate) struct I16x8(imp::Int);
+
+impl I16x8 {
+    /// All lanes zero.
+    pub(crate) fn zero() -> Self {
+        Self(imp::zero_int())
+    }
+
+    /// The lanes of `lo` then `hi`, each saturated to i16.
+    #[inline(always)]
+    pub(crate) fn narrow(lo: I32x4, hi: I32x4) -> Self {
+        Self(imp::narrow(lo.0, hi.0))
+    }
+
+    /// `a` and `b` interleaved: `[a0, b0, a1, b1, a2, b2, a3, b3]`, then the same of lanes 4–7.
+    #[inline(always)]
+    pub(crate) fn zip(a: Self, b: Self) -> [Self; 2] {
+        imp::zip(a.0, b.0).map(Self)
+    }
+
+    /// The pair `a` in each of the four lane pairs (one 32-bit load and splat).
+    #[inline(always)]
+    pub(crate) fn splat_pair(a: &[i16; 2]) -> Self {
+        Self(imp::splat_pair(a))
+    }
+
+    /// The eight values of `a` (one load).
+    #[inline(always)]
+    pub(crate) fn load(a: &[i16; 8]) -> Self {
+        Self(imp::load_i16(a))
+    }
+
+    /// Writes the lanes to `a` (one store).
+    #[inline(always)]
+    pub(crate) fn store(self, a: &mut [i16; 8]) {
+        imp::store_i16(self.0, a);
     }
 }

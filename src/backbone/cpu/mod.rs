@@ -6,14 +6,19 @@
 
 mod depthwise;
 mod im2col;
+mod integer;
 mod lanes;
 mod pointwise;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 
-use super::blocks::conv_pads;
+use super::blocks::{ConvUnit, conv_pads};
+use integer::IntWeights;
 
 /// Where one convolution reads and writes: input and output sides, stride and the padding
 /// before the first row and column.
@@ -33,9 +38,9 @@ pub(crate) fn clamp6(v: f32) -> f32 {
     v.clamp(0.0, 6.0)
 }
 
-/// The kernel that runs `conv`, if the project has one for it.
+/// The kernel that runs a convolution (see [`kernel`]).
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Kernel {
+pub(crate) enum Kernel {
     Depthwise3,
     Depthwise5,
     Pointwise,
@@ -43,13 +48,9 @@ enum Kernel {
     Im2col,
 }
 
-/// Whether [`conv_unit`] runs `conv` on `x`: on the flex device, outside autodiff, for f32
-/// depthwise (3x3, 5x5), 1x1 and small full (stem) convolutions.
-pub(crate) fn covers(conv: &Conv2d, x: &Tensor<4>) -> bool {
-    kernel(conv, x).is_some()
-}
-
-fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
+/// The kernel [`conv_unit`] runs `conv` of `x` with, if it has one: on the flex device, outside
+/// autodiff, for f32 depthwise (3x3, 5x5), 1x1 and small full (stem) convolutions.
+pub(crate) fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
     let device = x.device();
     let f32 = x.dtype() == DType::F32 && conv.weight.val().dtype() == DType::F32;
     if device.is_autodiff() || device != Device::flex() || !f32 {
@@ -70,16 +71,16 @@ fn kernel(conv: &Conv2d, x: &Tensor<4>) -> Option<Kernel> {
     }
 }
 
-/// `conv` of `x` (then ReLU6 when `relu6`, then plus `residual`) through the project's kernels,
-/// where [`covers`] says they run it. A 1x1 convolution without ReLU6 adds the residual as it
-/// writes its output.
+/// `unit` of `x`, then plus `residual`, through `kernel` (as [`kernel`] chose it). A 1x1
+/// convolution without ReLU6 adds the residual as it writes its output; one whose weights are
+/// int8 runs in integers (see `integer`).
 pub(crate) fn conv_unit(
+    unit: &ConvUnit,
+    kernel: Kernel,
     x: Tensor<4>,
-    conv: &Conv2d,
-    relu6: bool,
     residual: Option<Tensor<4>>,
 ) -> Tensor<4> {
-    let kernel = kernel(conv, &x).expect("a convolution `covers` accepts");
+    let (conv, relu6) = (&unit.conv, unit.relu6);
     let [batch, _, in_h, in_w] = x.dims();
     let [c_out, _, k, _] = conv.weight.dims();
     let stride = conv.stride[0];
@@ -96,6 +97,10 @@ pub(crate) fn conv_unit(
     };
     let input = primitive(x);
     let weight = primitive(conv.weight.val());
+    let integers = match kernel {
+        Kernel::Pointwise => unit.integers.of(&weight, c_out),
+        _ => None,
+    };
     let bias = match &conv.bias {
         Some(bias) => primitive(bias.val()).storage::<f32>().to_vec(),
         None => vec![0.0; c_out],
@@ -110,9 +115,10 @@ pub(crate) fn conv_unit(
     let out = match kernel {
         Kernel::Depthwise3 => depthwise::depthwise::<3, 9>(input, weight, &bias, &shape, relu6),
         Kernel::Depthwise5 => depthwise::depthwise::<5, 25>(input, weight, &bias, &shape, relu6),
-        Kernel::Pointwise => {
-            pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, residual)
-        }
+        Kernel::Pointwise => match &integers {
+            Some(w) => integer::pointwise(input, w, &bias, in_h * in_w, relu6, residual),
+            None => pointwise::pointwise(input, weight, &bias, in_h * in_w, relu6, residual),
+        },
         Kernel::Im2col => im2col::conv(input, weight, &bias, &shape, k, relu6),
     };
     let data = TensorData::new(out, [batch, c_out, shape.out_h, shape.out_w]);
@@ -120,6 +126,44 @@ pub(crate) fn conv_unit(
     match after {
         Some(r) => y + r,
         None => y,
+    }
+}
+
+/// A 1x1 unit's weights in integers, made the first time the unit runs on the CPU and kept
+/// while its weight tensor stays the same one (`None` inside when they are not int8).
+#[derive(Clone, Default)]
+pub struct IntegerWeights(Arc<Mutex<Option<Made>>>);
+
+/// What [`IntegerWeights`] keeps: the weight tensor and its integer form.
+struct Made {
+    /// Held, so that its buffer (the key) is not freed and another tensor's in its place.
+    of: FlexTensor,
+    integers: Option<Arc<IntWeights>>,
+}
+
+impl IntegerWeights {
+    /// The integer form of `weight` (`[c_out, c_in, 1, 1]`), if it is int8.
+    fn of(&self, weight: &FlexTensor, c_out: usize) -> Option<Arc<IntWeights>> {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*kept {
+            Some(made) if Arc::ptr_eq(&made.of.data_arc(), &weight.data_arc()) => {
+                made.integers.clone()
+            }
+            _ => {
+                let integers = IntWeights::new(weight.storage::<f32>(), c_out).map(Arc::new);
+                *kept = Some(Made {
+                    of: weight.clone(),
+                    integers: integers.clone(),
+                });
+                integers
+            }
+        }
+    }
+}
+
+impl fmt::Debug for IntegerWeights {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IntegerWeights")
     }
 }
 
@@ -137,6 +181,7 @@ fn primitive<const D: usize>(tensor: Tensor<D>) -> FlexTensor {
 
 #[cfg(test)]
 mod tests {
+    use burn::module::Param;
     use burn::tensor::Distribution;
     use burn::tensor::activation::relu6;
 
@@ -146,16 +191,20 @@ mod tests {
     /// The project's kernel and Burn's convolution (then ReLU6, then plus a residual when
     /// `residual`) on the same random input.
     fn both(config: ConvUnitConfig, input: [usize; 4], residual: bool) -> (Vec<f32>, Vec<f32>) {
+        compare(&config.init(&Device::flex()), input, residual)
+    }
+
+    /// [`both`] for a given unit.
+    fn compare(unit: &ConvUnit, input: [usize; 4], residual: bool) -> (Vec<f32>, Vec<f32>) {
         let device = Device::flex();
-        let unit = config.init(&device);
         let random =
             |shape: [usize; 4]| Tensor::random(shape, Distribution::Uniform(-3.0, 3.0), &device);
         let x = random(input);
-        assert!(covers(&unit.conv, &x));
+        let kernel = kernel(&unit.conv, &x).expect("a kernel for it");
         let burns = unit.conv.forward(x.clone());
         let burns = if unit.relu6 { relu6(burns) } else { burns };
         let skip = residual.then(|| random(burns.dims()));
-        let ours = conv_unit(x, &unit.conv, unit.relu6, skip.clone());
+        let ours = conv_unit(unit, kernel, x, skip.clone());
         let burns = match skip {
             Some(r) => burns + r,
             None => burns,
@@ -165,13 +214,50 @@ mod tests {
         (read(ours), read(burns))
     }
 
-    fn assert_close((ours, burns): (Vec<f32>, Vec<f32>)) {
+    fn assert_close(pair: (Vec<f32>, Vec<f32>)) {
+        assert_within(pair, 1e-5);
+    }
+
+    /// Max |ours - Burn's| / max |Burn's| under `tolerance`.
+    fn assert_within((ours, burns): (Vec<f32>, Vec<f32>), tolerance: f32) {
         let scale = burns.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
         let worst = ours
             .iter()
             .zip(&burns)
             .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-        assert!(worst / scale < 1e-5, "max difference {worst} of {scale}");
+        assert!(
+            worst / scale < tolerance,
+            "max difference {worst} of {scale}"
+        );
+    }
+
+    /// A 1x1 unit whose weights are int8 values times a scale per output channel, each row's
+    /// largest value ±127: how TF-Lite's and the app's int8 records hold them. Scaled by
+    /// `1 / sqrt(c_in)`, so that outputs stay in ReLU6's range as a trained network's do.
+    fn int8_unit(config: ConvUnitConfig) -> ConvUnit {
+        let device = Device::flex();
+        let mut unit = config.init(&device);
+        let [c_out, c_in, _, _] = unit.conv.weight.dims();
+        let values: Vec<f32> = (0..c_out * c_in)
+            .map(|i| {
+                let (o, j) = (i / c_in, i % c_in);
+                let q = if j == o % c_in {
+                    127 - 254 * (o % 2) as i32
+                } else {
+                    ((o * 31 + j * 17) % 255) as i32 - 127
+                };
+                q as f32 * (1 + o % 5) as f32 / (127.0 * (c_in as f32).sqrt())
+            })
+            .collect();
+        let weight = Tensor::from_data(TensorData::new(values, [c_out, c_in, 1, 1]), &device);
+        unit.conv.weight = Param::from_tensor(weight);
+        unit
+    }
+
+    /// Whether `unit` ran its last 1x1 product in integers.
+    fn ran_in_integers(unit: &ConvUnit) -> bool {
+        let kept = unit.integers.0.lock().unwrap();
+        kept.as_ref().expect("the unit ran").integers.is_some()
     }
 
     #[test]
@@ -211,6 +297,35 @@ mod tests {
     }
 
     #[test]
+    fn int8_pointwise_runs_in_integers_within_1e4_of_burns_convolution() {
+        // Odd channel counts pad a pair and a block of rows; 25 pixels end in a partial tile.
+        for (c_in, c_out, side) in [(7, 13, 5), (16, 40, 50), (3, 1, 1), (960, 8, 7)] {
+            for relu6 in [true, false] {
+                let unit = int8_unit(ConvUnitConfig::new([c_in, c_out], 1).with_relu6(relu6));
+                assert_within(compare(&unit, [2, c_in, side, side], !relu6), 1e-4);
+                assert!(ran_in_integers(&unit));
+            }
+        }
+        // Float weights keep the f32 product, within 1e-5.
+        let unit = ConvUnitConfig::new([16, 40], 1).init(&Device::flex());
+        assert_close(compare(&unit, [1, 16, 6, 6], false));
+        assert!(!ran_in_integers(&unit));
+    }
+
+    #[test]
+    fn int8_pointwise_codes_each_batch_item_on_its_own() {
+        let device = Device::flex();
+        let unit = int8_unit(ConvUnitConfig::new([24, 16], 1));
+        let one = Tensor::<4>::random([1, 24, 9, 9], Distribution::Uniform(-1.0, 1.0), &device);
+        // A second item a hundred times larger would coarsen a shared step.
+        let both = Tensor::cat(vec![one.clone(), one.clone() * 100.0], 0);
+        let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        let alone = read(unit.forward(one));
+        let together = read(unit.forward(both));
+        assert_eq!(alone, together[..alone.len()]);
+    }
+
+    #[test]
     fn stem_kernel_equals_burns_convolution() {
         for (stride, side) in [(2, 8), (2, 7), (1, 6)] {
             for relu6 in [true, false] {
@@ -227,14 +342,15 @@ mod tests {
         let device = Device::flex();
         let x = Tensor::<4>::zeros([1, 3, 8, 8], &device);
         let wide = ConvUnitConfig::new([3, 8], 5).init(&device);
-        assert!(
-            !covers(&wide.conv, &x),
+        assert_eq!(
+            kernel(&wide.conv, &x),
+            None,
             "75 taps per output: more than a stem's"
         );
         let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device);
-        assert!(covers(&pointwise.conv, &x));
+        assert_eq!(kernel(&pointwise.conv, &x), Some(Kernel::Pointwise));
         let pointwise = ConvUnitConfig::new([3, 8], 1).init(&device.clone().autodiff());
         let x = Tensor::<4>::zeros([1, 3, 8, 8], &device.autodiff());
-        assert!(!covers(&pointwise.conv, &x));
+        assert_eq!(kernel(&pointwise.conv, &x), None);
     }
 }
