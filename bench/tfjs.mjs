@@ -3,7 +3,8 @@
 // the CPU (flex in wasm) against LiteRT (tfjs-tflite, XNNPACK, one thread) on the .tflite file our
 // MobileNetV2 was imported from, and against TF.js wasm; ours on WebGPU against TF.js WebGPU and
 // WebGL. MobileNetV1 0.25 is the TF.js demo's model; TF.js's MobileNetV2 and EfficientNet-Lite0
-// are layers models written from our f32 records (examples/tfjs_layers.rs). Rounds interleave
+// are layers models written from our f32 records (examples/tfjs_layers.rs); ours runs the records
+// the app serves (int8 MobileNetV2 and EfficientNet-Lite0: integer 1x1 products). Rounds interleave
 // ours and theirs (at least 3); each row prints the median of the rounds' medians, their spread
 // and the median p90, with the machine's load. Also head training, cold start with bytes
 // downloaded, and memory with many samples. Writes bench/results/tfjs.json and tfjs.md, and
@@ -219,7 +220,7 @@ function markdown(r) {
   if (r.features) {
     const agreement = (r.agreement ?? []).map((a) => `${a.backbone} ${a.relativeDifference?.toExponential(1) ?? a.error}`).join(", ");
     const loads = (r.rounds ?? []).map(([a, b]) => `${a.toFixed(1)}→${b.toFixed(1)}`).join(", ");
-    lines.push(`Feature extraction per frame: ${r.rounds?.length ?? "–"} interleaved rounds (ours, then each reference) of ${r.frames} frames (6 on emulated WebGPU for the big backbones) after a warm-up of at least 3 frames and 1 s (V8's tier-up of the wasm, ours and theirs); each cell is the median of the rounds' medians [their range] and the median p90. Machine load (1-minute average) per round: ${loads}. Ours and TF.js's features, same photo: max relative difference ${agreement}. LiteRT runs the int8 .tflite file our MobileNetV2 record was imported from (its 1001 logits; ours: the pooled features); everything else the same f32 weights. WebGPU and WebGL are SwiftShader (CPU emulation) here.`, "",
+    lines.push(`Feature extraction per frame: ${r.rounds?.length ?? "–"} interleaved rounds (ours, then each reference) of ${r.frames} frames (6 on emulated WebGPU for the big backbones) after a warm-up of at least 3 frames and 1 s (V8's tier-up of the wasm, ours and theirs); each cell is the median of the rounds' medians [their range] and the median p90. Machine load (1-minute average) per round: ${loads}. Ours and TF.js's features, same photo: max relative difference ${agreement}. LiteRT runs the int8 .tflite file our MobileNetV2 record was imported from (its 1001 logits; ours: the pooled features). Ours runs the records the app serves: on the CPU, MobileNetV2's and EfficientNet-Lite0's int8 weights make its 1x1 products integer ones (int8 weights × 16-bit activation codes, exact 32-bit sums), where TF.js runs the f32 weights (EfficientNet-Lite0's: the f32 record the int8 one was rounded from); MobileNetV1 0.25 runs in f32 on both sides (ours from its f16 record). WebGPU and WebGL are SwiftShader (CPU emulation) here.`, "",
       "| backbone | batch | ours | median [range] / p90 | reference | median [range] / p90 | ours / reference [range] | ours G multiply-adds/s |", "|---|---|---|---|---|---|---|---|");
     const cell = (x) => x.error ?? `${ms(x.median)} [${x.min.toFixed(1)}–${x.max.toFixed(1)}] / ${ms(x.p90)}`;
     for (const f of r.features) {
