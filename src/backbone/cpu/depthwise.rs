@@ -66,11 +66,7 @@ pub(crate) fn depthwise<const K: usize, const TAPS: usize>(
                     }
                     *quad = if relu6 { acc.clamp6() } else { acc };
                 }
-                let mut outs: Vec<&mut [f32]> = y
-                    .chunks_exact_mut(plane_out)
-                    .map(|plane| &mut plane[oy * shape.out_w..(oy + 1) * shape.out_w])
-                    .collect();
-                deinterleave(&quads, &mut outs);
+                deinterleave(&quads, y, plane_out, oy * shape.out_w);
             }
         }
     }
@@ -105,24 +101,26 @@ fn interleave(planes: &[f32], shape: &ConvShape, cols: usize, map: &mut [F32x4])
     }
 }
 
-/// Writes one output row of interleaved pixels (`quads`, lane `l` for channel `l`) into the
-/// rows of up to four planes (`outs`).
-fn deinterleave(quads: &[F32x4], outs: &mut [&mut [f32]]) {
-    let whole = if outs.len() == LANES {
-        quads.len() / LANES * LANES
+/// Writes one output row of interleaved pixels (`quads`, lane `l` for channel `l`) into up to
+/// four planes (`planes`, `[lanes, plane]`) from `at` in each.
+fn deinterleave(quads: &[F32x4], planes: &mut [f32], plane: usize, at: usize) {
+    let lanes = planes.len() / plane;
+    let width = quads.len();
+    let whole = if lanes == LANES {
+        width / LANES * LANES
     } else {
         0
     };
     for (x, pixels) in quads[..whole].chunks_exact(LANES).enumerate() {
-        let at = x * LANES;
-        let planes = F32x4::transpose(pixels.try_into().unwrap());
-        for (out, v) in outs.iter_mut().zip(planes) {
+        let at = at + x * LANES;
+        let values = F32x4::transpose(pixels.try_into().unwrap());
+        for (out, v) in planes.chunks_exact_mut(plane).zip(values) {
             v.store((&mut out[at..at + LANES]).try_into().unwrap());
         }
     }
     for (x, quad) in quads.iter().enumerate().skip(whole) {
-        for (out, value) in outs.iter_mut().zip(quad.to_array()) {
-            out[x] = value;
+        for (out, value) in planes.chunks_exact_mut(plane).zip(quad.to_array()) {
+            out[at + x] = value;
         }
     }
 }
