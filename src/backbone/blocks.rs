@@ -40,9 +40,9 @@ pub struct ConvUnit {
     /// Whether ReLU6 follows.
     #[module(skip)]
     pub relu6: bool,
-    /// The weights in integers, for the CPU's 1x1 kernel when they are int8.
+    /// The weights in integers, for the CPU's 1x1 kernel in wasm when they are int8.
     #[module(skip)]
-    pub integers: cpu::IntegerWeights,
+    pub(crate) integers: cpu::IntegerWeights,
 }
 
 impl ConvUnitConfig {

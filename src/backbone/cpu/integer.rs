@@ -1,11 +1,12 @@
 //! 1x1 convolutions in integers, for weights that are int8 values times a scale per output
 //! channel: MobileNetV2's are the TF-Lite file's own int8 values, and the app serves
-//! EfficientNet-Lite0's as int8 too. Each batch item's activations are scaled into i16 codes (one
-//! step per item, from its largest magnitude, as fine as the 32-bit sums allow: at most
-//! `max |x| / 16384` for these networks), and every pair of input channels is multiplied and
-//! summed in one instruction (`i32x4.dot_i16x8_s`: eight multiply-adds, where f32 SIMD128 takes a
-//! multiply and an add for four). The sums are exact; rounding the codes is the only error, about
-//! 1e-5 of the features' largest value.
+//! EfficientNet-Lite0's as int8 too. Each pixel's activations are scaled into i16 codes (a step
+//! per pixel: its largest magnitude over the channels over at most 32767, fewer codes where a
+//! row of weights is so large that the 32-bit sums could overflow), and every pair of input
+//! channels is multiplied and summed in one instruction (`i32x4.dot_i16x8_s`: eight multiply-adds, where f32 SIMD128 takes a
+//! multiply and an add for four). The sums are exact; rounding the codes is the only error
+//! (MobileNetV2's features move by about 2e-4 of their largest value). Run in wasm only (see
+//! `INTEGER_PRODUCTS`): natively the f32 product is faster.
 
 use std::mem::MaybeUninit;
 
@@ -36,8 +37,8 @@ pub(crate) struct IntWeights {
 impl IntWeights {
     /// `weights` (`[c_out, c_in]`, row-major) in integers, if every row is int8 values times
     /// `max |row| / 127` (how TF-Lite and the app's int8 records quantize).
-    pub(crate) fn new(weights: &[f32], c_out: usize) -> Option<Self> {
-        let c_in = weights.len() / c_out;
+    pub(crate) fn new(weights: &[f32], [c_out, c_in]: [usize; 2]) -> Option<Self> {
+        assert_eq!(weights.len(), c_out * c_in);
         let pairs = c_in.div_ceil(2);
         let mut values = vec![0i16; c_out.div_ceil(ROWS) * ROWS * pairs * 2];
         let mut scales = Vec::with_capacity(c_out);
@@ -72,7 +73,8 @@ impl IntWeights {
 
 /// `weights · input[b] + bias (+ residual[b])` (then ReLU6) for every batch item `b`, for
 /// `input` of `[batch, c_in, spatial]` and `residual` of `[batch, c_out, spatial]`: `[batch,
-/// c_out, spatial]`, as [`super::pointwise::pointwise`] but in integers.
+/// c_out, spatial]`, as [`super::pointwise::pointwise`] but in integers. `None` when an input is
+/// not finite (NaN or infinite: codes cannot carry it; the f32 product passes it on).
 #[inline(never)] // its own frame in profiles
 pub(crate) fn pointwise(
     input: &[f32],
@@ -81,7 +83,7 @@ pub(crate) fn pointwise(
     spatial: usize,
     relu6: bool,
     residual: Option<&[f32]>,
-) -> Vec<f32> {
+) -> Option<Vec<f32>> {
     let (c_out, c_in) = (weights.c_out, weights.c_in);
     assert_eq!(bias.len(), c_out);
     let batch = input.len() / (c_in * spatial);
@@ -91,7 +93,9 @@ pub(crate) fn pointwise(
     let mut out = Vec::with_capacity(batch * c_out * spatial);
     let group = weights.values.len() / c_out.div_ceil(ROWS);
     for (b, x) in input.chunks_exact(c_in * spatial).enumerate() {
-        encode(x, spatial, weights.limit, &mut codes, &mut steps);
+        if !encode(x, spatial, weights.limit, &mut codes, &mut steps) {
+            return None;
+        }
         let y = &mut out.spare_capacity_mut()[b * c_out * spatial..][..c_out * spatial];
         for (g, w) in weights.values.chunks_exact(group).enumerate() {
             for t in 0..tiles {
@@ -130,7 +134,7 @@ pub(crate) fn pointwise(
     // SAFETY: the loops above wrote every output value: each batch item's `c_out` rows, each
     // row's `tiles` tiles, every tile's `n` values.
     unsafe { out.set_len(batch * c_out * spatial) };
-    out
+    Some(out)
 }
 
 /// The sums of one block: the `ROWS` output channels of `w` (one group of the packed values)
@@ -155,36 +159,44 @@ fn block(w: &[i16], codes: &[i16], tiles: usize, t: usize) -> [[I32x4; 2]; ROWS]
     sums
 }
 
-/// Scales `x` (`[c_in, spatial]`) into i16 codes, `codes` being `[c_in / 2][tiles][PIXELS][2]`:
-/// each pixel's two channels of a pair side by side (zeros past the last channel and pixel).
-/// Each pixel gets its own step, from its largest magnitude over the channels (its sums involve
-/// no other pixel); `steps` receives them, `[tiles · PIXELS]`.
-fn encode(x: &[f32], spatial: usize, limit: f32, codes: &mut [i16], steps: &mut [f32]) {
+/// Scales `x` (`[c_in, spatial]`) into i16 codes, `codes` being `[c_in / 2 rounded
+/// up][tiles][PIXELS][2]`: each pixel's two channels of a pair side by side (zeros past the last
+/// channel and pixel). Each pixel gets its own step, from its largest magnitude over the
+/// channels (its sums involve no other pixel); `steps` receives them, `[tiles · PIXELS]`.
+/// Returns whether every value of `x` is finite (the codes are meaningless otherwise).
+fn encode(x: &[f32], spatial: usize, limit: f32, codes: &mut [i16], steps: &mut [f32]) -> bool {
     let tiles = spatial.div_ceil(PIXELS);
-    let mut scales = vec![0f32; tiles * PIXELS];
+    let mut maxes = vec![0f32; tiles * PIXELS];
+    let mut finite = true;
     for channel in x.chunks_exact(spatial) {
-        max_abs(channel, &mut scales[..spatial]);
+        finite &= max_abs(channel, &mut maxes[..spatial]);
     }
-    for (scale, step) in scales.iter_mut().zip(steps.iter_mut()) {
-        (*scale, *step) = if *scale > 0.0 {
-            (limit / *scale, *scale / limit)
-        } else {
-            (0.0, 0.0)
+    if !finite {
+        return false;
+    }
+    // Codes per unit of each pixel (0 for a pixel of zeros, or of values so small, under
+    // ~1e-34, that the inverse overflows: they stay zero).
+    let mut inverse = maxes;
+    for (inv, step) in inverse.iter_mut().zip(steps.iter_mut()) {
+        let max = *inv;
+        (*inv, *step) = match limit / max {
+            i if max > 0.0 && i.is_finite() => (i, max / limit),
+            _ => (0.0, 0.0),
         };
     }
     let full = spatial / PIXELS;
     let mut channels = x.chunks_exact(spatial);
     for out in codes.chunks_exact_mut(tiles * 2 * PIXELS) {
         let (a, b) = (channels.next(), channels.next());
-        for ((t, out), scale) in out
+        for ((t, out), inv) in out
             .chunks_exact_mut(2 * PIXELS)
             .enumerate()
-            .zip(scales.chunks_exact(PIXELS))
+            .zip(inverse.chunks_exact(PIXELS))
         {
             let code = |v: &[f32; PIXELS]| {
                 let half = |h: usize| {
                     let v = F32x4::load(v[4 * h..][..4].try_into().unwrap());
-                    v.mul(F32x4::load(scale[4 * h..][..4].try_into().unwrap()))
+                    v.mul(F32x4::load(inv[4 * h..][..4].try_into().unwrap()))
                         .round()
                 };
                 I16x8::narrow(half(0), half(1))
@@ -200,21 +212,26 @@ fn encode(x: &[f32], spatial: usize, limit: f32, codes: &mut [i16], steps: &mut 
             hi.store((&mut out[PIXELS..]).try_into().unwrap());
         }
     }
+    true
 }
 
-/// `max[i] = max(max[i], |x[i]|)`.
-fn max_abs(x: &[f32], max: &mut [f32]) {
+/// `max[i] = max(max[i], |x[i]|)`; returns whether every `x[i]` is finite.
+fn max_abs(x: &[f32], max: &mut [f32]) -> bool {
     let mut quads = x.chunks_exact(4);
     let mut maxes = max.chunks_exact_mut(4);
+    // `v · 0` is 0 for finite `v` and NaN otherwise, and NaN stays in a sum.
+    let mut check = F32x4::zero();
     for (v, m) in (&mut quads).zip(&mut maxes) {
-        let m: &mut [f32; 4] = m.try_into().unwrap();
-        F32x4::load(m)
-            .max_abs(F32x4::load(v.try_into().unwrap()))
-            .store(m);
+        let (m, v): (&mut [f32; 4], _) =
+            (m.try_into().unwrap(), F32x4::load(v.try_into().unwrap()));
+        F32x4::load(m).max_abs(v).store(m);
+        check = check.add(v.mul(F32x4::zero()));
     }
     for (v, m) in quads.remainder().iter().zip(maxes.into_remainder()) {
         *m = m.max(v.abs());
+        check = check.add(F32x4::splat(v * 0.0));
     }
+    check.to_array().iter().all(|c| *c == 0.0)
 }
 
 /// Up to `PIXELS` values, zeros after them.

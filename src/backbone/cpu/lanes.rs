@@ -191,11 +191,18 @@ mod imp {
     }
 }
 
-#[cfg(not(any(
-    all(target_arch = "wasm32", target_feature = "simd128"),
-    all(target_arch = "x86_64", not(target_family = "wasm"))
-)))]
-mod imp {
+/// Plain arrays, for other targets; compiled for the tests too, which hold the SIMD versions to
+/// its bits.
+#[cfg(any(
+    test,
+    not(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        all(target_arch = "x86_64", not(target_family = "wasm"))
+    ))
+))]
+// In the tests' build the trivial conversions go unused: they compare the operations.
+#[cfg_attr(test, allow(dead_code))]
+mod portable {
     pub(super) type Raw = [f32; 4];
     /// Eight i16 or four i32, as the operation says.
     pub(super) type Int = [i32; 4];
@@ -256,8 +263,9 @@ mod imp {
         })
     }
     pub(super) fn narrow(lo: Int, hi: Int) -> Int {
-        let all = [lo, hi].concat();
-        join(std::array::from_fn(|i| all[i].clamp(-32768, 32767) as i16))
+        join(std::array::from_fn(|i| {
+            [lo, hi][i / 4][i % 4].clamp(-32768, 32767) as i16
+        }))
     }
     pub(super) fn zip(a: Int, b: Int) -> [Int; 2] {
         let (a, b) = (halves(a), halves(b));
@@ -276,6 +284,12 @@ mod imp {
         std::array::from_fn(|i| std::array::from_fn(|j| rows[j][i]))
     }
 }
+
+#[cfg(not(any(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    all(target_arch = "x86_64", not(target_family = "wasm"))
+)))]
+use portable as imp;
 
 /// Four f32 lanes.
 #[derive(Clone, Copy)]
@@ -327,10 +341,9 @@ impl F32x4 {
     pub(crate) fn transpose(rows: [Self; 4]) -> [Self; 4] {
         imp::transpose(rows.map(|r| r.0)).map(Self)
     }
-}
 
-impl F32x4 {
     /// Every lane `v`.
+    #[inline(always)]
     pub(crate) fn splat(v: f32) -> Self {
         Self::from_array([v; 4])
     }
@@ -423,5 +436,75 @@ impl I16x8 {
     #[inline(always)]
     pub(crate) fn store(self, a: &mut [i16; 8]) {
         imp::store_i16(self.0, a);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{imp, portable};
+
+    /// The 128 bits of an integer register, as eight i16.
+    fn bits(v: imp::Int) -> [i16; 8] {
+        let mut a = [0; 8];
+        imp::store_i16(v, &mut a);
+        a
+    }
+
+    fn portable_bits(v: portable::Int) -> [i16; 8] {
+        let mut a = [0; 8];
+        portable::store_i16(v, &mut a);
+        a
+    }
+
+    fn floats(v: imp::Raw) -> [u32; 4] {
+        imp::to_array(v).map(f32::to_bits)
+    }
+
+    #[test]
+    fn simd_lanes_give_the_portable_bits() {
+        let mut seed = 0x2545_f491u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed >> 8
+        };
+        for _ in 0..2000 {
+            // Halves (ties for rounding), negatives, and values past i16's range.
+            let a: [f32; 4] = std::array::from_fn(|_| (next() % 160_001) as f32 * 0.5 - 40_000.0);
+            let b: [f32; 4] = std::array::from_fn(|_| (next() % 2001) as f32 / 128.0 - 7.8);
+            let p: [i16; 8] = std::array::from_fn(|_| next() as i16);
+            let q: [i16; 8] = std::array::from_fn(|_| next() as i16);
+            let (fa, fb) = (imp::from_array(a), imp::from_array(b));
+            let (ip, iq) = (imp::load_i16(&p), imp::load_i16(&q));
+            let (pp, pq) = (portable::load_i16(&p), portable::load_i16(&q));
+            let f = |v: portable::Raw| v.map(f32::to_bits);
+            assert_eq!(floats(imp::mul(fa, fb)), f(portable::mul(a, b)));
+            assert_eq!(floats(imp::add(fa, fb)), f(portable::add(a, b)));
+            assert_eq!(
+                floats(imp::mul_add(fb, fa, fb)),
+                f(portable::mul_add(b, a, b))
+            );
+            assert_eq!(floats(imp::max_abs(fb, fa)), f(portable::max_abs(b, a)));
+            assert_eq!(floats(imp::clamp6(fb)), f(portable::clamp6(b)));
+            let rows = [fa, fb, fa, fb];
+            let want = portable::transpose([a, b, a, b]).map(f);
+            assert_eq!(imp::transpose(rows).map(floats), want);
+            assert_eq!(bits(imp::round(fa)), portable_bits(portable::round(a)));
+            assert_eq!(floats(imp::to_f32(ip)), f(portable::to_f32(pp)));
+            assert_eq!(
+                bits(imp::dot_add(ip, ip, iq)),
+                portable_bits(portable::dot_add(pp, pp, pq))
+            );
+            assert_eq!(
+                bits(imp::narrow(ip, iq)),
+                portable_bits(portable::narrow(pp, pq))
+            );
+            let (zi, zp) = (imp::zip(ip, iq), portable::zip(pp, pq));
+            assert_eq!(zi.map(bits), zp.map(portable_bits));
+            let pair = [p[0], p[1]];
+            assert_eq!(
+                bits(imp::splat_pair(&pair)),
+                portable_bits(portable::splat_pair(&pair))
+            );
+        }
     }
 }
