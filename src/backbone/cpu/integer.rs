@@ -89,11 +89,18 @@ pub(crate) fn pointwise(
     let batch = input.len() / (c_in * spatial);
     let tiles = spatial.div_ceil(PIXELS);
     let mut codes = vec![0i16; c_in.div_ceil(2) * tiles * 2 * PIXELS];
-    let mut steps = vec![0f32; tiles * PIXELS];
+    let (mut steps, mut inverse) = (vec![0f32; tiles * PIXELS], vec![0f32; tiles * PIXELS]);
     let mut out = Vec::with_capacity(batch * c_out * spatial);
     let group = weights.values.len() / c_out.div_ceil(ROWS);
     for (b, x) in input.chunks_exact(c_in * spatial).enumerate() {
-        if !encode(x, spatial, weights.limit, &mut codes, &mut steps) {
+        if !encode(
+            x,
+            spatial,
+            weights.limit,
+            &mut codes,
+            &mut steps,
+            &mut inverse,
+        ) {
             return None;
         }
         let y = &mut out.spare_capacity_mut()[b * c_out * spatial..][..c_out * spatial];
@@ -162,21 +169,28 @@ fn block(w: &[i16], codes: &[i16], tiles: usize, t: usize) -> [[I32x4; 2]; ROWS]
 /// Scales `x` (`[c_in, spatial]`) into i16 codes, `codes` being `[c_in / 2 rounded
 /// up][tiles][PIXELS][2]`: each pixel's two channels of a pair side by side (zeros past the last
 /// channel and pixel). Each pixel gets its own step, from its largest magnitude over the
-/// channels (its sums involve no other pixel); `steps` receives them, `[tiles · PIXELS]`.
-/// Returns whether every value of `x` is finite (the codes are meaningless otherwise).
-fn encode(x: &[f32], spatial: usize, limit: f32, codes: &mut [i16], steps: &mut [f32]) -> bool {
+/// channels (its sums involve no other pixel); `steps` receives them, `[tiles · PIXELS]`, and
+/// `inverse` (as long) the codes per unit, after holding the maxima. Returns whether every value
+/// of `x` is finite (the codes are meaningless otherwise).
+fn encode(
+    x: &[f32],
+    spatial: usize,
+    limit: f32,
+    codes: &mut [i16],
+    steps: &mut [f32],
+    inverse: &mut [f32],
+) -> bool {
     let tiles = spatial.div_ceil(PIXELS);
-    let mut maxes = vec![0f32; tiles * PIXELS];
+    inverse.fill(0.0);
     let mut finite = true;
     for channel in x.chunks_exact(spatial) {
-        finite &= max_abs(channel, &mut maxes[..spatial]);
+        finite &= max_abs(channel, &mut inverse[..spatial]);
     }
     if !finite {
         return false;
     }
     // Codes per unit of each pixel (0 for a pixel of zeros, or of values so small, under
     // ~1e-34, that the inverse overflows: they stay zero).
-    let mut inverse = maxes;
     for (inv, step) in inverse.iter_mut().zip(steps.iter_mut()) {
         let max = *inv;
         (*inv, *step) = match limit / max {

@@ -99,7 +99,7 @@ fn convolve(
 ) -> Tensor<4> {
     let (conv, relu6) = (&unit.conv, unit.relu6);
     let [batch, _, in_h, in_w] = x.dims();
-    let [c_out, _, k, _] = conv.weight.dims();
+    let [c_out, c_in_group, k, _] = conv.weight.dims();
     let stride = conv.stride[0];
     let [pad_top, pad_left, pad_bottom, pad_right] =
         conv_pads(&conv.padding, k, stride, [in_h, in_w]);
@@ -115,7 +115,7 @@ fn convolve(
     let input = primitive(x);
     let weight = primitive(conv.weight.val());
     let integers = match kernel {
-        Kernel::Pointwise if integers => unit.integers.of(&weight, [c_out, conv.weight.dims()[1]]),
+        Kernel::Pointwise if integers => unit.integers.of(&weight, [c_out, c_in_group]),
         _ => None,
     };
     let bias = match &conv.bias {
