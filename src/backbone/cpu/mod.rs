@@ -200,46 +200,77 @@ fn primitive<const D: usize>(tensor: Tensor<D>) -> FlexTensor {
 #[cfg(test)]
 mod tests {
     use burn::module::Param;
-    use burn::tensor::Distribution;
     use burn::tensor::activation::relu6;
 
     use super::*;
     use crate::backbone::ConvUnitConfig;
 
     /// The project's kernel and Burn's convolution (then ReLU6, then plus a residual when
-    /// `residual`) on the same random input.
-    fn both(config: ConvUnitConfig, input: [usize; 4], residual: bool) -> (Vec<f32>, Vec<f32>) {
+    /// `residual`) on the same seeded random input.
+    fn both(config: ConvUnitConfig, input: [usize; 4], residual: bool) -> Compared {
         compare(&config.init(&Device::flex()), input, residual)
+    }
+
+    /// Values uniform in `[-3, 3)` from a seeded stream: the same on every run.
+    fn uniform(shape: [usize; 4], seed: u64) -> Tensor<4> {
+        let mut rng = crate::rng::Rng::new(seed);
+        let values = (0..shape.iter().product())
+            .map(|_| rng.range(-3.0, 3.0))
+            .collect();
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    /// Both outputs, and the size their differences are measured against.
+    struct Compared {
+        ours: Vec<f32>,
+        burns: Vec<f32>,
+        /// The largest sum of absolute terms (|w|·|x| + |b|, plus |residual|) of any output. An
+        /// output's own value can cancel to near zero, so rounding in its terms is measured
+        /// against their size.
+        scale: f32,
     }
 
     /// [`both`] for a given unit, its 1x1 products on int8 weights in integers (on every
     /// target: natively only these tests run them).
-    fn compare(unit: &ConvUnit, input: [usize; 4], residual: bool) -> (Vec<f32>, Vec<f32>) {
-        let device = Device::flex();
-        let random =
-            |shape: [usize; 4]| Tensor::random(shape, Distribution::Uniform(-3.0, 3.0), &device);
-        let x = random(input);
+    fn compare(unit: &ConvUnit, input: [usize; 4], residual: bool) -> Compared {
+        let x = uniform(input, 1);
         let kernel = kernel(&unit.conv, &x).expect("a kernel for it");
         let burns = unit.conv.forward(x.clone());
         let burns = if unit.relu6 { relu6(burns) } else { burns };
-        let skip = residual.then(|| random(burns.dims()));
+        let skip = residual.then(|| uniform(burns.dims(), 2));
+        let mut terms = unit.conv.clone();
+        terms.weight = terms.weight.map(|w| w.abs());
+        terms.bias = terms.bias.map(|b| b.map(|b| b.abs()));
+        let terms = terms.forward(x.clone().abs());
+        let terms = match &skip {
+            Some(r) => terms + r.clone().abs(),
+            None => terms,
+        };
         let ours = convolve(unit, kernel, x, skip.clone(), true);
         let burns = match skip {
             Some(r) => burns + r,
             None => burns,
         };
         assert_eq!(ours.dims(), burns.dims());
-        let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-        (read(ours), read(burns))
+        Compared {
+            ours: read(ours),
+            burns: read(burns),
+            scale: read(terms).into_iter().fold(1e-6, f32::max),
+        }
     }
 
-    fn assert_close(pair: (Vec<f32>, Vec<f32>)) {
-        assert_within(pair, 1e-5);
+    /// A tensor's values.
+    fn read(t: Tensor<4>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
     }
 
-    /// Max |ours - Burn's| / max |Burn's| under `tolerance`.
-    fn assert_within((ours, burns): (Vec<f32>, Vec<f32>), tolerance: f32) {
-        let scale = burns.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    fn assert_close(compared: Compared) {
+        assert_within(compared, 1e-5);
+    }
+
+    /// Max |ours - Burn's| / the largest sum of absolute terms under `tolerance`.
+    fn assert_within(compared: Compared, tolerance: f32) {
+        let Compared { ours, burns, scale } = compared;
         let worst = ours
             .iter()
             .zip(&burns)
@@ -358,9 +389,11 @@ mod tests {
         let x = Tensor::<4>::ones([1, c_in, 3, 3], &Device::flex()) * 2.5;
         let ours = convolve(&unit, Kernel::Pointwise, x.clone(), None, true);
         assert!(ran_in_integers(&unit));
-        let burns = unit.conv.forward(x);
-        let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-        assert_within((read(ours), read(burns)), 1e-5);
+        let burns = read(unit.conv.forward(x));
+        // Every term has the same sign: the outputs are the sums of absolute terms.
+        let scale = burns.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let ours = read(ours);
+        assert_within(Compared { ours, burns, scale }, 1e-5);
     }
 
     #[test]
@@ -387,8 +420,7 @@ mod tests {
             let mut values = vec![0.5f32; 12 * 9];
             values[4 * 9 + 2] = bad; // channel 4, pixel 2
             let x = Tensor::from_data(TensorData::new(values, [1, 12, 3, 3]), &Device::flex());
-            let y = convolve(&unit, Kernel::Pointwise, x, None, true);
-            let y = y.into_data().try_to_vec::<f32>().unwrap();
+            let y = read(convolve(&unit, Kernel::Pointwise, x, None, true));
             for (i, v) in y.iter().enumerate() {
                 assert_eq!(v.is_finite(), i % 9 != 2, "{bad}: output {i} is {v}");
             }
@@ -397,15 +429,11 @@ mod tests {
 
     #[test]
     fn int8_pointwise_codes_each_batch_item_on_its_own() {
-        let device = Device::flex();
         let unit = int8_unit(ConvUnitConfig::new([24, 16], 1));
-        let one = Tensor::<4>::random([1, 24, 9, 9], Distribution::Uniform(-1.0, 1.0), &device);
+        let one = uniform([1, 24, 9, 9], 3);
         // A second item a hundred times larger would coarsen a shared step.
         let both = Tensor::cat(vec![one.clone(), one.clone() * 100.0], 0);
-        let run = |x: Tensor<4>| {
-            let y = convolve(&unit, Kernel::Pointwise, x, None, true);
-            y.into_data().try_to_vec::<f32>().unwrap()
-        };
+        let run = |x: Tensor<4>| read(convolve(&unit, Kernel::Pointwise, x, None, true));
         let (alone, together) = (run(one), run(both));
         assert!(ran_in_integers(&unit));
         assert_eq!(alone, together[..alone.len()]);
