@@ -81,6 +81,21 @@ async function train(page, duringTraining = async () => {}) {
   }
 }
 
+/** Starts a long training in the engine (it would take seconds) and resolves, once its first
+ * epoch is reported, with `{ outcome }`: a promise of "resolved" or the error's message. Waiting for
+ * the report, not a fixed time, keeps the fault that follows mid-training however fast it runs. */
+async function trainingUnderWay(page) {
+  await page.evaluate(() => {
+    window.__training = { started: false };
+    window.__training.outcome = window.magpie.app.project
+      .train({ head: { kind: "mlp", hidden: 1000 }, epochs: 999, patience: 0, augment: { views: 0 } },
+        () => { window.__training.started = true; })
+      .then(() => "resolved", (error) => error.message);
+  });
+  await page.waitForFunction(() => window.__training.started, null, { timeout: 60_000 });
+  return { outcome: page.evaluate(() => window.__training.outcome) };
+}
+
 /** What the page keeps and predicts: sample counts, whether a model is stored, the backends,
  * and the top class of each held-out photo. */
 function state(page) {
@@ -133,15 +148,12 @@ test("a panic in the engine: reported, the engine restarts, pending calls fail i
   await train(page);
   const before = await state(page);
   assert.deepEqual(before.predicted, [0, 1, 2]);
-  const pending = await page.evaluate(async () => {
-    const project = window.magpie.app.project;
-    // A long training is running in the engine when it panics.
-    const training = project.train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, patience: 0, augment: { views: 0 } }, () => {});
-    await new Promise((r) => setTimeout(r, 500));
-    const thrown = await window.magpie.simulateFault().then(() => "resolved", (error) => error.message);
-    const outcome = await training.then(() => "resolved", (error) => error.message);
-    return { thrown, outcome };
-  });
+  // A long training is running in the engine when it panics.
+  const { outcome } = await trainingUnderWay(page);
+  const pending = {
+    thrown: await page.evaluate(() => window.magpie.simulateFault().then(() => "resolved", (error) => error.message)),
+    outcome: await outcome,
+  };
   assert.match(pending.thrown, /the engine stopped on an internal error/, "the panic fails the call that hit it");
   assert.match(pending.outcome, /the engine stopped on an internal error: .*a fault simulated on request/);
   await page.waitForFunction(() => /ready on .*Restarted after an internal error; your samples and model are kept/
@@ -178,10 +190,7 @@ test("the engine's worker ends without an error (it closes itself) mid-training:
   await addPhotos(page);
   await train(page);
   const before = await state(page);
-  const training = page.evaluate(() => window.magpie.app.project
-    .train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, patience: 0, augment: { views: 0 } }, () => {})
-    .then(() => "resolved", (error) => error.message));
-  await page.waitForTimeout(500);
+  const { outcome: training } = await trainingUnderWay(page);
   const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
   // No error event follows a worker's self.close(): only the lock it held tells the client.
   await Promise.all(engines.map((w) => w.evaluate(() => { setTimeout(() => self.close()); }).catch(() => {})));
@@ -202,10 +211,7 @@ test("the engine's worker crashes mid-training and mid-preview: respawned, sampl
   const before = await state(page);
   assert.deepEqual(before.predicted, [0, 1, 2]);
   // Mid-training: the training's promise rejects once, with the reason; the page restarts the engine.
-  const training = page.evaluate(() => window.magpie.app.project
-    .train({ head: { kind: "mlp", hidden: 100 }, epochs: 500, patience: 0, augment: { views: 0 } }, () => {})
-    .then(() => "resolved", (error) => error.message));
-  await page.waitForTimeout(500);
+  const { outcome: training } = await trainingUnderWay(page);
   await crashWorker(page);
   assert.match(await training, /the engine stopped on an internal error: .*the worker was killed/);
   await restarted(page);

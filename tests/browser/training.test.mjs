@@ -154,7 +154,7 @@ test("cancel stops browser training; auto placement: the CPU on a software adapt
   const summary = await page.evaluate(async (config) => {
     let seen = 0;
     return window.session.train(config, () => { if (++seen === 2) window.session.cancel(); });
-  }, { ...CONFIG, epochs: 500 });
+  }, { ...CONFIG, epochs: 500, patience: 0 }); // no early stopping: only the cancel ends it
   assert.equal(summary.stop, "cancelled");
   // The cancel crosses to the engine's worker as a message, which the trainer reads at its next
   // yield (every 30 ms): a few more epochs of these few samples may end meanwhile, not hundreds.

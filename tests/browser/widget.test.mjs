@@ -261,7 +261,8 @@ test("the JS API from the package: every method, and bad arguments reject with a
     out.bad.rename = await rejects(() => session.renameClass(0, "five"));
     out.info = session.info();
     let epochs = 0;
-    const cancelled = await session.train({ epochs: 500 }, () => { if (++epochs === 2) session.cancel(); });
+    // No early stopping (patience 0): only the cancel ends it.
+    const cancelled = await session.train({ epochs: 500, patience: 0 }, () => { if (++epochs === 2) session.cancel(); });
     out.cancelled = cancelled.stop;
     const summary = await session.train({ epochs: 20, augment: { views: 1 } }, () => {});
     out.trained = summary.history.length;
