@@ -88,15 +88,16 @@ export class TrainingView {
 
   /** One training of `project`; resolves to its summary, or null when it failed. */
   async trainOnce(project) {
-    const options = await trainOptions(project.settings);
+    // Said at once, before the engine is asked anything: the last training's end stays off screen.
     this.history = [];
-    this.epochs = options.epochs;
     $("train-progress").value = 0;
     this.render();
     status(project.pending ? "Preparing samples, then training…" : "Training…");
     const started = performance.now();
     const percent = (evaluation) => (evaluation ? `, validation accuracy ${(evaluation.accuracy * 100).toFixed(0)} %` : "");
     try {
+      const options = await trainOptions(project.settings);
+      this.epochs = options.epochs;
       const summary = await project.train(options, (report) => {
         this.history.push(report);
         $("train-progress").value = report.epoch / options.epochs;

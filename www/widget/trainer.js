@@ -201,6 +201,7 @@ export class MagpieTrainer extends HTMLElement {
   async trainOnce() {
     const progress = this.root.querySelector("progress");
     progress.hidden = false;
+    progress.value = 0;
     try {
       this.status("Training…");
       const options = await api.trainOptions({});
