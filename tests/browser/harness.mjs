@@ -178,6 +178,27 @@ export async function workerInitScript(context, script, arg) {
   });
 }
 
+/** Keeps each engine worker's wasm memory in `self.__wasmMemories` (an init script for the
+ * engine workers of `context`), for `engineMemory`. */
+export function recordEngineMemory(context) {
+  return workerInitScript(context, () => {
+    const keep = (made) => {
+      (self.__wasmMemories ??= []).push((made.instance ?? made).exports.memory);
+      return made;
+    };
+    for (const name of ["instantiate", "instantiateStreaming"]) {
+      const original = WebAssembly[name];
+      WebAssembly[name] = (...args) => original.apply(WebAssembly, args).then(keep);
+    }
+  });
+}
+
+/** Bytes of wasm memory in each engine worker of `page` (see `recordEngineMemory`). */
+export function engineMemory(page) {
+  const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
+  return Promise.all(engines.map((w) => w.evaluate(() => (self.__wasmMemories ?? []).reduce((sum, m) => sum + m.buffer.byteLength, 0))));
+}
+
 /** Opens the app in `context` (a new page; `query` picks the first project's backbone) and
  * waits until its model is loaded; page and console errors are collected in `errors`. */
 export async function openIn(context, url, query = "?backbone=mobilenet_v1_025") {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
-import { ASSETS, useBrowser } from "./harness.mjs";
+import { ASSETS, engineMemory, recordEngineMemory, useBrowser } from "./harness.mjs";
 
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const env = useBrowser();
@@ -84,10 +84,12 @@ const FILES = {
   wide: png("wide.png", widePng(8000, 6000)),
 };
 
-/** The app on the CPU backend (WebGPU is not the point here), with errors and crashes collected. */
-async function openApp() {
+/** The app on the CPU backend (WebGPU is not the point here), with errors and crashes collected;
+ * `recordMemory` keeps the engines' wasm memory for `engineMemory`. */
+async function openApp({ recordMemory = false } = {}) {
   const context = await env.browser.newContext();
   await context.addInitScript(() => localStorage.setItem("magpie.backend", "cpu"));
+  if (recordMemory) await recordEngineMemory(context);
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
@@ -216,47 +218,62 @@ test("app: undecodable and enormous files are refused by name, the rest of the u
   await context.close();
 });
 
+/** Growth of the engines' wasm memory while `work()` runs, in bytes; the engines (the
+ * session's and the embedding pool's) must be started before. */
+async function memoryGrowth(page, work) {
+  const before = await engineMemory(page);
+  assert.ok(before.length > 0 && before.every((bytes) => bytes > 0), `the engines' memory is seen: ${before}`);
+  await work();
+  const after = await engineMemory(page);
+  assert.equal(after.length, before.length, "no engine started meanwhile");
+  return after.reduce((sum, bytes) => sum + bytes, 0) - before.reduce((sum, bytes) => sum + bytes, 0);
+}
+
 test("JS API: a 12000-pixel canvas or ImageBitmap is read at 640 px, never copied whole into wasm memory", async () => {
-  const { context, page, errors } = await openApp();
-  const outcome = await page.evaluate(async () => {
-    const wasm = await (await import("/magpie.js")).default();
-    const memory = () => wasm.memory.buffer.byteLength;
-    const model = await window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
+  const { context, page, errors } = await openApp({ recordMemory: true });
+  const size = await page.evaluate(async () => {
     const photo = await createImageBitmap(await (await fetch("/__assets__/images/hot_dog.jpg")).blob());
-    const small = (await model.classify(photo, 1))[0].label;
     const canvas = Object.assign(document.createElement("canvas"),
       { width: 12000, height: Math.round((12000 * photo.height) / photo.width) });
     canvas.getContext("2d").drawImage(photo, 0, 0, canvas.width, canvas.height);
-    const bitmap = await createImageBitmap(canvas);
+    const model = await window.magpie.ImageNetModel.create({ backbone: "mobilenet_v1_025", backend: "cpu" });
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu" });
-    const before = memory();
-    const labels = [(await model.classify(canvas, 1))[0].label, (await model.classify(bitmap, 1))[0].label];
+    window.huge = { photo, canvas, bitmap: await createImageBitmap(canvas), model, session, labels: {} };
+    // The photo itself first: every engine that takes part below is started and has its session.
+    window.huge.labels.small = (await model.classify(photo, 1))[0].label;
+    await session.addExample("photo", photo);
+    return [canvas.width, canvas.height];
+  });
+  const grown = await memoryGrowth(page, () => page.evaluate(async () => {
+    const { canvas, bitmap, model, session, labels } = window.huge;
+    labels.huge = [(await model.classify(canvas, 1))[0].label, (await model.classify(bitmap, 1))[0].label];
     for (let i = 0; i < 2; i++) {
       await session.addExample("big canvas", canvas);
       await session.addExample("big bitmap", bitmap);
     }
-    return { small, labels, size: [canvas.width, canvas.height], grown: memory() - before, counts: session.info().counts };
-  });
+  }));
+  console.log(`12000-pixel sources: the engines' wasm memory grew ${grown} bytes`);
+  const outcome = await page.evaluate(() => ({ ...window.huge.labels, counts: window.huge.session.info().counts }));
   assert.equal(outcome.small, "hotdog");
-  assert.deepEqual(outcome.labels, ["hotdog", "hotdog"], "the huge copies read as the photo");
-  assert.deepEqual(outcome.counts, [2, 2]);
-  const whole = outcome.size[0] * outcome.size[1] * 4;
-  assert.ok(outcome.grown < 64 * 2 ** 20, `wasm memory grew ${outcome.grown >> 20} MB (one whole copy is ${whole >> 20} MB)`);
+  assert.deepEqual(outcome.huge, ["hotdog", "hotdog"], "the huge copies read as the photo");
+  assert.deepEqual(outcome.counts, [1, 2, 2]);
+  const whole = size[0] * size[1] * 4;
+  assert.ok(grown < 64 * 2 ** 20, `the engines' wasm memory grew ${grown >> 20} MB (one whole copy is ${whole >> 20} MB)`);
   assert.deepEqual(errors, []);
   await context.close();
 });
 
 test("JS API: a huge ImageData is scaled down too", async () => {
-  const { context, page, errors } = await openApp();
-  const grown = await page.evaluate(async () => {
-    const wasm = await (await import("/magpie.js")).default();
+  const { context, page, errors } = await openApp({ recordMemory: true });
+  await page.evaluate(async () => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu" });
-    const data = new ImageData(6000, 6000);
-    const before = wasm.memory.buffer.byteLength;
-    await session.addExample("big", data);
-    return wasm.memory.buffer.byteLength - before;
+    await session.addExample("small", new ImageData(224, 224));
+    window.huge = { session, data: new ImageData(6000, 6000) };
   });
-  assert.ok(grown < 64 * 2 ** 20, `wasm memory grew ${grown >> 20} MB for a 6000 × 6000 ImageData (${(6000 * 6000 * 4) >> 20} MB whole)`);
+  const grown = await memoryGrowth(page, () => page.evaluate(() => window.huge.session.addExample("big", window.huge.data)));
+  console.log(`a 6000 × 6000 ImageData: the engines' wasm memory grew ${grown} bytes`);
+  assert.deepEqual(await page.evaluate(() => window.huge.session.info().counts), [1, 1]);
+  assert.ok(grown < 64 * 2 ** 20, `the engines' wasm memory grew ${grown >> 20} MB for a 6000 × 6000 ImageData (${(6000 * 6000 * 4) >> 20} MB whole)`);
   assert.deepEqual(errors, []);
   await context.close();
 });
