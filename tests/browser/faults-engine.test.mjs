@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ASSETS, fakeCamera, holdTrainerRecord, useBrowser, workerInitScript } from "./harness.mjs";
+import { ASSETS, engineWorkers, fakeCamera, holdTrainerRecord, useBrowser, workerInitScript } from "./harness.mjs";
 
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const DIGITS = ["0", "3", "5"];
@@ -176,7 +176,7 @@ test("a panic in the engine: reported, the engine restarts, pending calls fail i
 
 /** Crashes the engine's worker (an uncaught error, as when it is killed or runs out of memory). */
 function crashWorker(page) {
-  const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
+  const engines = engineWorkers(page);
   assert.ok(engines.length > 0, "the engine runs in a worker");
   return Promise.all(engines.map((w) => w.evaluate(() => { setTimeout(() => { throw new Error("the worker was killed"); }); })));
 }
@@ -193,7 +193,7 @@ test("the engine's worker ends without an error (it closes itself) mid-training:
   await train(page);
   const before = await state(page);
   const { outcome: training } = await trainingUnderWay(page);
-  const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
+  const engines = engineWorkers(page);
   // No error event follows a worker's self.close(): only the lock it held tells the client.
   await Promise.all(engines.map((w) => w.evaluate(() => { setTimeout(() => self.close()); }).catch(() => {})));
   assert.match(await training, /the engine stopped on an internal error: its worker ended/);

@@ -193,10 +193,15 @@ export function recordEngineMemory(context) {
   });
 }
 
-/** Bytes of wasm memory in each engine worker of `page` (see `recordEngineMemory`). */
-export function engineMemory(page) {
-  const engines = page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
-  return Promise.all(engines.map((w) => w.evaluate(() => (self.__wasmMemories ?? []).reduce((sum, m) => sum + m.buffer.byteLength, 0))));
+/** The engine workers of `page` (the session's and the embedding pool's). */
+export const engineWorkers = (page) => page.workers().filter((w) => /\/www\/engine\/worker\.js/.test(w.url()));
+
+/** Wasm memory of `page`'s engines (see `recordEngineMemory`): how many engine workers there are
+ * and their bytes together. */
+export async function engineMemory(page) {
+  const each = await Promise.all(engineWorkers(page)
+    .map((w) => w.evaluate(() => (self.__wasmMemories ?? []).reduce((sum, m) => sum + m.buffer.byteLength, 0))));
+  return { engines: each.length, seen: each.every((bytes) => bytes > 0), bytes: each.reduce((sum, bytes) => sum + bytes, 0) };
 }
 
 /** Opens the app in `context` (a new page; `query` picks the first project's backbone) and
