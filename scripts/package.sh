@@ -17,7 +17,7 @@ cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts "$out/"
 cp www/widgets.js www/widgets.d.ts "$out/www/"
 cp www/widget/*.js "$out/www/widget/"
 cp www/engine/*.js www/engine/*.d.ts "$out/www/engine/"
-cp www/weights/index.json "$out/www/weights/"
+cp www/weights/index.json www/weights/index.js "$out/www/weights/"
 for file in $(node -e 'for (const w of require("./www/weights/index.json")) console.log(w.file)'); do
   cp "www/weights/$file" "$out/www/weights/"
 done
@@ -28,12 +28,15 @@ cat > "$out/package.json" <<JSON
   "description": "Few-shot image classification in the browser: <magpie-classifier> and <magpie-trainer> widgets and the magpie JS API (Burn on WebGPU or CPU, in WebAssembly).",
   "license": "MIT OR Apache-2.0",
   "type": "module",
+  "main": "./www/widgets.js",
+  "module": "./www/widgets.js",
+  "types": "./www/widgets.d.ts",
+  "typesVersions": { "*": { "api": ["./www/engine/client.d.ts"] } },
   "exports": {
     ".": { "types": "./www/widgets.d.ts", "default": "./www/widgets.js" },
     "./api": { "types": "./www/engine/client.d.ts", "default": "./www/engine/client.js" },
     "./package.json": "./package.json"
   },
-  "types": "./www/widgets.d.ts",
   "files": ["magpie.js", "magpie_bg.wasm", "magpie.d.ts", "www/"],
   "sideEffects": ["./www/widgets.js", "./www/widget/*.js", "./www/engine/worker.js"]
 }

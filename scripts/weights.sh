@@ -28,10 +28,17 @@ for backbone in $backbones; do
     fi
   done
 done
-# The backbone picker's list: every served record, its file and download size.
+# The backbone picker's list (index.json: every served record, its file and download size), and
+# the engine's map of them (index.js: each URL a literal `new URL("./file", import.meta.url)`,
+# the form bundlers follow to emit the records with an app).
 python3 - "${served[@]}" <<'PY'
 import json, os, sys
 index = [{"id": os.path.basename(f).split(".")[0], "file": os.path.basename(f), "bytes": os.path.getsize(f)} for f in sys.argv[1:]]
 with open("www/weights/index.json", "w") as out:
     json.dump(index, out, indent=1)
+with open("www/weights/index.js", "w") as out:
+    out.write("// Written by scripts/weights.sh: the URL of each served weight record, by backbone id.\nexport default {\n")
+    for record in index:
+        out.write(f'  {json.dumps(record["id"])}: new URL({json.dumps("./" + record["file"])}, import.meta.url).href,\n')
+    out.write("};\n")
 PY

@@ -1,6 +1,6 @@
 // Types of the package's entry point: the widgets, and the engine's client (its types derive
 // from the wasm API's, generated in magpie.d.ts).
-export { api, client, faulted, onFault, type FewShotSession, type ImageNetModel } from "./engine/client.js";
+export { api, client, configure, faulted, onFault, type AssetsOptions, type FewShotSession, type ImageNetModel } from "./engine/client.js";
 // Results, typed in Rust (src/web/types.rs) and generated into magpie.d.ts.
 import type { ClassScore, EpochReport, LoadedProject, ModelReport } from "../magpie.js";
 export type { ClassScore, EpochReport, LoadedProject, ModelReport, Prediction, SessionInfo, TrainSummary } from "../magpie.js";
@@ -23,6 +23,18 @@ export class MagpieClassifier extends HTMLElement {
   predict(source: ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas): Promise<PredictionDetail>;
   /** Stops the camera and frees the model. */
   stop(): void;
+  addEventListener<K extends keyof MagpieClassifierEventMap>(type: K, listener: (this: MagpieClassifier, event: MagpieClassifierEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Detail of a widget's `error` event: what failed, and what to do where there is something to do. */
+export interface ErrorDetail {
+  message: string;
+}
+
+/** Events of `<magpie-classifier>` (`error` is its own CustomEvent, not the DOM's ErrorEvent). */
+export interface MagpieClassifierEventMap extends Omit<HTMLElementEventMap, "error"> {
+  error: CustomEvent<ErrorDetail>;
 }
 
 /** Options of `saveProject`. */
@@ -57,8 +69,9 @@ export class MagpieTrainer extends HTMLElement {
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
 }
 
-/** Events of `<magpie-trainer>` (`progress` is its own, not the DOM's ProgressEvent). */
-export interface MagpieTrainerEventMap extends Omit<HTMLElementEventMap, "progress"> {
+/** Events of `<magpie-trainer>` (`progress` and `error` are its own, not the DOM's ProgressEvent and ErrorEvent). */
+export interface MagpieTrainerEventMap extends Omit<HTMLElementEventMap, "progress" | "error"> {
+  error: CustomEvent<ErrorDetail>;
   progress: CustomEvent<EpochReport>;
   /** A model went live: the instant one first (`instant: true`), previewed while the head trains. */
   live: CustomEvent<ModelReport>;

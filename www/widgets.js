@@ -2,4 +2,4 @@
 // the engine's JS API (engine/client.js: the wasm module runs in a worker; every call is async).
 export { MagpieClassifier } from "./widget/classifier.js";
 export { MagpieTrainer } from "./widget/trainer.js";
-export { api, client, faulted, onFault } from "./engine/client.js";
+export { api, client, configure, faulted, onFault } from "./engine/client.js";

@@ -15,6 +15,8 @@ pub use session::FewShotSession;
 pub use settings::{clean_settings, train_options, training_settings};
 use source::ImageSource;
 
+use std::collections::BTreeMap;
+
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -23,6 +25,7 @@ use crate::backbone::BackboneKind;
 use crate::device::{BackendKind, device};
 use crate::readback::DeviceError;
 use crate::training::{AdapterInfo, placement_from_adapter};
+use crate::weights::served::ServedRecords;
 use crate::weights::{Precision, PretrainedBackbone, record};
 
 unsafe extern "C" {
@@ -51,7 +54,9 @@ struct CreateOptions {
     backend: Option<String>,
     /// URL of the weight record; defaults to the served record under `www/weights/`.
     weights_url: Option<String>,
-    /// Folder of the served records (absolute in a worker), when `weights_url` is not given.
+    /// URL of each backbone's served record, by backbone id.
+    weights_urls: BTreeMap<String, String>,
+    /// Folder of the served records (absolute in a worker), when neither URL is given.
     weights_base: Option<String>,
 }
 
@@ -179,20 +184,35 @@ async fn adapter_info() -> Option<AdapterInfo> {
     })
 }
 
-/// The weight record's URL: `url`, else `<base>/<the served record>` (`base` defaulting to
-/// the page's `www/weights/`; see [`Precision::served`]).
-fn weights_url(kind: BackboneKind, url: Option<&str>, base: Option<&str>) -> String {
-    let base = base.unwrap_or("www/weights/");
-    let slash = if base.ends_with('/') { "" } else { "/" };
-    url.map_or_else(
-        || {
-            format!(
-                "{base}{slash}{}",
-                record::file_name(kind, Precision::served(kind))
-            )
-        },
-        str::to_string,
-    )
+/// Where the weight options (`weightsUrl`, `weightsUrls`, `weightsBase`) of both `create`s
+/// say the served records are.
+fn served_records(
+    url: &Option<String>,
+    urls: &BTreeMap<String, String>,
+    base: &Option<String>,
+) -> ServedRecords {
+    ServedRecords {
+        url: url.clone(),
+        urls: urls.clone(),
+        base: base.clone(),
+    }
+}
+
+/// Downloads `kind`'s served record from where `served` says: its URL and bytes, or a message
+/// naming the URL that failed and what to do (a missing file, or a page served in its place).
+async fn fetch_weights(
+    kind: BackboneKind,
+    served: &ServedRecords,
+) -> Result<(String, Vec<u8>), JsError> {
+    let url = served.url(kind);
+    let bytes = fetch::bytes(&url)
+        .await
+        .map_err(|e| js_error(served.unreachable(kind, &e)))?;
+    if let Err(e) = record::info(&bytes) {
+        let reason = format!("{url} is not a weight record ({e})");
+        return Err(js_error(served.unreachable(kind, &reason)));
+    }
+    Ok((url, bytes))
 }
 
 /// Parses a downloaded weight record, checking it holds `kind` and that the page has the
@@ -243,7 +263,7 @@ pub struct ImageNetModel {
 #[wasm_bindgen]
 impl ImageNetModel {
     /// Loads a backbone: `{ backbone?: string, backend?: "auto" | "wgpu" | "cpu", weightsUrl?:
-    /// string, weightsBase?: string }`.
+    /// string, weightsUrls?: { [backbone: string]: string }, weightsBase?: string }`.
     pub async fn create(options_value: JsValue) -> Result<ImageNetModel, JsError> {
         let options: CreateOptions = options(options_value)?;
         let kind: BackboneKind = options
@@ -276,12 +296,12 @@ impl ImageNetModel {
         } else {
             None
         };
-        let url = weights_url(
-            kind,
-            options.weights_url.as_deref(),
-            options.weights_base.as_deref(),
+        let served = served_records(
+            &options.weights_url,
+            &options.weights_urls,
+            &options.weights_base,
         );
-        let bytes = fetch::bytes(&url).await.map_err(js_error)?;
+        let (url, bytes) = fetch_weights(kind, &served).await?;
         let weight_bytes = bytes.len();
         let model = parse_backbone(kind, &url, bytes, &device)?;
         let info = ModelInfo {

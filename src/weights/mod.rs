@@ -10,6 +10,7 @@ mod layers;
 pub mod pytorch;
 mod quantize;
 pub mod record;
+pub mod served;
 pub mod tfjs;
 #[cfg(feature = "pytorch")]
 pub mod tflite;

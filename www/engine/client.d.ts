@@ -50,6 +50,16 @@ export declare const client: EventTarget & {
   readonly catalogue: { backbones: string[]; trainingSettings: ReturnType<typeof wasm.trainingSettings> } | undefined;
 };
 
+/** Where the engine's files are, when not where the package put them (bundlers find those by
+ * themselves): a folder laid out as the package is (`magpie.js`, `magpie_bg.wasm`, `www/`). */
+export interface AssetsOptions {
+  /** The folder's URL, absolute or relative to the page; `null` restores the default. */
+  assetsUrl?: string | URL | null;
+}
+/** Serves the engine's worker, wasm and weights from `assetsUrl`; call it before the first
+ * widget is connected or API call is made (it throws afterwards). */
+export declare function configure(options?: AssetsOptions): void;
+
 /** Calls `listener(message)` whenever an engine faults. */
 export declare function onFault(listener: (message: string) => void): void;
 /** Whether `error` says the engine faulted (the call failed; the next call rebuilds). */

@@ -1,30 +1,40 @@
 // The engine's one JS client, used by the page and both widgets. The wasm module runs in a
 // dedicated module worker (worker.js), so no backbone pass ever blocks the page; where no worker
 // can be started (the package hosted on another origin, whose scripts may not start workers for
-// this page) the same host code runs on the page instead. Calls are async and mirror the wasm
-// API (`FewShotSession`, `ImageNetModel` and the module functions); frames cross as ImageData,
-// ImageBitmap or Blob, never as DOM elements.
+// this page, or a Content-Security-Policy that forbids workers) the same host code runs on the
+// page instead. Where the worker, the wasm and the weights are: assets.js. Calls are async and
+// mirror the wasm API (`FewShotSession`, `ImageNetModel` and the module functions); frames cross
+// as ImageData, ImageBitmap or Blob, never as DOM elements.
 //
 // Faults, once for everyone: when the engine panics, its worker errors out, ends without a word
 // (it closed itself or was killed: the lock it held is released) or answers a GPU device loss
 // with a panic, the worker is terminated; each pending call rejects once, one
 // `fault` event fires, and the next call starts a fresh engine. Every session is rebuilt there,
 // on its next call, from what the client keeps of it (its options, its classes and examples as
-// JPEGs with their embeddings, its trained model), so no sample, embedding or model is lost.
+// JPEGs with their embeddings, its trained model), so no sample, embedding or model is lost. An
+// engine that never started (a file that did not load) is no fault: its calls reject with what
+// failed and what to do, and the next call tries again.
 
+import { ASSETS_HINT, configure, pageEngine, startWorker, workerSource } from "./assets.js";
 import { Session } from "./session.js";
 
-const WORKER = new URL("./worker.js", import.meta.url);
-const MODULE = new URL("../../magpie.js", import.meta.url);
-
-/** Whether this page may start the engine's worker: workers must share the page's origin. */
-const workerAllowed = () => typeof Worker === "function" && WORKER.origin === globalThis.location?.origin;
+export { configure };
 
 let engines = 0;
 
 /** What a call rejects with when its engine faulted (`faulted` tells it apart). */
 class EngineFault extends Error {
   name = "EngineFault";
+}
+
+/** The dedicated worker, or null where the page may not start one. */
+function workerOrNull() {
+  if (typeof Worker !== "function") return null;
+  try {
+    return startWorker();
+  } catch {
+    return null;
+  }
 }
 
 /** One running engine: a worker (or the page) with its own wasm instance. */
@@ -36,29 +46,53 @@ export class Engine {
     this.callbacks = new Map();
     this.next = 1;
     this.dead = null;
-    if (workerAllowed()) {
-      // The name is also the lock the worker holds while it lives (worker.js).
+    this.started = false;
+    this.worker = workerOrNull();
+    if (this.worker) {
+      // The lock the worker holds while it lives (worker.js).
       this.name = `magpie-engine-${this.number}-${crypto.randomUUID()}`;
-      this.worker = new Worker(WORKER, { type: "module", name: this.name });
       this.worker.onerror = (event) => {
         event.preventDefault?.();
-        this.fail(event.message || "its worker stopped");
+        if (this.started) this.fail(event.message || "its worker stopped");
+        else this.unloadable(workerSource());
       };
       this.worker.onmessageerror = () => this.fail("a message could not be read");
       this.port = this.worker;
     } else {
       const channel = new MessageChannel();
+      const { module, wasm } = pageEngine();
       // A fresh module URL gives a fresh module record, hence a fresh wasm instance after a fault.
-      const module = this.number === 1 ? MODULE.href : `${MODULE.href}?instance=${this.number}`;
-      import("./host.js").then(({ serve }) => serve(channel.port2, module));
+      const url = this.number === 1 ? module : `${module}?instance=${this.number}`;
+      const load = () => import(/* webpackIgnore: true */ /* @vite-ignore */ url).catch((error) => {
+        throw new Error(`cannot load the engine's module from ${url} (${error?.message ?? error})`);
+      });
+      import("./host.js").then(({ serve }) => serve(channel.port2, { load, wasm }));
       this.port = channel.port1;
     }
     this.port.onmessage = ({ data }) => this.receive(data);
-    this.ready = this.call(null, "start", [{}]).then(({ value }) => value);
+    this.ready = this.call(null, "start", [{ lock: this.name }]).then(({ value }) => {
+      this.started = true;
+      return value;
+    }, (error) => {
+      this.fail(error.message);
+      throw this.dead;
+    });
+    this.ready.catch(() => {}); // Its callers see the rejection; an idle pool engine has none.
     // Granted once the worker no longer holds it: it ended without an error event.
     if (this.worker && navigator.locks) {
       this.ready.then(() => navigator.locks.request(this.name, () => this.fail("its worker ended"))).catch(() => {});
     }
+  }
+
+  /** Ends an engine whose worker did not load from `source`, saying why where a request for it
+   * can tell (not found, or not a script). */
+  async unloadable(source) {
+    let why = "it did not load";
+    if (/^https?:/.test(source)) {
+      why = await fetch(source).then((r) => (!r.ok ? `HTTP ${r.status}`
+        : `served as ${r.headers.get("content-type") || "no type"}, or a script it imports did not load`), (e) => e.message);
+    }
+    this.fail(`cannot start the engine's worker from ${source} (${why})`);
   }
 
   /** Calls `method` of `target` (null: a module function; a class name: a static method; a
@@ -99,15 +133,18 @@ export class Engine {
     else call.resolve(data);
   }
 
-  /** Ends this engine: pending calls reject, the worker goes, the client is told once. */
+  /** Ends this engine: pending calls reject, the worker goes, and the client is told once if
+   * it had started (an engine that never started tells its callers what to do instead). */
   fail(message) {
     if (this.dead) return;
-    this.dead = new EngineFault(`the engine stopped on an internal error: ${message}`);
+    this.dead = this.started
+      ? new EngineFault(`the engine stopped on an internal error: ${message}`)
+      : new Error(`${message}: ${ASSETS_HINT}`);
     for (const call of this.pending.values()) call.reject(this.dead);
     this.pending.clear();
     this.callbacks.clear();
     this.worker?.terminate();
-    this.onFault(message);
+    if (this.started) this.onFault(message);
   }
 }
 
@@ -115,7 +152,8 @@ export class Engine {
  * example's frame, so the main engine stays free for live prediction and training, and the
  * augmented views samples lack, beside the session's own engine (training computes those still
  * missing itself). Each has a helper session per set of session options; one job at a time each. A
- * pool engine that faults is dropped (its job rejects, and the session embeds by itself). */
+ * pool engine that faults or does not start is dropped (its job rejects, and the session embeds
+ * by itself). */
 class Pool {
   constructor(size) {
     this.size = size;
@@ -138,10 +176,12 @@ class Pool {
   }
 
   dispatch() {
+    // An engine that faulted or never started is dropped (its job rejected already).
+    this.members = this.members.filter((m) => !m.engine.dead);
     while (this.waiting.length) {
       let member = this.members.find((m) => !m.busy && !m.engine.dead);
       if (!member && this.members.length < this.size) {
-        member = { engine: new Engine(() => this.drop(member)), helpers: new Map(), busy: false };
+        member = { engine: new Engine(() => this.dispatch()), helpers: new Map(), busy: false };
         this.members.push(member);
       }
       if (!member) return;
@@ -163,28 +203,25 @@ class Pool {
       this.dispatch();
     }
   }
-
-  drop(member) {
-    this.members = this.members.filter((m) => m !== member);
-  }
 }
 
 /** The client: the current engine, started on first use and again after a fault, and the
- * embedding pool (up to one engine per core but one, where workers can be started). */
+ * embedding pool (up to one engine per core but one, once the first engine started in a worker). */
 class Client extends EventTarget {
   constructor() {
     super();
     this.engine = null;
-    const cores = globalThis.navigator?.hardwareConcurrency ?? 2;
-    this.pool = workerAllowed() ? new Pool(Math.max(1, Math.min(4, cores - 1))) : null;
+    this.pool = null;
   }
 
-  /** The current engine, started if there is none (or the last one faulted). */
+  /** The current engine, started if there is none (or the last one faulted or never started). */
   async current() {
     if (!this.engine || this.engine.dead) {
       const engine = new Engine((message) => this.dispatchEvent(new CustomEvent("fault", { detail: { message } })));
       this.engine = engine;
       this.catalogue = await engine.ready;
+      const cores = globalThis.navigator?.hardwareConcurrency ?? 2;
+      if (engine.worker) this.pool ??= new Pool(Math.max(1, Math.min(4, cores - 1)));
     }
     await this.engine.ready;
     return this.engine;

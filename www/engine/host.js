@@ -1,5 +1,5 @@
-// The engine's side of the client (client.js): it runs the wasm module (../../magpie.js) and
-// answers the client's messages. In a dedicated worker it is the whole worker (worker.js); when
+// The engine's side of the client (client.js): it runs the wasm module and answers the
+// client's messages. In a dedicated worker it is the whole worker (worker.js); when
 // the page cannot start a worker (the package hosted on another origin) the client runs it on
 // the page through a MessageChannel, so the protocol and this code are the same either way.
 //
@@ -13,9 +13,10 @@
  * prediction calls them every frame). */
 const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "exportOnnx", "saveProject", "info", "viewsWork", "embedSampleViews"]);
 
-/** Serves the client's messages on `port` (a worker's global scope or a MessagePort), with the
- * wasm module at `moduleUrl`; the engine says it started once `ready` settles. */
-export function serve(port, moduleUrl, ready = Promise.resolve()) {
+/** Serves the client's messages on `port` (a worker's global scope or a MessagePort) with the
+ * engine's wasm module: `load()` resolves to the module, `wasm` is its binary's URL, and
+ * `hold(name)`, where given, resolves once the worker holds the lock the client watches. */
+export function serve(port, { load, wasm, hold = async () => {} }) {
   let module = null;
   /** Settles once the module is loaded: every other call waits for it. */
   let started = null;
@@ -28,13 +29,15 @@ export function serve(port, moduleUrl, ready = Promise.resolve()) {
     ? (...values) => post({ callback: arg.$callback, args: values })
     : arg));
 
-  async function start({ wasmUrl }) {
-    await ready;
-    module = await import(moduleUrl);
-    const init = () => module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+  async function start({ lock }) {
+    await hold(lock);
+    module = await load();
+    const init = () => module.default({ module_or_path: wasm });
     // Engines starting together (the embedding pool's) fetch the same wasm at once; Chrome then
     // sometimes aborts one's streamed compile ("Response body loading was aborted"): once more.
-    await init().catch(init);
+    await init().catch(init).catch((error) => {
+      throw new Error(`cannot start the engine's wasm from ${wasm} (${error?.message ?? error})`);
+    });
     module.onFault((message) => post({ fault: message }));
     return { backbones: module.backbones(), trainingSettings: module.trainingSettings() };
   }

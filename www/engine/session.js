@@ -4,19 +4,20 @@
 // with and every change made to it, in order (classes; examples as they were given, with the
 // embedding the engine computed; the trained or loaded model).
 
+import { weightOptions } from "./assets.js";
 import { transferable } from "./frames.js";
 
 /** Changes that are replayed, in order, when a session is rebuilt. */
 const CHANGES = new Set(["addClass", "renameClass", "removeClass", "moveClass", "clearClass", "removeExample", "relabelExample"]);
 
-/** The served weight records, next to the engine's folder wherever it is hosted. */
-const WEIGHTS = new URL("../weights/", import.meta.url).href;
-
-/** `options` with its URLs made absolute: the engine, in a worker, would read a relative URL
- * from the worker's folder, not the page's. */
+/** `options` with the package's weight records where it names none (assets.js), and its URLs
+ * made absolute: the engine, in a worker, would read a relative URL from the worker's folder,
+ * not the page's. */
 function resolved(options) {
-  const out = { weightsBase: WEIGHTS, ...options };
+  const names = ["weightsUrl", "weightsUrls", "weightsBase"].some((key) => options[key] != null);
+  const out = { ...(names ? {} : weightOptions()), ...options };
   for (const key of ["model", "weightsUrl", "weightsBase"]) out[key] = absolute(out[key]);
+  if (out.weightsUrls) out.weightsUrls = Object.fromEntries(Object.entries(out.weightsUrls).map(([id, url]) => [id, absolute(url)]));
   return out;
 }
 

@@ -1,15 +1,17 @@
 // The engine's dedicated module worker: the wasm module and every session of one client live
-// here, off the page's thread (see host.js for the protocol).
+// here, off the page's thread (see host.js for the protocol). The module and its binary are
+// static imports and a literal `new URL`, so bundlers bundle the one and emit the other.
+import * as magpie from "../../magpie.js";
 import { serve } from "./host.js";
 
-// Held for as long as this worker lives, under the worker's own name: the client waits on it to
-// learn that the worker ended when no error event says so (it closed itself, or was killed).
-const alive = new Promise((held) => {
-  if (!navigator.locks) return held();
-  navigator.locks.request(self.name, () => {
+/** Holds the lock named `name` for as long as this worker lives: the client waits on it to
+ * learn that the worker ended when no error event says so (it closed itself, or was killed). */
+const hold = (name) => new Promise((held) => {
+  if (!navigator.locks || !name) return held();
+  navigator.locks.request(name, () => {
     held();
     return new Promise(() => {});
   });
 });
 
-serve(self, new URL("../../magpie.js", import.meta.url).href, alive);
+serve(self, { load: async () => magpie, wasm: new URL("../../magpie_bg.wasm", import.meta.url).href, hold });

@@ -1,6 +1,5 @@
 // The widgets' link to the engine: its one JS client (../engine/client.js), shared by every
-// widget of the page, and where the weights live (next to this folder, wherever the package is
-// hosted).
+// widget of the page (which also knows where the wasm and the weights are: ../engine/assets.js).
 import { client } from "../engine/client.js";
 
 export { api, faulted } from "../engine/client.js";
@@ -13,6 +12,3 @@ export function reportFaults(widget, emit) {
   client.addEventListener("fault", listener);
   return () => client.removeEventListener("fault", listener);
 }
-
-/** Folder of the weight records served with the widgets. */
-export const WEIGHTS = new URL("../weights/", import.meta.url).href;

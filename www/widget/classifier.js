@@ -10,7 +10,7 @@
 // scores, unsure }: `label` is "unknown" when `unsure`), `error` ({ message }). Styling: parts
 // `video`, `verdict` (the top class, or "Not sure"), `bars`, `bar`, `label`, `fill`; custom
 // properties --magpie-accent, --magpie-track, --magpie-font.
-import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
+import { api, faulted, reportFaults } from "./api.js";
 import { square } from "../engine/frames.js";
 import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "./bars.js";
 
@@ -81,7 +81,7 @@ export class MagpieClassifier extends HTMLElement {
     try {
       const backend = this.getAttribute("backend") ?? "auto";
       const session = await api.FewShotSession.create({
-        model: new URL(model, document.baseURI).href, backend, headBackend: backend, weightsBase: WEIGHTS,
+        model: new URL(model, document.baseURI).href, backend, headBackend: backend,
       });
       if (generation !== this.generation) return session.dispose();
       this.session = session;

@@ -14,7 +14,7 @@
 // (or C with the focus in the widget) adds the frame shown to the class picked, reusing its
 // rows, and trains again. Parts: `video`, `classes`, `train`, `export`, `verdict`, `bars`, `bar`,
 // `label`, `fill`, `correct`; custom properties as <magpie-classifier>.
-import { WEIGHTS, api, faulted, reportFaults } from "./api.js";
+import { api, faulted, reportFaults } from "./api.js";
 import { capture, square } from "../engine/frames.js";
 import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "./bars.js";
 
@@ -79,7 +79,7 @@ export class MagpieTrainer extends HTMLElement {
       this.status("Loading…");
       const backend = this.getAttribute("backend") ?? "auto";
       this.session = await api.FewShotSession.create({
-        backbone: this.getAttribute("backbone") ?? "mobilenet_v2", backend, headBackend: backend, weightsBase: WEIGHTS,
+        backbone: this.getAttribute("backbone") ?? "mobilenet_v2", backend, headBackend: backend,
       });
       if (this.hasAttribute("project")) await this.loadProject(new URL(this.getAttribute("project"), document.baseURI).href);
       const facingMode = this.getAttribute("camera") ?? "user";

@@ -11,6 +11,7 @@ mod training;
 mod views;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use wasm_bindgen::prelude::*;
 
 use self::frames::Frame;
 use super::source::{self, ImageSource};
-use super::{Backends, fetch, js_error, options, parse_backbone, weights_url};
+use super::{Backends, fetch, fetch_weights, js_error, options, parse_backbone, served_records};
 use crate::backbone::{BackboneKind, Features};
 use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
@@ -40,7 +41,9 @@ struct SessionOptions {
     head_backend: Option<String>,
     /// URL of the backbone's weight record.
     weights_url: Option<String>,
-    /// Folder (URL ending in `/`) holding the served records, when `weightsUrl` is absent.
+    /// URL of each backbone's served record, by backbone id.
+    weights_urls: BTreeMap<String, String>,
+    /// Folder (URL ending in `/`) holding the served records, when neither URL is given.
     weights_base: Option<String>,
     /// A trained model (bytes or URL) to load; its backbone is the session's.
     #[serde(with = "serde_wasm_bindgen::preserve")]
@@ -172,7 +175,7 @@ fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
 #[wasm_bindgen]
 impl FewShotSession {
     /// Loads a backbone and picks devices: `{ backbone?, backend?, headBackend?, weightsUrl?,
-    /// weightsBase?, model?, features? }` (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and
+    /// weightsUrls?, weightsBase?, model?, features? }` (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and
     /// takes the faster). With `model` (bytes or URL of a trained model) the backbone is the
     /// model's, and the model is loaded, ready to predict.
     pub async fn create(options_value: JsValue) -> Result<FewShotSession, JsError> {
@@ -206,10 +209,10 @@ impl FewShotSession {
             ..defaults
         };
         let mut measured = Vec::new();
-        let url = weights_url(
-            kind,
-            options.weights_url.as_deref(),
-            options.weights_base.as_deref(),
+        let served = served_records(
+            &options.weights_url,
+            &options.weights_urls,
+            &options.weights_base,
         );
         let asked = (
             parse_backend(options.backend.as_deref())?,
@@ -229,7 +232,7 @@ impl FewShotSession {
                 backends.reason().unwrap_or_default()
             )));
         }
-        let bytes = fetch::bytes(&url).await.map_err(js_error)?;
+        let (url, bytes) = fetch_weights(kind, &served).await?;
         // With both stages named, the backbone goes onto its own backend only; otherwise onto
         // every backend, to measure them.
         let loaded = match wanted {
