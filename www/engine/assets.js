@@ -53,4 +53,5 @@ export function weightOptions() {
 }
 
 /** What to do when one of the engine's files did not load. */
-export const ASSETS_HINT = "serve the package's files as they are packed, or call configure({ assetsUrl }) with the folder that holds them";
+export const ASSETS_HINT = "serve the package's files as they are packed, or call configure({ assetsUrl }) with the folder that holds them "
+  + "(Vite's dev server before Vite 8 also needs optimizeDeps: { exclude: [\"magpie-classifier\"] })";

@@ -1,6 +1,8 @@
 // Types of the engine's JS client (client.js), derived from the wasm API's generated types
 // (../../magpie.d.ts): the same calls and results, each returning a Promise, since the engine
 // runs in a worker. `info()` answers at once from the engine's last report.
+/// <reference lib="esnext.disposable" />
+// (The generated magpie.d.ts names Symbol.dispose: this makes it known whatever `lib` a consumer has.)
 import type * as wasm from "../../magpie.js";
 
 /** `F` returning a Promise of its result. */
