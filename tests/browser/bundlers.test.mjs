@@ -186,8 +186,9 @@ test("a webpack 5 app on webpack's dev server runs both widgets and the API", as
 
 /** A page on one origin with the package folder at /pkg/ (its files replaced or removed as
  * `routes` says) and a classifier of the trained model; `assetsUrl`, when given, is configured
- * first. Resolves to the widget's `error` events and the page's uncaught errors, once the first
- * error event came and the page had time to report more. */
+ * first. Resolves to the widget's `error` events, whether it predicted, the page's uncaught
+ * errors and the URLs it requested, once the first error or prediction came and the page had
+ * time to report more. */
 async function failingPage({ routes = {}, remove = [], assetsUrl }) {
   const folder = mkdtempSync(join(tmpdir(), "magpie-pkg-"));
   cpSync(made.package, folder, { recursive: true });
@@ -212,7 +213,9 @@ document.body.append(widget);`;
   servers.push(host.server);
   const page = await env.browser.newPage();
   const errors = [];
+  const requests = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("request", (r) => requests.push(r.url()));
   await page.goto(host.url);
   await page.waitForFunction(() => window.failures?.length > 0 || window.predicted, null, { timeout: 120_000 });
   // Any second error event or unhandled rejection has long arrived by the next frames' turn.
@@ -220,8 +223,20 @@ document.body.append(widget);`;
   const failures = await page.evaluate(() => window.failures);
   const predicted = await page.evaluate(() => window.predicted ?? false);
   await page.close();
-  return { failures, errors, predicted };
+  return { failures, errors, predicted, requests };
 }
+
+test("configure({ assetsUrl }) at another origin (a CDN): the engine's module, wasm and weights come from there", async () => {
+  const cdn = await serveFolders({ "/magpie/": made.package }, { cors: true });
+  servers.push(cdn.server);
+  const { failures, errors, predicted, requests } = await failingPage({ assetsUrl: `${cdn.url}magpie/` });
+  assert.deepEqual(failures, []);
+  assert.ok(predicted);
+  assert.deepEqual(errors, []);
+  for (const file of ["magpie.js", "magpie_bg.wasm", "www/weights/mobilenet_v1_025.f16.bpk"]) {
+    assert.ok(requests.includes(`${cdn.url}magpie/${file}`), `${file} from the CDN: ${requests.join("\n")}`);
+  }
+});
 
 test("a wrong assetsUrl: one error event naming the worker's URL, its status and configure()", async () => {
   const { failures, errors } = await failingPage({ assetsUrl: "/nowhere/" });
