@@ -13,7 +13,7 @@ fi
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 rm -rf "$out"
 mkdir -p "$out/www/widget" "$out/www/engine" "$out/www/weights"
-cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts "$out/"
+cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts NOTICES.md "$out/"
 cp www/widgets.js www/widgets.d.ts "$out/www/"
 cp www/widget/*.js "$out/www/widget/"
 cp www/engine/*.js www/engine/*.d.ts "$out/www/engine/"
@@ -37,7 +37,7 @@ cat > "$out/package.json" <<JSON
     "./api": { "types": "./www/engine/client.d.ts", "default": "./www/engine/client.js" },
     "./package.json": "./package.json"
   },
-  "files": ["magpie.js", "magpie_bg.wasm", "magpie.d.ts", "www/"],
+  "files": ["magpie.js", "magpie_bg.wasm", "magpie.d.ts", "NOTICES.md", "www/"],
   "sideEffects": ["./www/widgets.js", "./www/widget/*.js", "./www/engine/worker.js"]
 }
 JSON

@@ -266,12 +266,10 @@ impl ImageNetModel {
     /// string, weightsUrls?: { [backbone: string]: string }, weightsBase?: string }`.
     pub async fn create(options_value: JsValue) -> Result<ImageNetModel, JsError> {
         let options: CreateOptions = options(options_value)?;
-        let kind: BackboneKind = options
-            .backbone
-            .as_deref()
-            .unwrap_or("mobilenet_v2")
-            .parse()
-            .map_err(js_error)?;
+        let kind: BackboneKind = match options.backbone.as_deref() {
+            Some(id) => id.parse().map_err(js_error)?,
+            None => BackboneKind::default(),
+        };
         let auto = options.backend.as_deref().unwrap_or("auto") == "auto";
         let asked: Option<BackendKind> = match auto {
             true => None,

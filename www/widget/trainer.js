@@ -4,7 +4,7 @@
 // `exportOnnx()` and the "Export model → ONNX" button; the whole project (classes, examples,
 // model) by `saveProject()`, opened again by `loadProject()`.
 //
-// Attributes: backbone (default "mobilenet_v2"), backend ("auto" | "wgpu" | "cpu"), classes
+// Attributes: backbone (default: the engine's, MobileNetV2), backend ("auto" | "wgpu" | "cpu"), classes
 // (comma-separated starting class names, default "Class 1,Class 2"), camera ("user" |
 // "environment"), mirror, rate (examples per second while holding, default 5), project (URL of a
 // project file to open at start). Events: `ready`,
@@ -79,7 +79,7 @@ export class MagpieTrainer extends HTMLElement {
       this.status("Loading…");
       const backend = this.getAttribute("backend") ?? "auto";
       this.session = await api.FewShotSession.create({
-        backbone: this.getAttribute("backbone") ?? "mobilenet_v2", backend, headBackend: backend,
+        backbone: this.getAttribute("backbone") ?? undefined, backend, headBackend: backend,
       });
       if (this.hasAttribute("project")) await this.loadProject(new URL(this.getAttribute("project"), document.baseURI).href);
       const facingMode = this.getAttribute("camera") ?? "user";
@@ -244,7 +244,7 @@ export class MagpieTrainer extends HTMLElement {
       this.status("Exporting…");
       const bytes = await this.exportOnnx();
       const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
-      const name = `magpie-${this.getAttribute("backbone") ?? "mobilenet_v2"}.onnx`;
+      const name = `magpie-${this.session.info().backbone}.onnx`;
       Object.assign(document.createElement("a"), { href: url, download: name }).click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
       this.status(`Exported ${name}.`);

@@ -119,7 +119,7 @@ enum Command {
 #[derive(Args, Debug, Clone)]
 struct BackboneArgs {
     /// Which backbone to run (a trained model's own backbone wins).
-    #[arg(long, default_value = "mobilenet_v2")]
+    #[arg(long, default_value_t)]
     backbone: BackboneKind,
     /// Burn record to load [default: $MAGPIE_WEIGHTS/<backbone>.bpk, else the upstream artifact].
     #[arg(long)]

@@ -200,7 +200,8 @@ impl FewShotSession {
                 }
                 info.backbone
             }
-            (None, wanted) => wanted.unwrap_or("mobilenet_v2").parse().map_err(js_error)?,
+            (None, Some(wanted)) => wanted.parse().map_err(js_error)?,
+            (None, None) => BackboneKind::default(),
         };
 
         let defaults = TrainConfig::default();
