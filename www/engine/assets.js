@@ -47,9 +47,12 @@ export function pageEngine() {
 }
 
 /** The weight options a session is made with when it names none: each served record's URL
- * (`weightsUrls`, by backbone id), or the configured folder (`weightsBase`). */
+ * (`weightsUrls`, by backbone id) and, for a record served beside them but not in the map (an
+ * opt-in VGG16 added to a hosted folder), their folder (`weightsBase`); or the configured folder. */
 export function weightOptions() {
-  return assetsUrl ? { weightsBase: new URL("www/weights/", assetsUrl).href } : { weightsUrls: { ...WEIGHTS } };
+  if (assetsUrl) return { weightsBase: new URL("www/weights/", assetsUrl).href };
+  const [any] = Object.values(WEIGHTS);
+  return { weightsUrls: { ...WEIGHTS }, ...(any ? { weightsBase: new URL(".", any).href } : {}) };
 }
 
 /** What to do when one of the engine's files did not load. */
