@@ -49,7 +49,8 @@ fi
 
 if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
   echo "setup: cargo install trunk 0.21"
-  cargo install trunk --version "~0.21" --locked --force
+  # No default features: no TLS stack and no update check (trunk runs offline here, Trunk.toml).
+  cargo install trunk --version "~0.21" --locked --force --no-default-features
 fi
 took "wasm-bindgen and trunk"
 
