@@ -74,7 +74,7 @@ export class Engine {
       this.started = true;
       return value;
     }, (error) => {
-      this.fail(error.message);
+      this.fail(`${error.message}: ${ASSETS_HINT}`);
       throw this.dead;
     });
     this.ready.catch(() => {}); // Its callers see the rejection; an idle pool engine has none.
@@ -92,7 +92,7 @@ export class Engine {
       why = await fetch(source).then((r) => (!r.ok ? `HTTP ${r.status}`
         : `served as ${r.headers.get("content-type") || "no type"}, or a script it imports did not load`), (e) => e.message);
     }
-    this.fail(`cannot start the engine's worker from ${source} (${why})`);
+    this.fail(`cannot start the engine's worker from ${source} (${why}): ${ASSETS_HINT}`);
   }
 
   /** Calls `method` of `target` (null: a module function; a class name: a static method; a
@@ -123,7 +123,7 @@ export class Engine {
   }
 
   receive(data) {
-    if ("fault" in data) return this.fail(data.fault);
+    if ("fault" in data) return this.fail(this.started ? data.fault : `the engine stopped while starting: ${data.fault}`);
     if ("callback" in data) return this.callbacks.get(data.callback)?.(...data.args);
     const call = this.pending.get(data.id);
     if (!call) return;
@@ -134,12 +134,10 @@ export class Engine {
   }
 
   /** Ends this engine: pending calls reject, the worker goes, and the client is told once if
-   * it had started (an engine that never started tells its callers what to do instead). */
+   * it had started (one that never started rejects its calls with `message` as it is). */
   fail(message) {
     if (this.dead) return;
-    this.dead = this.started
-      ? new EngineFault(`the engine stopped on an internal error: ${message}`)
-      : new Error(`${message}: ${ASSETS_HINT}`);
+    this.dead = this.started ? new EngineFault(`the engine stopped on an internal error: ${message}`) : new Error(message);
     for (const call of this.pending.values()) call.reject(this.dead);
     this.pending.clear();
     this.callbacks.clear();
