@@ -135,13 +135,25 @@ function assertWorks(url, { seen, imagenet, requests, failures, errors, workers 
   assert.ok(weights.length === 3 && new Set(weights).size === 3, `three weight records, once each: ${requests.join("\n")}`);
 }
 
-/** Serves a production build (`dist`) statically, with the app's public files. */
-async function serveBuild(dist, app) {
-  const host = await serveFolders({ "/": dist, "/model.bpk": { type: "application/octet-stream", body: readFileSync(join(APPS, app, "public/model.bpk")) },
-    "/photo.jpg": { type: "image/jpeg", body: readFileSync(join(APPS, app, "public/photo.jpg")) },
-    "/imagenet.png": { type: "image/png", body: readFileSync(join(APPS, app, "public/imagenet.png")) } });
+/** Builds `app` for production (its bundler, `args`), checks that the build emitted the wasm
+ * and the three weight records (in `assets`, under dist/), and serves dist/ statically with
+ * the app's public files; resolves to its URL. */
+async function buildAndServe(app, args, assets = "") {
+  const folder = join(APPS, app);
+  run(folder, join(folder, "node_modules/.bin", app), args);
+  const emitted = readdirSync(join(folder, "dist", assets));
+  assert.ok(emitted.some((f) => f.endsWith(".wasm")) && emitted.filter((f) => f.endsWith(".bpk")).length === 3, `emitted: ${emitted}`);
+  const file = (name, type) => ({ type, body: readFileSync(join(folder, "public", name)) });
+  const host = await serveFolders({ "/": join(folder, "dist"), "/model.bpk": file("model.bpk", "application/octet-stream"),
+    "/photo.jpg": file("photo.jpg", "image/jpeg"), "/imagenet.png": file("imagenet.png", "image/png") });
   servers.push(host.server);
   return host.url;
+}
+
+/** Starts `app`'s dev server (its bundler, `args` then the port) and resolves to its URL. */
+async function startDevServer(app, args) {
+  const port = await freePort();
+  return devServer(join(APPS, app), join(APPS, app, "node_modules/.bin", app), [...args, String(port)], port);
 }
 
 test("publint and arethetypeswrong find nothing in the packed tarball", () => {
@@ -154,33 +166,23 @@ test("publint and arethetypeswrong find nothing in the packed tarball", () => {
 });
 
 test("a Vite app: types check (strict), `vite build` served statically runs both widgets and the API", async () => {
-  const app = join(APPS, "vite");
-  run(app, join(app, "node_modules/.bin/tsc"), ["--noEmit", "-p", "."]);
-  run(app, join(app, "node_modules/.bin/vite"), ["build"]);
-  const emitted = readdirSync(join(app, "dist/assets"));
-  assert.ok(emitted.some((f) => f.endsWith(".wasm")) && emitted.filter((f) => f.endsWith(".bpk")).length === 3, `emitted: ${emitted}`);
-  const url = await serveBuild(join(app, "dist"), "vite");
+  run(join(APPS, "vite"), join(APPS, "vite/node_modules/.bin/tsc"), ["--noEmit", "-p", "."]);
+  const url = await buildAndServe("vite", ["build"], "assets");
   assertWorks(url, await runApp(url));
 });
 
 test("a Vite app on Vite's dev server runs both widgets and the API", async () => {
-  const port = await freePort();
-  const url = await devServer(join(APPS, "vite"), join(APPS, "vite/node_modules/.bin/vite"), ["--host", "127.0.0.1", "--port", String(port), "--strictPort"], port);
+  const url = await startDevServer("vite", ["--host", "127.0.0.1", "--strictPort", "--port"]);
   assertWorks(url, await runApp(url));
 });
 
 test("a webpack 5 app: `webpack --mode production` served statically runs both widgets and the API", async () => {
-  const app = join(APPS, "webpack");
-  run(app, join(app, "node_modules/.bin/webpack"), ["--mode", "production"]);
-  const emitted = readdirSync(join(app, "dist"));
-  assert.ok(emitted.some((f) => f.endsWith(".wasm")) && emitted.filter((f) => f.endsWith(".bpk")).length === 3, `emitted: ${emitted}`);
-  const url = await serveBuild(join(app, "dist"), "webpack");
+  const url = await buildAndServe("webpack", ["--mode", "production"]);
   assertWorks(url, await runApp(url));
 });
 
 test("a webpack 5 app on webpack's dev server runs both widgets and the API", async () => {
-  const port = await freePort();
-  const url = await devServer(join(APPS, "webpack"), join(APPS, "webpack/node_modules/.bin/webpack"), ["serve", "--mode", "development", "--port", String(port)], port);
+  const url = await startDevServer("webpack", ["serve", "--mode", "development", "--port"]);
   assertWorks(url, await runApp(url));
 });
 
