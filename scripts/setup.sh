@@ -2,9 +2,8 @@
 # Installs every tool the project needs, idempotently: Debian packages (Chromium, Mesa's Vulkan driver),
 # the wasm target, trunk, wasm-bindgen-cli at the Cargo.lock version, and the npm packages
 # (playwright-core, binaryen's wasm-opt), onnxruntime for the ONNX export's tests. Then fetches and converts the model weights.
-# The two long builds, the wasm crate and the native CLI that converts the weights, compile in the
-# background from the start, beside the tool installs, so that no core waits on one crate's
-# compile or link; trunk and scripts/weights.sh then find them built. Each phase says how long it took.
+# The wasm crate, the longest build and one that leaves a core idle for minutes (fat LTO), compiles
+# in the background from the start; trunk then finds it built. Each phase says how long it took.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -26,12 +25,8 @@ wasm_log="$MAGPIE_WASM_TARGET_DIR/setup-cargo.log"
 CARGO_TARGET_DIR="$MAGPIE_WASM_TARGET_DIR" cargo build --target=wasm32-unknown-unknown --manifest-path Cargo.toml \
   --profile web --no-default-features > "$wasm_log" 2>&1 &
 wasm_pid=$!
-# scripts/weights.sh's own build of the CLI then waits for this one and reports any error.
-mkdir -p "$CARGO_TARGET_DIR"
-cargo build --release --bin magpie > "$CARGO_TARGET_DIR/setup-cargo.log" 2>&1 &
-cli_pid=$!
-trap 'kill "$wasm_pid" "$cli_pid" 2>/dev/null || true' EXIT
-echo "setup: building the wasm crate and the native CLI in the background (logs: $wasm_log, $CARGO_TARGET_DIR/setup-cargo.log)"
+trap 'kill "$wasm_pid" 2>/dev/null || true' EXIT
+echo "setup: building the wasm crate in the background (log: $wasm_log)"
 
 need_apt=()
 for pkg in chromium mesa-vulkan-drivers libvulkan1 python3-pip python3-venv; do
@@ -90,8 +85,7 @@ cargo fetch --quiet
 took "cargo fetch"
 echo "setup: model weights"
 bash scripts/weights.sh
-wait "$cli_pid" || true
-took "model weights (the rest of the native CLI build, and the conversion)"
+took "model weights (the native CLI build and the conversion)"
 if ! wait "$wasm_pid"; then
   tail -n 40 "$wasm_log"
   echo "setup: the wasm build failed (log: $wasm_log)" >&2
