@@ -9,9 +9,11 @@
 #   - a few-shot run end to end (`magpie fewshot`, 10-shot, 1 seed), its wall time;
 # then the median of rounds and the spread per figure, wgpu/cpu ratios, and how far the wgpu
 # features are from the CPU's (max relative difference, bound 1e-3) on the shared photos.
-#   bash bench/gpu.sh                 build here (release CLI and example), then run
-#   bash bench/gpu.sh --prepared DIR  run with what DIR holds (bin/, weights/, data/, images/),
-#                                     as `bash bench/gpu.sh --pack DIR` left it for the device
+#   bash bench/gpu.sh                   build here (release CLI and example), pack, then run
+#   bash bench/gpu.sh --pack             only pack: bench/out/gpu-pack.tar.xz (stripped binaries,
+#                                        the served weights, 120 photos a class, 4 photos; about
+#                                        40 MB, under the device's 64 MiB carry)
+#   bash bench/gpu.sh --prepared FILE    run from such a pack (on the device: no build there)
 #   ROUNDS=3, SHOTS="100 10" (the fewshot runs) by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,22 +21,33 @@ rounds="${ROUNDS:-3}"
 shot_runs="${SHOTS:-100 10}"
 mode="${1:-}"
 if [ "$mode" = "--prepared" ]; then
-  pack="$2"
+  tarball="$2"
 else
   source scripts/env.sh
   python3 scripts/fetch_assets.py
   cargo build --release --bin magpie --example backbone_timing
-  pack="${2:-bench/out/gpu-pack}"
-  rm -rf "$pack"
-  mkdir -p "$pack/bin" "$pack/weights" "$pack/data" "$pack/images"
-  cp "$CARGO_TARGET_DIR/release/magpie" "$CARGO_TARGET_DIR/release/examples/backbone_timing" "$pack/bin/"
-  cp www/weights/mobilenet_v2.bpk www/weights/efficientnet_lite0.bpk "$pack/weights/"
-  cp -r "$MAGPIE_ASSETS/datasets/sign-language-digits/Dataset/." "$pack/data/"
-  for photo in chelsea.png coffee.png bird.bmp hot_dog.jpg; do cp "$MAGPIE_ASSETS/images/$photo" "$pack/images/"; done
-  echo "gpu: packed $pack ($(du -sh "$pack" | cut -f1))"
+  staging="$(mktemp -d)"
+  mkdir -p "$staging/bin" "$staging/weights" "$staging/data" "$staging/images"
+  cp "$CARGO_TARGET_DIR/release/magpie" "$CARGO_TARGET_DIR/release/examples/backbone_timing" "$staging/bin/"
+  strip "$staging"/bin/*
+  # The records the app serves (int8, dequantized on load), as the app's figures are for them.
+  for backbone in mobilenet_v2 efficientnet_lite0; do cp "www/weights/$backbone.int8.bpk" "$staging/weights/"; done
+  digits="$MAGPIE_ASSETS/datasets/sign-language-digits/Dataset"
+  for class in "$digits"/*/; do
+    name="$(basename "$class")"
+    mkdir -p "$staging/data/$name"
+    find "$class" -maxdepth 1 -type f | sort | head -n 120 | xargs -I{} cp {} "$staging/data/$name/"
+  done
+  for photo in chelsea.png coffee.png bird.bmp hot_dog.jpg; do cp "$MAGPIE_ASSETS/images/$photo" "$staging/images/"; done
+  mkdir -p bench/out
+  tarball="bench/out/gpu-pack.tar.xz"
+  tar -C "$staging" -cJf "$tarball" .
+  rm -rf "$staging"
+  echo "gpu: packed $tarball ($(du -h "$tarball" | cut -f1))"
   [ "$mode" = "--pack" ] && exit 0
 fi
-pack="$(cd "$pack" && pwd)"
+pack="$(mktemp -d)"
+tar -C "$pack" -xJf "$tarball"
 out="$(mktemp -d)"
 export MAGPIE_WEIGHTS="$pack/weights"
 echo "gpu: $(uname -m), $(nproc) cores"; if command -v nvidia-smi >/dev/null; then nvidia-smi -L; fi
@@ -48,7 +61,7 @@ for round in $(seq "$rounds"); do
       cache="$(mktemp -d)"
       start=$EPOCHREALTIME
       CARGO_TARGET_DIR="$cache" "$pack/bin/magpie" fewshot --data "$pack/data" --backend "$backend" \
-        --shots "$shots" --seeds 1 > "$out/fewshot-$shots-$backend-$round.txt" 2> "$out/fewshot-$shots-$backend-$round.err"
+        --weights "$pack/weights/mobilenet_v2.int8.bpk" --shots "$shots" --seeds 1 --max-test 20 > "$out/fewshot-$shots-$backend-$round.txt" 2> "$out/fewshot-$shots-$backend-$round.err"
       wall=$(python3 -c "print(round($EPOCHREALTIME - $start, 3))")
       echo "{\"round\":$round,\"backend\":\"$backend\",\"shots\":$shots,\"wall_s\":$wall}" >> "$out/fewshot.jsonl"
       rm -rf "$cache"
@@ -65,7 +78,11 @@ def add(backend, name, value):
 for line in (out / "backbones.jsonl").read_text().splitlines():
     r = json.loads(line)
     for key in ("load_ms", "b1_first_ms", "b1_warm_ms", "b32_first_ms", "b32_warm_ms"):
-        add(r["backend"], f'{r["backbone"]} {key}', r[key])
+        if key in r:
+            add(r["backend"], f'{r["backbone"]} {key}', r[key])
+    for key in ("b1_error", "b32_error"):
+        if key in r:
+            print(f'{r["backend"]} {r["backbone"]} {key[:-6]}: refused: {r[key]}')
 for line in (out / "fewshot.jsonl").read_text().splitlines():
     r = json.loads(line)
     name = f'fewshot {r["shots"]}-shot'

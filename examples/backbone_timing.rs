@@ -1,6 +1,7 @@
 //! Backbone timings for `bench/gpu.sh`: on one backend, loads MobileNetV2 and EfficientNet-Lite0
-//! (the f32 records under `$MAGPIE_WEIGHTS`, else `www/weights/`) and times `embed` at batch 1
-//! and 32: the first call (pipelines compiled, memory allocated) and the median of 5 warm calls.
+//! (the records the app serves, under `$MAGPIE_WEIGHTS`, else `www/weights/`) and times `embed` at batch 1
+//! and 32: the first call (pipelines compiled, memory allocated) and the median of 5 warm calls
+//! (a batch the device refuses is reported as `b<N>_error`).
 //! Prints one JSON line per backbone and writes each photo's pooled features to `FEATURES`, for
 //! comparing the backends.
 //!   cargo run --release --example backbone_timing -- <cpu|wgpu> FEATURES IMAGE...
@@ -54,7 +55,7 @@ async fn run() -> anyhow::Result<()> {
     let device_ms = ms(start);
     let mut features = serde_json::Map::new();
     for kind in [BackboneKind::MobilenetV2, BackboneKind::EfficientnetLite0] {
-        let file = weights_dir().join(record::file_name(kind, Precision::F32));
+        let file = weights_dir().join(record::file_name(kind, Precision::served(kind)));
         let bytes = std::fs::read(&file).with_context(|| file.display().to_string())?;
         let start = Instant::now();
         let model = record::load(bytes, &device)?;
@@ -64,7 +65,11 @@ async fn run() -> anyhow::Result<()> {
         for batch in [1, 32] {
             let input: Vec<_> = views.iter().copied().cycle().take(batch).collect();
             let start = Instant::now();
-            model.embed(&input, &device).await?;
+            // A batch the device refuses (a tensor over its largest buffer) is reported, not fatal.
+            if let Err(e) = model.embed(&input, &device).await {
+                line[format!("b{batch}_error")] = json!(e.to_string().lines().next());
+                continue;
+            }
             let first = ms(start);
             let mut warm = Vec::with_capacity(WARM);
             for _ in 0..WARM {
