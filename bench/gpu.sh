@@ -36,7 +36,7 @@ else
   for class in "$digits"/*/; do
     name="$(basename "$class")"
     mkdir -p "$staging/data/$name"
-    find "$class" -maxdepth 1 -type f | sort | head -n 120 | xargs -I{} cp {} "$staging/data/$name/"
+    find "$class" -maxdepth 1 -type f | sort | sed -n '1,120p' | xargs -I{} cp {} "$staging/data/$name/"
   done
   for photo in chelsea.png coffee.png bird.bmp hot_dog.jpg; do cp "$MAGPIE_ASSETS/images/$photo" "$staging/images/"; done
   mkdir -p bench/out
