@@ -13,7 +13,10 @@
 #   bash bench/gpu.sh --pack             only pack: bench/out/gpu-pack.tar.xz (stripped binaries,
 #                                        the served weights, 120 photos a class, 4 photos; about
 #                                        40 MB, under the device's 64 MiB carry)
-#   bash bench/gpu.sh --prepared FILE    run from such a pack (on the device: no build there)
+#   bash bench/gpu.sh --prepared FILE    run from such a pack (on the device: no build there).
+#     The device call: carry [".gl", "bench/out/gpu-pack.tar.xz"] (.gl: the Vulkan loader debs, as
+#     the device tool's README shows), command `for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig;
+#     bash bench/gpu.sh --prepared bench/out/gpu-pack.tar.xz`, timeout 480 s.
 #   ROUNDS=3, SHOTS="100 10" (the fewshot runs) by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
