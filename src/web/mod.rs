@@ -184,20 +184,6 @@ async fn adapter_info() -> Option<AdapterInfo> {
     })
 }
 
-/// Where the weight options (`weightsUrl`, `weightsUrls`, `weightsBase`) of both `create`s
-/// say the served records are.
-fn served_records(
-    url: &Option<String>,
-    urls: &BTreeMap<String, String>,
-    base: &Option<String>,
-) -> ServedRecords {
-    ServedRecords {
-        url: url.clone(),
-        urls: urls.clone(),
-        base: base.clone(),
-    }
-}
-
 /// Downloads `kind`'s served record from where `served` says: its URL and bytes, or a message
 /// naming the URL that failed and what to do (a missing file, or a page served in its place).
 async fn fetch_weights(
@@ -294,11 +280,11 @@ impl ImageNetModel {
         } else {
             None
         };
-        let served = served_records(
-            &options.weights_url,
-            &options.weights_urls,
-            &options.weights_base,
-        );
+        let served = ServedRecords {
+            url: options.weights_url,
+            urls: options.weights_urls,
+            base: options.weights_base,
+        };
         let (url, bytes) = fetch_weights(kind, &served).await?;
         let weight_bytes = bytes.len();
         let model = parse_backbone(kind, &url, bytes, &device)?;

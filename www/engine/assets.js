@@ -1,8 +1,9 @@
 // Where the engine's files are: its worker, the wasm module and binary, and the weight records.
 // By default each is written as `new URL("<literal path>", import.meta.url)` (the worker inside
-// `new Worker(…)`), the form Vite and webpack 5 follow by themselves: a build emits the
-// files and rewrites the URLs, and the package hosted as is finds them next to this folder. `configure({ assetsUrl })` points the engine at a folder that holds the package's
-// files instead (a CDN, or a site that serves them from its own path).
+// `new Worker(…)`), the form Vite and webpack 5 follow by themselves: a build emits the files
+// and rewrites the URLs, and the package hosted as is finds them next to this folder.
+// `configure({ assetsUrl })` points the engine at a folder that holds the package's files
+// instead (a CDN, or a site that serves them from its own path).
 
 import WEIGHTS from "../weights/index.js";
 

@@ -177,7 +177,7 @@ class Pool {
     // An engine that faulted or never started is dropped (its job rejected already).
     this.members = this.members.filter((m) => !m.engine.dead);
     while (this.waiting.length) {
-      let member = this.members.find((m) => !m.busy && !m.engine.dead);
+      let member = this.members.find((m) => !m.busy);
       if (!member && this.members.length < this.size) {
         member = { engine: new Engine(() => this.dispatch()), helpers: new Map(), busy: false };
         this.members.push(member);

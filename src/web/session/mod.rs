@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 
 use self::frames::Frame;
 use super::source::{self, ImageSource};
-use super::{Backends, fetch, fetch_weights, js_error, options, parse_backbone, served_records};
+use super::{Backends, fetch, fetch_weights, js_error, options, parse_backbone};
 use crate::backbone::{BackboneKind, Features};
 use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
@@ -29,6 +29,7 @@ use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
 use crate::training::{CancelToken, StageTimes, evaluate_rows, measure_stages};
 use crate::weights::PretrainedBackbone;
+use crate::weights::served::ServedRecords;
 
 /// Options of [`FewShotSession::create`].
 #[derive(Debug, Default, Deserialize)]
@@ -210,11 +211,11 @@ impl FewShotSession {
             ..defaults
         };
         let mut measured = Vec::new();
-        let served = served_records(
-            &options.weights_url,
-            &options.weights_urls,
-            &options.weights_base,
-        );
+        let served = ServedRecords {
+            url: options.weights_url,
+            urls: options.weights_urls,
+            base: options.weights_base,
+        };
         let asked = (
             parse_backend(options.backend.as_deref())?,
             parse_backend(options.head_backend.as_deref())?,
