@@ -2,7 +2,7 @@
 // embedded by the pool's workers (www/engine/client.js: one per core but one, at most 4), their
 // augmented views across the pool's workers and the session's own ("alone": by the session's
 // worker only, as before the pool took views). For each variant, in interleaved rounds:
-// SAMPLES photos added one after another through the client's `addExample` (each frame in the
+// SAMPLES photos added one after another through the client's `addSample` (each frame in the
 // pool, as the page adds them), then
 // `embedViews` until none is left (4 views each, the default settings), on the default path
 // (MobileNetV2, automatic backend). The pool size is set by the `navigator.hardwareConcurrency`
@@ -38,12 +38,12 @@ async function round(browser, url, variant) {
     const label = (i) => `digit ${Math.floor(i / (samples / 4 + 1))}`;
     // Warm up: every pool worker started, with its weights, and the session's views path.
     const warm = blobs.filter((_, i) => i % (samples / 4 + 1) === samples / 4);
-    for (const [i, b] of warm.entries()) await session.addExample(`warm ${i % 2}`, b);
+    for (const [i, b] of warm.entries()) await session.addSample(`warm ${i % 2}`, b);
     const views = () => (alone ? session.call("embedViews", [4]) : session.embedViews(4));
     while (await views() > 0);
     const timed = blobs.filter((_, i) => i % (samples / 4 + 1) !== samples / 4);
     const t0 = performance.now();
-    for (const [i, b] of timed.entries()) await session.addExample(label(i), b);
+    for (const [i, b] of timed.entries()) await session.addSample(label(i), b);
     const t1 = performance.now();
     while (await views() > 0);
     const t2 = performance.now();

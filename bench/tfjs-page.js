@@ -228,15 +228,15 @@ window.bench = {
     // Stored embeddings go in as an app restores them: rows with the session's key, next to a
     // placeholder frame (never embedded: training below uses no augmented views).
     const frame = new ImageData(8, 8);
-    const probe = await session.addExample("probe", frame);
-    const { key, rows: probeRows } = session.exampleEmbedding(probe);
+    const probe = await session.addSample("probe", frame);
+    const { key, rows: probeRows } = session.sampleEmbedding(probe);
     session.removeClass(0);
     const views = probeRows.length / embeddings.dim;
     for (const [i, row] of embeddings.rows.entries()) {
       const bits = toF16(row.features);
       const rows = new Uint16Array(bits.length * views);
       for (let v = 0; v < views; v += 1) rows.set(bits, v * bits.length);
-      await session.addExample(row.label, frame, { id: `e${i}`, embedding: { key, shape: [embeddings.dim], rows } });
+      await session.addSample(row.label, frame, { id: `e${i}`, embedding: { key, shape: [embeddings.dim], rows } });
     }
     const summary = await session.train({
       head: { kind: "mlp", hidden: 100 }, features: "pooled", epochs, batchSize: 16, learningRate: 1e-3, validationFraction: 0,
@@ -264,8 +264,8 @@ window.bench = {
     canvas.getContext("2d").drawImage(await createImageBitmap(await (await fetch(photo)).blob()), 0, 0, side, side);
     const jpeg = await (await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 })).arrayBuffer();
     const capture = () => new Blob([jpeg], { type: "image/jpeg" });
-    const probe = await session.addExample("probe", capture());
-    const { key, shape, rows } = session.exampleEmbedding(probe);
+    const probe = await session.addSample("probe", capture());
+    const { key, shape, rows } = session.sampleEmbedding(probe);
     const kept = () => {
       const { cachedViews: views, cachedBytes } = session.info();
       return { views, cachedBytes };
@@ -275,7 +275,7 @@ window.bench = {
     try {
       for (const target of counts) {
         for (; added < target; added += 1) {
-          await session.addExample(`class ${added % 10}`, capture(), { embedding: { key, shape, rows } });
+          await session.addSample(`class ${added % 10}`, capture(), { embedding: { key, shape, rows } });
         }
         results.push({ samples: added, ...kept(), ...memory(wasm) });
       }

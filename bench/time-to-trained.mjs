@@ -75,7 +75,7 @@ async function app(browser, url, withRows) {
     };
     const out = [];
     for (const sample of project.samples.values()) {
-      const { rows } = await project.session.exampleEmbedding(sample.id);
+      const { rows } = await project.session.sampleEmbedding(sample.id);
       const label = project.classes.find((c) => c.id === sample.classId).name;
       // Each row starts with the pooled embedding (1280 values), the spatial map after it.
       out.push({ label, features: [...rows.slice(0, 1280)].map(half) });

@@ -12,10 +12,12 @@ if [ ! -s dist/magpie_bg.wasm ] || [ ! -s www/weights/index.json ]; then
 fi
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 rm -rf "$out"
-mkdir -p "$out/www/widget" "$out/www/engine" "$out/www/weights"
+mkdir -p "$out/www/widget" "$out/www/core" "$out/www/ui" "$out/www/engine" "$out/www/weights"
 cp dist/magpie.js dist/magpie_bg.wasm dist/magpie.d.ts NOTICES.md "$out/"
 cp www/widgets.js www/widgets.d.ts "$out/www/"
 cp www/widget/*.js "$out/www/widget/"
+cp www/core/*.js "$out/www/core/"
+cp www/ui/*.js "$out/www/ui/"
 cp www/engine/*.js www/engine/*.d.ts "$out/www/engine/"
 cp www/weights/index.json www/weights/index.js "$out/www/weights/"
 for file in $(node -e 'for (const w of require("./www/weights/index.json")) console.log(w.file)'); do

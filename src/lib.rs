@@ -28,6 +28,7 @@ pub mod classifier;
 pub mod clock;
 pub mod dataset;
 pub mod device;
+pub mod error_name;
 pub mod export;
 pub mod head;
 pub mod image;

@@ -1,28 +1,32 @@
-// The magpie page: classes → capture → train → preview, with projects saved in IndexedDB. It
-// uses the engine through its one JS client (engine/client.js), like the widgets: the engine
-// runs in a worker, so the page's thread stays free for the camera and the controls.
+// The magpie page: classes → capture → train → preview, with projects saved in IndexedDB. Its
+// views draw the headless core (core/: the project with its samples, the camera, recording,
+// training, the preview), as <magpie-trainer> does; the engine runs in a worker behind its one
+// JS client (engine/client.js), so the page's thread stays free for the camera and the controls.
 import { $, formatBytes, messageOf, notice, status, toast } from "./app/dom.js";
 import * as store from "./app/store.js";
-import { Project, newId } from "./app/project.js";
-import { Camera } from "./app/camera.js";
-import { Recorder } from "./app/capture.js";
+import { Project } from "./core/project.js";
+import { Camera } from "./core/camera.js";
+import { Recorder } from "./core/recorder.js";
+import { Training } from "./core/training.js";
+import { Preview } from "./core/preview.js";
 import { ClassesView } from "./app/classes-view.js";
 import { TrainingView } from "./app/training-view.js";
 import { ResultsView } from "./app/results-view.js";
 import { PreviewView } from "./app/preview-view.js";
-import { download, projectFile, readProjectFile, safeName } from "./app/files.js";
-import { api, client, onFault } from "./engine/client.js";
+import { projectFile, readProjectFile, safeName } from "./core/project-file.js";
+import { download } from "./ui/download.js";
+import { api, client } from "./engine/client.js";
 import { lockProject } from "./app/tab-lock.js";
 
-/** What the backbone picker says about each backbone. */
-const BACKBONES = {
-  mobilenet_v2: "MobileNetV2 1.0 (default)",
-  efficientnet_lite0: "EfficientNet-Lite0",
-  mobilenet_v1_025: "MobileNetV1 0.25 (smallest, fastest)",
-  vgg16: "VGG16 (textbook; large)",
+/** The backbones the engine offers, as the picker shows them: `{ id, name, note, isDefault, optIn }`. */
+const backbones = () => client.catalogue.backboneChoices;
+/** A backbone's name, with its note ("MobileNetV2 1.0 (default)"). */
+const labelOf = (id) => {
+  const choice = backbones().find((b) => b.id === id);
+  return choice ? `${choice.name}${choice.note ? ` (${choice.note})` : ""}` : id;
 };
-/** Backbones offered only when their weights are served (a user converts them; see README). */
-const OPT_IN = new Set(["vgg16"]);
+/** A backbone's name alone. */
+const nameOf = (id) => backbones().find((b) => b.id === id)?.name ?? id;
 const params = new URLSearchParams(location.search);
 const LAST = "magpie.project";
 const BACKEND = "magpie.backend";
@@ -34,9 +38,11 @@ class App {
     this.project = null;
     this.camera = new Camera($("video"));
     this.recorder = new Recorder(this.camera, null, {
-      rate: () => Number($("capture-rate").value) || 10,
+      rate: () => Number($("capture-rate").value),
       report: (error) => status(messageOf(error), "error"),
     });
+    this.trainer = new Training();
+    this.previewer = new Preview(this.camera, this.recorder, this.trainer);
     this.classes = new ClassesView(this);
     this.training = new TrainingView(this);
     this.results = new ResultsView(this);
@@ -62,11 +68,10 @@ class App {
     return { delay: Number($("capture-delay").value) || 0, duration: Number($("capture-duration").value) || 1 };
   }
 
-  /** Session options: the CPU once the GPU was lost; else the chosen backend for both stages;
-   * on "automatic", the placement measured for this backbone on an earlier visit (measuring
-   * takes a few passes). */
+  /** Session options: the chosen backend for both stages; on "automatic", the placement
+   * measured for this backbone on an earlier visit (measuring takes a few passes). (After a
+   * GPU device loss the project goes on with the CPU by itself.) */
   sessionOptions(backbone) {
-    if (this.gpuLost) return { backend: "cpu", headBackend: "cpu" };
     const backend = $("backend").value;
     if (backend !== "auto") return { backend, headBackend: backend };
     const remembered = JSON.parse(localStorage.getItem(`${PLACEMENT}${backbone}`) ?? "null");
@@ -92,7 +97,7 @@ class App {
     });
     $("mirror").checked = this.camera.mirror;
     $("mirror").addEventListener("change", (e) => this.camera.setMirror(e.target.checked));
-    for (const id of client.catalogue.backbones) if (!OPT_IN.has(id)) $("backbone").append(new Option(BACKBONES[id] ?? id, id));
+    for (const b of backbones()) if (!b.optIn) $("backbone").append(new Option(labelOf(b.id), b.id));
     $("backbone").addEventListener("change", (e) => this.switchBackbone(e.target.value));
     $("backend").value = localStorage.getItem(BACKEND) ?? "auto";
     $("backend").addEventListener("change", (e) => {
@@ -143,13 +148,15 @@ class App {
    * renders it and loads its session. */
   async show(project, steal = false) {
     this.recorder.stop();
-    this.project?.close();
+    this.project?.dispose();
     await this.lock?.release();
     this.lock = null;
     this.project = project;
     this.recorder.project = project;
+    this.trainer.project = project;
+    this.previewer.project = project;
     localStorage.setItem(LAST, project.id);
-    project.addEventListener("change", (e) => this.changed(project, e.detail.what));
+    project.addEventListener("change", (e) => this.changed(project, e.detail));
     await this.claim(project, steal);
     this.showSaving(project);
     $("project-name").value = project.name;
@@ -194,11 +201,10 @@ class App {
       "Your work is kept in this tab only: use “Export project” to keep a copy.");
   }
 
-  /** Loads the project's backbone (again), re-adding its samples; `note` is added to the
-   * ready message. */
-  async startSession(note = "") {
+  /** Loads the project's backbone (again), re-adding its samples. */
+  async startSession() {
     const project = this.project;
-    const name = BACKBONES[project.backbone]?.replace(/ \(.*/, "") ?? project.backbone;
+    const name = nameOf(project.backbone);
     status(`Loading ${name}…`);
     this.render();
     const started = performance.now();
@@ -208,32 +214,39 @@ class App {
         await project.start(this.sessionOptions(project.backbone), progress);
       } catch (error) {
         // A remembered placement may name a backend this browser no longer has: measure again.
-        if (!/not available/.test(messageOf(error))) throw error;
+        if (error.name !== "BackendUnavailable") throw error;
         localStorage.removeItem(`${PLACEMENT}${project.backbone}`);
         await project.start(this.sessionOptions(project.backbone), progress);
       }
-      if (project !== this.project) return;
-      const info = project.sessionInfo;
-      const where = (b) => (b === "wgpu" ? "WebGPU" : "CPU");
-      const placement = info.placement;
-      const measured = placement.measured.find((m) => m[0] === placement.backbone)?.[1];
-      if (measured) {
-        localStorage.setItem(`magpie.speed.${project.backbone}`, measured.backboneMs.toFixed(0));
-        localStorage.setItem(`${PLACEMENT}${project.backbone}`, JSON.stringify({ backbone: placement.backbone, head: placement.head }));
-      }
-      const notice = placement.fallbackReason ? ` WebGPU unavailable (${placement.fallbackReason}); using the CPU.` : "";
-      status(`${name} ready on ${where(placement.backbone)}` +
-        (placement.head !== placement.backbone ? ` (head on ${where(placement.head)})` : "") +
-        ` in ${((performance.now() - started) / 1000).toFixed(1)} s.${notice}${note ? ` ${note}` : ""}`,
-        notice || note ? "warning" : "info");
-      $("backend-shown").textContent = `Backbone on ${where(placement.backbone)}, head on ${where(placement.head)}.`;
-      await this.describeBackbones();
-      const served = this.weights.find((w) => w.id === project.backbone)?.file;
-      keepOffline([...(served ? [`www/weights/${served}`] : []), "www/weights/index.json"]);
+      await this.ready(project, started);
     } catch (error) {
       if (project === this.project) status(`Could not load the model: ${messageOf(error)}. Your samples are kept.`, "error");
     }
     this.render();
+  }
+
+  /** Says that `project`'s session, started at `started`, is ready, and where it runs; `note` is
+   * added. */
+  async ready(project, started, note = "") {
+    if (project !== this.project) return;
+    const name = nameOf(project.backbone);
+    const info = project.sessionInfo;
+    const where = (b) => (b === "wgpu" ? "WebGPU" : "CPU");
+    const placement = info.placement;
+    const measured = placement.measured.find((m) => m[0] === placement.backbone)?.[1];
+    if (measured) {
+      localStorage.setItem(`magpie.speed.${project.backbone}`, measured.backboneMs.toFixed(0));
+      localStorage.setItem(`${PLACEMENT}${project.backbone}`, JSON.stringify({ backbone: placement.backbone, head: placement.head }));
+    }
+    const notice = placement.fallbackReason ? ` WebGPU unavailable (${placement.fallbackReason}); using the CPU.` : "";
+    status(`${name} ready on ${where(placement.backbone)}` +
+      (placement.head !== placement.backbone ? ` (head on ${where(placement.head)})` : "") +
+      ` in ${((performance.now() - started) / 1000).toFixed(1)} s.${notice}${note ? ` ${note}` : ""}`,
+      notice || note ? "warning" : "info");
+    $("backend-shown").textContent = `Backbone on ${where(placement.backbone)}, head on ${where(placement.head)}.`;
+    await this.describeBackbones();
+    const served = this.weights.find((w) => w.id === project.backbone)?.file;
+    keepOffline([...(served ? [`www/weights/${served}`] : []), "www/weights/index.json"]);
   }
 
   /** Backbone picker details: download sizes (from the served weights index) and the speed
@@ -241,26 +254,35 @@ class App {
   async describeBackbones() {
     this.weights ??= await fetch("www/weights/index.json").then((r) => r.json()).catch(() => []);
     const picker = $("backbone");
-    for (const id of OPT_IN) {
+    for (const { id, optIn } of backbones()) {
       const served = this.weights.some((w) => w.id === id) || this.project?.backbone === id;
-      if (served && ![...picker.options].some((o) => o.value === id)) picker.append(new Option(BACKBONES[id] ?? id, id));
+      if (optIn && served && ![...picker.options].some((o) => o.value === id)) picker.append(new Option(labelOf(id), id));
     }
     picker.value = this.project?.backbone ?? picker.value;
     for (const option of picker.options) {
       const bytes = this.weights.find((w) => w.id === option.value)?.bytes;
-      option.textContent = `${BACKBONES[option.value] ?? option.value}${bytes ? ` · ${formatBytes(bytes)}` : ""}`;
+      option.textContent = `${labelOf(option.value)}${bytes ? ` · ${formatBytes(bytes)}` : ""}`;
     }
     const speed = localStorage.getItem(`magpie.speed.${picker.value}`);
-    const large = OPT_IN.has(picker.value)
+    const large = backbones().find((b) => b.id === picker.value)?.optIn
       ? "A large download that needs about 1 GB of memory, and slow without a GPU. " : "";
     $("backbone-info").textContent = large + (speed ? `≈ ${speed} ms per frame on this device.` : "");
   }
 
   /** Reacts to a project change. */
-  changed(project, what) {
+  changed(project, { what, ...detail }) {
     if (project !== this.project) return;
+    if (what === "fault") {
+      this.restarted = performance.now();
+      status(`The engine stopped on an internal error (${detail.message}) and restarts; your samples and model are kept.`, "error");
+      return;
+    }
+    if (what === "session" && this.restarted) {
+      const started = this.restarted;
+      this.restarted = null;
+      if (project.session) this.ready(project, started, "Restarted after an internal error; your samples and model are kept.");
+    }
     if (what === "device-lost") {
-      this.gpuLost = true;
       status("The GPU stopped working (device lost); going on with the CPU. Your samples and model are kept.", "warning");
       $("backend-shown").textContent = "Backbone on CPU, head on CPU.";
       return;
@@ -297,14 +319,14 @@ class App {
   /** A new project (two empty classes), made current. */
   async create() {
     const count = (await store.listProjects().catch(() => [])).length;
-    const project = await Project.create(`Project ${count + 1}`, params.get("backbone") ?? "mobilenet_v2");
+    const project = await Project.create({ name: `Project ${count + 1}`, backbone: params.get("backbone") ?? undefined, storage: store });
     await project.save();
     await this.show(project);
   }
 
   /** Opens a stored project (taking it from another tab that has it open when `steal`). */
   async open(id, steal = false) {
-    const project = await Project.load(id).catch((e) => { status(messageOf(e), "error"); return null; });
+    const project = await Project.load(store, id).catch((e) => { status(messageOf(e), "error"); return null; });
     if (project) await this.show(project, steal);
   }
 
@@ -356,7 +378,7 @@ class App {
   async importProject(file) {
     status(`Checking ${file.name}…`);
     try {
-      const { record, samples } = await readProjectFile(file, newId);
+      const { record, samples } = await readProjectFile(file);
       await store.saveWholeProject(record, samples);
       await this.open(record.id);
     } catch (error) {
@@ -374,15 +396,6 @@ async function keepOffline(urls) {
 // The engine's JS API on `window.magpie`, for tests and the console.
 window.magpie = { ...window.magpie, ...api, client };
 await client.current();
-// After an engine fault (the client has dropped its worker; the next call starts a fresh one):
-// the project's session rebuilt from its samples and model (they live here and in IndexedDB).
-onFault(async (message) => {
-  status(`The engine stopped on an internal error (${message}) and restarts; your samples and model are kept.`, "error");
-  await client.current();
-  // A fresh engine asks for a fresh GPU device.
-  app.gpuLost = false;
-  await app.startSession("Restarted after an internal error; your samples and model are kept.");
-});
 const app = new App();
 window.magpie.app = app;
 // Offline after the first visit: the service worker keeps the app and its weights.

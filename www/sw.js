@@ -1,13 +1,15 @@
 // The service worker: after the first visit the app (page, wasm, scripts, weights) works with
 // no network. Network first so updates arrive; the cache answers when the network cannot. It
 // only ever touches this origin's requests.
-const CACHE = "magpie-v4";
+const CACHE = "magpie-v5";
 const SHELL = [
   "./", "index.html", "magpie.js", "magpie_bg.wasm", "www/app.js", "www/style.css", "www/icon.svg",
-  "www/manifest.webmanifest", "www/widget/bars.js",
-  ...["camera", "capture", "chart", "classes-view", "dom", "files", "preview-view", "project",
-    "results-view", "settings", "store", "tab-lock", "training-view"].map((name) => `www/app/${name}.js`),
-  ...["assets", "client", "frames", "host", "session", "worker"].map((name) => `www/engine/${name}.js`),
+  "www/manifest.webmanifest",
+  ...["chart", "classes-view", "dom", "preview-view", "results-view", "store", "tab-lock", "training-view"]
+    .map((name) => `www/app/${name}.js`),
+  ...["camera", "preview", "project", "project-file", "recorder", "settings", "training"].map((name) => `www/core/${name}.js`),
+  ...["bars", "download", "hold"].map((name) => `www/ui/${name}.js`),
+  ...["assets", "client", "frames", "host", "methods", "remote", "worker"].map((name) => `www/engine/${name}.js`),
   "www/weights/index.js",
 ];
 

@@ -77,6 +77,22 @@ impl BackboneKind {
         }
     }
 
+    /// What a picker says beside the name: the default, the smallest, the opt-in giant.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Self::MobilenetV2 => Some("default"),
+            Self::EfficientnetLite0 => None,
+            Self::MobilenetV1025 => Some("smallest, fastest"),
+            Self::Vgg16 => Some("textbook; large"),
+        }
+    }
+
+    /// Whether its weights are brought by the user (too large to ship): offered only where they
+    /// are served.
+    pub fn opt_in(self) -> bool {
+        self == Self::Vgg16
+    }
+
     /// Square input resolution in pixels.
     pub fn input_size(self) -> usize {
         224

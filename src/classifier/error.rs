@@ -36,7 +36,14 @@ impl fmt::Display for ClassifierError {
     }
 }
 
-impl std::error::Error for ClassifierError {}
+impl std::error::Error for ClassifierError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Device(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<DeviceError> for ClassifierError {
     fn from(e: DeviceError) -> Self {

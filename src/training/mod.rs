@@ -50,7 +50,14 @@ impl fmt::Display for TrainError {
     }
 }
 
-impl std::error::Error for TrainError {}
+impl std::error::Error for TrainError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Device(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<DeviceError> for TrainError {
     fn from(e: DeviceError) -> Self {

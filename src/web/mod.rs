@@ -2,16 +2,18 @@
 //! rejected Promise with a message, never a panic across the boundary.
 
 mod codec;
+mod error;
 mod fault;
 mod fetch;
+mod few_shot;
 mod project;
-mod session;
 mod settings;
 mod source;
 mod types;
 
+use error::EngineError;
+pub use few_shot::FewShotSession;
 pub use project::{class_folders, project_file, read_project, write_project};
-pub use session::FewShotSession;
 pub use settings::{clean_settings, train_options, training_settings};
 use source::ImageSource;
 
@@ -75,16 +77,13 @@ struct ModelInfo {
     precision: crate::weights::Precision,
 }
 
-fn js_error(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
-}
-
 /// Deserializes an options object; `undefined` or `null` give the defaults.
-fn options<T: Default + serde::de::DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
+fn options<T: Default + serde::de::DeserializeOwned>(value: JsValue) -> Result<T, EngineError> {
     if value.is_undefined() || value.is_null() {
         Ok(T::default())
     } else {
-        serde_wasm_bindgen::from_value(value).map_err(|e| js_error(format!("bad options: {e}")))
+        serde_wasm_bindgen::from_value(value)
+            .map_err(|e| EngineError::invalid(format!("bad options: {e}")))
     }
 }
 
@@ -189,14 +188,14 @@ async fn adapter_info() -> Option<AdapterInfo> {
 async fn fetch_weights(
     kind: BackboneKind,
     served: &ServedRecords,
-) -> Result<(String, Vec<u8>), JsError> {
+) -> Result<(String, Vec<u8>), EngineError> {
     let url = served.url(kind);
     let bytes = fetch::bytes(&url)
         .await
-        .map_err(|e| js_error(served.unreachable(kind, &e)))?;
+        .map_err(|e| EngineError::invalid(served.unreachable(kind, &e)))?;
     if let Err(e) = record::info(&bytes) {
         let reason = format!("{url} is not a weight record ({e})");
-        return Err(js_error(served.unreachable(kind, &reason)));
+        return Err(EngineError::invalid(served.unreachable(kind, &reason)));
     }
     Ok((url, bytes))
 }
@@ -208,11 +207,12 @@ fn parse_backbone(
     url: &str,
     bytes: Vec<u8>,
     device: &Device,
-) -> Result<PretrainedBackbone, JsError> {
+) -> Result<PretrainedBackbone, EngineError> {
     reserve(&bytes, kind)?;
-    let model = record::load(bytes, device).map_err(|e| js_error(format!("{url}: {e}")))?;
+    let model =
+        record::load(bytes, device).map_err(|e| EngineError::invalid(format!("{url}: {e}")))?;
     if model.info.backbone != kind {
-        return Err(js_error(format!(
+        return Err(EngineError::invalid(format!(
             "{url} holds {}, not {}",
             model.info.backbone, kind
         )));
@@ -222,7 +222,7 @@ fn parse_backbone(
 
 /// Refuses a record the page cannot hold: reserves, then frees, about the memory loading it
 /// takes (its f32 parameters twice over), so running out is a message, not an aborted instance.
-fn reserve(bytes: &[u8], kind: BackboneKind) -> Result<(), JsError> {
+fn reserve(bytes: &[u8], kind: BackboneKind) -> Result<(), EngineError> {
     let widen = match record::info(bytes).map(|i| i.precision) {
         Ok(Precision::F16) => 2,
         Ok(Precision::Int8) => 4,
@@ -230,7 +230,7 @@ fn reserve(bytes: &[u8], kind: BackboneKind) -> Result<(), JsError> {
     };
     let needed = bytes.len().saturating_mul(widen * 2);
     Vec::<u8>::new().try_reserve_exact(needed).map_err(|_| {
-        js_error(format!(
+        EngineError::invalid(format!(
             "not enough memory for {}: loading it needs about {} MB more than this page can get (close other tabs, or pick a smaller backbone)",
             kind.display_name(),
             needed >> 20
@@ -250,10 +250,10 @@ pub struct ImageNetModel {
 impl ImageNetModel {
     /// Loads a backbone: `{ backbone?: string, backend?: "auto" | "wgpu" | "cpu", weightsUrl?:
     /// string, weightsUrls?: { [backbone: string]: string }, weightsBase?: string }`.
-    pub async fn create(options_value: JsValue) -> Result<ImageNetModel, JsError> {
+    pub async fn create(options_value: JsValue) -> Result<ImageNetModel, EngineError> {
         let options: CreateOptions = options(options_value)?;
         let kind: BackboneKind = match options.backbone.as_deref() {
-            Some(id) => id.parse().map_err(js_error)?,
+            Some(id) => id.parse().map_err(EngineError::from)?,
             None => BackboneKind::default(),
         };
         let auto = options.backend.as_deref().unwrap_or("auto") == "auto";
@@ -265,13 +265,13 @@ impl ImageNetModel {
                     .as_deref()
                     .unwrap_or_default()
                     .parse()
-                    .map_err(js_error)?,
+                    .map_err(EngineError::from)?,
             ),
         };
         let backends = Backends::available((asked, asked)).await;
         let backend =
             asked.unwrap_or_else(|| backends.decided().map_or(backends.kinds()[0], |d| d.0));
-        let device = backends.device(backend).map_err(js_error)?;
+        let device = backends.device(backend).map_err(EngineError::from)?;
         let fallback_reason = if auto {
             backends
                 .decided()
@@ -306,40 +306,40 @@ impl ImageNetModel {
     }
 
     /// `{ backbone, backboneName, backend, fallbackReason, featureDim, inputSize, weightBytes, precision }`.
-    pub fn info(&self) -> Result<JsValue, JsError> {
-        serde_wasm_bindgen::to_value(&self.info).map_err(js_error)
+    pub fn info(&self) -> Result<JsValue, EngineError> {
+        serde_wasm_bindgen::to_value(&self.info).map_err(EngineError::from)
     }
 
-    /// The `k` most probable ImageNet classes of an image (any source `FewShotSession.addExample`
+    /// The `k` most probable ImageNet classes of an image (any source `FewShotSession.addSample`
     /// takes): `[{ index, label, probability }]`, most probable first.
     #[wasm_bindgen(unchecked_return_type = "ImageNetScore[]")]
-    pub async fn classify(&self, source: &ImageSource, k: usize) -> Result<JsValue, JsError> {
+    pub async fn classify(&self, source: &ImageSource, k: usize) -> Result<JsValue, EngineError> {
         let frame = source::read(source)?;
         let image = frame.view();
         let mut results = self
             .model
             .classify(&[image], k, &self.device)
             .await
-            .map_err(js_error)?;
-        serde_wasm_bindgen::to_value(&results.pop().unwrap_or_default()).map_err(js_error)
+            .map_err(EngineError::from)?;
+        serde_wasm_bindgen::to_value(&results.pop().unwrap_or_default()).map_err(EngineError::from)
     }
 
     /// The pooled embedding of an image.
-    pub async fn features(&self, source: &ImageSource) -> Result<Vec<f32>, JsError> {
+    pub async fn features(&self, source: &ImageSource) -> Result<Vec<f32>, EngineError> {
         let frame = source::read(source)?;
         let image = frame.view();
         let mut rows = self
             .model
             .embed(&[image], &self.device)
             .await
-            .map_err(js_error)?;
+            .map_err(EngineError::from)?;
         Ok(rows.pop().unwrap_or_default())
     }
 
     /// The pooled embeddings of several images, run as one batch (or as few as the backbone
     /// allows): `N × featureDim` values, image after image.
     #[wasm_bindgen(js_name = featuresBatch)]
-    pub async fn features_batch(&self, sources: Vec<ImageSource>) -> Result<Vec<f32>, JsError> {
+    pub async fn features_batch(&self, sources: Vec<ImageSource>) -> Result<Vec<f32>, EngineError> {
         let frames = sources
             .iter()
             .map(|s| source::read(s))
@@ -351,12 +351,40 @@ impl ImageNetModel {
                 self.model
                     .embed(batch, &self.device)
                     .await
-                    .map_err(js_error)?
+                    .map_err(EngineError::from)?
                     .concat(),
             );
         }
         Ok(values)
     }
+}
+
+/// A backbone as a picker offers it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackboneChoice {
+    id: &'static str,
+    name: &'static str,
+    note: Option<&'static str>,
+    is_default: bool,
+    opt_in: bool,
+}
+
+/// Every supported backbone, default first, as a picker offers it: `{ id, name, note,
+/// isDefault, optIn }` (`optIn`: its weights are brought by the user, see the README).
+#[wasm_bindgen(js_name = backboneChoices, unchecked_return_type = "BackboneChoice[]")]
+pub fn backbone_choices() -> Result<JsValue, EngineError> {
+    let choices: Vec<BackboneChoice> = BackboneKind::ALL
+        .iter()
+        .map(|&kind| BackboneChoice {
+            id: kind.id(),
+            name: kind.display_name(),
+            note: kind.note(),
+            is_default: kind == BackboneKind::default(),
+            opt_in: kind.opt_in(),
+        })
+        .collect();
+    Ok(serde_wasm_bindgen::to_value(&choices)?)
 }
 
 /// Identifiers of every supported backbone, default first.

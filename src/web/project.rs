@@ -2,11 +2,11 @@
 //! [`crate::project`], so the page, the sessions and the tests share the Rust layout and
 //! validation.
 
+use crate::web::EngineError;
 use js_sys::{Map, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::js_error;
 use crate::backbone::BackboneKind;
 use crate::project::{ClassFiles, Manifest, Project, ProjectInfo, SampleFile};
 
@@ -42,11 +42,11 @@ struct SampleParts {
 }
 
 /// The bytes of a `Uint8Array` named `what`.
-fn bytes_of(value: JsValue, what: &str) -> Result<Vec<u8>, JsError> {
+fn bytes_of(value: JsValue, what: &str) -> Result<Vec<u8>, EngineError> {
     value
         .dyn_into::<Uint8Array>()
         .map(|bytes| bytes.to_vec())
-        .map_err(|_| js_error(format!("{what} must be a Uint8Array")))
+        .map_err(|_| EngineError::invalid(format!("{what} must be a Uint8Array")))
 }
 
 /// Writes a project file from its parts: `{ name, backbone, settings?, model?, classes: [{
@@ -55,9 +55,9 @@ fn bytes_of(value: JsValue, what: &str) -> Result<Vec<u8>, JsError> {
 #[wasm_bindgen(js_name = projectFile)]
 pub fn project_file(
     #[wasm_bindgen(unchecked_param_type = "ProjectParts")] parts: JsValue,
-) -> Result<Vec<u8>, JsError> {
+) -> Result<Vec<u8>, EngineError> {
     let parts: ProjectParts = serde_wasm_bindgen::from_value(parts)
-        .map_err(|e| js_error(format!("the project's parts are invalid: {e}")))?;
+        .map_err(|e| EngineError::invalid(format!("the project's parts are invalid: {e}")))?;
     let model = match parts.model.is_undefined() || parts.model.is_null() {
         true => None,
         false => Some(bytes_of(parts.model, "the model")?),
@@ -79,54 +79,62 @@ pub fn project_file(
     }
     let info = ProjectInfo {
         name: parts.name,
-        backbone: parts.backbone.parse::<BackboneKind>().map_err(js_error)?,
+        backbone: parts
+            .backbone
+            .parse::<BackboneKind>()
+            .map_err(EngineError::from)?,
         settings: parts.settings,
         model,
     };
-    Project::assemble(info, classes).write().map_err(js_error)
+    Project::assemble(info, classes)
+        .write()
+        .map_err(EngineError::from)
 }
 
 /// Writes a project file from `manifest` (a `project.json` object) and `files` (a `Map` from
 /// archive path to `Uint8Array`); validates first, so a bad project is refused, not written.
 #[wasm_bindgen(js_name = writeProject)]
-pub fn write_project(manifest: JsValue, files: &Map) -> Result<Vec<u8>, JsError> {
+pub fn write_project(manifest: JsValue, files: &Map) -> Result<Vec<u8>, EngineError> {
     let manifest: Manifest = serde_wasm_bindgen::from_value(manifest)
-        .map_err(|e| js_error(format!("project.json is invalid: {e}")))?;
+        .map_err(|e| EngineError::invalid(format!("project.json is invalid: {e}")))?;
     let mut project = Project {
         manifest,
         files: Default::default(),
     };
     for entry in files.entries() {
-        let pair = js_sys::Array::from(&entry.map_err(|e| js_error(format!("{e:?}")))?);
+        let pair = js_sys::Array::from(&entry.map_err(|e| EngineError::invalid(format!("{e:?}")))?);
         let name = pair
             .get(0)
             .as_string()
-            .ok_or_else(|| js_error("file names must be strings"))?;
+            .ok_or_else(|| EngineError::invalid("file names must be strings"))?;
         let bytes = pair
             .get(1)
             .dyn_into::<Uint8Array>()
-            .map_err(|_| js_error(format!("{name}: bytes must be a Uint8Array")))?;
+            .map_err(|_| EngineError::invalid(format!("{name}: bytes must be a Uint8Array")))?;
         project.files.insert(name, bytes.to_vec());
     }
-    project.write().map_err(js_error)
+    project.write().map_err(EngineError::from)
 }
 
 /// Reads and validates a project file: `{ manifest, files }` (`files` a `Map` from archive
 /// path to `Uint8Array`). Rejects with the reason if any part is bad.
 #[wasm_bindgen(js_name = readProject)]
-pub fn read_project(bytes: &[u8]) -> Result<JsValue, JsError> {
-    let project = Project::read(bytes).map_err(js_error)?;
+pub fn read_project(bytes: &[u8]) -> Result<JsValue, EngineError> {
+    let project = Project::read(bytes).map_err(EngineError::from)?;
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let manifest = project.manifest.serialize(&serializer).map_err(js_error)?;
+    let manifest = project
+        .manifest
+        .serialize(&serializer)
+        .map_err(EngineError::from)?;
     let files = Map::new();
     for (name, data) in &project.files {
         files.set(&JsValue::from_str(name), &Uint8Array::from(data.as_slice()));
     }
     let result = js_sys::Object::new();
     js_sys::Reflect::set(&result, &"manifest".into(), &manifest)
-        .map_err(|e| js_error(format!("{e:?}")))?;
+        .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
     js_sys::Reflect::set(&result, &"files".into(), &files)
-        .map_err(|e| js_error(format!("{e:?}")))?;
+        .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
     Ok(result.into())
 }
 

@@ -2,6 +2,7 @@
 //! or `OffscreenCanvas`, read as RGBA pixels (drawn through an `OffscreenCanvas`, so this
 //! works in a page and in a worker).
 
+use crate::web::EngineError;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -9,7 +10,6 @@ use web_sys::{
     OffscreenCanvasRenderingContext2d,
 };
 
-use super::js_error;
 use crate::image::RgbaImage;
 
 /// Longest side a source is read at: the backbone needs 224 px, augmentation crops a little.
@@ -17,21 +17,21 @@ const MAX_SIDE: u32 = 640;
 
 #[wasm_bindgen]
 extern "C" {
-    /// What `addExample` and `predict` take.
+    /// What `addSample` and `predict` take.
     #[wasm_bindgen(
         typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas"
     )]
     pub type ImageSource;
 
-    /// What `addExample` takes: an image source, or an image file.
+    /// What `addSample` takes: an image source, or an image file.
     #[wasm_bindgen(
         typescript_type = "ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap | OffscreenCanvas | Blob"
     )]
-    pub type ExampleSource;
+    pub type SampleSource;
 }
 
 /// The pixels of `source`, scaled down to at most [`MAX_SIDE`] pixels on a side.
-pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
+pub fn read(source: &JsValue) -> Result<RgbaImage, EngineError> {
     if let Some(data) = source.dyn_ref::<ImageData>() {
         if data.width().max(data.height()) <= MAX_SIDE {
             return Ok(RgbaImage {
@@ -42,15 +42,15 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
         }
         // Too big to copy whole into the wasm memory: drawn scaled down like the other sources.
         let canvas = OffscreenCanvas::new(data.width(), data.height())
-            .map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
+            .map_err(|e| EngineError::invalid(format!("cannot make a canvas: {e:?}")))?;
         context_2d(&canvas)?
             .put_image_data(data, 0.0, 0.0)
-            .map_err(|e| js_error(format!("cannot draw the pixels: {e:?}")))?;
+            .map_err(|e| EngineError::invalid(format!("cannot draw the pixels: {e:?}")))?;
         return read(&canvas);
     }
     let (width, height) = size(source)?;
     if width == 0 || height == 0 {
-        return Err(js_error(
+        return Err(EngineError::invalid(
             "the image source has no pixels yet (an image still loading, or a video without a frame)",
         ));
     }
@@ -59,8 +59,8 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
         ((width as f64 * scale).round() as u32).max(1),
         ((height as f64 * scale).round() as u32).max(1),
     );
-    let canvas =
-        OffscreenCanvas::new(w, h).map_err(|e| js_error(format!("cannot make a canvas: {e:?}")))?;
+    let canvas = OffscreenCanvas::new(w, h)
+        .map_err(|e| EngineError::invalid(format!("cannot make a canvas: {e:?}")))?;
     let context = context_2d(&canvas)?;
     let (dw, dh) = (w as f64, h as f64);
     let drawn = if let Some(image) = source.dyn_ref::<HtmlImageElement>() {
@@ -76,12 +76,12 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
         context.draw_image_with_offscreen_canvas_and_dw_and_dh(offscreen, 0.0, 0.0, dw, dh)
     };
     drawn.map_err(|e| {
-        js_error(format!(
+        EngineError::invalid(format!(
             "cannot read the image source (a cross-origin image without CORS?): {e:?}"
         ))
     })?;
     let data = context.get_image_data(0.0, 0.0, dw, dh).map_err(|e| {
-        js_error(format!(
+        EngineError::invalid(format!(
             "cannot read the image source's pixels (cross-origin without CORS?): {e:?}"
         ))
     })?;
@@ -93,17 +93,19 @@ pub fn read(source: &JsValue) -> Result<RgbaImage, JsError> {
 }
 
 /// The 2-D context of `canvas`.
-pub fn context_2d(canvas: &OffscreenCanvas) -> Result<OffscreenCanvasRenderingContext2d, JsError> {
+pub fn context_2d(
+    canvas: &OffscreenCanvas,
+) -> Result<OffscreenCanvasRenderingContext2d, EngineError> {
     canvas
         .get_context("2d")
         .ok()
         .flatten()
         .and_then(|c| c.dyn_into::<OffscreenCanvasRenderingContext2d>().ok())
-        .ok_or_else(|| js_error("cannot draw on a canvas here"))
+        .ok_or_else(|| EngineError::invalid("cannot draw on a canvas here"))
 }
 
 /// Width and height of a drawable source, or an error naming what was passed instead.
-fn size(source: &JsValue) -> Result<(u32, u32), JsError> {
+fn size(source: &JsValue) -> Result<(u32, u32), EngineError> {
     if let Some(image) = source.dyn_ref::<HtmlImageElement>() {
         Ok((image.natural_width(), image.natural_height()))
     } else if let Some(video) = source.dyn_ref::<HtmlVideoElement>() {
@@ -116,7 +118,7 @@ fn size(source: &JsValue) -> Result<(u32, u32), JsError> {
         Ok((canvas.width(), canvas.height()))
     } else {
         let kind = source.js_typeof().as_string().unwrap_or_default();
-        Err(js_error(format!(
+        Err(EngineError::invalid(format!(
             "expected ImageData, an <img>, <video> or <canvas> element, an ImageBitmap or an OffscreenCanvas, got {kind}"
         )))
     }

@@ -96,11 +96,11 @@ export interface Prediction {
   threshold: number;
   backboneMs: number;
   headMs: number;
-  /** The image's rows (asked for with `{ embedding: true }`), for `addExample`. */
+  /** The image's rows (asked for with `{ embedding: true }`), for `addSample`. */
   embedding?: SavedEmbedding;
 }
 
-/** A sample's cached rows, to store and hand back to `addExample`. */
+/** A sample's cached rows, to store and hand back to `addSample`. */
 export interface SavedEmbedding {
   key: string;
   shape: number[];
@@ -142,6 +142,17 @@ export interface LoadedProject {
   counts: number[];
   trained: boolean;
   settings: Record<string, unknown>;
+}
+
+/** A backbone as a picker offers it (`backboneChoices`). */
+export interface BackboneChoice {
+  id: string;
+  name: string;
+  /** What a picker says beside the name ("default", "smallest, fastest"…). */
+  note: string | null;
+  isDefault: boolean;
+  /** Its weights are brought by the user: offered only where they are served. */
+  optIn: boolean;
 }
 
 /** One ImageNet class of `classify`. */

@@ -40,14 +40,14 @@ test("20,000 samples: held in under 1 GB (fewer augmented views), trained, and p
       const label = ["zero", "five"][i];
       for (const url of set.train) {
         const file = await frame(url);
-        const id = await session.addExample(label, file);
-        stored.push({ label, file, embedding: await session.exampleEmbedding(id) });
+        const id = await session.addSample(label, file);
+        stored.push({ label, file, embedding: await session.sampleEmbedding(id) });
       }
     }
     const few = session.info().cachedViews;
     for (let n = stored.length; n < total; n += 1) {
       const sample = stored[n % stored.length];
-      await session.addExample(sample.label, sample.file, { embedding: sample.embedding });
+      await session.addSample(sample.label, sample.file, { embedding: sample.embedding });
     }
     return few;
   }, { sets, total: SAMPLES });

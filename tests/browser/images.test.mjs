@@ -241,15 +241,15 @@ test("JS API: a 12000-pixel canvas or ImageBitmap is read at 640 px, never copie
     window.huge = { canvas, bitmap: await createImageBitmap(canvas), model, session, labels: {} };
     // The photo itself first: every engine that takes part below is started and has its session.
     window.huge.labels.small = (await model.classify(photo, 1))[0].label;
-    await session.addExample("photo", photo);
+    await session.addSample("photo", photo);
     return [canvas.width, canvas.height];
   });
   const grown = await memoryGrowth(page, () => page.evaluate(async () => {
     const { canvas, bitmap, model, session, labels } = window.huge;
     labels.huge = [(await model.classify(canvas, 1))[0].label, (await model.classify(bitmap, 1))[0].label];
     for (let i = 0; i < 2; i++) {
-      await session.addExample("big canvas", canvas);
-      await session.addExample("big bitmap", bitmap);
+      await session.addSample("big canvas", canvas);
+      await session.addSample("big bitmap", bitmap);
     }
   }));
   console.log(`12000-pixel sources: the engines' wasm memory grew ${grown} bytes`);
@@ -267,10 +267,10 @@ test("JS API: a huge ImageData is scaled down too", async () => {
   const { context, page, errors } = await openApp({ recordMemory: true });
   await page.evaluate(async () => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu" });
-    await session.addExample("small", new ImageData(224, 224));
+    await session.addSample("small", new ImageData(224, 224));
     window.huge = { session, data: new ImageData(6000, 6000) };
   });
-  const grown = await memoryGrowth(page, () => page.evaluate(() => window.huge.session.addExample("big", window.huge.data)));
+  const grown = await memoryGrowth(page, () => page.evaluate(() => window.huge.session.addSample("big", window.huge.data)));
   console.log(`a 6000 × 6000 ImageData: the engines' wasm memory grew ${grown} bytes`);
   assert.deepEqual(await page.evaluate(() => window.huge.session.info().counts), [1, 1]);
   assert.ok(grown < 64 * 2 ** 20, `the engines' wasm memory grew ${grown >> 20} MB for a 6000 × 6000 ImageData (${(6000 * 6000 * 4) >> 20} MB whole)`);

@@ -26,7 +26,7 @@ test("the instant model names held-out photos right before the head finishes; th
   const outcome = await page.evaluate(async (sets) => {
     const session = await window.magpie.FewShotSession.create({ backbone: "mobilenet_v2" });
     const image = async (u) => createImageBitmap(await (await fetch(u)).blob());
-    for (const set of sets) for (const u of set.train) await session.addExample(set.label, await image(u));
+    for (const set of sets) for (const u of set.train) await session.addSample(set.label, await image(u));
     const guess = async () => {
       const out = [];
       for (const set of sets) for (const u of set.test) out.push([set.label, (await session.predict(await image(u))).scores[0].label]);

@@ -38,10 +38,10 @@ test("views embedded across the pool equal the session's own, bit for bit", asyn
     const ids = { pooled: [], alone: [] };
     for (const { label, url } of photos) {
       const blob = await (await fetch(url)).blob();
-      ids.pooled.push(await pooled.addExample(label, blob));
-      ids.alone.push(await alone.addExample(label, blob));
+      ids.pooled.push(await pooled.addSample(label, blob));
+      ids.alone.push(await alone.addSample(label, blob));
     }
-    const before = (await pooled.exampleEmbedding(ids.pooled[0])).rows.length;
+    const before = (await pooled.sampleEmbedding(ids.pooled[0])).rows.length;
     // Which samples' views the pool's engines computed.
     const inPool = [];
     const call = client.pool.call.bind(client.pool);
@@ -55,7 +55,7 @@ test("views embedded across the pool equal the session's own, bit for bit", asyn
     const same = [];
     let rows = 0;
     for (let i = 0; i < photos.length; i += 1) {
-      const [a, b] = [await pooled.exampleEmbedding(ids.pooled[i]), await alone.exampleEmbedding(ids.alone[i])];
+      const [a, b] = [await pooled.sampleEmbedding(ids.pooled[i]), await alone.sampleEmbedding(ids.alone[i])];
       rows = a.rows.length / a.shape.reduce((x, y) => x * y, 1);
       same.push(a.key === b.key && a.rows.length === b.rows.length && a.rows.every((v, j) => v === b.rows[j]));
     }

@@ -137,16 +137,16 @@ test("the preview's rows become the example's: adding a predicted frame runs no 
       canvas.getContext("2d").drawImage(bitmap, 0, 0);
       return canvas.getContext("2d").getImageData(0, 0, bitmap.width, bitmap.height);
     };
-    for (const u of zero.slice(1)) await session.addExample("zero", await image(u));
-    for (const u of one) await session.addExample("one", await image(u));
+    for (const u of zero.slice(1)) await session.addSample("zero", await image(u));
+    for (const u of one) await session.addSample("one", await image(u));
     await session.train({ epochs: 5, augment: { views: 0 } });
     const frame = await image(zero[0]);
     const prediction = await session.predict(frame, { embedding: true });
     const plain = await session.predict(frame);
-    const id = await session.addExample("zero", frame, { embedding: prediction.embedding });
-    const kept = await session.exampleEmbedding(id);
+    const id = await session.addSample("zero", frame, { embedding: prediction.embedding });
+    const kept = await session.sampleEmbedding(id);
     // The same frame embedded by the session (from its JPEG) differs: the rows were taken, not made.
-    const again = await session.exampleEmbedding(await session.addExample("zero", frame));
+    const again = await session.sampleEmbedding(await session.addSample("zero", frame));
     session.free();
     return {
       unsure: typeof prediction.unsure, threshold: prediction.threshold, plain: "embedding" in plain,

@@ -53,7 +53,7 @@ async function session(page, options) {
       const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
       const context = canvas.getContext("2d");
       context.drawImage(bitmap, 0, 0);
-      await session.addExample(label, context.getImageData(0, 0, bitmap.width, bitmap.height));
+      await session.addSample(label, context.getImageData(0, 0, bitmap.width, bitmap.height));
     }
     window.session = session;
     return session.info();
@@ -167,7 +167,7 @@ test("cancel stops browser training; auto placement: the CPU on a software adapt
     const messages = [];
     for (const attempt of [
       () => session.train({}),
-      () => session.addExample("x", { width: 2, height: 2 }),
+      () => session.addSample("x", { width: 2, height: 2 }),
       () => session.predict(new ImageData(2, 2)),
       () => session.load(new Uint8Array([1, 2, 3])),
     ]) {

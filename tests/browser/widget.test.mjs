@@ -237,8 +237,8 @@ test("the JS API from the package: every method, and bad arguments reject with a
     const session = await magpie.FewShotSession.create({ backbone: "mobilenet_v1_025", backend: "cpu", headBackend: "cpu",
       weightsBase: `${base}www/weights/` });
     out.bad.predictUntrained = await rejects(() => session.predict(document.getElementById("photo")));
-    out.bad.source = await rejects(() => session.addExample("zero", 42));
-    out.bad.emptyImage = await rejects(() => session.addExample("zero", new Image()));
+    out.bad.source = await rejects(() => session.addSample("zero", 42));
+    out.bad.emptyImage = await rejects(() => session.addSample("zero", new Image()));
     out.bad.noClasses = await rejects(() => session.train({}));
     // Every kind of source.
     const images = await Promise.all(zero.map(load));
@@ -246,18 +246,18 @@ test("the JS API from the package: every method, and bad arguments reject with a
       const canvas = Object.assign(document.createElement("canvas"), { width: img.naturalWidth, height: img.naturalHeight });
       canvas.getContext("2d").drawImage(img, 0, 0);
       const source = [img, canvas, await createImageBitmap(img), canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height)][i % 4];
-      await session.addExample("zero", source);
+      await session.addSample("zero", source);
     }
-    for (const src of five) await session.addExample("five", await load(src));
+    for (const src of five) await session.addSample("five", await load(src));
     await session.addClass("spare");
     await session.renameClass(2, "extra");
-    const id = await session.addExample("extra", images[0], { id: "x1" });
-    out.embedding = (await session.exampleEmbedding(id)).rows.length > 0;
-    await session.relabelExample(id, "zero");
+    const id = await session.addSample("extra", images[0], { id: "x1" });
+    out.embedding = (await session.sampleEmbedding(id)).rows.length > 0;
+    await session.relabelSample(id, "zero");
     await session.moveClass(2, 0);
     await session.clearClass(0);
     await session.removeClass(0);
-    out.removed = await session.removeExample(id);
+    out.removed = await session.removeSample(id);
     out.bad.rename = await rejects(() => session.renameClass(0, "five"));
     out.info = session.info();
     let epochs = 0;

@@ -3,9 +3,8 @@
 // drag-and-drop of image files.
 
 import { $, h, messageOf, status, toast } from "./dom.js";
-import { holdToRecord } from "./capture.js";
-import * as frames from "../engine/frames.js";
-import { catalogue } from "./settings.js";
+import { holdToRecord } from "../ui/hold.js";
+import { catalogue } from "../core/settings.js";
 
 /** Thumbnails shown per class (the newest). */
 const THUMBS = 48;
@@ -162,21 +161,7 @@ export class ClassesView {
 
   /** Adds image files to a class; files that cannot be decoded are reported and skipped. */
   async upload(classId, files) {
-    const project = this.app.project;
-    const failed = [];
-    // The files count as pending from the start, so training waits for all of them.
-    project.pending += files.length;
-    project.changed("pending");
-    for (const file of files) {
-      try {
-        await project.addCapture(classId, await frames.decode(file, file.name));
-      } catch (error) {
-        failed.push(messageOf(error));
-      } finally {
-        project.pending -= 1;
-        project.changed("pending");
-      }
-    }
+    const failed = await this.app.project.addFiles(classId, files);
     if (failed.length) status(`Skipped ${failed.length} file(s): ${failed.join("; ")}`, "error");
   }
 }

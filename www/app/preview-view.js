@@ -1,29 +1,25 @@
-// Preview: live prediction from the camera (or an uploaded test image) with a confidence bar
-// per class, the top class highlighted (or "not sure" below the model's threshold), and a stats
-// line (frames per second, milliseconds in the backbone and in the head). A wrong or unsure
-// prediction is corrected from here: the frame shown goes to a class the user picks (its rows
-// reused, no backbone pass) and the model trains again.
+// Preview: live prediction from the camera (or an uploaded test image; core/preview.js) with a
+// confidence bar per class, the top class highlighted (or "not sure" below the model's
+// threshold), and a stats line (frames per second, milliseconds in the backbone and in the
+// head). A wrong or unsure prediction is corrected from here: the frame shown goes to a class the
+// user picks (its rows reused, no backbone pass) and the model trains again.
 
 import { $, h, messageOf, status } from "./dom.js";
 import * as frames from "../engine/frames.js";
-import { barRows, verdict } from "../widget/bars.js";
-
-/** Milliseconds between live predictions while a head trains (about 4 a second). */
-const TRAINING_FRAME_GAP_MS = 250;
+import { barRows, verdict } from "../ui/bars.js";
 
 /** Wires the preview panel. */
 export class PreviewView {
   constructor(app) {
     this.app = app;
-    this.running = false;
-    /** The frame whose prediction is shown, with its rows: `{ image, embedding }`. */
-    this.shown = null;
+    const previewer = app.previewer;
+    previewer.addEventListener("prediction", ({ detail: { prediction, ms, fps } }) => this.show(prediction, ms, fps));
+    previewer.addEventListener("failed", ({ detail: { error } }) => status(`Prediction failed: ${messageOf(error)}`, "error"));
     $("preview-file").addEventListener("change", async (e) => {
       const file = e.target.files[0];
       e.target.value = "";
       if (file) await this.predictFile(file);
     });
-    app.camera.addEventListener("state", () => this.loop());
     $("correct").addEventListener("click", () => this.correct());
     // C, anywhere but in a field, adds the frame shown (the button's aria-keyshortcuts).
     document.addEventListener("keydown", (e) => {
@@ -52,7 +48,7 @@ export class PreviewView {
     const select = $("correct-class");
     const chosen = select.value;
     select.replaceChildren(...project.classes.map((c) => h("option", { value: c.id, selected: c.id === chosen }, c.name)));
-    $("correct-row").hidden = !this.shown;
+    $("correct-row").hidden = !this.app.previewer.shown;
     const threshold = project.threshold;
     $("threshold-row").hidden = threshold === null;
     if (threshold !== null && document.activeElement !== $("threshold")) $("threshold").value = String(Math.round(threshold * 100));
@@ -60,49 +56,13 @@ export class PreviewView {
 
   /** Adds the frame shown to the class picked, reusing its rows, and trains again. */
   async correct() {
-    const shown = this.shown;
-    const project = this.app.project;
-    const cls = project.classes.find((c) => c.id === $("correct-class").value);
-    if (!shown || !cls) return;
+    const cls = this.app.project.classes.find((c) => c.id === $("correct-class").value);
+    if (!this.app.previewer.shown || !cls) return;
     try {
-      const added = project.addCapture(cls.id, shown.image, shown.embedding ?? null);
       status(`Added the frame to “${cls.name}”; training again…`);
-      await added;
-      this.app.training.train();
+      await this.app.previewer.correct(cls.id);
     } catch (error) {
       status(`Could not add the frame: ${messageOf(error)}`, "error");
-    }
-  }
-
-  /** Predicts from the camera while it is on and a model exists. */
-  async loop() {
-    if (this.running) return;
-    this.running = true;
-    let frames_ = 0;
-    let since = performance.now();
-    try {
-      while (this.app.camera.on) {
-        const project = this.app.project;
-        const image = project.session?.info().trained && !this.app.recorder.recording ? this.app.camera.frame() : null;
-        if (image) {
-          const started = performance.now();
-          try {
-            const prediction = await project.predict(image, { embedding: true });
-            frames_ += 1;
-            const now = performance.now();
-            this.show(prediction, now - started, (frames_ * 1000) / (now - since), image);
-            if (now - since > 3000) { frames_ = 0; since = now; }
-          } catch (error) {
-            status(`Prediction failed: ${messageOf(error)}`, "error");
-            await new Promise((r) => setTimeout(r, 1000));
-          }
-        }
-        await new Promise((r) => requestAnimationFrame(r));
-        // While a head trains beside it in the engine, fewer frames leave it more time.
-        if (project.training) await new Promise((r) => setTimeout(r, TRAINING_FRAME_GAP_MS));
-      }
-    } finally {
-      this.running = false;
     }
   }
 
@@ -115,9 +75,7 @@ export class PreviewView {
       still.height = image.height;
       still.getContext("2d").putImageData(image, 0, 0);
       still.hidden = false;
-      const started = performance.now();
-      const prediction = await this.app.project.predict(image, { embedding: true });
-      this.show(prediction, performance.now() - started, null, image);
+      await this.app.previewer.still(image);
       $("stats").dataset.source = file.name;
     } catch (error) {
       status(`Could not classify ${file.name}: ${messageOf(error)}`, "error");
@@ -125,11 +83,10 @@ export class PreviewView {
   }
 
   /** Shows scores in class order with the top class highlighted (none when the model is not
-   * sure), and the stats line; `image` is the frame predicted, kept for a correction. */
-  show(prediction, totalMs, fps, image) {
-    const first = !this.shown;
-    this.shown = { image, embedding: prediction.embedding };
-    // The same bars as the widgets' (widget/bars.js).
+   * sure), and the stats line. */
+  show(prediction, totalMs, fps) {
+    const first = $("correct-row").hidden;
+    // The same bars as the widgets' (ui/bars.js).
     $("scores").replaceChildren(...barRows(prediction.scores, prediction.unsure));
     $("prediction").textContent = verdict(prediction);
     $("prediction").classList.toggle("unsure", prediction.unsure);
@@ -148,7 +105,7 @@ export class PreviewView {
     $("scores").replaceChildren();
     $("prediction").textContent = "";
     $("stats").textContent = "";
-    this.shown = null;
+    this.app.previewer.clear();
     this.render();
   }
 }

@@ -5,7 +5,7 @@
 import { $, messageOf, status } from "./dom.js";
 import { drawChart } from "./chart.js";
 import { liveValidation } from "./results-view.js";
-import { catalogue, trainOptions } from "./settings.js";
+import { catalogue } from "../core/settings.js";
 
 /** Settings chosen from a list; the others are numbers. */
 const CHOICES = ["head", "features"];
@@ -17,7 +17,8 @@ export class TrainingView {
     this.app = app;
     this.history = [];
     $("train").addEventListener("click", () => this.train());
-    $("train-cancel").addEventListener("click", () => this.app.project.cancelTraining());
+    $("train-cancel").addEventListener("click", () => this.app.trainer.cancel());
+    this.follow(app.trainer);
     $("settings-reset").addEventListener("click", () => {
       this.app.project.setSettings(catalogue().defaults).then(() => this.showSettings());
     });
@@ -52,7 +53,7 @@ export class TrainingView {
     const project = this.app.project;
     const counts = project.classes.map((c) => project.samplesOf(c.id).length);
     const ready = project.session && counts.length >= 2 && counts.every((n) => n > 0);
-    $("train").disabled = !ready || this.running;
+    $("train").disabled = !ready || this.app.trainer.running;
     $("train-hint").textContent = !project.session ? "Loading the model…"
       : counts.length < 2 ? "Add a second class."
       : counts.some((n) => n === 0) ? "Every class needs at least one sample."
@@ -61,53 +62,33 @@ export class TrainingView {
       : project.model ? "Trained. Train again after adding samples." : "Ready to train.";
   }
 
-  /** Trains the project, charting each epoch; a model goes live at once (the instant one) and
-   * the trained head replaces it. Samples or classes changed while it trained are trained on
-   * again, so the model that stays knows the current classes. */
-  async train() {
-    // A second click (or Enter held down) while training runs is ignored.
-    if (this.running) return;
-    const project = this.app.project;
-    this.running = true;
-    $("train-cancel").hidden = false;
-    $("train-progress").hidden = false;
-    try {
-      let again;
-      do {
-        const revision = project.revision;
-        const summary = await this.trainOnce(project);
-        again = !!summary && summary.stop !== "cancelled" && project.revision !== revision && project === this.app.project;
-        if (again) status("Samples or classes changed during training: training again with them…");
-      } while (again);
-    } finally {
-      this.running = false;
-      $("train-cancel").hidden = true;
-      this.render();
-    }
+  /** Trains the project (core/training.js), charting each epoch; the view follows its events. */
+  train() {
+    return this.app.trainer.train();
   }
 
-  /** One training of `project`; resolves to its summary, or null when it failed. */
-  async trainOnce(project) {
-    // Said at once, before the engine is asked anything: the last training's end stays off screen.
-    this.history = [];
-    $("train-progress").value = 0;
-    this.render();
-    status(project.pending ? "Preparing samples, then training…" : "Training…");
-    const started = performance.now();
+  /** Shows the trainer's progress: the chart per epoch, the instant model, the results. */
+  follow(trainer) {
     const percent = (evaluation) => (evaluation ? `, validation accuracy ${(evaluation.accuracy * 100).toFixed(0)} %` : "");
-    try {
-      const options = await trainOptions(project.settings);
-      this.epochs = options.epochs;
-      const summary = await project.train(options, (report) => {
-        this.history.push(report);
-        $("train-progress").value = report.epoch / options.epochs;
-        drawChart($("chart"), this.history, options.epochs);
-      }, (model) => {
-        if (!model.instant) return;
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        status(`Instant model live after ${seconds} s${percent(model.validation)}; training a better one…`);
-      });
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    trainer.addEventListener("start", () => {
+      // Said at once, before the engine is asked anything: the last training's end stays off screen.
+      this.history = [];
+      $("train-cancel").hidden = false;
+      $("train-progress").hidden = false;
+      $("train-progress").value = 0;
+      this.render();
+      status(this.app.project.pending ? "Preparing samples, then training…" : "Training…");
+    });
+    trainer.addEventListener("epoch", ({ detail: { report, epochs } }) => {
+      this.epochs = epochs;
+      this.history.push(report);
+      $("train-progress").value = report.epoch / epochs;
+      drawChart($("chart"), this.history, epochs);
+    });
+    trainer.addEventListener("live", ({ detail: { report, seconds } }) => {
+      if (report.instant) status(`Instant model live after ${seconds.toFixed(1)} s${percent(report.validation)}; training a better one…`);
+    });
+    trainer.addEventListener("done", async ({ detail: { summary, options, seconds } }) => {
       const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
       const validation = percent(liveValidation(summary));
       const kept = summary.live === "instant" && summary.stop !== "cancelled"
@@ -117,11 +98,13 @@ export class TrainingView {
       $("train-progress").value = 1;
       // The results first, so that "done" is said with them on screen.
       await this.app.showResults(summary);
-      status(`Training ${how} in ${seconds} s${validation}.${kept}${views}`);
-      return summary;
-    } catch (error) {
-      status(`Training failed: ${messageOf(error)}`, "error");
-      return null;
-    }
+      status(`Training ${how} in ${seconds.toFixed(1)} s${validation}.${kept}${views}`);
+    });
+    trainer.addEventListener("again", () => status("Samples or classes changed during training: training again with them…"));
+    trainer.addEventListener("failed", ({ detail: { error } }) => status(`Training failed: ${messageOf(error)}`, "error"));
+    trainer.addEventListener("end", () => {
+      $("train-cancel").hidden = true;
+      this.render();
+    });
   }
 }

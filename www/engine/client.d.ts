@@ -24,18 +24,23 @@ type Remote<T> = {
 
 /** A few-shot session living in the engine. */
 export type FewShotSession = Remote<wasm.FewShotSession> & {
-  /** The rows the engine computed (or took) for example `id` when it was added through this
-   * object, without asking the engine again; null for another id. */
-  addedEmbedding(id: string): wasm.SavedEmbedding | null;
+  /** Adds a sample as `addSample` does; resolves to its id and the rows the engine computed (or
+   * took) for it. */
+  addSampleWithRows(...args: Parameters<wasm.FewShotSession["addSample"]>): Promise<{ id: string; embedding: wasm.SavedEmbedding }>;
 };
 /** An ImageNet classifier living in the engine. */
 export type ImageNetModel = Remote<wasm.ImageNetModel>;
 
 /** The engine's API: the wasm module's classes and functions, every call async. */
 export declare const api: {
-  FewShotSession: { create: (options?: Parameters<typeof wasm.FewShotSession.create>[0]) => Promise<FewShotSession> };
+  FewShotSession: {
+    /** With `journal: false` the session keeps no record for a rebuild: after a fault its calls
+     * reject and its owner makes a new one. */
+    create: (options?: Parameters<typeof wasm.FewShotSession.create>[0], how?: { journal?: boolean }) => Promise<FewShotSession>;
+  };
   ImageNetModel: { create: (options?: Parameters<typeof wasm.ImageNetModel.create>[0]) => Promise<ImageNetModel> };
   backbones: Async<typeof wasm.backbones>;
+  backboneChoices: Async<typeof wasm.backboneChoices>;
   trainingSettings: Async<typeof wasm.trainingSettings>;
   cleanSettings: Async<typeof wasm.cleanSettings>;
   trainOptions: Async<typeof wasm.trainOptions>;
@@ -49,7 +54,11 @@ export declare const api: {
 /** The client: starts the engine on first use and again after a fault. */
 export declare const client: EventTarget & {
   /** Backbones and training settings of the running engine, once it started. */
-  readonly catalogue: { backbones: string[]; trainingSettings: ReturnType<typeof wasm.trainingSettings> } | undefined;
+  readonly catalogue: {
+    backbones: string[];
+    backboneChoices: ReturnType<typeof wasm.backboneChoices>;
+    trainingSettings: ReturnType<typeof wasm.trainingSettings>;
+  } | undefined;
 };
 
 /** Where the engine's files are, when not where the package put them (bundlers find those by
@@ -62,8 +71,15 @@ export interface AssetsOptions {
  * widget is connected or API call is made (it throws afterwards). */
 export declare function configure(options?: AssetsOptions): void;
 
-/** Calls `listener(message)` whenever an engine faults. */
-export declare function onFault(listener: (message: string) => void): void;
+/** The `name` of every error the engine's calls reject with, for deciding what to do (the
+ * message is for people): the engine's own (src/error_name.rs), then the client's. */
+export type EngineErrorName =
+  | "InvalidInput" | "Busy" | "BackendUnavailable" | "DeviceLost" | "DeviceFailed" | "Cancelled"
+  /** The engine stopped on an internal error; the next call starts a fresh one. */
+  | "EngineFault";
+
+/** Calls `listener(message)` whenever an engine faults; returns the function that stops it. */
+export declare function onFault(listener: (message: string) => void): () => void;
 /** Whether `error` says the engine faulted (the call failed; the next call rebuilds). */
 export declare function faulted(error: unknown): boolean;
 /** Whether `error` says the GPU device was lost. */

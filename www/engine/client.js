@@ -16,7 +16,7 @@
 // failed and what to do, and the next call tries again.
 
 import { ASSETS_HINT, configure, pageEngine, startWorker, workerSource } from "./assets.js";
-import { Session } from "./session.js";
+import { Remote } from "./remote.js";
 
 export { configure };
 
@@ -129,7 +129,7 @@ export class Engine {
     if (!call) return;
     this.pending.delete(data.id);
     for (const key of call.callbacks) this.callbacks.delete(key);
-    if ("error" in data) call.reject(new Error(data.error));
+    if ("error" in data) call.reject(Object.assign(new Error(data.error), { name: data.name ?? "Error" }));
     else call.resolve(data);
   }
 
@@ -235,29 +235,34 @@ class Client extends EventTarget {
 /** The page's one client. */
 export const client = new Client();
 
-/** Calls `listener(message)` whenever an engine faults. */
+/** Calls `listener(message)` whenever an engine faults; returns the function that stops it. */
 export function onFault(listener) {
-  client.addEventListener("fault", (e) => listener(e.detail.message));
+  const heard = (e) => listener(e.detail.message);
+  client.addEventListener("fault", heard);
+  return () => client.removeEventListener("fault", heard);
 }
 
 /** Whether `error` says the engine faulted (the call failed; the next one rebuilds). */
 export const faulted = (error) => error instanceof EngineFault;
 
 /** Whether `error` says the GPU device was lost: every later GPU call fails too. */
-export const deviceLost = (error) => /the GPU device was lost/.test(error?.message ?? "");
+export const deviceLost = (error) => error?.name === "DeviceLost";
 
 /** The engine's API: the wasm module's classes and functions, every call async. */
 export const api = {
   FewShotSession: {
-    /** A few-shot session (see the wasm API's `FewShotSession.create`). */
-    create: (options) => Session.create(client, "FewShotSession", options),
+    /** A few-shot session (see the wasm API's `FewShotSession.create`); `journal: false` leaves
+     * its rebuild after a fault to its owner (see remote.js). */
+    create: (options, { journal } = {}) => Remote.create(client, "FewShotSession", options, { journal }),
   },
   ImageNetModel: {
     /** An ImageNet classifier (see the wasm API's `ImageNetModel.create`). */
-    create: (options) => Session.create(client, "ImageNetModel", options),
+    create: (options) => Remote.create(client, "ImageNetModel", options),
   },
-  /** Backbone ids this engine offers. */
+  /** Backbone ids this engine offers, the default first. */
   backbones: async () => (await client.current(), client.catalogue.backbones),
+  /** Every backbone as a picker offers it: `{ id, name, note, isDefault, optIn }`. */
+  backboneChoices: async () => (await client.current(), client.catalogue.backboneChoices),
   /** The training settings' defaults, limits and choices. */
   trainingSettings: async () => (await client.current(), client.catalogue.trainingSettings),
   cleanSettings: (settings) => client.run("cleanSettings", settings),

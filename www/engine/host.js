@@ -6,12 +6,11 @@
 // Messages in: `{ id, target, method, args }`, where `target` is null (a module function), a
 // class name (a static method, such as "FewShotSession" with "create") or the handle of an
 // object made earlier; an argument `{ $callback: n }` stands for a function of the client's.
-// Messages out: `{ id, value, handle?, info? }` or `{ id, error }`; `{ callback, args }` when a
+// Messages out: `{ id, value, handle?, info? }` or `{ id, error, name }` (the error's message and
+// its `name`, which callers decide on); `{ callback, args }` when a
 // client function is called; `{ fault }` when the engine panics (the instance is then unusable).
 
-/** Methods whose calls leave an object's `info()` as it was: no fresh copy is sent back (live
- * prediction calls them every frame). */
-const READS = new Set(["predict", "classify", "features", "featuresBatch", "exampleEmbedding", "evaluate", "save", "exportOnnx", "saveProject", "info", "viewsWork", "embedSampleViews"]);
+import { reads } from "./methods.js";
 
 /** Serves the client's messages on `port` (a worker's global scope or a MessagePort) with the
  * engine's wasm module: `load()` resolves to the module, `wasm` is its binary's URL, and
@@ -39,7 +38,7 @@ export function serve(port, { load, wasm, hold = async () => {} }) {
       throw new Error(`cannot start the engine's wasm from ${wasm} (${error?.message ?? error})`);
     });
     module.onFault((message) => post({ fault: message }));
-    return { backbones: module.backbones(), trainingSettings: module.trainingSettings() };
+    return { backbones: module.backbones(), backboneChoices: module.backboneChoices(), trainingSettings: module.trainingSettings() };
   }
 
   async function run({ target, method, args }) {
@@ -64,15 +63,15 @@ export function serve(port, { load, wasm, hold = async () => {} }) {
     if (method === "embed") return { value: await embed(object, args[0]) };
     const value = await object[method](...revive(args));
     // The rows a new example got, in the same turn (a later call may make the session busy).
-    if (method === "addExample") return { value, info: object.info(), embedding: object.exampleEmbedding(value) };
-    return READS.has(method) ? { value } : { value, info: object.info() };
+    if (method === "addSample") return { value, info: object.info(), embedding: object.sampleEmbedding(value) };
+    return reads(method) ? { value } : { value, info: object.info() };
   }
 
   /** The rows `session` computes for an image, kept by no one: a pool engine's job. */
   async function embed(session, source) {
-    const id = await session.addExample("pool", source);
-    const rows = session.exampleEmbedding(id);
-    session.removeExample(id);
+    const id = await session.addSample("pool", source);
+    const rows = session.sampleEmbedding(id);
+    session.removeSample(id);
     return rows;
   }
 
@@ -83,7 +82,7 @@ export function serve(port, { load, wasm, hold = async () => {} }) {
       const own = ArrayBuffer.isView(reply.value) && reply.value.byteLength === reply.value.buffer.byteLength;
       post({ id: data.id, ...reply }, own ? [reply.value.buffer] : []);
     } catch (error) {
-      post({ id: data.id, error: error?.message ?? String(error) });
+      post({ id: data.id, error: error?.message ?? String(error), name: error?.name ?? "Error" });
     }
   };
 }

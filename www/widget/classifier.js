@@ -12,7 +12,7 @@
 // properties --magpie-accent, --magpie-track, --magpie-font.
 import { api, faulted, reportFaults } from "./api.js";
 import { square } from "../engine/frames.js";
-import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "./bars.js";
+import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "../ui/bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 12rem; }

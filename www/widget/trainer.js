@@ -1,22 +1,31 @@
-// <magpie-trainer>: the capture → train → preview flow in any page. Hold a class's button to
-// record examples from the camera, press Train, and see live predictions; the trained model is
-// emitted as a `model` event ({ bytes, labels }) and returned by `save()`; as ONNX by
-// `exportOnnx()` and the "Export model → ONNX" button; the whole project (classes, examples,
-// model) by `saveProject()`, opened again by `loadProject()`.
+// <magpie-trainer>: the capture → train → preview flow in any page, a thin view over the same
+// headless core as the magpie page (core/: the project and its samples, the camera, recording,
+// training, the preview and its correction). Hold a class's button to record samples from the
+// camera, press Train, and see live predictions; the trained model is emitted as a `model` event
+// ({ bytes, labels }) and returned by `save()`; as ONNX by `exportOnnx()` and the "Export model →
+// ONNX" button; the whole project (classes, samples, model) by `saveProject()`, opened again by
+// `loadProject()`.
 //
 // Attributes: backbone (default: the engine's, MobileNetV2), backend ("auto" | "wgpu" | "cpu"), classes
 // (comma-separated starting class names, default "Class 1,Class 2"), camera ("user" |
-// "environment"), mirror, rate (examples per second while holding, default 5), project (URL of a
-// project file to open at start). Events: `ready`,
-// `progress` (an epoch report), `live` (a model went live), `model`, `prediction` ({ label,
-// probability, scores, unsure }: `label` is "unknown" when the model is not sure), `correct` ({
-// label }: a previewed frame was added to a class), `error`. While it previews, "Add this frame"
-// (or C with the focus in the widget) adds the frame shown to the class picked, reusing its
-// rows, and trains again. Parts: `video`, `classes`, `train`, `export`, `verdict`, `bars`, `bar`,
-// `label`, `fill`, `correct`; custom properties as <magpie-classifier>.
-import { api, faulted, reportFaults } from "./api.js";
-import { capture, square } from "../engine/frames.js";
-import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "./bars.js";
+// "environment"), mirror, rate (samples per second while holding, default the page's, 10), project
+// (URL of a project file to open at start). Events: `ready`, `progress` (an epoch report), `live`
+// (a model went live), `model`, `prediction` ({ label, probability, scores, unsure }: `label` is
+// "unknown" when the model is not sure), `correct` ({ label }: a previewed frame was added to a
+// class), `error`. While it previews, "Add this frame" (or C with the focus in the widget) adds
+// the frame shown to the class picked, reusing its rows, and trains again. Parts: `video`,
+// `classes`, `train`, `export`, `verdict`, `bars`, `bar`, `label`, `fill`, `correct`; custom
+// properties as <magpie-classifier>.
+import { reportFaults } from "./api.js";
+import { Project } from "../core/project.js";
+import { Camera } from "../core/camera.js";
+import { Recorder } from "../core/recorder.js";
+import { Training } from "../core/training.js";
+import { Preview } from "../core/preview.js";
+import { projectFile, readProjectFile } from "../core/project-file.js";
+import { holdToRecord } from "../ui/hold.js";
+import { download } from "../ui/download.js";
+import { BARS_STYLE, barRows, emit, predictionDetail, verdict } from "../ui/bars.js";
 
 const STYLE = `
 :host { display: inline-block; font: var(--magpie-font, 14px system-ui, sans-serif); min-width: 16rem; max-width: 28rem; }
@@ -53,43 +62,57 @@ export class MagpieTrainer extends HTMLElement {
       <p part="verdict" class="verdict" aria-live="polite"></p><ul part="bars"></ul>
       <div part="correct" class="row correct" hidden><label>Add it to <select></select></label>
       <button type="button" class="add-frame" aria-keyshortcuts="C">Add this frame (C)</button></div>`;
-    this.video = this.root.querySelector("video");
-    this.session = null;
-    this.classes = [];
-    this.recording = null;
-    this.root.querySelector(".add").addEventListener("click", () => this.addClass());
-    this.root.querySelector(".train").addEventListener("click", () => this.train());
-    this.root.querySelector(".export").addEventListener("click", () => this.downloadOnnx());
-    this.root.querySelector(".add-frame").addEventListener("click", () => this.correct());
+    this.$ = (selector) => this.root.querySelector(selector);
+    this.video = this.$("video");
+    this.project = null;
+    /** Each class's row, by class id. */
+    this.rows = new Map();
+    this.$(".add").addEventListener("click", () => this.guard(() => this.addClass()));
+    this.$(".train").addEventListener("click", () => this.train());
+    this.$(".export").addEventListener("click", () => this.downloadOnnx());
+    this.$(".add-frame").addEventListener("click", () => this.correct());
     this.addEventListener("keydown", (e) => {
       const typing = e.composedPath()[0]?.closest?.("input, select, textarea");
       if (e.key.toLowerCase() !== "c" || e.repeat || typing || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (this.root.querySelector(".correct").hidden) return;
+      if (this.$(".correct").hidden) return;
       e.preventDefault();
       this.correct();
     });
   }
 
+  /** The core objects, made once the attributes are known. */
+  core() {
+    if (this.camera) return;
+    this.camera = new Camera(this.video, {
+      remember: false, facingMode: this.getAttribute("camera") ?? "user", mirror: this.hasAttribute("mirror"),
+    });
+    this.recorder = new Recorder(this.camera, null, {
+      rate: () => Number(this.getAttribute("rate")), report: (error) => this.fail(error),
+    });
+    this.recorder.addEventListener("change", () => this.render());
+    this.training = new Training();
+    this.preview = new Preview(this.camera, this.recorder, this.training);
+    this.follow();
+  }
+
   async connectedCallback() {
     this.unreport ??= reportFaults(this, emit);
-    if (this.session) return;
-    const names = new Set((this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean));
-    for (const name of names) this.addClass(name);
+    this.core();
     try {
       this.status("Loading…");
-      const backend = this.getAttribute("backend") ?? "auto";
-      this.session = await api.FewShotSession.create({
-        backbone: this.getAttribute("backbone") ?? undefined, backend, headBackend: backend,
-      });
-      if (this.hasAttribute("project")) await this.loadProject(new URL(this.getAttribute("project"), document.baseURI).href);
-      const facingMode = this.getAttribute("camera") ?? "user";
-      this.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode }, audio: false });
-      this.video.srcObject = this.stream;
-      this.video.classList.toggle("mirrored", this.hasAttribute("mirror"));
-      await this.video.play();
-      this.status("Hold a class's button to record examples.");
+      if (!this.project) {
+        const classes = [...new Set((this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean))];
+        this.use(await Project.create({ name: "magpie-trainer", backbone: this.getAttribute("backbone") ?? undefined, classes }));
+      }
+      await this.project.start(this.sessionOptions());
+      if (this.hasAttribute("project") && !this.opened) {
+        this.opened = true;
+        await this.loadProject(new URL(this.getAttribute("project"), document.baseURI).href);
+      }
+      await this.camera.start();
+      this.status("Hold a class's button to record samples.");
       emit(this, "ready", {});
-      this.update();
+      this.render();
     } catch (error) {
       this.fail(error);
     }
@@ -98,243 +121,197 @@ export class MagpieTrainer extends HTMLElement {
   disconnectedCallback() {
     this.unreport?.();
     this.unreport = null;
-    for (const track of this.stream?.getTracks() ?? []) track.stop();
-    this.previewing = false;
+    this.recorder?.stop();
+    this.camera?.stop();
+    this.project?.dispose();
   }
 
-  /** Adds a class row; refused if a class has that name. */
-  addClass(name = this.freeName()) {
-    if (this.classes.some((c) => c.name === name)) throw new Error(`there is already a class named '${name}'`);
-    const row = document.createElement("div");
-    row.className = "row";
-    const input = Object.assign(document.createElement("input"), { value: name, ariaLabel: "Class name" });
-    const count = Object.assign(document.createElement("span"), { className: "count", textContent: "0 examples" });
+  /** The session options of the `backend` attribute. */
+  sessionOptions() {
+    const backend = this.getAttribute("backend") ?? "auto";
+    return { backend, headBackend: backend };
+  }
+
+  /** Makes `project` the widget's (the one before is put away). */
+  use(project) {
+    this.project?.dispose();
+    this.project = project;
+    this.recorder.project = project;
+    this.training.project = project;
+    this.preview.project = project;
+    this.preview.clear();
+    project.addEventListener("change", () => this.render());
+    this.render();
+  }
+
+  /** Adds a class (named `name`, or "Class N"; a taken name gets the next free "Class N"). */
+  addClass(name) {
+    if (!this.project) throw new Error("the widget is still loading");
+    return this.project.addClass(name).name;
+  }
+
+  /** Runs `work`, reporting what it throws. */
+  guard(work) {
+    try {
+      return work();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Brings the rows, buttons and correction picker up to the project's state. */
+  render() {
+    const project = this.project;
+    if (!project) return;
+    const list = this.$(".classes");
+    const live = new Set(project.classes.map((c) => c.id));
+    for (const [id, row] of this.rows) if (!live.has(id)) { row.root.remove(); this.rows.delete(id); }
+    project.classes.forEach((cls, index) => {
+      const row = this.rows.get(cls.id) ?? this.row(cls.id);
+      if (list.children[index] !== row.root) list.insertBefore(row.root, list.children[index] ?? null);
+      if (this.root.activeElement !== row.input) row.input.value = cls.name;
+      const count = project.samplesOf(cls.id).length;
+      row.count.textContent = `${count} sample${count === 1 ? "" : "s"}`;
+      row.record.classList.toggle("recording", this.recorder.classId === cls.id);
+    });
+    const counts = project.classes.map((c) => project.samplesOf(c.id).length);
+    this.$(".train").disabled = !project.session || counts.filter((n) => n > 0).length < 2;
+    this.$(".export").disabled = !project.session?.info().trained;
+    const select = this.$(".correct select");
+    const options = project.classes.map((c) => `${c.id}\t${c.name}`).join("\n");
+    if ([...select.options].map((o) => `${o.value}\t${o.textContent}`).join("\n") !== options) {
+      const chosen = select.value;
+      select.replaceChildren(...project.classes.map((c) => new Option(c.name, c.id, false, c.id === chosen)));
+    }
+  }
+
+  /** A class's row: its name, its count, its record button. */
+  row(classId) {
+    const root = Object.assign(document.createElement("div"), { className: "row" });
+    const input = Object.assign(document.createElement("input"), { ariaLabel: "Class name" });
+    const count = Object.assign(document.createElement("span"), { className: "count" });
     const record = Object.assign(document.createElement("button"), { type: "button", textContent: "Hold to record" });
-    const entry = { input, count, record, examples: 0 };
-    record.addEventListener("pointerdown", () => this.record(entry));
-    record.addEventListener("keydown", (e) => { if ((e.key === " " || e.key === "Enter") && !e.repeat) this.record(entry); });
-    for (const type of ["pointerup", "pointerleave", "pointercancel", "keyup", "blur"]) {
-      record.addEventListener(type, () => { if (this.recording === entry) this.recording = null; });
-    }
-    input.addEventListener("change", () => this.rename(entry));
-    entry.name = name;
-    row.append(input, count, record);
-    this.root.querySelector(".classes").append(row);
-    this.classes.push(entry);
-  }
-
-  /** "Class N" for the smallest N no class is named. */
-  freeName() {
-    let n = this.classes.length + 1;
-    while (this.classes.some((c) => c.name === `Class ${n}`)) n += 1;
-    return `Class ${n}`;
-  }
-
-  /** Renames a class in the session (refused names, empty or another row's, go back). */
-  rename(entry) {
-    try {
-      const name = entry.input.value.trim();
-      if (!name) throw new Error("a class needs a name");
-      if (this.classes.some((other) => other !== entry && other.name === name)) throw new Error(`there is already a class named '${name}'`);
-      if (this.session && entry.examples) this.session.renameClass(this.session.info().labels.indexOf(entry.name), name).catch((e) => this.fail(e));
-      entry.name = name;
-    } catch (error) {
-      entry.input.value = entry.name;
-      this.fail(error);
-    }
-  }
-
-  /** Shows `examples` as the count of `entry`. */
-  count(entry, examples) {
-    entry.examples = examples;
-    entry.count.textContent = `${examples} example${examples === 1 ? "" : "s"}`;
-  }
-
-  /** Records examples into `entry` while its button is held. */
-  async record(entry) {
-    if (!this.session || this.recording) return;
-    this.recording = entry;
-    entry.record.classList.add("recording");
-    const interval = 1000 / Number(this.getAttribute("rate") ?? 5);
-    while (this.recording === entry) {
-      const started = performance.now();
+    holdToRecord(record, () => this.recorder.start(classId), () => {
+      if (this.recorder.classId === classId) this.recorder.stop();
+    });
+    input.addEventListener("change", () => {
       try {
-        // The page's capture policy: the centred square, as a JPEG (engine/frames.js).
-        await this.session.addExample(entry.name, await capture(this.video));
-        this.count(entry, entry.examples + 1);
+        this.project.renameClass(classId, input.value);
       } catch (error) {
+        input.value = this.project.classes.find((c) => c.id === classId)?.name ?? "";
         this.fail(error);
-        break;
       }
-      this.update();
-      await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - started))));
-    }
-    this.recording = null;
-    entry.record.classList.remove("recording");
+    });
+    root.append(input, count, record);
+    const row = { root, input, count, record };
+    this.rows.set(classId, row);
+    return row;
   }
 
-  update() {
-    this.root.querySelector(".train").disabled = !this.session || this.classes.filter((c) => c.examples).length < 2;
-    this.root.querySelector(".export").disabled = !this.session?.info().trained;
-  }
-
-  /** Trains on the recorded examples, then previews live and emits the model; examples added
-   * meanwhile are trained on again right after. */
-  train() {
-    if (this.training) {
-      this.again = true;
-      return this.training;
-    }
-    this.training = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.trainOnce();
-        } while (this.again);
-      } finally {
-        this.training = null;
-      }
-    })();
-    return this.training;
-  }
-
-  async trainOnce() {
-    const progress = this.root.querySelector("progress");
-    progress.hidden = false;
-    progress.value = 0;
-    try {
+  /** Shows the training and the preview as they go. */
+  follow() {
+    const progress = this.$("progress");
+    this.training.addEventListener("start", () => {
+      progress.hidden = false;
+      progress.value = 0;
       this.status("Training…");
-      const options = await api.trainOptions({});
-      const summary = await this.session.train(options, (report) => {
-        progress.value = report.epoch / options.epochs;
-        emit(this, "progress", report);
-      }, (model) => {
-        // The instant model predicts while the head trains.
-        if (model.instant) this.status("Instant model live; training a better one…");
-        emit(this, "live", model);
-        this.preview();
-      });
+    });
+    this.training.addEventListener("epoch", ({ detail: { report, epochs } }) => {
+      progress.value = report.epoch / epochs;
+      emit(this, "progress", report);
+    });
+    this.training.addEventListener("live", ({ detail: { report } }) => {
+      // The instant model predicts while the head trains.
+      if (report.instant) this.status("Instant model live; training a better one…");
+      emit(this, "live", report);
+      this.render();
+    });
+    this.training.addEventListener("done", ({ detail: { summary, seconds } }) => {
       progress.value = 1;
-      const bytes = await this.session.save();
-      this.status(`Trained in ${(summary.elapsedMs / 1000).toFixed(1)} s.`);
-      emit(this, "model", { bytes, labels: this.session.info().modelLabels });
-      this.update();
-      this.preview();
-    } catch (error) {
-      this.fail(error);
-    }
+      this.status(summary.stop === "cancelled" ? "Training cancelled." : `Trained in ${seconds.toFixed(1)} s.`);
+      if (this.project.model) emit(this, "model", { bytes: this.project.model, labels: this.project.record.modelLabels });
+      this.render();
+    });
+    this.training.addEventListener("failed", ({ detail: { error } }) => this.fail(error));
+    this.preview.addEventListener("prediction", ({ detail: { prediction } }) => {
+      this.$(".verdict").textContent = verdict(prediction);
+      this.$("ul").replaceChildren(...barRows(prediction.scores, prediction.unsure));
+      this.$(".correct").hidden = false;
+      emit(this, "prediction", predictionDetail(prediction));
+    });
+    this.preview.addEventListener("failed", ({ detail: { error } }) => this.fail(error));
+  }
+
+  /** Trains on the recorded samples (again, at once, when samples changed meanwhile); the
+   * preview then shows the model live. Resolves when no training runs any more. */
+  train() {
+    if (!this.project) return Promise.reject(new Error("the widget is still loading"));
+    return this.training.train();
   }
 
   /** The trained model's bytes (the format `<magpie-classifier model>` loads). */
   save() {
-    if (!this.session) return Promise.reject(new Error("the widget is still loading"));
-    return this.session.save();
+    if (!this.project?.session) return Promise.reject(new Error("the widget is still loading"));
+    return this.project.session.save();
   }
 
   /** The trained model and its backbone as an ONNX file's bytes (see docs/model-format.md);
    * `options`: `{ precision: "f32" | "f16" }`. */
   exportOnnx(options) {
-    if (!this.session) return Promise.reject(new Error("the widget is still loading"));
-    return this.session.exportOnnx(options);
+    if (!this.project?.session) return Promise.reject(new Error("the widget is still loading"));
+    return this.project.session.exportOnnx(options);
   }
 
   /** "Export model → ONNX": offers the ONNX file as a download, named after the backbone. */
   async downloadOnnx() {
     try {
       this.status("Exporting…");
-      const bytes = await this.exportOnnx();
-      const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
-      const name = `magpie-${this.session.info().backbone}.onnx`;
-      Object.assign(document.createElement("a"), { href: url, download: name }).click();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      const name = `magpie-${this.project.backbone}.onnx`;
+      download(await this.exportOnnx(), name);
       this.status(`Exported ${name}.`);
     } catch (error) {
       this.fail(error);
     }
   }
 
-  /** The whole project (classes, every example's image, the model) as a project file:
-   * `options` as the API's `saveProject` (`{ name, settings, imageType, quality }`). */
-  saveProject(options) {
-    if (!this.session) return Promise.reject(new Error("the widget is still loading"));
-    return this.session.saveProject(options);
+  /** The whole project (classes, every sample's image, the model) as a project file's bytes
+   * (docs/project-format.md); `options.name` names it. */
+  async saveProject(options = {}) {
+    if (!this.project) throw new Error("the widget is still loading");
+    await this.project.queue;
+    return projectFile(this.project, options);
   }
 
-  /** Opens a project file (bytes or URL) made with this widget's backbone, replacing the
-   * classes and examples; previews at once if it holds a model. */
+  /** Opens a project file (bytes, `Blob` or URL), replacing the classes and samples; previews at
+   * once if it holds a model. Resolves to `{ name, labels, counts, trained, settings }`. */
   async loadProject(file) {
-    if (!this.session) throw new Error("the widget is still loading");
-    const loaded = await this.session.loadProject(file);
-    this.root.querySelector(".classes").replaceChildren();
-    this.classes = [];
-    loaded.labels.forEach((label, i) => {
-      this.addClass(label);
-      this.count(this.classes[i], loaded.counts[i]);
-    });
-    this.update();
-    if (loaded.trained) this.preview();
-    return loaded;
-  }
-
-  async preview() {
-    if (this.previewing) return;
-    this.previewing = true;
-    while (this.previewing && this.isConnected) {
-      if (!this.recording && this.video.readyState >= 2) {
-        try {
-          const image = square(this.video);
-          const prediction = await this.session.predict(image, { embedding: true });
-          this.shown = { image, embedding: prediction.embedding };
-          this.show(prediction);
-          emit(this, "prediction", predictionDetail(prediction));
-        } catch (error) {
-          // After an engine fault (reported once, by reportFaults) the client rebuilds the
-          // session on the next call: go on.
-          if (!faulted(error)) throw error;
-        }
-      }
-      await new Promise((r) => requestAnimationFrame(r));
-    }
-  }
-
-  show(prediction) {
-    this.root.querySelector(".verdict").textContent = verdict(prediction);
-    this.root.querySelector("ul").replaceChildren(...barRows(prediction.scores, prediction.unsure));
-    const row = this.root.querySelector(".correct");
-    if (row.hidden) row.hidden = false;
-    const select = row.querySelector("select");
-    const names = this.classes.map((c) => c.name);
-    if ([...select.options].map((o) => o.value).join("\n") !== names.join("\n")) {
-      const chosen = select.value;
-      select.replaceChildren(...names.map((name) => new Option(name, name, false, name === chosen)));
-    }
+    if (!this.project) throw new Error("the widget is still loading");
+    const opened = await Project.opened(await readProjectFile(file));
+    this.use(opened);
+    await opened.start(this.sessionOptions());
+    this.render();
+    return {
+      name: opened.name,
+      labels: opened.classes.map((c) => c.name),
+      counts: opened.classes.map((c) => opened.samplesOf(c.id).length),
+      trained: !!opened.model,
+      settings: opened.settings,
+    };
   }
 
   /** Adds the frame shown to the class picked (its rows reused: no backbone pass), then trains
    * again. */
   async correct() {
-    const shown = this.shown;
-    const name = this.root.querySelector(".correct select").value;
-    const entry = this.classes.find((c) => c.name === name);
-    if (!shown || !entry) return;
     try {
-      // The session takes no example while it trains: stop that training (the model live now
-      // stays) and train again with the frame.
-      if (this.training) {
-        this.session.cancel();
-        await this.training;
-      }
-      await this.session.addExample(name, shown.image, { embedding: shown.embedding });
-      this.count(entry, entry.examples + 1);
-      emit(this, "correct", { label: name });
-      this.train();
+      const cls = await this.preview.correct(this.$(".correct select").value);
+      if (cls) emit(this, "correct", { label: cls.name });
     } catch (error) {
       this.fail(error);
     }
   }
 
   status(text) {
-    this.root.querySelector(".status").textContent = text;
+    this.$(".status").textContent = text;
   }
 
   fail(error) {

@@ -1,10 +1,11 @@
-// The project being worked on: classes, samples, settings and the trained model. The page
-// reads its state; every change goes through its methods, which update the JS API session (in
-// order, one call at a time) and autosave to IndexedDB. Storage failures never lose work: the
-// project stays in memory and the error is reported through `saveError`.
+// A project: classes, samples, settings and the trained model, the one owner of them in JS for
+// the page and <magpie-trainer> alike. Views read its state; every change goes through its
+// methods, which update its engine session (in order, one call at a time) and save through the
+// host's storage (the page's IndexedDB; none in a widget). Storage failures never lose work: the
+// project stays in memory and the error is reported through `saveError`. After an engine fault
+// the project rebuilds its session from its own samples and model, whatever the host.
 
-import { api, client, deviceLost } from "../engine/client.js";
-import * as store from "./store.js";
+import { api, client, deviceLost, onFault } from "../engine/client.js";
 import * as frames from "../engine/frames.js";
 import { catalogue, clean } from "./settings.js";
 
@@ -20,27 +21,47 @@ const VIEWS_AT_ONCE = 2;
  * views (a session keeps fewer views per sample when there are very many samples). */
 const sameEmbedding = (a, b) => a.key === b?.key && a.rows.length === b.rows.length;
 
-/** A project: fires `change` events (`detail.what`: "classes", "samples", "model", "session",
- * "saved", "device-lost") whenever its state changes. */
+/** Where a project is kept: `{ loadProject(id), saveProject(record), saveSamples(samples),
+ * deleteSamples(projectId, ids) }` (the page's IndexedDB store, app/store.js); a project with
+ * none lives in memory only. */
+const NOWHERE = {
+  saveProject: async () => {},
+  saveSamples: async () => {},
+  deleteSamples: async () => {},
+};
+
+/** A project: fires `change` events (`detail.what`: "classes", "samples", "pending", "model",
+ * "session", "saved", "device-lost", "fault"; `detail.message` for a fault) whenever its state
+ * changes. */
 export class Project extends EventTarget {
-  /** A new, empty project with two classes. */
-  static async create(name, backbone) {
+  /** A new, empty project named `name` with `classes` (names; default two) on `backbone` (default:
+   * the engine's), kept in `storage` (default: memory only). */
+  static async create({ name, backbone, classes = ["Class 1", "Class 2"], storage } = {}) {
+    await client.current();
+    backbone ??= client.catalogue.backboneChoices.find((b) => b.isDefault).id;
     const project = new Project({
       id: newId("p"), name, backbone, classes: [], settings: await clean(), model: null, modelLabels: null, nextSeq: 0,
-    }, []);
-    project.addClass("Class 1");
-    project.addClass("Class 2");
+    }, [], storage);
+    for (const cls of classes) project.addClass(cls);
     return project;
   }
 
-  /** The project stored under `id`, or null. */
-  static async load(id) {
-    const stored = await store.loadProject(id);
-    return stored && new Project({ ...stored.project, settings: await clean(stored.project.settings) }, stored.samples);
+  /** The project `storage` keeps under `id`, or null. */
+  static async load(storage, id) {
+    const stored = await storage.loadProject(id);
+    return stored && new Project({ ...stored.project, settings: await clean(stored.project.settings) }, stored.samples, storage);
   }
 
-  constructor(record, samples) {
+  /** A project of a project file's `{ record, samples }` (project-file.js), kept in `storage`. */
+  static async opened({ record, samples }, storage) {
+    const project = new Project(record, samples, storage);
+    await project.save(samples);
+    return project;
+  }
+
+  constructor(record, samples, storage = NOWHERE) {
     super();
+    this.storage = storage;
     /** The project record; its settings are clean (see settings.js). */
     this.record = record;
     /** Sample records by id (`{ id, projectId, classId, seq, jpeg, embedding }`). */
@@ -82,9 +103,9 @@ export class Project extends EventTarget {
     return this.classes.findIndex((c) => c.id === classId);
   }
 
-  changed(what) {
+  changed(what, detail = {}) {
     if (what === "classes" || what === "samples") this.revision += 1;
-    this.dispatchEvent(new CustomEvent("change", { detail: { what } }));
+    this.dispatchEvent(new CustomEvent("change", { detail: { ...detail, what } }));
   }
 
   /** Runs `work` after every earlier session call: the session takes one change at a time. A
@@ -103,9 +124,9 @@ export class Project extends EventTarget {
     if (this.readOnly) return;
     try {
       const writing = [...this.unsaved.values()];
-      if (writing.length) await store.saveSamples(writing);
+      if (writing.length) await this.storage.saveSamples(writing);
       for (const sample of writing) if (this.unsaved.get(sample.id) === sample) this.unsaved.delete(sample.id);
-      await store.saveProject(this.record);
+      await this.storage.saveProject(this.record);
       this.saveError = null;
     } catch (error) {
       this.saveError = error;
@@ -114,11 +135,16 @@ export class Project extends EventTarget {
   }
 
   /** Loads the backbone into a session and re-adds every sample (reusing stored embeddings
-   * when they match) and the model. `progress(done, total)` reports re-added samples. */
-  async start(sessionOptions, progress = () => {}) {
+   * when they match) and the model. `progress(done, total)` reports re-added samples. The same
+   * runs again after an engine fault, on the fresh engine (see `restart`). */
+  async start(sessionOptions = {}, progress = () => {}) {
     this.close();
+    /** The host's options; the CPU's are used instead once the GPU device was lost. */
     this.sessionOptions = sessionOptions;
-    const session = await api.FewShotSession.create({ ...sessionOptions, backbone: this.backbone });
+    this.progress = progress;
+    this.unfault ??= onFault((message) => this.restart(message));
+    const options = this.gpuLost ? { ...sessionOptions, backend: "cpu", headBackend: "cpu" } : sessionOptions;
+    const session = await api.FewShotSession.create({ ...options, backbone: this.backbone }, { journal: false });
     await this.enqueue(async () => {
       this.session = session;
       this.inSession = new Set();
@@ -145,13 +171,21 @@ export class Project extends EventTarget {
     });
   }
 
+  /** After an engine fault: the session again, on a fresh engine (which may have the GPU again),
+   * from this project's samples and model; says so with a "fault" change first. */
+  async restart(message) {
+    if (!this.session) return;
+    this.changed("fault", { message });
+    this.gpuLost = false;
+    await this.start(this.sessionOptions, this.progress).catch(() => {});
+  }
+
   /** Adds a sample (its stored JPEG, which the session keeps as it is) to `session`, storing
    * its embedding when it had to be computed. */
   async embed(session, sample, label) {
     if (this.inSession.has(sample.id)) return;
-    await session.addExample(label, sample.jpeg, { id: sample.id, embedding: sample.embedding });
+    const { embedding } = await session.addSampleWithRows(label, sample.jpeg, { id: sample.id, embedding: sample.embedding });
     this.inSession.add(sample.id);
-    const embedding = session.addedEmbedding(sample.id);
     if (!sameEmbedding(embedding, sample.embedding)) {
       sample.embedding = embedding;
       await this.save([sample]);
@@ -232,7 +266,7 @@ export class Project extends EventTarget {
   removeSamples(ids) {
     const removed = ids.map((id) => this.samples.get(id)).filter(Boolean);
     for (const s of removed) this.samples.delete(s.id);
-    this.enqueue(() => this.forget(removed, () => Promise.all(removed.map((s) => this.session?.removeExample(s.id)))));
+    this.enqueue(() => this.forget(removed, () => Promise.all(removed.map((s) => this.session?.removeSample(s.id)))));
     this.persistRemoval(removed);
     this.changed("samples");
   }
@@ -243,7 +277,7 @@ export class Project extends EventTarget {
     const cls = this.classes[this.indexOf(classId)];
     if (!sample || !cls) return;
     sample.classId = classId;
-    this.enqueue(() => this.session?.relabelExample(id, cls.name));
+    this.enqueue(() => this.session?.relabelSample(id, cls.name));
     this.save([sample]);
     this.changed("samples");
   }
@@ -257,7 +291,7 @@ export class Project extends EventTarget {
   /** Deletes removed samples from storage (unless read-only), then saves. */
   async persistRemoval(removed) {
     try {
-      if (!this.readOnly) await store.deleteSamples(this.id, removed.map((s) => s.id));
+      if (!this.readOnly) await this.storage.deleteSamples(this.id, removed.map((s) => s.id));
     } catch (error) {
       this.saveError = error;
     }
@@ -295,6 +329,25 @@ export class Project extends EventTarget {
     this.save([sample]);
     this.changed("samples");
     return this.enqueueEmbed(sample, this.classes[this.indexOf(classId)].name);
+  }
+
+  /** Adds image files to a class, in order; resolves to the messages of those that could not be
+   * decoded (skipped). They count as pending from the start, so training waits for all. */
+  async addFiles(classId, files) {
+    const failed = [];
+    this.pending += files.length;
+    this.changed("pending");
+    for (const file of files) {
+      try {
+        await this.addCapture(classId, await frames.decode(file, file.name));
+      } catch (error) {
+        failed.push(error?.message ?? String(error));
+      } finally {
+        this.pending -= 1;
+        this.changed("pending");
+      }
+    }
+    return failed;
   }
 
   /** Says whether the camera is recording into this project. Frames are embedded as they are
@@ -389,7 +442,7 @@ export class Project extends EventTarget {
       // (Samples captured during training are embedded after it, with the new settings.)
       for (const sample of this.samples.values()) {
         if (!this.inSession.has(sample.id)) continue;
-        const embedding = await session.exampleEmbedding(sample.id);
+        const embedding = await session.sampleEmbedding(sample.id);
         if (!sameEmbedding(embedding, sample.embedding)) {
           sample.embedding = embedding;
           changed.push(sample);
@@ -452,10 +505,18 @@ export class Project extends EventTarget {
   /** Restarts the session on the CPU, once however many calls saw the device go. */
   recoverOnCpu() {
     this.recovery ??= (async () => {
+      this.gpuLost = true;
       this.changed("device-lost");
-      await this.start({ ...this.sessionOptions, backend: "cpu", headBackend: "cpu" });
+      await this.start(this.sessionOptions, this.progress);
     })().finally(() => { this.recovery = null; });
     return this.recovery;
+  }
+
+  /** Frees the session and stops listening for engine faults: the project is put away. */
+  dispose() {
+    this.unfault?.();
+    this.unfault = null;
+    this.close();
   }
 
   /** Frees the session once the call running on it (if any) is done. */

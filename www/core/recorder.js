@@ -1,13 +1,19 @@
-// Recording samples from the camera: hold-to-record (mouse, touch or keyboard) at a set rate,
-// and timed recording (a countdown, then a fixed duration).
+// Recording samples from the camera into a project, the one recording semantics of the page and
+// <magpie-trainer>: a frame every 1/rate s while recording (each is shown and saved at once and
+// embedded in the background, so a slow engine never slows the capture), or timed recording (a
+// countdown, then a fixed duration). Fires `change` (`detail.classId`, null when it stops).
+
+/** Samples per second while a record button is held, unless the host sets another rate. */
+export const DEFAULT_RATE = 10;
 
 /** Records camera frames into a project's classes. */
 export class Recorder extends EventTarget {
+  /** `camera`: core/camera.js's; `options`: `{ rate() (samples per second, default
+   * DEFAULT_RATE), report(error) }`. */
   constructor(camera, project, options) {
     super();
     this.camera = camera;
     this.project = project;
-    /** `{ rate() (frames per second), report(error) }`. */
     this.options = options;
     this.timer = null;
     this.classId = null;
@@ -35,7 +41,7 @@ export class Recorder extends EventTarget {
       if (frame) this.project.addCapture(classId, frame).catch((e) => this.options.report(e));
     };
     grab();
-    this.timer = setInterval(grab, 1000 / this.options.rate());
+    this.timer = setInterval(grab, 1000 / (this.options.rate?.() || DEFAULT_RATE));
   }
 
   /** Stops recording. */
@@ -63,21 +69,4 @@ export class Recorder extends EventTarget {
   changed() {
     this.dispatchEvent(new CustomEvent("change", { detail: { classId: this.classId } }));
   }
-}
-
-/** Makes `button` record while held: pointer down/up (mouse and touch) and Space/Enter. */
-export function holdToRecord(button, start, stop) {
-  button.addEventListener("pointerdown", (e) => {
-    if (e.button !== 0) return;
-    button.setPointerCapture?.(e.pointerId);
-    start();
-  });
-  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) button.addEventListener(type, stop);
-  button.addEventListener("keydown", (e) => {
-    if ((e.key === " " || e.key === "Enter") && !e.repeat) start();
-    if (e.key === " " || e.key === "Enter") e.preventDefault();
-  });
-  button.addEventListener("keyup", (e) => { if (e.key === " " || e.key === "Enter") stop(); });
-  button.addEventListener("blur", stop);
-  button.addEventListener("contextmenu", (e) => e.preventDefault());
 }

@@ -1,14 +1,14 @@
-// A session or model of the engine, as the client holds it: every method of the wasm object,
-// async, and `info()` answered at once from the copy the engine sends back after each change.
-// It keeps what it needs to be rebuilt on a fresh engine after a fault: the options it was made
-// with and every change made to it, in order (classes; examples as they were given, with the
-// embedding the engine computed; the trained or loaded model).
+// A session or model of the engine, as the client holds it (a remote object): every method of
+// the wasm object, async (methods.js lists them), and `info()` answered at once from the copy the
+// engine sends back after each change. Unless its owner rebuilds it itself (`journal: false`,
+// as the app's core does from its own samples), it keeps what it needs to be rebuilt on a fresh
+// engine after a fault: the options it was made with and every edit made to it, in order
+// (classes; samples as they were given, with the rows the engine computed; the trained or
+// loaded model).
 
 import { weightOptions } from "./assets.js";
 import { transferable } from "./frames.js";
-
-/** Changes that are replayed, in order, when a session is rebuilt. */
-const CHANGES = new Set(["addClass", "renameClass", "removeClass", "moveClass", "clearClass", "removeExample", "relabelExample"]);
+import { METHODS, replayed } from "./methods.js";
 
 /** `options` with the package's weight records where it names none (assets.js), and its URLs
  * made absolute: the engine, in a worker, would read a relative URL from the worker's folder,
@@ -27,21 +27,24 @@ function absolute(value) {
 }
 
 /** A `FewShotSession` or `ImageNetModel` living in the engine. */
-export class Session {
-  /** Makes a `kind` ("FewShotSession" or "ImageNetModel") with `options` on the client's engine. */
-  static async create(client, kind, options = {}) {
-    const session = new Session(client, kind, resolved(options));
-    await session.build(await client.current());
-    return session;
+export class Remote {
+  /** Makes a `kind` ("FewShotSession" or "ImageNetModel") with `options` on the client's engine;
+   * with `journal: false` it keeps no record for a rebuild, and its calls after a fault reject
+   * (its owner makes a new one). */
+  static async create(client, kind, options = {}, { journal = true } = {}) {
+    const remote = new Remote(client, kind, resolved(options), journal);
+    await remote.build(await client.current());
+    return remote;
   }
 
-  constructor(client, kind, options) {
+  constructor(client, kind, options, journal) {
     this.client = client;
     this.kind = kind;
     this.options = options;
-    /** Changes since creation, replayed on a fresh engine: `[method, args]`. */
-    this.journal = [];
-    /** Each example's rows as the engine answered `addExample`, by id. */
+    /** Edits since creation, replayed on a fresh engine: `[method, args]`; null when the owner
+     * rebuilds instead. */
+    this.journal = journal ? [] : null;
+    /** Each sample's rows as the engine answered `addSample`, by id (journaled objects only). */
     this.added = new Map();
     /** The model to load after replaying (bytes), once one was trained or loaded. */
     this.model = null;
@@ -55,7 +58,7 @@ export class Session {
     this.engine = engine;
     this.handle = made.handle;
     this.latest = made.info;
-    for (const [method, args] of this.journal) await this.send(method, args);
+    for (const [method, args] of this.journal ?? []) await this.send(method, args);
     if (this.model) await this.send("load", [this.model]);
   }
 
@@ -63,6 +66,7 @@ export class Session {
   async live() {
     if (this.freed) throw new Error("this session was disposed");
     if (!this.engine.dead) return this.engine;
+    if (!this.journal) throw this.engine.dead;
     this.rebuilding ??= (async () => {
       await this.build(await this.client.current());
     })().finally(() => { this.rebuilding = null; });
@@ -93,47 +97,38 @@ export class Session {
     return this.send(method, args, transfer);
   }
 
-  /** A change, kept for a rebuild once the engine accepted it. */
+  /** Calls `method`; an edit is kept for a rebuild once the engine accepted it. */
   async change(method, args) {
     const value = await this.call(method, args);
-    if (CHANGES.has(method)) this.journal.push([method, args]);
+    if (replayed(method)) this.journal?.push([method, args]);
     return value;
   }
 
   /** What the object reports about itself, as of its last call. */
   info() { return this.latest; }
 
-  addClass(name) { return this.change("addClass", [name]); }
-  renameClass(index, name) { return this.change("renameClass", [index, name]); }
-  removeClass(index) { return this.change("removeClass", [index]); }
-  moveClass(from, to) { return this.change("moveClass", [from, to]); }
-  clearClass(index) { return this.change("clearClass", [index]); }
-  removeExample(id) { return this.change("removeExample", [id]); }
-  relabelExample(id, label) { return this.change("relabelExample", [id, label]); }
-
-  /** Adds an example (see the wasm API); resolves to its id. Its rows are computed in the
+  /** Adds a sample (see the wasm API); resolves to its id. Its rows are computed in the
    * embedding pool when none are given, so this session's engine stays free meanwhile. */
-  async addExample(label, source, options = {}) {
+  async addSample(label, source, options = {}) {
+    return (await this.addSampleWithRows(label, source, options)).id;
+  }
+
+  /** Adds a sample as `addSample` does; resolves to `{ id, embedding }`: its id and the rows the
+   * engine computed (or took) for it. */
+  async addSampleWithRows(label, source, options = {}) {
     const { value } = await transferable(source, true);
     const pooled = options.embedding ? null : await this.pooled(value);
     await this.live();
-    const { value: id, embedding } = await this.reply("addExample", [label, value, { ...options, embedding: options.embedding ?? pooled }]);
+    const { value: id, embedding } = await this.reply("addSample", [label, value, { ...options, embedding: options.embedding ?? pooled }]);
     // Rows of other settings (the session trained with other augmentation) are computed again
     // by the session: the pool then waits for the next training.
     this.poolUseful = !pooled || pooled.key === embedding.key;
-    this.journal.push(["addExample", [label, value, { ...options, id, embedding }]]);
-    this.added.set(id, embedding);
-    return id;
+    if (this.journal) {
+      this.journal.push(["addSample", [label, value, { ...options, id, embedding }]]);
+      this.added.set(id, embedding);
+    }
+    return { id, embedding };
   }
-
-  /** The rows the engine computed (or took) for example `id` when it was added through this
-   * object, without asking the engine again; `exampleEmbedding` has the current ones (with the
-   * views training computed since). */
-  addedEmbedding(id) {
-    return this.added.get(id) ?? null;
-  }
-
-  exampleEmbedding(id) { return this.call("exampleEmbedding", [id]); }
 
   /** Embeds the augmented views the samples lack, for up to `most` samples; resolves to how
    * many still lack some. With an embedding pool, each sample's views are computed by whichever
@@ -196,7 +191,7 @@ export class Session {
   }
 
   /** Class probabilities of an image (see the wasm API; `options.embedding` asks for its rows,
-   * which `addExample` takes). */
+   * which `addSample` takes). */
   async predict(source, options = {}) {
     const { value, transfer } = await transferable(source);
     return this.call("predict", [value, options], transfer);
@@ -208,10 +203,6 @@ export class Session {
     this.model = await this.send("save", []);
   }
 
-  evaluate() { return this.call("evaluate"); }
-  save() { return this.call("save"); }
-  exportOnnx(options) { return this.call("exportOnnx", [options]); }
-
   /** Loads a model record (bytes or URL); it is kept for a rebuild. */
   async load(model) {
     const labels = await this.call("load", [absolute(model)]);
@@ -219,12 +210,10 @@ export class Session {
     return labels;
   }
 
-  saveProject(options) { return this.call("saveProject", [options]); }
-
   /** Opens a project file, replacing the classes and examples; kept for a rebuild. */
   async loadProject(file) {
     const loaded = await this.call("loadProject", [absolute(file)]);
-    this.journal = [["loadProject", [absolute(file)]]];
+    if (this.journal) this.journal = [["loadProject", [absolute(file)]]];
     this.added.clear();
     this.model = loaded.trained ? await this.send("save", []) : null;
     return loaded;
@@ -256,4 +245,11 @@ export class Session {
   }
 
   dispose() { this.free(); }
+}
+
+// Every other method of the table: a plain call (an edit is kept for a rebuild).
+for (const method of Object.keys(METHODS)) {
+  if (!(method in Remote.prototype)) {
+    Object.defineProperty(Remote.prototype, method, { value(...args) { return this.change(method, args); } });
+  }
 }

@@ -1,15 +1,16 @@
 //! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as image files (nothing
-//! the user captured is lost when settings change; see [`frames`]) and their frames embedded
+//! the user captured is lost when settings change; see [`image_files`]) and their frames embedded
 //! once when added; `train` computes the augmented views they lack and trains on the cached
 //! rows, re-embedding from the frames only when fine-tuning or feature settings change. Augmented views are kept while the cache stays
 //! within [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET); past it, each sample keeps fewer (see [`affordable_views`](crate::session::affordable_views)).
 
-mod examples;
-mod frames;
+mod editing;
+mod image_files;
 mod project;
 mod training;
 mod views;
 
+use crate::web::error::{EngineError, ErrorName};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -17,9 +18,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use self::frames::Frame;
+use self::image_files::ImageFile;
 use super::source::{self, ImageSource};
-use super::{Backends, fetch, fetch_weights, js_error, options, parse_backbone};
+use super::{Backends, fetch, fetch_weights, options, parse_backbone};
 use crate::backbone::{BackboneKind, Features};
 use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
@@ -54,18 +55,18 @@ struct SessionOptions {
     features: Option<Features>,
 }
 
-/// Options of [`FewShotSession::add_example`].
+/// Options of [`FewShotSession::add_sample`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct SampleOptions {
     /// The sample's id (unique in the session); one is made up when absent.
     id: Option<String>,
-    /// Rows saved earlier by `exampleEmbedding`, used instead of running the backbone when
+    /// Rows saved earlier by `sampleEmbedding`, used instead of running the backbone when
     /// they were made with the session's current settings.
     embedding: Option<SavedEmbedding>,
 }
 
-/// A sample's cached rows, as `exampleEmbedding` returns them for an app to store.
+/// A sample's cached rows, as `sampleEmbedding` returns them for an app to store.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SavedEmbedding {
@@ -113,7 +114,7 @@ struct Prediction {
     backbone_ms: f64,
     /// Milliseconds in the head.
     head_ms: f64,
-    /// The image's rows, as `addExample` takes them, when asked for and the samples are
+    /// The image's rows, as `addSample` takes them, when asked for and the samples are
     /// embedded into the rows the model reads: adding the image then runs no backbone pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     embedding: Option<SavedEmbedding>,
@@ -147,11 +148,11 @@ struct Placement {
 }
 
 /// The user's classes and samples, with their image files, and their cached rows.
-type Samples = crate::session::Samples<Frame>;
+type Samples = crate::session::Samples<ImageFile>;
 
 /// A few-shot classifier being built in the page: classes, captured samples, training, and
 /// live prediction. Every method takes `&self`, so `cancel`, `predict` and `info` work while
-/// `train` or `addExample` is running; changing the samples during training is refused.
+/// `train` or `addSample` is running; changing the samples during training is refused.
 #[wasm_bindgen]
 pub struct FewShotSession {
     model: PretrainedBackbone,
@@ -166,10 +167,10 @@ pub struct FewShotSession {
 const BUSY: &str =
     "the session is busy training or adding a sample: wait for it, or cancel training";
 
-fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, JsError> {
+fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, EngineError> {
     match value.unwrap_or("auto") {
         "auto" => Ok(None),
-        other => other.parse().map(Some).map_err(js_error),
+        other => other.parse().map(Some).map_err(EngineError::from),
     }
 }
 
@@ -179,21 +180,21 @@ impl FewShotSession {
     /// weightsUrls?, weightsBase?, model?, features? }` (backends `"auto" | "wgpu" | "cpu"`; `"auto"` measures both and
     /// takes the faster). With `model` (bytes or URL of a trained model) the backbone is the
     /// model's, and the model is loaded, ready to predict.
-    pub async fn create(options_value: JsValue) -> Result<FewShotSession, JsError> {
+    pub async fn create(options_value: JsValue) -> Result<FewShotSession, EngineError> {
         let options: SessionOptions = options(options_value)?;
         let model = match options.model.is_undefined() || options.model.is_null() {
             true => None,
             false => Some(
                 fetch::file_bytes(options.model.clone(), "a model")
                     .await
-                    .map_err(js_error)?,
+                    .map_err(EngineError::invalid)?,
             ),
         };
         let kind: BackboneKind = match (&model, options.backbone.as_deref()) {
             (Some(bytes), wanted) => {
-                let info = classifier::info(bytes).map_err(js_error)?;
+                let info = classifier::info(bytes).map_err(EngineError::from)?;
                 if wanted.is_some_and(|w| w != info.backbone.id()) {
-                    return Err(js_error(format!(
+                    return Err(EngineError::invalid(format!(
                         "the model was trained on {}, not {}",
                         info.backbone,
                         wanted.unwrap_or_default()
@@ -201,7 +202,7 @@ impl FewShotSession {
                 }
                 info.backbone
             }
-            (None, Some(wanted)) => wanted.parse().map_err(js_error)?,
+            (None, Some(wanted)) => wanted.parse().map_err(EngineError::from)?,
             (None, None) => BackboneKind::default(),
         };
 
@@ -229,10 +230,13 @@ impl FewShotSession {
         if let (Some(b), _) | (_, Some(b)) = wanted
             && !backends.kinds().contains(&b)
         {
-            return Err(js_error(format!(
-                "backend {b} is not available: {}",
-                backends.reason().unwrap_or_default()
-            )));
+            return Err(EngineError::new(
+                ErrorName::BackendUnavailable,
+                format!(
+                    "backend {b} is not available: {}",
+                    backends.reason().unwrap_or_default()
+                ),
+            ));
         }
         let (url, bytes) = fetch_weights(kind, &served).await?;
         // With both stages named, the backbone goes onto its own backend only; otherwise onto
@@ -243,7 +247,7 @@ impl FewShotSession {
         };
         let mut models = Vec::new();
         for backend in loaded {
-            let device = backends.device(backend).map_err(js_error)?;
+            let device = backends.device(backend).map_err(EngineError::from)?;
             let model = parse_backbone(kind, &url, bytes.clone(), &device)?;
             models.push((backend, device, model));
         }
@@ -263,7 +267,7 @@ impl FewShotSession {
             for (backend, device, model) in &models {
                 let times = measure_stages(&model.backbone, &config, 2, device)
                     .await
-                    .map_err(js_error)?;
+                    .map_err(EngineError::from)?;
                 measured.push((*backend, times));
             }
         }
@@ -272,8 +276,8 @@ impl FewShotSession {
         let (_, backbone_device, backbone) = models
             .into_iter()
             .find(|m| m.0 == backbone_kind)
-            .ok_or_else(|| js_error("no device"))?;
-        let head_device = backends.device(head_kind).map_err(js_error)?;
+            .ok_or_else(|| EngineError::invalid("no device"))?;
+        let head_device = backends.device(head_kind).map_err(EngineError::from)?;
         let placement = Placement {
             backbone: backbone_kind,
             head: head_kind,
@@ -291,7 +295,7 @@ impl FewShotSession {
         };
         if let Some(bytes) = model {
             let classifier = classifier::load(bytes, &session.model.backbone, &session.head_device)
-                .map_err(js_error)?;
+                .map_err(EngineError::from)?;
             *session.classifier.borrow_mut() = Some(classifier);
         }
         Ok(session)
@@ -301,7 +305,7 @@ impl FewShotSession {
     /// counts, cachedBytes, cachedViews, trained, modelLabels, threshold, busy }` (labels and counts are
     /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET)).
     #[wasm_bindgen(unchecked_return_type = "SessionInfo")]
-    pub fn info(&self) -> Result<JsValue, JsError> {
+    pub fn info(&self) -> Result<JsValue, EngineError> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Info<'a> {
@@ -342,7 +346,7 @@ impl FewShotSession {
                 .and_then(|c| c.as_ref().map(|c| c.info.threshold())),
             busy: samples.is_none(),
         };
-        serde_wasm_bindgen::to_value(&info).map_err(js_error)
+        serde_wasm_bindgen::to_value(&info).map_err(EngineError::from)
     }
 
     /// Stops `train` at its next mini-batch (it resolves with `stop: "cancelled"`).
@@ -350,9 +354,9 @@ impl FewShotSession {
         self.cancel.cancel();
     }
 
-    /// Class probabilities of an image (any source `addExample` takes): `{ scores: [{ class,
+    /// Class probabilities of an image (any source `addSample` takes): `{ scores: [{ class,
     /// label, probability }] (most probable first), unsure, threshold, backboneMs, headMs,
-    /// embedding? }`. `options`: `{ embedding }` asks for the image's rows, which `addExample`
+    /// embedding? }`. `options`: `{ embedding }` asks for the image's rows, which `addSample`
     /// then takes instead of running the backbone again (absent while training runs, or when
     /// the samples are embedded into other rows than the model reads).
     #[wasm_bindgen(unchecked_return_type = "Prediction")]
@@ -360,7 +364,7 @@ impl FewShotSession {
         &self,
         source: &ImageSource,
         options_value: Option<JsValue>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, EngineError> {
         let options: PredictOptions = options(options_value.unwrap_or(JsValue::UNDEFINED))?;
         let frame = source::read(source)?;
         let image = frame.view();
@@ -368,15 +372,15 @@ impl FewShotSession {
             .classifier
             .borrow()
             .clone()
-            .ok_or_else(|| js_error("train or load a model first"))?;
+            .ok_or_else(|| EngineError::invalid("train or load a model first"))?;
         let start = crate::clock::now_ms();
         let (rows, shape) = classifier
             .backbone_rows(&self.model.backbone, &[image], &self.backbone_device)
-            .map_err(js_error)?;
+            .map_err(EngineError::from)?;
         // The backbone's rows are read back once, which also times it; the head takes them where
         // they are, or uploaded to its device when that is another one.
         let dims = rows.dims();
-        let values = read(rows.clone()).await.map_err(js_error)?;
+        let values = read(rows.clone()).await.map_err(EngineError::from)?;
         let embedding = options
             .embedding
             .then(|| self.saved(&classifier, &shape, &values));
@@ -389,7 +393,7 @@ impl FewShotSession {
         let probabilities = classifier
             .probabilities_of_rows(rows, &shape)
             .await
-            .map_err(js_error)?;
+            .map_err(EngineError::from)?;
         let scores =
             classifier.ranked(probabilities.first().map(Vec::as_slice).unwrap_or_default());
         let threshold = classifier.info.threshold();
@@ -403,22 +407,22 @@ impl FewShotSession {
             head_ms: crate::clock::now_ms() - backbone_done,
             embedding: embedding.flatten(),
         };
-        serde_wasm_bindgen::to_value(&prediction).map_err(js_error)
+        serde_wasm_bindgen::to_value(&prediction).map_err(EngineError::from)
     }
 
     /// Sets the trained model's "not sure" threshold (a probability, 0 to 1; saved with the
     /// model): predictions whose top class stays below it are `unsure`.
     #[wasm_bindgen(js_name = setThreshold)]
-    pub fn set_threshold(&self, threshold: f32) -> Result<(), JsError> {
+    pub fn set_threshold(&self, threshold: f32) -> Result<(), EngineError> {
         if !valid_threshold(threshold) {
-            return Err(js_error(format!(
+            return Err(EngineError::invalid(format!(
                 "the threshold must be 0 to 1, not {threshold}"
             )));
         }
         let mut classifier = self.classifier.borrow_mut();
         let classifier = classifier
             .as_mut()
-            .ok_or_else(|| js_error("train or load a model first"))?;
+            .ok_or_else(|| EngineError::invalid("train or load a model first"))?;
         classifier.info.unsure_below = Some(threshold);
         Ok(())
     }
@@ -431,15 +435,15 @@ impl FewShotSession {
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
     #[wasm_bindgen(unchecked_return_type = "Evaluation")]
-    pub async fn evaluate(&self) -> Result<JsValue, JsError> {
+    pub async fn evaluate(&self) -> Result<JsValue, EngineError> {
         let samples = self.edit()?;
         let classifier = self
             .classifier
             .borrow()
             .clone()
-            .ok_or_else(|| js_error("train or load a model first"))?;
+            .ok_or_else(|| EngineError::invalid("train or load a model first"))?;
         if classifier.info.labels != samples.dataset.labels {
-            return Err(js_error(
+            return Err(EngineError::invalid(
                 "the classes changed since training: train again to evaluate",
             ));
         }
@@ -454,18 +458,18 @@ impl FewShotSession {
         let ids = |s: usize| samples.dataset.samples[s].id.as_str();
         let evaluation = evaluate_rows(&classifier, &samples.cache, &rows, &ids)
             .await
-            .map_err(js_error)?;
-        serde_wasm_bindgen::to_value(&evaluation).map_err(js_error)
+            .map_err(EngineError::from)?;
+        serde_wasm_bindgen::to_value(&evaluation).map_err(EngineError::from)
     }
 
     /// The trained model as a record file (`.bpk`, see docs/model-format.md): head, labels,
     /// backbone id, preprocessing, settings.
-    pub async fn save(&self) -> Result<Vec<u8>, JsError> {
+    pub async fn save(&self) -> Result<Vec<u8>, EngineError> {
         let classifier = self
             .classifier
             .borrow()
             .clone()
-            .ok_or_else(|| js_error("there is no trained model yet"))?;
+            .ok_or_else(|| EngineError::invalid("there is no trained model yet"))?;
         save_model(&classifier).await
     }
 
@@ -477,29 +481,28 @@ impl FewShotSession {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ precision?: \"f32\" | \"f16\" }")]
         options_value: JsValue,
-    ) -> Result<Vec<u8>, JsError> {
+    ) -> Result<Vec<u8>, EngineError> {
         let options: ExportOptions = options(options_value)?;
-        let classifier =
-            self.classifier.borrow().clone().ok_or_else(|| {
-                js_error("there is no trained model to export yet: train one first")
-            })?;
+        let classifier = self.classifier.borrow().clone().ok_or_else(|| {
+            EngineError::invalid("there is no trained model to export yet: train one first")
+        })?;
         crate::export::onnx(&self.model.backbone, &classifier, options.precision)
             .await
-            .map_err(js_error)
+            .map_err(EngineError::from)
     }
 
     /// Loads a model record (bytes, or the URL of one) made for this session's backbone,
     /// replacing the trained model. Resolves to its labels.
     #[wasm_bindgen(unchecked_return_type = "string[]")]
-    pub async fn load(&self, model: JsValue) -> Result<JsValue, JsError> {
+    pub async fn load(&self, model: JsValue) -> Result<JsValue, EngineError> {
         let bytes = fetch::file_bytes(model, "a model")
             .await
-            .map_err(js_error)?;
-        let classifier =
-            classifier::load(bytes, &self.model.backbone, &self.head_device).map_err(js_error)?;
+            .map_err(EngineError::invalid)?;
+        let classifier = classifier::load(bytes, &self.model.backbone, &self.head_device)
+            .map_err(EngineError::from)?;
         let labels = classifier.info.labels.clone();
         *self.classifier.borrow_mut() = Some(classifier);
-        serde_wasm_bindgen::to_value(&labels).map_err(js_error)
+        serde_wasm_bindgen::to_value(&labels).map_err(EngineError::from)
     }
 
     /// Frees the session's memory now (the object cannot be used afterwards).
@@ -507,13 +510,13 @@ impl FewShotSession {
 }
 
 /// A model record's bytes.
-async fn save_model(classifier: &Classifier) -> Result<Vec<u8>, JsError> {
+async fn save_model(classifier: &Classifier) -> Result<Vec<u8>, EngineError> {
     // Saving reads tensors synchronously: only the CPU backend can do that in a browser.
     let on_cpu = classifier
         .to_device_async(&Device::flex())
         .await
-        .map_err(js_error)?;
-    classifier::save(&on_cpu).map_err(js_error)
+        .map_err(EngineError::from)?;
+    classifier::save(&on_cpu).map_err(EngineError::from)
 }
 
 impl FewShotSession {
@@ -537,7 +540,9 @@ impl FewShotSession {
     }
 
     /// The samples, for a change; refused while training or embedding runs.
-    fn edit(&self) -> Result<std::cell::RefMut<'_, Samples>, JsError> {
-        self.samples.try_borrow_mut().map_err(|_| js_error(BUSY))
+    fn edit(&self) -> Result<std::cell::RefMut<'_, Samples>, EngineError> {
+        self.samples
+            .try_borrow_mut()
+            .map_err(|_| EngineError::new(ErrorName::Busy, BUSY))
     }
 }

@@ -6,14 +6,14 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{FewShotSession, Samples, frames};
+use super::{FewShotSession, Samples, image_files};
 use crate::head::HeadKind;
 use crate::train_config::TrainConfig;
 use crate::training::{
     Embedder, EmbeddingCache, EpochReport, Evaluation, Fitted, StopReason, fit_cached,
     head_replaces_instant, instant_config,
 };
-use crate::web::{js_error, options};
+use crate::web::{EngineError, options};
 
 /// What `train` resolves to.
 #[derive(Debug, Serialize)]
@@ -76,7 +76,7 @@ impl FewShotSession {
         config: JsValue,
         on_epoch: Option<js_sys::Function>,
         on_model: Option<js_sys::Function>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, EngineError> {
         let config: TrainConfig = options(config)?;
         let mut guard = self.edit()?;
         let samples = &mut *guard;
@@ -139,15 +139,15 @@ impl FewShotSession {
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
     #[wasm_bindgen(js_name = embedViews)]
-    pub async fn embed_views_ahead(&self, samples: usize) -> Result<usize, JsError> {
+    pub async fn embed_views_ahead(&self, samples: usize) -> Result<usize, EngineError> {
         let mut guard = self.edit()?;
         self.embed_views(&mut guard, TrainConfig::ahead_views_seed(), samples)
             .await
     }
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    serde_wasm_bindgen::to_value(value).map_err(js_error)
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, EngineError> {
+    serde_wasm_bindgen::to_value(value).map_err(EngineError::from)
 }
 
 impl FewShotSession {
@@ -158,12 +158,12 @@ impl FewShotSession {
         &self,
         samples: &mut Samples,
         config: &TrainConfig,
-    ) -> Result<usize, JsError> {
+    ) -> Result<usize, EngineError> {
         let rows = config.rows(self.model.backbone.kind);
         if samples.needs_new_rows(rows) {
             let mut cache = EmbeddingCache::default();
             let embedder = self.embedder(rows);
-            frames::embed_frames(&samples.dataset, &embedder, &mut cache, &self.cancel).await?;
+            image_files::embed_files(&samples.dataset, &embedder, &mut cache, &self.cancel).await?;
             samples.cache = cache;
         }
         Ok(samples.settle_views(&config.augment, rows))
@@ -176,14 +176,14 @@ impl FewShotSession {
         samples: &mut Samples,
         seed: u64,
         most: usize,
-    ) -> Result<usize, JsError> {
+    ) -> Result<usize, EngineError> {
         let views = samples.cached_with.0.views;
         let mut work = samples.missing_views(views);
         let left = work.len().saturating_sub(most);
         work.truncate(most);
         let embedder = self.embedder(samples.cached_with.1);
         let augment = &samples.cached_with.0;
-        frames::embed_views(
+        image_files::embed_views(
             &samples.dataset,
             &embedder,
             (augment, seed),
@@ -202,7 +202,7 @@ impl FewShotSession {
         samples: &Samples,
         config: &TrainConfig,
         progress: &mut dyn FnMut(&EpochReport),
-    ) -> Result<Fitted, JsError> {
+    ) -> Result<Fitted, EngineError> {
         fit_cached(
             &samples.cache,
             &samples.dataset,
@@ -213,7 +213,7 @@ impl FewShotSession {
             &self.cancel,
         )
         .await
-        .map_err(js_error)
+        .map_err(EngineError::from)
     }
 
     /// The backbone computing `rows` on its device.

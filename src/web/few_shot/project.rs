@@ -4,13 +4,13 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::frames::{self, Frame};
+use super::image_files::{self, ImageFile};
 use super::{FewShotSession, Samples, save_model};
 use crate::classifier;
 use crate::project::{Project, ProjectInfo, SampleFile};
 use crate::training::EmbeddingCache;
 use crate::web::codec::ImageFormat;
-use crate::web::{fetch, js_error, options};
+use crate::web::{EngineError, fetch, options};
 
 /// Options of [`FewShotSession::save_project`].
 #[derive(Debug, Deserialize)]
@@ -59,7 +59,7 @@ impl FewShotSession {
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
-    pub async fn save_project(&self, options_value: JsValue) -> Result<Vec<u8>, JsError> {
+    pub async fn save_project(&self, options_value: JsValue) -> Result<Vec<u8>, EngineError> {
         let options: SaveOptions = options(options_value)?;
         let format = match options.image_type.as_str() {
             "image/jpeg" if (0.0..=1.0).contains(&options.quality) => {
@@ -67,7 +67,7 @@ impl FewShotSession {
             }
             "image/png" => ImageFormat::Png,
             other => {
-                return Err(js_error(format!(
+                return Err(EngineError::invalid(format!(
                     "imageType must be image/jpeg or image/png, with quality 0 to 1 (got {other})"
                 )));
             }
@@ -100,7 +100,7 @@ impl FewShotSession {
             model,
         };
         let project = guard.to_project(info, files);
-        project.write().map_err(js_error)
+        project.write().map_err(EngineError::from)
     }
 
     /// Replaces the session's classes, examples and model with a project file's (bytes, or
@@ -112,11 +112,11 @@ impl FewShotSession {
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
-    pub async fn load_project(&self, file: JsValue) -> Result<JsValue, JsError> {
+    pub async fn load_project(&self, file: JsValue) -> Result<JsValue, EngineError> {
         let bytes = fetch::file_bytes(file, "a project")
             .await
-            .map_err(js_error)?;
-        let project = Project::read(&bytes).map_err(js_error)?;
+            .map_err(EngineError::invalid)?;
+        let project = Project::read(&bytes).map_err(EngineError::from)?;
         let mut guard = self.edit()?;
         let (augment, rows) = guard.cached_with.clone();
         let opened = Samples::from_project(
@@ -124,7 +124,7 @@ impl FewShotSession {
             self.model.backbone.kind,
             augment,
             rows,
-            Frame::from_bytes,
+            ImageFile::from_bytes,
         )?;
         let manifest = project.manifest;
         let model = match &manifest.model {
@@ -134,14 +134,15 @@ impl FewShotSession {
                     &self.model.backbone,
                     &self.head_device,
                 )
-                .map_err(js_error)?,
+                .map_err(EngineError::from)?,
             ),
             None => None,
         };
         let mut cache = EmbeddingCache::default();
         let embedder = self.embedder(opened.cached_with.1);
         // The frames now; the views while idle or when training.
-        frames::embed_frames(&opened.dataset, &embedder, &mut cache, &Default::default()).await?;
+        image_files::embed_files(&opened.dataset, &embedder, &mut cache, &Default::default())
+            .await?;
         let loaded = Loaded {
             name: manifest.name,
             labels: opened.dataset.labels.clone(),
@@ -157,6 +158,6 @@ impl FewShotSession {
         *self.classifier.borrow_mut() = model;
         loaded
             .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(js_error)
+            .map_err(EngineError::from)
     }
 }

@@ -1,9 +1,10 @@
-// Files: the whole project as one zip (`project.json`, `images/<class>/<id>.jpg`, `model.bpk`;
-// see docs/project-format.md) and the trained model alone (docs/model-format.md). Import
-// validates the archive (in Rust) and decodes every image before anything is saved.
+// The project file: the whole project as one zip (`project.json`, `images/<class>/<id>.jpg`,
+// `model.bpk`; see docs/project-format.md), laid out and checked by the engine. Opening one
+// validates the archive (in Rust) and decodes every image before anything is kept.
 
 import { api } from "../engine/client.js";
 import * as frames from "../engine/frames.js";
+import { newId } from "./project.js";
 import { clean } from "./settings.js";
 
 /** Largest project file accepted (bytes). */
@@ -13,8 +14,8 @@ const MAX_FILE = 2 ** 31;
 export const safeName = async (name) => (await api.classFolders([name]))[0];
 
 /** The project file of `project`, as bytes (laid out by the engine, as a session's
- * `saveProject` is). */
-export async function projectFile(project) {
+ * `saveProject` is); `name` names it instead of the project's name. */
+export async function projectFile(project, { name = project.name } = {}) {
   const classes = [];
   for (const cls of project.classes) {
     const samples = [];
@@ -24,15 +25,28 @@ export async function projectFile(project) {
     classes.push({ name: cls.name, samples });
   }
   return api.projectFile({
-    name: project.name, backbone: project.backbone, settings: project.settings, model: project.model, classes,
+    name, backbone: project.backbone, settings: project.settings, model: project.model, classes,
   });
 }
 
-/** Reads a project file into `{ record, samples }` for storage under a new project id; throws
- * a message naming the first problem, having changed nothing. */
-export async function readProjectFile(file, newId) {
-  if (file.size > MAX_FILE) throw new Error(`${file.name} is larger than 2 GB`);
-  const { manifest, files } = await api.readProject(new Uint8Array(await file.arrayBuffer()));
+/** The bytes of a project file given as a `Blob`/`File`, bytes, or a URL (fetched). */
+async function bytesOf(file) {
+  if (typeof file === "string" || file instanceof URL) {
+    const response = await fetch(file);
+    if (!response.ok) throw new Error(`cannot fetch ${file} (HTTP ${response.status})`);
+    file = await response.blob();
+  }
+  if (file instanceof Blob) {
+    if (file.size > MAX_FILE) throw new Error(`${file.name ?? "the project file"} is larger than 2 GB`);
+    return new Uint8Array(await file.arrayBuffer());
+  }
+  return file instanceof ArrayBuffer ? new Uint8Array(file) : file;
+}
+
+/** Reads a project file (`Blob`/`File`, bytes or URL) into `{ record, samples }` under a new
+ * project id; throws a message naming the first problem, having changed nothing. */
+export async function readProjectFile(file) {
+  const { manifest, files } = await api.readProject(await bytesOf(file));
   const projectId = newId("p");
   const samples = [];
   const classes = manifest.classes.map((cls) => ({ id: newId("c"), name: cls.name }));
@@ -50,14 +64,4 @@ export async function readProjectFile(file, newId) {
     model, modelLabels: model ? classes.map((c) => c.name) : null, nextSeq: samples.length,
   };
   return { record, samples };
-}
-
-/** Offers bytes as a download. */
-export function download(bytes, name, type = "application/octet-stream") {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const link = Object.assign(document.createElement("a"), { href: url, download: name });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -1,6 +1,7 @@
-// The webcam: every video input, the chosen one remembered across visits, mirroring, and
-// frames as model-sized squares. Fires `state` events (`detail`: { on, error }) when it starts,
-// stops, or is lost (unplugged, taken by another app, permission revoked).
+// The webcam, for the page and <magpie-trainer>: every video input, the chosen one remembered
+// across visits (the page's), mirroring, and frames as model-sized squares (the one capture
+// policy, engine/frames.js). Fires `state` events (`detail`: { on, error }) when it starts, stops,
+// or is lost (unplugged, taken by another app, permission revoked).
 
 import { squareOf } from "../engine/frames.js";
 
@@ -9,11 +10,16 @@ const MIRRORED = "magpie.mirror";
 
 /** The camera behind a `<video>` element. */
 export class Camera extends EventTarget {
-  constructor(video) {
+  /** `remember`: keep the chosen camera and mirroring across visits (in localStorage; a widget
+   * leaves its host's storage alone); `facingMode`: the camera to ask for when none was chosen;
+   * `mirror`: the starting mirroring when none is remembered. */
+  constructor(video, { remember = true, facingMode = "user", mirror = true } = {}) {
     super();
     this.video = video;
     this.stream = null;
-    this.mirror = localStorage.getItem(MIRRORED) !== "false";
+    this.storage = remember ? globalThis.localStorage : null;
+    this.facingMode = facingMode;
+    this.mirror = (this.storage?.getItem(MIRRORED) ?? String(mirror)) !== "false";
     this.applyMirror();
   }
 
@@ -27,20 +33,20 @@ export class Camera extends EventTarget {
   }
 
   /** The remembered camera's id, if any. */
-  get chosen() { return localStorage.getItem(REMEMBERED) ?? ""; }
+  get chosen() { return this.storage?.getItem(REMEMBERED) ?? ""; }
 
   /** Starts the camera `deviceId` (or the remembered one, or the default); throws a message
    * a person can act on when it cannot. */
   async start(deviceId = this.chosen) {
     this.stop();
     if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot use a camera on this page (it needs HTTPS). Upload images instead");
-    const video = { width: { ideal: 640 }, height: { ideal: 480 }, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) };
+    const video = { width: { ideal: 640 }, height: { ideal: 480 }, ...(deviceId ? { deviceId: { exact: deviceId } } : { facingMode: this.facingMode }) };
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
     } catch (error) {
       if (deviceId && (error.name === "OverconstrainedError" || error.name === "NotFoundError")) {
-        localStorage.removeItem(REMEMBERED);
+        this.storage?.removeItem(REMEMBERED);
         return this.start("");
       }
       throw new Error(explain(error));
@@ -48,7 +54,7 @@ export class Camera extends EventTarget {
     this.stream = stream;
     const track = stream.getVideoTracks()[0];
     const id = track?.getSettings?.().deviceId;
-    if (id) localStorage.setItem(REMEMBERED, id);
+    if (id) this.storage?.setItem(REMEMBERED, id);
     track?.addEventListener("ended", () => {
       if (this.stream !== stream) return;
       this.stop();
@@ -71,7 +77,7 @@ export class Camera extends EventTarget {
   /** Mirrors the preview (what the model sees is never mirrored). */
   setMirror(on) {
     this.mirror = on;
-    localStorage.setItem(MIRRORED, String(on));
+    this.storage?.setItem(MIRRORED, String(on));
     this.applyMirror();
   }
 

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
-use super::frames::Frame;
+use super::image_files::ImageFile;
 use super::{FewShotSession, SavedEmbedding};
 use crate::augment::AugmentConfig;
 use crate::backbone::{Features, RowKind};
 use crate::train_config::TrainConfig;
 use crate::training::{CancelToken, EmbeddingCache, Entry, Job};
-use crate::web::{js_error, options};
+use crate::web::{EngineError, options};
 
 /// How to compute one sample's views: `embedSampleViews`'s second argument.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ impl FewShotSession {
     /// The samples lacking augmented views (up to `most`), each with its image file and what
     /// computing its views takes: `{ samples: [{ id, file, job }], left }`.
     #[wasm_bindgen(js_name = viewsWork, unchecked_return_type = "ViewsWork")]
-    pub fn views_work(&self, most: usize) -> Result<JsValue, JsError> {
+    pub fn views_work(&self, most: usize) -> Result<JsValue, EngineError> {
         let samples = self.edit()?;
         let (augment, rows) = &samples.cached_with;
         let key = samples.key(self.model.backbone.kind);
@@ -96,7 +96,7 @@ impl FewShotSession {
                 .collect(),
             left,
         };
-        serde_wasm_bindgen::to_value(&work).map_err(js_error)
+        serde_wasm_bindgen::to_value(&work).map_err(EngineError::from)
     }
 
     /// The rows of views `job.firstView..=job.views` of an image file, as the session `job`
@@ -106,12 +106,14 @@ impl FewShotSession {
         &self,
         file: Blob,
         #[wasm_bindgen(unchecked_param_type = "ViewsJob")] job: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, EngineError> {
         let job: ViewsJob = options(job)?;
         if job.first_view == 0 || job.first_view > job.views {
-            return Err(js_error("views to compute: firstView must be 1 to views"));
+            return Err(EngineError::invalid(
+                "views to compute: firstView must be 1 to views",
+            ));
         }
-        let image = Frame::from_file(file).decode("the sample").await?;
+        let image = ImageFile::from_file(file).decode("the sample").await?;
         let kind = self.model.backbone.kind;
         let rows = RowKind::of(
             kind,
@@ -138,13 +140,13 @@ impl FewShotSession {
                 &CancelToken::default(),
             )
             .await
-            .map_err(js_error)?;
+            .map_err(EngineError::from)?;
         let saved = SavedEmbedding {
             key: job.key,
             shape: cache.shape.clone(),
             rows: cache.sample_rows(job.index),
         };
-        serde_wasm_bindgen::to_value(&saved).map_err(js_error)
+        serde_wasm_bindgen::to_value(&saved).map_err(EngineError::from)
     }
 
     /// Takes views `firstView…` of sample `id` from `embedSampleViews`; false (nothing
@@ -155,9 +157,9 @@ impl FewShotSession {
         id: &str,
         first_view: usize,
         #[wasm_bindgen(unchecked_param_type = "SavedEmbedding")] embedding: JsValue,
-    ) -> Result<bool, JsError> {
+    ) -> Result<bool, EngineError> {
         let saved: SavedEmbedding = serde_wasm_bindgen::from_value(embedding)
-            .map_err(|e| js_error(format!("bad views: {e}")))?;
+            .map_err(|e| EngineError::invalid(format!("bad views: {e}")))?;
         let kind = self.model.backbone.kind;
         Ok(self.edit()?.put_views(
             kind,

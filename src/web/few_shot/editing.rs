@@ -6,44 +6,46 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
-use super::frames::Frame;
+use super::image_files::ImageFile;
 use super::{FewShotSession, SampleOptions, SavedEmbedding, keep_affordable_views};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
 use crate::training::{CancelToken, Entry, Job};
-use crate::web::source::{self, ExampleSource};
-use crate::web::{js_error, options};
+use crate::web::source::{self, SampleSource};
+use crate::web::{EngineError, options};
 
 #[wasm_bindgen]
 impl FewShotSession {
     /// Adds a class and returns its index; refused if a class has that name.
     #[wasm_bindgen(js_name = addClass)]
-    pub fn add_class(&self, name: String) -> Result<usize, JsError> {
-        self.edit()?.add_new_class(name).map_err(js_error)
+    pub fn add_class(&self, name: String) -> Result<usize, EngineError> {
+        self.edit()?.add_new_class(name).map_err(EngineError::from)
     }
 
     /// Renames class `index`; refused if another class has that name.
     #[wasm_bindgen(js_name = renameClass)]
-    pub fn rename_class(&self, index: usize, name: String) -> Result<(), JsError> {
-        self.edit()?.rename_class(index, name).map_err(js_error)
+    pub fn rename_class(&self, index: usize, name: String) -> Result<(), EngineError> {
+        self.edit()?
+            .rename_class(index, name)
+            .map_err(EngineError::from)
     }
 
     /// Removes class `index` and its samples; later classes move down one index.
     #[wasm_bindgen(js_name = removeClass)]
-    pub fn remove_class(&self, index: usize) -> Result<(), JsError> {
-        self.edit()?.remove_class(index).map_err(js_error)
+    pub fn remove_class(&self, index: usize) -> Result<(), EngineError> {
+        self.edit()?.remove_class(index).map_err(EngineError::from)
     }
 
     /// Moves class `from` to index `to`, shifting the classes between.
     #[wasm_bindgen(js_name = moveClass)]
-    pub fn move_class(&self, from: usize, to: usize) -> Result<(), JsError> {
-        self.edit()?.move_class(from, to).map_err(js_error)
+    pub fn move_class(&self, from: usize, to: usize) -> Result<(), EngineError> {
+        self.edit()?.move_class(from, to).map_err(EngineError::from)
     }
 
     /// Removes every sample of class `index`, keeping the class.
     #[wasm_bindgen(js_name = clearClass)]
-    pub fn clear_class(&self, index: usize) -> Result<(), JsError> {
-        self.edit()?.clear_class(index).map_err(js_error)
+    pub fn clear_class(&self, index: usize) -> Result<(), EngineError> {
+        self.edit()?.clear_class(index).map_err(EngineError::from)
     }
 
     /// Adds an image as an example of `label` (created if new): an image file (`Blob`, kept
@@ -52,26 +54,26 @@ impl FewShotSession {
     /// unless `options.embedding` holds rows saved with the current settings; `train` computes
     /// the augmented views it lacks. `options`: `{ id?, embedding? }`. Resolves to the
     /// example's id.
-    #[wasm_bindgen(js_name = addExample)]
+    #[wasm_bindgen(js_name = addSample)]
     #[allow(
         clippy::await_holding_refcell_ref,
         reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
     )]
-    pub async fn add_example(
+    pub async fn add_sample(
         &self,
         label: String,
-        source: &ExampleSource,
+        source: &SampleSource,
         options_value: JsValue,
-    ) -> Result<String, JsError> {
+    ) -> Result<String, EngineError> {
         let options: SampleOptions = options(options_value)?;
         let frame = match source.dyn_ref::<Blob>() {
-            Some(file) => Frame::from_file(file.clone()),
-            None => Frame::encode(&source::read(source)?).await?,
+            Some(file) => ImageFile::from_file(file.clone()),
+            None => ImageFile::encode(&source::read(source)?).await?,
         };
         let mut guard = self.edit()?;
         let samples = &mut *guard;
-        let id = samples.new_id(options.id).map_err(js_error)?;
-        let class = samples.add_class(label).map_err(js_error)?;
+        let id = samples.new_id(options.id).map_err(EngineError::from)?;
+        let class = samples.add_class(label).map_err(EngineError::from)?;
         let sample = samples.dataset.samples.len();
         let entry = Entry {
             sample,
@@ -88,7 +90,7 @@ impl FewShotSession {
         });
         if restored.is_none() {
             let image = frame.decode("the image").await?;
-            RgbaView::new(image.width, image.height, &image.pixels).map_err(js_error)?;
+            RgbaView::new(image.width, image.height, &image.pixels).map_err(EngineError::from)?;
             let job = Job {
                 image: image.view(),
                 entry,
@@ -104,7 +106,7 @@ impl FewShotSession {
                     &CancelToken::default(),
                 )
                 .await
-                .map_err(js_error)?;
+                .map_err(EngineError::from)?;
         }
         samples.dataset.samples.push(Sample {
             id: id.clone(),
@@ -119,29 +121,31 @@ impl FewShotSession {
         Ok(id)
     }
 
-    /// The cached rows of sample `id`, for an app to store and hand back to `addExample`:
+    /// The cached rows of sample `id`, for an app to store and hand back to `addSample`:
     /// `{ key, shape, rows: Uint16Array }`.
-    #[wasm_bindgen(js_name = exampleEmbedding, unchecked_return_type = "SavedEmbedding")]
-    pub fn example_embedding(&self, id: &str) -> Result<JsValue, JsError> {
+    #[wasm_bindgen(js_name = sampleEmbedding, unchecked_return_type = "SavedEmbedding")]
+    pub fn sample_embedding(&self, id: &str) -> Result<JsValue, EngineError> {
         let samples = self.edit()?;
-        let index = samples.index_of(id).map_err(js_error)?;
+        let index = samples.index_of(id).map_err(EngineError::from)?;
         let saved = SavedEmbedding {
             key: samples.key(self.model.backbone.kind),
             shape: samples.cache.shape.clone(),
             rows: samples.cache.sample_rows(index),
         };
-        serde_wasm_bindgen::to_value(&saved).map_err(js_error)
+        serde_wasm_bindgen::to_value(&saved).map_err(EngineError::from)
     }
 
     /// Removes an example by id; false if there was none.
-    #[wasm_bindgen(js_name = removeExample)]
-    pub fn remove_example(&self, id: &str) -> Result<bool, JsError> {
+    #[wasm_bindgen(js_name = removeSample)]
+    pub fn remove_sample(&self, id: &str) -> Result<bool, EngineError> {
         Ok(self.edit()?.remove_sample(id))
     }
 
     /// Moves example `id` to class `label` (created if new).
-    #[wasm_bindgen(js_name = relabelExample)]
-    pub fn relabel_example(&self, id: &str, label: String) -> Result<(), JsError> {
-        self.edit()?.relabel_sample(id, label).map_err(js_error)
+    #[wasm_bindgen(js_name = relabelSample)]
+    pub fn relabel_sample(&self, id: &str, label: String) -> Result<(), EngineError> {
+        self.edit()?
+            .relabel_sample(id, label)
+            .map_err(EngineError::from)
     }
 }

@@ -1,0 +1,71 @@
+// Training a project, for the page and <magpie-trainer>: one training at a time, the instant
+// model live first, and trained again at once when samples or classes changed while it ran, so
+// the model that stays knows the current classes. Events (`detail` in brackets): `start`,
+// `epoch` ({ report, epochs }), `live` ({ report, seconds }: a model went live), `done`
+// ({ summary, options, seconds }), `again` (it trains again with what changed), `failed`
+// ({ error }), `end` (no training runs any more).
+
+import { trainOptions } from "./settings.js";
+
+/** Trains the project it is given. */
+export class Training extends EventTarget {
+  constructor(project = null) {
+    super();
+    /** The project trained (the page switches it). */
+    this.project = project;
+    this.running = false;
+  }
+
+  /** Trains the project until its model is current; a call while it runs gets the running one.
+   * Resolves to the last summary, or null when that training failed. */
+  train() {
+    if (!this.running) this.run = this.trainUntilCurrent();
+    return this.run;
+  }
+
+  async trainUntilCurrent() {
+    const project = this.project;
+    this.running = true;
+    let summary = null;
+    try {
+      let again;
+      do {
+        const revision = project.revision;
+        summary = await this.once(project);
+        again = !!summary && summary.stop !== "cancelled" && project.revision !== revision && project === this.project;
+        if (again) this.emit("again");
+      } while (again);
+    } finally {
+      this.running = false;
+      this.emit("end");
+    }
+    return summary;
+  }
+
+  /** Stops the training at its next batch (the model live now stays). */
+  cancel() {
+    this.project?.cancelTraining();
+  }
+
+  /** One training of `project`; resolves to its summary, or null when it failed. */
+  async once(project) {
+    this.emit("start");
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const options = await trainOptions(project.settings);
+      const summary = await project.train(options,
+        (report) => this.emit("epoch", { report, epochs: options.epochs }),
+        (report) => this.emit("live", { report, seconds: seconds() }));
+      this.emit("done", { summary, options, seconds: seconds() });
+      return summary;
+    } catch (error) {
+      this.emit("failed", { error });
+      return null;
+    }
+  }
+
+  emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
