@@ -52,6 +52,15 @@ impl FromStr for BackendKind {
     }
 }
 
+/// A backend as the web API's options name it: `"auto"` (or none) leaves the choice to the
+/// engine (`None`); otherwise a [`BackendKind`].
+pub fn backend_choice(value: Option<&str>) -> Result<Option<BackendKind>, UnknownName> {
+    match value.unwrap_or("auto") {
+        "auto" => Ok(None),
+        other => other.parse().map(Some),
+    }
+}
+
 /// The device for `kind`, initializing the wgpu runtime on first use (once per process).
 ///
 /// On the web this must be awaited before any tensor is created; natively it resolves at once.
@@ -108,4 +117,17 @@ async fn wgpu_device() -> Result<Device, DeviceError> {
         .map_err(|e| DeviceError::Unavailable(format!("WebGPU is not available: {e}")));
     WGPU.with(|w| *w.borrow_mut() = State::Ready(result.clone()));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_or_nothing_leaves_the_backend_to_the_engine() {
+        assert_eq!(backend_choice(None), Ok(None));
+        assert_eq!(backend_choice(Some("auto")), Ok(None));
+        assert_eq!(backend_choice(Some("cpu")), Ok(Some(BackendKind::Cpu)));
+        assert!(backend_choice(Some("tpu")).is_err());
+    }
 }

@@ -1,7 +1,8 @@
-//! The trained-model file (`docs/model-format.md`) against hostile input: descriptions that claim
-//! huge sizes or do not fit the backbone, labels that do not match the weights, NaN weights, and
-//! thousands of mutated files are refused with a message before anything large is allocated;
-//! loading never panics.
+//! The trained-model file (`docs/model-format.md`): the records of every head and fine-tuned
+//! blocks hold the documented description and tensors, older records load; and against hostile
+//! input: descriptions that claim huge sizes or do not fit the backbone, labels that do not match
+//! the weights, NaN weights, and thousands of mutated files are refused with a message before
+//! anything large is allocated; loading never panics.
 
 mod common;
 
@@ -9,15 +10,20 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use common::signs_project::fixtures;
 use common::{XorShift, cpu, pretrained, sign_digits};
 use magpie::augment::AugmentConfig;
 use magpie::backbone::{BackboneKind, Features};
 use magpie::classifier::{self, Classifier, ClassifierError};
+use magpie::dataset::{Dataset, Sample};
 use magpie::head::{HeadConfig, HeadKind};
+use magpie::image::RgbaImage;
+use magpie::project::Project;
 use magpie::train_config::TrainConfig;
 use magpie::training::{CancelToken, Stages, fit};
 use magpie::weights::PretrainedBackbone;
 use pollster::block_on;
+use serde_json::{Value, json};
 
 /// MobileNetV1 0.25 and an MLP head trained on two photos of each Sign Language digit, with its
 /// record.
@@ -251,4 +257,238 @@ fn mutate(rng: &mut XorShift, base: &[u8]) -> Vec<u8> {
         }
     }
     bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// The records a project holds, as docs/model-format.md describes them.
+
+#[test]
+fn the_knn_model_record_holds_the_documented_description() {
+    let record = &fixtures().project.files["model.bpk"];
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        record.clone(),
+    ))
+    .unwrap();
+    assert_eq!(
+        &record[..4],
+        b"NRUB",
+        "Burnpack magic 0x4255524E, little-endian"
+    );
+    let info: Value = serde_json::from_str(&reader.metadata()["magpie-classifier"]).unwrap();
+    let mut keys: Vec<&str> = info
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "backbone",
+            "featureDim",
+            "features",
+            "knnClasses",
+            "knnVotes",
+            "labels",
+            "preprocessing",
+            "tailBlocks",
+            "training",
+            "unsureBelow",
+            "version"
+        ]
+    );
+    assert_eq!(info["version"], 3);
+    // Nothing held out (two samples a class): "not sure" halfway between chance and certainty.
+    let threshold = info["unsureBelow"].as_f64().unwrap();
+    assert!((threshold - 2.0 / 3.0).abs() < 1e-6, "{threshold}");
+    assert_eq!(
+        info["features"], "pooled",
+        "MobileNetV1 0.25 has no spatial map"
+    );
+    assert_eq!(info["backbone"], "mobilenet_v1_025");
+    assert_eq!(info["labels"], json!(["zero", "one", "two"]));
+    assert_eq!(info["featureDim"], 256);
+    assert_eq!(info["knnClasses"], json!([0, 0, 1, 1, 2, 2]));
+    assert_eq!(info["knnVotes"], 1);
+    assert_eq!(info["tailBlocks"], 0);
+    assert_eq!(info["preprocessing"]["inputSize"], 224);
+    assert_eq!(info["preprocessing"]["crop"], "center-square");
+    assert_eq!(info["preprocessing"]["offset"], -1.0);
+    assert_eq!(info["training"]["head"]["kind"], "knn");
+    assert_eq!(info["training"]["head"]["k"], 1);
+    let expected = [("knn.center", vec![256]), ("knn.memory", vec![6, 256])];
+    let expected: Vec<_> = expected
+        .into_iter()
+        .map(|(name, shape)| (name.to_string(), "F32".to_string(), shape))
+        .collect();
+    assert_eq!(tensors(record), expected);
+    drop(reader);
+    let typed = classifier::info(record).unwrap();
+    assert_eq!(
+        serde_json::from_value::<classifier::ClassifierInfo>(info).unwrap(),
+        typed
+    );
+}
+
+#[test]
+fn records_before_the_not_sure_threshold_load_and_a_bad_threshold_is_refused() {
+    let record = &fixtures().project.files["model.bpk"];
+    let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
+    let loaded = classifier::load(record.clone(), &model.backbone, &cpu()).unwrap();
+    let rewritten = |version, unsure_below| {
+        let mut older = loaded.clone();
+        older.info.version = version;
+        older.info.unsure_below = unsure_below;
+        classifier::save(&older).unwrap()
+    };
+    // Version 2 had no threshold: it loads, and always names a class.
+    let v2 = rewritten(2, None);
+    let info: Value = serde_json::from_str(
+        &burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            v2.clone(),
+        ))
+        .unwrap()
+        .metadata()["magpie-classifier"],
+    )
+    .unwrap();
+    assert!(info.get("unsureBelow").is_none());
+    let v2 = classifier::load(v2, &model.backbone, &cpu()).unwrap();
+    assert_eq!(v2.info.threshold(), 0.0);
+    for (bad, why) in [
+        (rewritten(3, Some(1.5)), "not a probability"),
+        (rewritten(3, Some(-0.2)), "not a probability"),
+        (rewritten(4, Some(0.5)), "newer than this app's 3"),
+    ] {
+        let error = classifier::load(bad, &model.backbone, &cpu()).unwrap_err();
+        assert!(error.to_string().contains(why), "{error}");
+    }
+}
+
+/// Name, dtype and shape of every tensor of a record, in name order.
+fn tensors(record: &[u8]) -> Vec<(String, String, Vec<usize>)> {
+    let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        record.to_vec(),
+    ))
+    .unwrap();
+    let mut tensors: Vec<_> = reader
+        .into_tensors()
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name.clone(), format!("{:?}", t.dtype), t.shape.to_vec()))
+        .collect();
+    tensors.sort();
+    tensors
+}
+
+#[test]
+fn trained_heads_and_fine_tuned_blocks_are_stored_as_documented() {
+    let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
+    let project = &fixtures().project;
+    let mut dataset = Dataset::default();
+    for (class, entry) in project.manifest.classes.iter().enumerate() {
+        dataset.labels.push(entry.name.clone());
+        for sample in &entry.samples {
+            let image = RgbaImage::decode(&project.files[&sample.file]).unwrap();
+            dataset.samples.push(Sample {
+                id: sample.id.clone(),
+                class,
+                image,
+            });
+        }
+    }
+    let stages = Stages {
+        backbone: cpu(),
+        head: cpu(),
+    };
+    let base = TrainConfig {
+        epochs: 1,
+        validation_fraction: 0.0,
+        augment: AugmentConfig::none(),
+        ..TrainConfig::default()
+    };
+    let mlp = HeadConfig {
+        hidden: 8,
+        ..HeadConfig::of(HeadKind::Mlp)
+    };
+    let linear_head = vec![
+        ("head.Linear.output.bias", vec![3]),
+        ("head.Linear.output.weight", vec![256, 3]),
+    ];
+    let mlp_head = vec![
+        ("head.Mlp.hidden.bias", vec![8]),
+        ("head.Mlp.hidden.weight", vec![256, 8]),
+        ("head.Mlp.output.bias", vec![3]),
+        ("head.Mlp.output.weight", vec![8, 3]),
+    ];
+    let mut tail = mlp_head.clone();
+    tail.extend([
+        ("tail.MobileNetV1.blocks.0.depthwise.conv.bias", vec![256]),
+        (
+            "tail.MobileNetV1.blocks.0.depthwise.conv.weight",
+            vec![256, 1, 3, 3],
+        ),
+        ("tail.MobileNetV1.blocks.0.pointwise.conv.bias", vec![256]),
+        (
+            "tail.MobileNetV1.blocks.0.pointwise.conv.weight",
+            vec![256, 256, 1, 1],
+        ),
+    ]);
+    let cases = [
+        (
+            TrainConfig {
+                head: HeadConfig::of(HeadKind::Linear),
+                ..base.clone()
+            },
+            linear_head,
+        ),
+        (
+            TrainConfig {
+                head: mlp.clone(),
+                ..base.clone()
+            },
+            mlp_head,
+        ),
+        (
+            TrainConfig {
+                head: mlp,
+                finetune_blocks: 1,
+                ..base.clone()
+            },
+            tail,
+        ),
+    ];
+    for (config, expected) in cases {
+        let fitted = block_on(fit(
+            &model.backbone,
+            &dataset,
+            &config,
+            &stages,
+            &mut |_| {},
+            &CancelToken::default(),
+        ))
+        .unwrap();
+        let record = classifier::save(&fitted.classifier).unwrap();
+        let info = classifier::info(&record).unwrap();
+        assert_eq!(info.tail_blocks, config.finetune_blocks);
+        assert!(info.knn_classes.is_empty() && info.knn_votes == 0);
+        let expected: Vec<(String, String, Vec<usize>)> = expected
+            .into_iter()
+            .map(|(name, shape)| (name.to_string(), "F32".to_string(), shape))
+            .collect();
+        assert_eq!(
+            tensors(&record),
+            expected,
+            "{:?} head, {} fine-tuned blocks",
+            config.head.kind,
+            config.finetune_blocks
+        );
+        // Such a record fits a project with its classes, like the KNN one.
+        let mut with_model = project.clone();
+        with_model.files.insert("model.bpk".into(), record);
+        assert_eq!(
+            Project::read(&with_model.write().unwrap()).unwrap(),
+            with_model
+        );
+    }
 }

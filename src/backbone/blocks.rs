@@ -82,7 +82,12 @@ impl ConvUnit {
     /// CPU backend (see `cpu`) a 1x1 unit adds it as it writes its output.
     pub fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
         if let Some(kernel) = cpu::kernel(&self.conv, &x) {
-            return cpu::conv_unit(self, kernel, x, residual);
+            return cpu::conv_unit(
+                (&self.conv, self.relu6, &self.integers),
+                kernel,
+                x,
+                residual,
+            );
         }
         let y = self.conv.forward(x);
         let y = if self.relu6 { relu6(y) } else { y };
@@ -193,28 +198,6 @@ pub(crate) fn stage_blocks(stages: &[Stage], channels_in: usize) -> Vec<Inverted
         }
     }
     blocks
-}
-
-/// Top, left, bottom and right padding of a convolution over `[height, width]`, as Burn's
-/// [`Conv2d`] pads it (`Same`: TensorFlow's way, the odd row and column at the bottom and right).
-pub(crate) fn conv_pads(
-    padding: &PaddingConfig2d,
-    kernel: usize,
-    stride: usize,
-    [height, width]: [usize; 2],
-) -> [usize; 4] {
-    let same = |side: usize| {
-        let total = ((side.div_ceil(stride) - 1) * stride + kernel).saturating_sub(side);
-        (total / 2, total - total / 2)
-    };
-    match padding {
-        PaddingConfig2d::Valid => [0; 4],
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [*top, *left, *bottom, *right],
-        PaddingConfig2d::Same => {
-            let ((top, bottom), (left, right)) = (same(height), same(width));
-            [top, left, bottom, right]
-        }
-    }
 }
 
 /// Global average pooling: `[batch, channels, h, w]` → `[batch, channels]`.

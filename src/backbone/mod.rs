@@ -7,16 +7,17 @@ mod inverted_residual_net;
 mod kind;
 mod mobilenet_v1;
 mod mobilenet_v2;
+mod padding;
 mod rows;
 mod vgg16;
 
-pub(crate) use blocks::conv_pads;
 pub use blocks::{ConvUnit, ConvUnitConfig, InvertedResidual, InvertedResidualConfig};
 pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
 pub use inverted_residual_net::{InvertedResidualNet, InvertedResidualTail};
 pub use kind::{BackboneKind, Normalization, UnknownBackbone};
 pub use mobilenet_v1::{DepthwiseSeparable, MobileNetV1, MobileNetV1Config, MobileNetV1Tail};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
+pub(crate) use padding::conv_pads;
 pub use rows::{Features, RowKind, SPATIAL_CUT};
 pub use vgg16::{BlockLinear, Vgg16, Vgg16Config, Vgg16Stage, Vgg16Tail};
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
-use crate::device::{BackendKind, device};
+use crate::device::{BackendKind, backend_choice, device};
 use crate::readback::DeviceError;
 use crate::training::{AdapterInfo, placement_from_adapter};
 use crate::weights::served::ServedRecords;
@@ -256,18 +256,8 @@ impl ImageNetModel {
             Some(id) => id.parse().map_err(EngineError::from)?,
             None => BackboneKind::default(),
         };
-        let auto = options.backend.as_deref().unwrap_or("auto") == "auto";
-        let asked: Option<BackendKind> = match auto {
-            true => None,
-            false => Some(
-                options
-                    .backend
-                    .as_deref()
-                    .unwrap_or_default()
-                    .parse()
-                    .map_err(EngineError::from)?,
-            ),
-        };
+        let asked = backend_choice(options.backend.as_deref())?;
+        let auto = asked.is_none();
         let backends = Backends::available((asked, asked)).await;
         let backend =
             asked.unwrap_or_else(|| backends.decided().map_or(backends.kinds()[0], |d| d.0));

@@ -2,6 +2,8 @@
 //! photos with their acceptable ImageNet labels.
 #![allow(dead_code)]
 
+pub mod signs_project;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

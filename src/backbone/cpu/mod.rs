@@ -17,7 +17,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 
-use super::blocks::{ConvUnit, conv_pads};
+use super::padding::conv_pads;
 use integer::IntWeights;
 
 /// Where one convolution reads and writes: input and output sides, stride and the padding
@@ -81,23 +81,28 @@ const INTEGER_PRODUCTS: bool = cfg!(target_family = "wasm");
 /// convolution without ReLU6 adds the residual as it writes its output; in wasm, one whose
 /// weights are int8 runs in integers.
 pub(crate) fn conv_unit(
-    unit: &ConvUnit,
+    (conv, relu6, integers): (&Conv2d, bool, &IntegerWeights),
     kernel: Kernel,
     x: Tensor<4>,
     residual: Option<Tensor<4>>,
 ) -> Tensor<4> {
-    convolve(unit, kernel, x, residual, INTEGER_PRODUCTS)
+    convolve(
+        (conv, relu6, integers),
+        kernel,
+        x,
+        residual,
+        INTEGER_PRODUCTS,
+    )
 }
 
 /// [`conv_unit`], its 1x1 products on int8 weights in integers when `integers`.
 fn convolve(
-    unit: &ConvUnit,
+    (conv, relu6, unit_integers): (&Conv2d, bool, &IntegerWeights),
     kernel: Kernel,
     x: Tensor<4>,
     residual: Option<Tensor<4>>,
     integers: bool,
 ) -> Tensor<4> {
-    let (conv, relu6) = (&unit.conv, unit.relu6);
     let [batch, _, in_h, in_w] = x.dims();
     let [c_out, c_in_group, k, _] = conv.weight.dims();
     let stride = conv.stride[0];
@@ -115,7 +120,7 @@ fn convolve(
     let input = primitive(x);
     let weight = primitive(conv.weight.val());
     let integers = match kernel {
-        Kernel::Pointwise if integers => unit.integers.of(&weight, [c_out, c_in_group]),
+        Kernel::Pointwise if integers => unit_integers.of(&weight, [c_out, c_in_group]),
         _ => None,
     };
     let bias = match &conv.bias {
@@ -203,7 +208,12 @@ mod tests {
     use burn::tensor::activation::relu6;
 
     use super::*;
-    use crate::backbone::ConvUnitConfig;
+    use crate::backbone::{ConvUnit, ConvUnitConfig};
+
+    /// The parts of `unit` the kernels read.
+    fn parts(unit: &ConvUnit) -> (&Conv2d, bool, &IntegerWeights) {
+        (&unit.conv, unit.relu6, &unit.integers)
+    }
 
     /// The project's kernel and Burn's convolution (then ReLU6, then plus a residual when
     /// `residual`) on the same seeded random input.
@@ -246,7 +256,7 @@ mod tests {
             Some(r) => terms + r.clone().abs(),
             None => terms,
         };
-        let ours = convolve(unit, kernel, x, skip.clone(), true);
+        let ours = convolve(parts(unit), kernel, x, skip.clone(), true);
         let burns = match skip {
             Some(r) => burns + r,
             None => burns,
@@ -387,7 +397,7 @@ mod tests {
         let config = ConvUnitConfig::new([c_in, c_out], 1).with_relu6(false);
         let unit = with_weights(config.init(&Device::flex()), values);
         let x = Tensor::<4>::ones([1, c_in, 3, 3], &Device::flex()) * 2.5;
-        let ours = convolve(&unit, Kernel::Pointwise, x.clone(), None, true);
+        let ours = convolve(parts(&unit), Kernel::Pointwise, x.clone(), None, true);
         assert!(ran_in_integers(&unit));
         let burns = read(unit.conv.forward(x));
         // Every term has the same sign: the outputs are the sums of absolute terms.
@@ -420,7 +430,7 @@ mod tests {
             let mut values = vec![0.5f32; 12 * 9];
             values[4 * 9 + 2] = bad; // channel 4, pixel 2
             let x = Tensor::from_data(TensorData::new(values, [1, 12, 3, 3]), &Device::flex());
-            let y = read(convolve(&unit, Kernel::Pointwise, x, None, true));
+            let y = read(convolve(parts(&unit), Kernel::Pointwise, x, None, true));
             for (i, v) in y.iter().enumerate() {
                 assert_eq!(v.is_finite(), i % 9 != 2, "{bad}: output {i} is {v}");
             }
@@ -433,7 +443,7 @@ mod tests {
         let one = uniform([1, 24, 9, 9], 3);
         // A second item a hundred times larger would coarsen a shared step.
         let both = Tensor::cat(vec![one.clone(), one.clone() * 100.0], 0);
-        let run = |x: Tensor<4>| read(convolve(&unit, Kernel::Pointwise, x, None, true));
+        let run = |x: Tensor<4>| read(convolve(parts(&unit), Kernel::Pointwise, x, None, true));
         let (alone, together) = (run(one), run(both));
         assert!(ran_in_integers(&unit));
         assert_eq!(alone, together[..alone.len()]);

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use magpie::backbone::BackboneKind;
 use magpie::device::BackendKind;
-use magpie::head::HeadKind;
+use magpie::head::{HeadConfig, HeadKind};
 use magpie::settings::Settings;
 use magpie::train_config::TrainConfig;
 use magpie::weights::Precision;
@@ -145,13 +145,13 @@ struct ModelArgs {
 #[derive(Args, Debug, Clone)]
 struct TrainArgs {
     /// Head: linear, mlp or knn.
-    #[arg(long, default_value = "mlp")]
+    #[arg(long, default_value_t = HeadConfig::default().kind)]
     head: HeadKind,
     /// Hidden units of the MLP head.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = HeadConfig::default().hidden)]
     hidden: usize,
     /// Neighbours that vote in KNN mode.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = HeadConfig::default().k)]
     k: usize,
     /// Training epochs.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]

@@ -24,7 +24,7 @@ use super::{Backends, fetch, fetch_weights, options, parse_backbone};
 use crate::backbone::{BackboneKind, Features};
 use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
-use crate::device::BackendKind;
+use crate::device::{BackendKind, backend_choice};
 use crate::readback::read;
 use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
@@ -167,13 +167,6 @@ pub struct FewShotSession {
 const BUSY: &str =
     "the session is busy training or adding a sample: wait for it, or cancel training";
 
-fn parse_backend(value: Option<&str>) -> Result<Option<BackendKind>, EngineError> {
-    match value.unwrap_or("auto") {
-        "auto" => Ok(None),
-        other => other.parse().map(Some).map_err(EngineError::from),
-    }
-}
-
 #[wasm_bindgen]
 impl FewShotSession {
     /// Loads a backbone and picks devices: `{ backbone?, backend?, headBackend?, weightsUrl?,
@@ -218,8 +211,8 @@ impl FewShotSession {
             base: options.weights_base,
         };
         let asked = (
-            parse_backend(options.backend.as_deref())?,
-            parse_backend(options.head_backend.as_deref())?,
+            backend_choice(options.backend.as_deref())?,
+            backend_choice(options.head_backend.as_deref())?,
         );
         let backends = Backends::available(asked).await;
         // Both stages automatic on a software adapter: the CPU, without measuring.
