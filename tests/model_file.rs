@@ -48,26 +48,36 @@ fn fixture() -> &'static Fixture {
             augment: AugmentConfig::none(),
             ..TrainConfig::default()
         };
-        let stages = Stages {
-            backbone: cpu(),
-            head: cpu(),
-        };
-        let fitted = block_on(fit(
-            &model.backbone,
-            &sign_digits(2),
-            &config,
-            &stages,
-            &mut |_| {},
-            &CancelToken::default(),
-        ))
-        .unwrap();
-        let record = classifier::save(&fitted.classifier).unwrap();
+        let (classifier, record) = trained(&model, &sign_digits(2), &config);
         Fixture {
             model,
-            classifier: fitted.classifier,
+            classifier,
             record,
         }
     })
+}
+
+/// `config`'s head (and fine-tuned blocks) fitted on `dataset` on the CPU, with its record.
+fn trained(
+    model: &PretrainedBackbone,
+    dataset: &Dataset,
+    config: &TrainConfig,
+) -> (Classifier, Vec<u8>) {
+    let stages = Stages {
+        backbone: cpu(),
+        head: cpu(),
+    };
+    let fitted = block_on(fit(
+        &model.backbone,
+        dataset,
+        config,
+        &stages,
+        &mut |_| {},
+        &CancelToken::default(),
+    ))
+    .unwrap();
+    let record = classifier::save(&fitted.classifier).unwrap();
+    (fitted.classifier, record)
 }
 
 /// Loads `bytes` for the fixture's backbone: the model, or the error message.
@@ -397,10 +407,6 @@ fn trained_heads_and_fine_tuned_blocks_are_stored_as_documented() {
             });
         }
     }
-    let stages = Stages {
-        backbone: cpu(),
-        head: cpu(),
-    };
     let base = TrainConfig {
         epochs: 1,
         validation_fraction: 0.0,
@@ -459,16 +465,7 @@ fn trained_heads_and_fine_tuned_blocks_are_stored_as_documented() {
         ),
     ];
     for (config, expected) in cases {
-        let fitted = block_on(fit(
-            &model.backbone,
-            &dataset,
-            &config,
-            &stages,
-            &mut |_| {},
-            &CancelToken::default(),
-        ))
-        .unwrap();
-        let record = classifier::save(&fitted.classifier).unwrap();
+        let (_, record) = trained(&model, &dataset, &config);
         let info = classifier::info(&record).unwrap();
         assert_eq!(info.tail_blocks, config.finetune_blocks);
         assert!(info.knn_classes.is_empty() && info.knn_votes == 0);

@@ -62,9 +62,10 @@ export class TrainingView {
       : project.model ? "Trained. Train again after adding samples." : "Ready to train.";
   }
 
-  /** Trains the project (core/training.js), charting each epoch; the view follows its events. */
+  /** Starts training the project (core/training.js; a start while one runs is ignored), charting
+   * each epoch: the view follows its events. */
   train() {
-    return this.app.trainer.train();
+    this.app.trainer.train();
   }
 
   /** Shows the trainer's progress: the chart per epoch, the instant model, the results. */
