@@ -7,7 +7,8 @@ use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, ImageBitmap, ImageData, ImageEncodeOptions, OffscreenCanvas};
 
-use super::{EngineError, source};
+use super::error::EngineError;
+use super::source;
 use crate::image::RgbaImage;
 
 /// How images are written.

@@ -2,7 +2,7 @@
 //! [`crate::project`], so the page, the sessions and the tests share the Rust layout and
 //! validation.
 
-use crate::web::EngineError;
+use crate::web::error::EngineError;
 use js_sys::{Map, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;

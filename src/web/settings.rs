@@ -1,7 +1,7 @@
 //! Training settings from JavaScript: their defaults and limits (one definition, in
 //! [`crate::train_config`] and [`crate::settings`]) for the page's form and the widgets.
 
-use crate::web::EngineError;
+use crate::web::error::EngineError;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 

@@ -2,7 +2,7 @@
 //! or `OffscreenCanvas`, read as RGBA pixels (drawn through an `OffscreenCanvas`, so this
 //! works in a page and in a worker).
 
-use crate::web::EngineError;
+use crate::web::error::EngineError;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{

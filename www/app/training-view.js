@@ -89,7 +89,7 @@ export class TrainingView {
     trainer.addEventListener("live", ({ detail: { report, seconds } }) => {
       if (report.instant) status(`Instant model live after ${seconds.toFixed(1)} s${percent(report.validation)}; training a better one…`);
     });
-    trainer.addEventListener("done", async ({ detail: { summary, options, seconds } }) => {
+    trainer.addEventListener("done", async ({ detail: { summary, options, seconds, again } }) => {
       const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
       const validation = percent(liveValidation(summary));
       const kept = summary.live === "instant" && summary.stop !== "cancelled"
@@ -99,7 +99,8 @@ export class TrainingView {
       $("train-progress").value = 1;
       // The results first, so that "done" is said with them on screen.
       await this.app.showResults(summary);
-      status(`Training ${how} in ${seconds.toFixed(1)} s${validation}.${kept}${views}`);
+      // Training again at once ("again" says so): that one's end is what is said.
+      if (!again) status(`Training ${how} in ${seconds.toFixed(1)} s${validation}.${kept}${views}`);
     });
     trainer.addEventListener("again", () => status("Samples or classes changed during training: training again with them…"));
     trainer.addEventListener("failed", ({ detail: { error } }) => status(`Training failed: ${messageOf(error)}`, "error"));

@@ -427,6 +427,8 @@ export class Project extends EventTarget {
     return this.recovering(() => this.enqueue(async () => {
       const session = this.session;
       if (!session) throw new Error("the model is still loading");
+      /** The revision of classes and samples the model is trained on. */
+      this.trainedRevision = this.revision;
       const summary = await session.train(options, onEpoch, (report) => {
         this.changed("model");
         onModel(report);

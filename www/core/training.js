@@ -2,7 +2,7 @@
 // model live first, and trained again at once when samples or classes changed while it ran, so
 // the model that stays knows the current classes. Events (`detail` in brackets): `start`,
 // `epoch` ({ report, epochs }), `live` ({ report, seconds }: a model went live), `done`
-// ({ summary, options, seconds }), `again` (it trains again with what changed), `failed`
+// ({ summary, options, seconds, again }: `again` when it trains again at once), `again`, `failed`
 // ({ error }), `end` (no training runs any more).
 
 import { trainOptions } from "./settings.js";
@@ -30,9 +30,11 @@ export class Training extends EventTarget {
     try {
       let again;
       do {
-        const revision = project.revision;
-        summary = await this.once(project);
-        again = !!summary && summary.stop !== "cancelled" && project.revision !== revision && project === this.project;
+        const outcome = await this.once(project);
+        summary = outcome?.summary ?? null;
+        // Anything changed after the training took the samples is trained on at once.
+        again = !!summary && summary.stop !== "cancelled" && project.revision !== project.trainedRevision && project === this.project;
+        if (outcome) this.emit("done", { ...outcome, again });
         if (again) this.emit("again");
       } while (again);
     } finally {
@@ -47,7 +49,8 @@ export class Training extends EventTarget {
     this.project?.cancelTraining();
   }
 
-  /** One training of `project`; resolves to its summary, or null when it failed. */
+  /** One training of `project`; resolves to `{ summary, options, seconds }`, or null when it
+   * failed. */
   async once(project) {
     this.emit("start");
     const started = performance.now();
@@ -57,8 +60,7 @@ export class Training extends EventTarget {
       const summary = await project.train(options,
         (report) => this.emit("epoch", { report, epochs: options.epochs }),
         (report) => this.emit("live", { report, seconds: seconds() }));
-      this.emit("done", { summary, options, seconds: seconds() });
-      return summary;
+      return { summary, options, seconds: seconds() };
     } catch (error) {
       this.emit("failed", { error });
       return null;

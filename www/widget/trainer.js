@@ -226,7 +226,8 @@ export class MagpieTrainer extends HTMLElement {
       emit(this, "live", report);
       this.render();
     });
-    this.training.addEventListener("done", ({ detail: { summary, seconds } }) => {
+    this.training.addEventListener("done", ({ detail: { summary, seconds, again } }) => {
+      if (again) return;
       progress.value = 1;
       this.status(summary.stop === "cancelled" ? "Training cancelled." : `Trained in ${seconds.toFixed(1)} s.`);
       if (this.project.model) emit(this, "model", { bytes: this.project.model, labels: this.project.record.modelLabels });

@@ -11,8 +11,9 @@ use super::{FewShotSession, SampleOptions, SavedEmbedding, keep_affordable_views
 use crate::dataset::Sample;
 use crate::image::RgbaView;
 use crate::training::{CancelToken, Entry, Job};
+use crate::web::error::EngineError;
+use crate::web::options::options;
 use crate::web::source::{self, SampleSource};
-use crate::web::{EngineError, options};
 
 #[wasm_bindgen]
 impl FewShotSession {

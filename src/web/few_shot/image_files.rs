@@ -11,8 +11,8 @@ use crate::augment::AugmentConfig;
 use crate::dataset::Dataset;
 use crate::image::RgbaImage;
 use crate::training::{CancelToken, Embedder, EmbeddingCache, Entry, Job};
-use crate::web::EngineError;
 use crate::web::codec::{self, ImageFormat};
+use crate::web::error::EngineError;
 
 /// JPEG quality of captured frames.
 const QUALITY: f64 = 0.92;

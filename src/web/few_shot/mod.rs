@@ -20,7 +20,6 @@ use wasm_bindgen::prelude::*;
 
 use self::image_files::ImageFile;
 use super::source::{self, ImageSource};
-use super::{Backends, fetch, fetch_weights, options, parse_backbone};
 use crate::backbone::{BackboneKind, Features};
 use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
@@ -29,6 +28,10 @@ use crate::readback::read;
 use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
 use crate::training::{CancelToken, StageTimes, evaluate_rows, measure_stages};
+use crate::web::backbone_weights::{fetch_weights, parse_backbone};
+use crate::web::backends::Backends;
+use crate::web::fetch;
+use crate::web::options::options;
 use crate::weights::PretrainedBackbone;
 use crate::weights::served::ServedRecords;
 

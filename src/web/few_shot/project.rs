@@ -10,7 +10,9 @@ use crate::classifier;
 use crate::project::{Project, ProjectInfo, SampleFile};
 use crate::training::EmbeddingCache;
 use crate::web::codec::ImageFormat;
-use crate::web::{EngineError, fetch, options};
+use crate::web::error::EngineError;
+use crate::web::fetch;
+use crate::web::options::options;
 
 /// Options of [`FewShotSession::save_project`].
 #[derive(Debug, Deserialize)]

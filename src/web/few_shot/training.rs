@@ -13,7 +13,8 @@ use crate::training::{
     Embedder, EmbeddingCache, EpochReport, Evaluation, Fitted, StopReason, fit_cached,
     head_replaces_instant, instant_config,
 };
-use crate::web::{EngineError, options};
+use crate::web::error::EngineError;
+use crate::web::options::options;
 
 /// What `train` resolves to.
 #[derive(Debug, Serialize)]

@@ -13,7 +13,8 @@ use crate::augment::AugmentConfig;
 use crate::backbone::{Features, RowKind};
 use crate::train_config::TrainConfig;
 use crate::training::{CancelToken, EmbeddingCache, Entry, Job};
-use crate::web::{EngineError, options};
+use crate::web::error::EngineError;
+use crate::web::options::options;
 
 /// How to compute one sample's views: `embedSampleViews`'s second argument.
 #[derive(Debug, Default, Serialize, Deserialize)]
