@@ -11,7 +11,7 @@ use crate::weights::PretrainedBackbone;
 
 /// One ImageNet class and its probability.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
+pub struct ImageNetScore {
     /// Classifier output index.
     pub index: usize,
     /// Class name.
@@ -37,19 +37,19 @@ impl PretrainedBackbone {
         images: &[RgbaView<'_>],
         k: usize,
         device: &Device,
-    ) -> Result<Vec<Vec<Prediction>>, DeviceError> {
+    ) -> Result<Vec<Vec<ImageNetScore>>, DeviceError> {
         let batch = preprocess(images, self.backbone.kind, device);
         let probabilities = read_rows(softmax(self.backbone.logits(batch), 1)).await?;
         Ok(probabilities.iter().map(|row| self.top_k(row, k)).collect())
     }
 
-    fn top_k(&self, probabilities: &[f32], k: usize) -> Vec<Prediction> {
+    fn top_k(&self, probabilities: &[f32], k: usize) -> Vec<ImageNetScore> {
         let mut order: Vec<usize> = (0..probabilities.len()).collect();
         order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
         order
             .into_iter()
             .take(k)
-            .map(|index| Prediction {
+            .map(|index| ImageNetScore {
                 index,
                 label: self.info.labels.get(index).cloned().unwrap_or_default(),
                 probability: probabilities[index],

@@ -24,7 +24,7 @@ export function serve(port, { load, wasm, hold = async () => {} }) {
   const post = (message, transfer = []) => port.postMessage(message, transfer);
 
   /** `args` with each `{ $callback }` made into a function that calls the client's. */
-  const revive = (args) => args.map((arg) => (arg && typeof arg === "object" && "$callback" in arg
+  const withCallbacks = (args) => args.map((arg) => (arg && typeof arg === "object" && "$callback" in arg
     ? (...values) => post({ callback: arg.$callback, args: values })
     : arg));
 
@@ -47,9 +47,9 @@ export function serve(port, { load, wasm, hold = async () => {} }) {
       return { value: await started };
     }
     await started;
-    if (target === null) return { value: await module[method](...revive(args)) };
+    if (target === null) return { value: await module[method](...withCallbacks(args)) };
     if (typeof target === "string") {
-      const made = await module[target][method](...revive(args));
+      const made = await module[target][method](...withCallbacks(args));
       objects.set(nextHandle, made);
       return { value: null, handle: nextHandle++, info: made.info() };
     }
@@ -61,7 +61,7 @@ export function serve(port, { load, wasm, hold = async () => {} }) {
       return { value: null };
     }
     if (method === "embed") return { value: await embed(object, args[0]) };
-    const value = await object[method](...revive(args));
+    const value = await object[method](...withCallbacks(args));
     // The rows a new example got, in the same turn (a later call may make the session busy).
     if (method === "addSample") return { value, info: object.info(), embedding: object.sampleEmbedding(value) };
     return reads(method) ? { value } : { value, info: object.info() };
