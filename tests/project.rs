@@ -48,6 +48,7 @@ fn kind(error: &ProjectError) -> &'static str {
         ProjectError::TooLarge(_) => "TooLarge",
         ProjectError::Manifest(_) => "Manifest",
         ProjectError::Model(_) => "Model",
+        ProjectError::Unrecognized(_) => "Unrecognized",
     }
 }
 

@@ -4,6 +4,7 @@
 //! part before anything is returned, so a bad file never half-replaces a project.
 
 mod assemble;
+pub mod import;
 mod manifest;
 pub mod zip;
 
@@ -43,6 +44,8 @@ pub enum ProjectError {
     Manifest(String),
     /// The model file does not fit the project.
     Model(String),
+    /// An archive from elsewhere is none of the layouts an import reads (see [`import`]).
+    Unrecognized(String),
 }
 
 impl fmt::Display for ProjectError {
@@ -52,6 +55,7 @@ impl fmt::Display for ProjectError {
             Self::TooLarge(why) => write!(f, "the project file is too large: {why}"),
             Self::Manifest(why) => write!(f, "project.json is invalid: {why}"),
             Self::Model(why) => write!(f, "the project's model is invalid: {why}"),
+            Self::Unrecognized(why) => write!(f, "cannot open it as a project: {why}"),
         }
     }
 }
