@@ -378,13 +378,31 @@ class App {
   async importProject(file) {
     status(`Checking ${file.name}…`);
     try {
-      const { record, samples } = await readProjectFile(file);
+      const { record, samples, source, skipped } = await readProjectFile(file);
       await store.saveWholeProject(record, samples);
       await this.open(record.id);
+      toast(importSummary(file.name, record, samples.length, source, skipped));
     } catch (error) {
       status(`Import refused, nothing was changed: ${messageOf(error)}`, "error");
     }
   }
+}
+
+/** What an archive was, in words (the engine's `importArchive` `source`). */
+const SOURCES = {
+  magpie: "a magpie project", teachableMachine: "a Teachable Machine project",
+  samples: "one class's samples", classFolders: "one folder of images per class",
+};
+
+/** What an import brought in, and what it passed over. */
+function importSummary(name, record, count, source, skipped) {
+  const passed = [
+    skipped.notImages && `${skipped.notImages} file(s) that are not images`,
+    skipped.otherFormats && `${skipped.otherFormats} image(s) neither JPEG nor PNG`,
+    skipped.debris && `${skipped.debris} hidden or macOS file(s)`,
+  ].filter(Boolean);
+  return `Opened ${name} (${SOURCES[source] ?? source}): ${record.classes.length} classes, ${count} samples.` +
+    (passed.length ? ` Skipped ${passed.join(", ")}.` : "");
 }
 
 /** Asks the service worker to keep `urls` for offline use. */

@@ -2,13 +2,14 @@
 //! [`crate::project`], so the page, the sessions and the tests share the Rust layout and
 //! validation.
 
-use crate::web::error::EngineError;
 use js_sys::{Map, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
+use crate::project::import::{Source, import};
 use crate::project::{ClassFiles, Manifest, Project, ProjectInfo, SampleFile};
+use crate::web::error::EngineError;
 
 /// What `projectFile` takes: a project's parts.
 #[derive(Deserialize)]
@@ -120,7 +121,44 @@ pub fn write_project(manifest: JsValue, files: &Map) -> Result<Vec<u8>, EngineEr
 /// path to `Uint8Array`). Rejects with the reason if any part is bad.
 #[wasm_bindgen(js_name = readProject)]
 pub fn read_project(bytes: &[u8]) -> Result<JsValue, EngineError> {
-    let project = Project::read(bytes).map_err(EngineError::from)?;
+    parts(&Project::read(bytes)?)
+}
+
+/// Opens an archive as a project, whatever made it (see `docs/project-format.md`, Import): a
+/// magpie project file, a Teachable Machine project (`.tm`), one class's samples, or class
+/// folders. `fileName` names the project (and the class of a samples zip). Resolves to
+/// `{ manifest, files, source, skipped: { debris, notImages, otherFormats } }`, as
+/// `readProject`'s with what the archive was (`source`: "magpie", "teachableMachine",
+/// "samples" or "classFolders") and what was passed over; rejects, changing nothing, with why.
+#[wasm_bindgen(js_name = importArchive, unchecked_return_type = "ImportedArchive")]
+pub fn import_archive(bytes: &[u8], file_name: &str) -> Result<JsValue, EngineError> {
+    let imported = import(bytes, file_name, BackboneKind::default())?;
+    let result = parts(&imported.project)?;
+    let source = match imported.source {
+        Source::Magpie => "magpie",
+        Source::TeachableMachine => "teachableMachine",
+        Source::Samples => "samples",
+        Source::ClassFolders => "classFolders",
+    };
+    let skipped = &imported.skipped;
+    let skipped = serde_json::json!({
+        "debris": skipped.debris, "notImages": skipped.not_images, "otherFormats": skipped.other_formats,
+    });
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    set(&result, "source", &source.into())?;
+    set(&result, "skipped", &skipped.serialize(&serializer)?)?;
+    Ok(result)
+}
+
+/// `object[key] = value`.
+fn set(object: &JsValue, key: &str, value: &JsValue) -> Result<(), EngineError> {
+    js_sys::Reflect::set(object, &key.into(), value)
+        .map(|_| ())
+        .map_err(|e| EngineError::invalid(format!("{e:?}")))
+}
+
+/// `{ manifest, files }` of a project.
+fn parts(project: &Project) -> Result<JsValue, EngineError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let manifest = project
         .manifest
@@ -130,12 +168,10 @@ pub fn read_project(bytes: &[u8]) -> Result<JsValue, EngineError> {
     for (name, data) in &project.files {
         files.set(&JsValue::from_str(name), &Uint8Array::from(data.as_slice()));
     }
-    let result = js_sys::Object::new();
-    js_sys::Reflect::set(&result, &"manifest".into(), &manifest)
-        .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
-    js_sys::Reflect::set(&result, &"files".into(), &files)
-        .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
-    Ok(result.into())
+    let result: JsValue = js_sys::Object::new().into();
+    set(&result, "manifest", &manifest)?;
+    set(&result, "files", &files)?;
+    Ok(result)
 }
 
 /// Folder names under `images/` for classes named `names`, in order (safe file names, unique).

@@ -144,6 +144,15 @@ export interface LoadedProject {
   settings: Record<string, unknown>;
 }
 
+/** What `importArchive` resolves to: `readProject`'s parts, what the archive was, and the files
+ * passed over. */
+export interface ImportedArchive {
+  manifest: Record<string, unknown>;
+  files: Map<string, Uint8Array>;
+  source: "magpie" | "teachableMachine" | "samples" | "classFolders";
+  skipped: { debris: number; notImages: number; otherFormats: number };
+}
+
 /** A backbone as a picker offers it (`backboneChoices`). */
 export interface BackboneChoice {
   id: string;

@@ -1,6 +1,7 @@
 // The project file: the whole project as one zip (`project.json`, `images/<class>/<id>.jpg`,
 // `model.bpk`; see docs/project-format.md), laid out and checked by the engine. Opening one
-// validates the archive (in Rust) and decodes every image before anything is kept.
+// validates the archive (in Rust) and decodes every image before anything is kept; archives made
+// elsewhere (a Teachable Machine project, one class's samples, class folders) open the same way.
 
 import { api } from "../engine/client.js";
 import * as frames from "../engine/frames.js";
@@ -43,10 +44,13 @@ async function bytesOf(file) {
   return file instanceof ArrayBuffer ? new Uint8Array(file) : file;
 }
 
-/** Reads a project file (`Blob`/`File`, bytes or URL) into `{ record, samples }` under a new
- * project id; throws a message naming the first problem, having changed nothing. */
+/** Reads a project file or another archive the engine opens as one (`Blob`/`File`, bytes or
+ * URL) into `{ record, samples, source, skipped }` under a new project id (`source` and
+ * `skipped`: see the API's `importArchive`); throws a message naming the first problem, having
+ * changed nothing. */
 export async function readProjectFile(file) {
-  const { manifest, files } = await api.readProject(await bytesOf(file));
+  const name = file.name ?? (typeof file === "string" || file instanceof URL ? decodeURIComponent(String(file).split(/[?#]/)[0].split("/").pop()) : "Imported");
+  const { manifest, files, source, skipped } = await api.importArchive(await bytesOf(file), name);
   const projectId = newId("p");
   const samples = [];
   const classes = manifest.classes.map((cls) => ({ id: newId("c"), name: cls.name }));
@@ -63,5 +67,5 @@ export async function readProjectFile(file) {
     id: projectId, name: manifest.name, backbone: manifest.backbone, classes, settings: await clean(manifest.settings),
     model, modelLabels: model ? classes.map((c) => c.name) : null, nextSeq: samples.length,
   };
-  return { record, samples };
+  return { record, samples, source, skipped };
 }

@@ -47,6 +47,7 @@ export declare const api: {
   classFolders: Async<typeof wasm.classFolders>;
   projectFile: Async<typeof wasm.projectFile>;
   readProject: Async<typeof wasm.readProject>;
+  importArchive: Async<typeof wasm.importArchive>;
   writeProject: Async<typeof wasm.writeProject>;
   simulateFault: Async<typeof wasm.simulateFault>;
 };

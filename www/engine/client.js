@@ -270,6 +270,7 @@ export const api = {
   classFolders: (names) => client.run("classFolders", names),
   projectFile: (parts) => client.run("projectFile", parts),
   readProject: (bytes) => client.run("readProject", bytes),
+  importArchive: (bytes, fileName) => client.run("importArchive", bytes, fileName),
   writeProject: (manifest, files) => client.run("writeProject", manifest, files),
   /** Panics the engine on purpose, to check fault handling. */
   simulateFault: () => client.run("simulateFault"),
