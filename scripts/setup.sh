@@ -61,8 +61,9 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/tsc ] || [ ! 
 fi
 
 # The bundler consumer apps of the package's tests (tests/bundlers/*: Vite, webpack), each with
-# its own lock file; the tests install the freshly packed tarball into them.
-for app in tests/bundlers/*/; do
+# its own lock file (the tests install the freshly packed tarball into them), and Teachable
+# Machine's library as its users load it (tests/teachable-machine/).
+for app in tests/bundlers/*/ tests/teachable-machine/; do
   if [ ! -d "$app/node_modules" ] || [ "$app/package-lock.json" -nt "$app/node_modules/.package-lock.json" ]; then
     echo "setup: npm ci in $app"
     (cd "$app" && npm ci --no-audit --no-fund)

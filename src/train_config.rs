@@ -68,6 +68,19 @@ impl TrainConfig {
         RowKind::of(kind, self.features, self.finetune_blocks)
     }
 
+    /// The settings of a head TF.js layers can express, trained for an export on the rows these
+    /// settings cached (`augment`): Teachable Machine's head (Dense(100, ReLU) → Dense(classes))
+    /// on the pooled embedding, no fine-tuned blocks; the rest as these.
+    pub fn layers_head(&self, augment: &AugmentConfig) -> Self {
+        Self {
+            head: HeadConfig::default(),
+            features: Features::Pooled,
+            finetune_blocks: 0,
+            augment: augment.clone(),
+            ..self.clone()
+        }
+    }
+
     /// The seed of augmented views computed ahead of a training (while the app is idle, or by
     /// the embedding pool): the default settings' own, so that a training with them finds the
     /// views valid.

@@ -5,8 +5,10 @@
 
 mod graph;
 mod head;
+pub mod layers;
 mod network;
 mod proto;
+pub mod teachable_machine;
 
 use prost::Message;
 

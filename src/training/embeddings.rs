@@ -63,6 +63,21 @@ impl EmbeddingCache {
         })
     }
 
+    /// The first `width` columns of every row, as a cache of rows `[width]`: the pooled
+    /// embedding of spatial rows, which begin with it. `None` when the rows are not flat or
+    /// narrower.
+    pub fn leading(&self, width: usize) -> Option<Self> {
+        let [row] = self.shape[..] else { return None };
+        if row < width {
+            return None;
+        }
+        Some(Self {
+            shape: vec![width],
+            rows: self.rows.iter().map(|r| Box::from(&r[..width])).collect(),
+            entries: self.entries.clone(),
+        })
+    }
+
     /// Every cached value, row after row.
     pub fn values(&self) -> impl Iterator<Item = f16> + '_ {
         self.rows.iter().flat_map(|row| row.iter().copied())
@@ -324,6 +339,28 @@ impl Embedder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_leading_columns_of_every_row_are_a_cache_of_their_own() {
+        let mut cache = EmbeddingCache::new(vec![3]);
+        let entries: Vec<Entry> = (0..2)
+            .map(|sample| Entry {
+                sample,
+                class: sample,
+                view: 0,
+            })
+            .collect();
+        cache.push(&entries, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let pooled = cache.leading(2).unwrap();
+        assert_eq!(pooled.shape, [2]);
+        assert_eq!(pooled.entries(), cache.entries());
+        assert_eq!(
+            pooled.values().map(f32::from).collect::<Vec<_>>(),
+            [1.0, 2.0, 4.0, 5.0]
+        );
+        assert!(cache.leading(4).is_none());
+        assert!(EmbeddingCache::new(vec![2, 2, 2]).leading(1).is_none());
+    }
 
     #[test]
     fn remap_and_saved_rows_keep_each_samples_views() {

@@ -153,6 +153,16 @@ export interface ImportedArchive {
   skipped: { debris: number; notImages: number; otherFormats: number };
 }
 
+/** What `exportTeachableMachine` resolves to. */
+export interface TeachableMachineExport {
+  /** The zip: `model.json`, `weights.bin`, `metadata.json`, as Teachable Machine writes them. */
+  zip: Uint8Array;
+  /** The exported head as a magpie model record (`load`, `<magpie-classifier model>`). */
+  model: Uint8Array;
+  /** The exported head on the held-out samples; null when none were held out. */
+  validation: Evaluation | null;
+}
+
 /** A backbone as a picker offers it (`backboneChoices`). */
 export interface BackboneChoice {
   id: string;

@@ -5,6 +5,8 @@ use std::path::Path;
 use anyhow::Context;
 use clap::ValueEnum;
 
+use magpie::export::teachable_machine;
+
 use crate::BackboneArgs;
 use crate::train::load_model;
 
@@ -13,6 +15,10 @@ use crate::train::load_model;
 pub enum Format {
     /// ONNX (opset 13, f32): RGB pixels in, class probabilities out.
     Onnx,
+    /// A Teachable Machine image model (a zip: TF.js layers `model.json`, `weights.bin`,
+    /// `metadata.json`) that `@teachablemachine/image`, ml5 and TF.js load; the model's head
+    /// must be linear or MLP on pooled features (`magpie train --features pooled`), f32.
+    Tm,
 }
 
 /// How an export stores its weights.
@@ -40,6 +46,22 @@ pub async fn export(
         Format::Onnx => magpie::export::onnx(&model.backbone, &classifier, precision)
             .await
             .map_err(anyhow::Error::msg)?,
+        Format::Tm => {
+            anyhow::ensure!(
+                precision == magpie::export::Precision::F32,
+                "a Teachable Machine model keeps f32 weights: leave out --precision"
+            );
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            let stamp = teachable_machine::iso8601(now.as_secs(), now.subsec_millis());
+            let name = out.file_stem().map_or("tm-my-image-model".into(), |s| {
+                s.to_string_lossy().into_owned()
+            });
+            teachable_machine::teachable_machine(&model.backbone, &classifier, &name, &stamp)
+                .await
+                .map_err(anyhow::Error::msg)?
+        }
     };
     let partial = out.with_file_name(format!(
         ".{}.partial",

@@ -5,6 +5,7 @@
 //! within [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET); past it, each sample keeps fewer (see [`affordable_views`](crate::session::affordable_views)).
 
 mod editing;
+mod export;
 mod image_files;
 mod project;
 mod training;
