@@ -121,6 +121,7 @@ class App {
       if (this.project.model) safeName(this.project.name).then((name) => download(this.project.model, `${name}.model.bpk`));
     });
     $("model-export-onnx").addEventListener("click", () => this.exportOnnx());
+    $("model-export-tm").addEventListener("click", () => this.exportTeachableMachine());
   }
 
   /** Fills the camera picker (labels need a granted permission). */
@@ -305,6 +306,7 @@ class App {
     const trained = !!this.project.model;
     $("model-export").disabled = !trained;
     $("model-export-onnx").disabled = !trained;
+    $("model-export-tm").disabled = !trained;
     // First run: an empty project says the three steps where they happen.
     const empty = this.project.samples.size === 0 && !trained;
     $("first-run-camera").hidden = !empty || this.camera.on;
@@ -361,6 +363,21 @@ class App {
       const name = `${await safeName(this.project.name)}.onnx`;
       download(bytes, name);
       status(`Exported ${name} (${formatBytes(bytes.length)}).`);
+    } catch (error) {
+      status(`Export failed: ${messageOf(error)}`, "error");
+    }
+  }
+
+  /** "Export model → Teachable Machine": a head Teachable Machine's format can express, trained
+   * on the same samples, with the backbone, as the zip Teachable Machine writes. */
+  async exportTeachableMachine() {
+    try {
+      status("Training Teachable Machine's head on your samples and exporting it…");
+      const name = await safeName(this.project.name);
+      const { zip, validation } = await this.project.session.exportTeachableMachine({ name });
+      download(zip, `${name}.tm-model.zip`, "application/zip");
+      const accuracy = validation ? `, ${(validation.accuracy * 100).toFixed(0)} % on the held-out samples` : "";
+      status(`Exported ${name}.tm-model.zip (${formatBytes(zip.length)}${accuracy}): load it with Teachable Machine's library or ml5.`);
     } catch (error) {
       status(`Export failed: ${messageOf(error)}`, "error");
     }

@@ -35,6 +35,7 @@ export const METHODS = Object.freeze({
   evaluate: "read",
   save: "read",
   exportOnnx: "read",
+  exportTeachableMachine: "read",
   saveProject: "read",
   loadProject: "update",
   // ImageNetModel.

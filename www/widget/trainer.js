@@ -3,7 +3,7 @@
 // training, the preview and its correction). Hold a class's button to record samples from the
 // camera, press Train, and see live predictions; the trained model is emitted as a `model` event
 // ({ bytes, labels }) and returned by `save()`; as ONNX by `exportOnnx()` and the "Export model →
-// ONNX" button; the whole project (classes, samples, model) by `saveProject()`, opened again by
+// ONNX" button; as a Teachable Machine model by `exportTeachableMachine()`; the whole project (classes, samples, model) by `saveProject()`, opened again by
 // `loadProject()`.
 //
 // Attributes: backbone (default: the engine's, MobileNetV2), backend ("auto" | "wgpu" | "cpu"), classes
@@ -261,6 +261,13 @@ export class MagpieTrainer extends HTMLElement {
   exportOnnx(options) {
     if (!this.project?.session) return Promise.reject(new Error("the widget is still loading"));
     return this.project.session.exportOnnx(options);
+  }
+
+  /** The samples as a Teachable Machine image model (see the API's `exportTeachableMachine`):
+   * the zip's bytes (`model.json`, `weights.bin`, `metadata.json`). */
+  async exportTeachableMachine(options) {
+    if (!this.project?.session) throw new Error("the widget is still loading");
+    return (await this.project.session.exportTeachableMachine(options)).zip;
   }
 
   /** "Export model → ONNX": offers the ONNX file as a download, named after the backbone. */
