@@ -4,7 +4,8 @@
 # augmentation on). Prints each per-seed table
 # (bench/out/fewshot-<backbone>.txt) and a summary beside the reference numbers measured outside
 # this project (frozen MobileNetV2 features, Teachable Machine's head, 20 seeds). Then the
-# fine-tune mode on MobileNetV2 (FINETUNE=0 skips it; it takes about 10 minutes on 2 cores).
+# fine-tune mode on MobileNetV2 (FINETUNE=0 skips it; it takes about 10 minutes on 2 cores), and
+# the head of the Teachable Machine export (pooled features; EXPORT_HEAD=0 skips it).
 #   bash bench/fewshot.sh [backbone ...]     extra magpie fewshot flags via FEWSHOT_FLAGS
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +27,20 @@ if [ "${FINETUNE:-1}" = 1 ]; then
     --shots 5,10,20 --seeds "${FINETUNE_SEEDS:-3}" --augment 2 --finetune 2 --epochs 20 \
     | tee bench/out/fewshot-finetune.txt
 fi
+# The head "Export model → Teachable Machine" trains (TM's MLP on the pooled embedding, on the
+# same augmented views), for its accuracy beside the default head's (EXPORT_HEAD=0 skips it).
+if [ "${EXPORT_HEAD:-1}" = 1 ]; then
+  for backbone in "${backbones[@]}"; do
+    "$CARGO_TARGET_DIR/release/magpie" fewshot --data "$data" --backbone "$backbone" --head mlp \
+      --features pooled --shots 5,10,20 --seeds "${SEEDS:-10}" ${FEWSHOT_FLAGS:-} \
+      | tee "bench/out/fewshot-tm-export-$backbone.txt"
+  done
+fi
 echo
 echo "reference (MobileNetV2 features, 20 seeds): TM head 5/10/20-shot 73.9/81.3/86.4 %;"
 echo "  nearest centroid 72.3/78.4/81.7 %; TF.js KNN k=3 63.0/69.0/74.2 %"
 printf '%-18s %-7s %-8s %5s  %-16s %s\n' backbone head features shots "accuracy %" "train ms"
-for file in "${backbones[@]/#/bench/out/fewshot-}" bench/out/fewshot-finetune; do
+for file in "${backbones[@]/#/bench/out/fewshot-}" bench/out/fewshot-finetune "${backbones[@]/#/bench/out/fewshot-tm-export-}"; do
   [ -f "$file.txt" ] || continue
   awk '/^# /{for(i=2;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]}}
        /^mean_train_ms=/{split($0,t,"="); ms=t[2]}
