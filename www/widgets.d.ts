@@ -1,6 +1,6 @@
 // Types of the package's entry point: the widgets, and the engine's client (its types derive
 // from the wasm API's, generated in magpie.d.ts).
-export { api, client, configure, faulted, onFault, type AssetsOptions, type FewShotSession, type ImageNetModel } from "./engine/client.js";
+export { api, client, configure, faulted, onFault, type AssetsOptions, type EngineErrorName, type FewShotSession, type ImageNetModel } from "./engine/client.js";
 // Results, typed in Rust (src/web/types.rs) and generated into magpie.d.ts.
 import type { ClassScore, EpochReport, LoadedProject, ModelReport } from "../magpie.js";
 export type { ClassScore, EpochReport, LoadedProject, ModelReport, Prediction, SessionInfo, TrainSummary } from "../magpie.js";
@@ -39,10 +39,8 @@ export interface MagpieClassifierEventMap extends Omit<HTMLElementEventMap, "err
 
 /** Options of `saveProject`. */
 export interface SaveProjectOptions {
+  /** The project's name in the file. */
   name?: string;
-  settings?: Record<string, unknown>;
-  imageType?: "image/jpeg" | "image/png";
-  quality?: number;
 }
 
 /** Detail of the trainer's `model` event. */
@@ -53,18 +51,23 @@ export interface ModelDetail {
 
 /** `<magpie-trainer>`: capture → train → preview, emitting the trained model. */
 export class MagpieTrainer extends HTMLElement {
-  /** Adds a class row. */
-  addClass(name?: string): void;
-  /** Trains on the recorded examples, then previews live and fires `model`. */
-  train(): Promise<void>;
+  /** Adds a class (a taken or empty name gets the next free "Class N"); returns its name. */
+  addClass(name?: string): string;
+  /** Trains on the recorded samples (again when samples changed meanwhile), then previews live
+   * and fires `model`. */
+  train(): Promise<unknown>;
   /** The trained model's bytes (what `<magpie-classifier model>` loads). */
   save(): Promise<Uint8Array>;
   /** The trained model and its backbone as an ONNX file (RGB pixels in, probabilities out). */
   exportOnnx(options?: { precision?: "f32" | "f16" }): Promise<Uint8Array>;
-  /** The whole project (classes, examples, model) as a project file. */
+  /** The samples as a Teachable Machine image model: a zip of `model.json`, `weights.bin` and
+   * `metadata.json` that Teachable Machine's library, ml5 and TF.js load. */
+  exportTeachableMachine(options?: { name?: string }): Promise<Uint8Array>;
+  /** The whole project (classes, samples, model) as a project file. */
   saveProject(options?: SaveProjectOptions): Promise<Uint8Array>;
-  /** Opens a project file (bytes or URL) made with this widget's backbone. */
-  loadProject(file: Uint8Array | ArrayBuffer | string): Promise<LoadedProject>;
+  /** Opens a project file of any backbone, or an archive made elsewhere (a Teachable Machine
+   * project, class folders), from bytes, a Blob or a URL. */
+  loadProject(file: Uint8Array | ArrayBuffer | Blob | string): Promise<LoadedProject>;
   addEventListener<K extends keyof MagpieTrainerEventMap>(type: K, listener: (this: MagpieTrainer, event: MagpieTrainerEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
 }
