@@ -6,7 +6,7 @@ import { $, formatBytes, messageOf, notice, status, toast } from "./app/dom.js";
 import * as store from "./app/store.js";
 import { Project } from "./core/project.js";
 import { Camera } from "./core/camera.js";
-import { Recorder } from "./core/recorder.js";
+import { DEFAULT_RATE, Recorder } from "./core/recorder.js";
 import { Training } from "./core/training.js";
 import { Preview } from "./core/preview.js";
 import { ClassesView } from "./app/classes-view.js";
@@ -37,6 +37,7 @@ class App {
   constructor() {
     this.project = null;
     this.camera = new Camera($("video"));
+    $("capture-rate").value ||= String(DEFAULT_RATE);
     this.recorder = new Recorder(this.camera, null, {
       rate: () => Number($("capture-rate").value),
       report: (error) => status(messageOf(error), "error"),

@@ -101,7 +101,9 @@ export class MagpieTrainer extends HTMLElement {
     try {
       this.status("Loading…");
       if (!this.project) {
-        const classes = [...new Set((this.getAttribute("classes") ?? "Class 1,Class 2").split(",").map((n) => n.trim()).filter(Boolean))];
+        // Without the attribute, the core's starting classes.
+        const names = this.getAttribute("classes");
+        const classes = names === null ? undefined : [...new Set(names.split(",").map((n) => n.trim()).filter(Boolean))];
         this.use(await Project.create({ name: "magpie-trainer", backbone: this.getAttribute("backbone") ?? undefined, classes }));
       }
       await this.project.start(this.sessionOptions());
