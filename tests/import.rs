@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use common::sign_digits_dir;
 use magpie::backbone::BackboneKind;
-use magpie::project::import::{Imported, MAX_IMPORTED_SAMPLES, Source, import};
+use magpie::project::import::{Imported, MAX_IMPORTED_SAMPLES, Source, import, import_files};
 use magpie::project::{LIMITS, Project, ProjectError, zip};
 use magpie::weights::assets::assets_dir;
 
@@ -272,4 +272,34 @@ fn hostile_archives_are_refused_with_a_message() {
         import(b"hello", "x.zip", BackboneKind::default()),
         Err(ProjectError::Archive(_))
     ));
+}
+
+#[test]
+fn a_picked_or_dropped_folders_files_open_as_an_archives_do() {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (digit, class) in [("6", "six"), ("9", "nine")] {
+        for (i, jpeg) in jpegs(digit, 4).into_iter().enumerate() {
+            files.insert(format!("Hands/{class}/{i}.jpg"), jpeg);
+        }
+    }
+    files.insert("Hands/.DS_Store".into(), vec![0; 8]);
+    let imported = import_files(files.clone(), "Hands", BackboneKind::default()).unwrap();
+    assert_eq!(imported.source, Source::ClassFolders);
+    assert_eq!(
+        classes(&imported),
+        [("nine".to_string(), 4), ("six".to_string(), 4)]
+    );
+    assert_eq!(imported.project.manifest.name, "Hands");
+    // The checks a zip's entries get: safe paths and sizes.
+    let mut escaping = files.clone();
+    escaping.insert("../outside.jpg".into(), jpegs("6", 1).remove(0));
+    let error = import_files(escaping, "Hands", BackboneKind::default()).unwrap_err();
+    assert!(error.to_string().contains("unsafe entry name"), "{error}");
+    let mut huge = files;
+    huge.insert(
+        "Hands/six/huge.jpg".into(),
+        vec![0xFF; LIMITS.entry_bytes + 1],
+    );
+    let error = import_files(huge, "Hands", BackboneKind::default()).unwrap_err();
+    assert!(matches!(error, ProjectError::TooLarge(_)), "{error}");
 }

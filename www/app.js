@@ -13,7 +13,7 @@ import { ClassesView } from "./app/classes-view.js";
 import { TrainingView } from "./app/training-view.js";
 import { ResultsView } from "./app/results-view.js";
 import { PreviewView } from "./app/preview-view.js";
-import { projectFile, readProjectFile, safeName } from "./core/project-file.js";
+import { projectFile, readProjectFile, readProjectFolder, safeName } from "./core/project-file.js";
 import { download } from "./ui/download.js";
 import { api, client } from "./engine/client.js";
 import { lockProject } from "./app/tab-lock.js";
@@ -116,7 +116,19 @@ class App {
     $("project-import").addEventListener("change", (e) => {
       const file = e.target.files[0];
       e.target.value = "";
-      if (file) this.importProject(file);
+      if (file) this.importProject(file.name, () => readProjectFile(file));
+    });
+    $("project-import-folder").addEventListener("change", (e) => {
+      const files = [...e.target.files];
+      e.target.value = "";
+      if (files.length) this.importProject(files[0].webkitRelativePath.split("/")[0], () => readProjectFolder(files.map((file) => ({ path: file.webkitRelativePath, file }))));
+    });
+    // A folder or an archive dropped anywhere but on a class (which takes images) opens as a project.
+    document.addEventListener("dragover", (e) => { if (!e.target.closest?.(".class-card")) e.preventDefault(); });
+    document.addEventListener("drop", (e) => {
+      if (e.target.closest?.(".class-card")) return;
+      e.preventDefault();
+      this.importDropped([...(e.dataTransfer?.items ?? [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean));
     });
     $("model-export").addEventListener("click", () => {
       if (this.project.model) safeName(this.project.name).then((name) => download(this.project.model, `${name}.model.bpk`));
@@ -369,6 +381,17 @@ class App {
     }
   }
 
+  /** Imports a dropped folder (its files by their paths from it) or archive. */
+  async importDropped(entries) {
+    const [entry] = entries;
+    if (!entry) return;
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      return this.importProject(file.name, () => readProjectFile(file));
+    }
+    this.importProject(entry.name, async () => readProjectFolder(await folderFiles(entry)));
+  }
+
   /** "Export model → Teachable Machine": a head Teachable Machine's format can express, trained
    * on the same samples, with the backbone, as the zip Teachable Machine writes. */
   async exportTeachableMachine() {
@@ -393,17 +416,32 @@ class App {
     }
   }
 
-  async importProject(file) {
-    status(`Checking ${file.name}…`);
+  /** Imports what `read()` reads (readProjectFile or readProjectFolder) as a new project, named
+   * `name` in what the page says. */
+  async importProject(name, read) {
+    status(`Checking ${name}…`);
     try {
-      const { record, samples, source, skipped } = await readProjectFile(file);
+      const { record, samples, source, skipped } = await read();
       await store.saveWholeProject(record, samples);
       await this.open(record.id);
-      toast(importSummary(file.name, record, samples.length, source, skipped));
+      toast(importSummary(name, record, samples.length, source, skipped));
     } catch (error) {
       status(`Import refused, nothing was changed: ${messageOf(error)}`, "error");
     }
   }
+}
+
+/** Every file under a dropped folder `entry`: `[{ path, file }]`, paths from the folder itself. */
+async function folderFiles(entry, path = entry.name) {
+  if (entry.isFile) return [{ path, file: await new Promise((resolve, reject) => entry.file(resolve, reject)) }];
+  const reader = entry.createReader();
+  const children = [];
+  // readEntries answers in batches until it answers none.
+  for (let batch = await new Promise((r, j) => reader.readEntries(r, j)); batch.length; batch = await new Promise((r, j) => reader.readEntries(r, j))) {
+    children.push(...batch);
+  }
+  const nested = await Promise.all(children.map((child) => folderFiles(child, `${path}/${child.name}`)));
+  return nested.flat();
 }
 
 /** What an archive was, in words (the engine's `importArchive` `source`). */

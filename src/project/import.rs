@@ -76,10 +76,49 @@ pub fn import(
     file_name: &str,
     backbone: BackboneKind,
 ) -> Result<Imported, ProjectError> {
-    let files = zip::read(bytes, &LIMITS)?;
-    if files.contains_key(MANIFEST) {
+    import_files(zip::read(bytes, &LIMITS)?, file_name, backbone)
+}
+
+/// Opens `files` (path → bytes, as an archive or a dropped folder holds them, `/`-separated) as
+/// [`import`] opens an archive's; `name` names the project.
+pub fn import_files(
+    mut files: BTreeMap<String, Vec<u8>>,
+    name: &str,
+    backbone: BackboneKind,
+) -> Result<Imported, ProjectError> {
+    // What the zip reader checks of an archive, for files that came another way.
+    if files.len() > LIMITS.entries {
+        return Err(ProjectError::TooLarge(format!(
+            "{} files (at most {})",
+            files.len(),
+            LIMITS.entries
+        )));
+    }
+    let mut total = 0usize;
+    for (path, data) in &files {
+        zip::check_name(path)?;
+        if data.len() > LIMITS.entry_bytes {
+            return Err(ProjectError::TooLarge(format!(
+                "{path} is {} bytes (at most {})",
+                data.len(),
+                LIMITS.entry_bytes
+            )));
+        }
+        total = total.saturating_add(data.len());
+    }
+    if total > LIMITS.total_bytes {
+        return Err(ProjectError::TooLarge(format!(
+            "more than {} bytes",
+            LIMITS.total_bytes
+        )));
+    }
+    if let Some(json) = files.remove(MANIFEST) {
+        let manifest =
+            serde_json::from_slice(&json).map_err(|e| ProjectError::Manifest(e.to_string()))?;
+        let project = Project { manifest, files };
+        project.validate()?;
         return Ok(Imported {
-            project: Project::read(bytes)?,
+            project,
             source: Source::Magpie,
             skipped: Skipped::default(),
         });
@@ -111,7 +150,7 @@ pub fn import(
             images.len()
         )));
     }
-    let stem = stem(file_name);
+    let stem = stem(name);
     let tm = images
         .iter()
         .all(|i| !i.path.contains('/') && i.path.contains(TM_SEPARATOR));

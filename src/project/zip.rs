@@ -179,7 +179,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8>>, 
 }
 
 /// Refuses names that could escape a folder or mean different things on different systems.
-pub(super) fn check_name(name: &str) -> Result<(), ProjectError> {
+pub fn check_name(name: &str) -> Result<(), ProjectError> {
     let unsafe_name = name.is_empty()
         || name.len() > 512
         || name.starts_with('/')

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
-use crate::project::import::{Source, import};
+use crate::project::import::{Imported, Source, import, import_files};
 use crate::project::{ClassFiles, Manifest, Project, ProjectInfo, SampleFile};
 use crate::web::error::EngineError;
 
@@ -132,7 +132,11 @@ pub fn read_project(bytes: &[u8]) -> Result<JsValue, EngineError> {
 /// "samples" or "classFolders") and what was passed over; rejects, changing nothing, with why.
 #[wasm_bindgen(js_name = importArchive, unchecked_return_type = "ImportedArchive")]
 pub fn import_archive(bytes: &[u8], file_name: &str) -> Result<JsValue, EngineError> {
-    let imported = import(bytes, file_name, BackboneKind::default())?;
+    imported(import(bytes, file_name, BackboneKind::default())?)
+}
+
+/// What `importArchive` and `importFiles` resolve to.
+fn imported(imported: Imported) -> Result<JsValue, EngineError> {
     let result = parts(&imported.project)?;
     let source = match imported.source {
         Source::Magpie => "magpie",
@@ -148,6 +152,27 @@ pub fn import_archive(bytes: &[u8], file_name: &str) -> Result<JsValue, EngineEr
     set(&result, "source", &source.into())?;
     set(&result, "skipped", &skipped.serialize(&serializer)?)?;
     Ok(result)
+}
+
+/// Opens files as `importArchive` opens an archive's: `files` a `Map` from `/`-separated path to
+/// `Uint8Array` (a dropped or picked folder's files by their relative paths), `name` the
+/// project's name. Resolves to what `importArchive` does; rejects, changing nothing, with why.
+#[wasm_bindgen(js_name = importFiles, unchecked_return_type = "ImportedArchive")]
+pub fn import_files_js(files: &Map, name: &str) -> Result<JsValue, EngineError> {
+    let mut read = std::collections::BTreeMap::new();
+    for entry in files.entries() {
+        let pair = js_sys::Array::from(&entry.map_err(|e| EngineError::invalid(format!("{e:?}")))?);
+        let path = pair
+            .get(0)
+            .as_string()
+            .ok_or_else(|| EngineError::invalid("file paths must be strings"))?;
+        let bytes = pair
+            .get(1)
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| EngineError::invalid(format!("{path}: bytes must be a Uint8Array")))?;
+        read.insert(path, bytes.to_vec());
+    }
+    imported(import_files(read, name, BackboneKind::default())?)
 }
 
 /// `object[key] = value`.

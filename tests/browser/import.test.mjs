@@ -1,11 +1,12 @@
-// Archives from elsewhere, imported in the app through "Import project": Teachable Machine's real
-// training-data zip (class folders with macOS debris) and a Teachable Machine project (`.tm`)
-// open as new projects with their classes and counts, which train; a hostile archive is refused
-// with a message and changes nothing.
+// Archives and folders from elsewhere, imported in the app through "Import project" and "Import
+// folder": Teachable Machine's real training-data zip (class folders with macOS debris), a
+// Teachable Machine project (`.tm`) and a picked folder of class folders open as new projects
+// with their classes and counts (and train); a hostile archive is refused with a message and
+// changes nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ASSETS, contextWith, openIn, quickSettings, sampleCounts, trainAndWait, useBrowser } from "./harness.mjs";
@@ -70,6 +71,24 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
   await page.locator("details summary", { hasText: "Advanced settings" }).click();
   assert.deepEqual([await page.inputValue("#setting-epochs"), await page.inputValue("#setting-batchSize"), await page.inputValue("#setting-learningRate")],
     ["20", "8", "0.002"], "its training settings kept");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a picked folder of class folders imports as a project", async () => {
+  const context = await contextWith(env.browser);
+  const { page, errors } = await openIn(context, env.url);
+  const root = join(mkdtempSync(join(tmpdir(), "magpie-folder-")), "Hands");
+  for (const [digit, name] of [["6", "six"], ["9", "nine"]]) {
+    mkdirSync(join(root, name), { recursive: true });
+    for (const f of readdirSync(join(DATASET, digit)).sort().slice(0, 4)) copyFileSync(join(DATASET, digit, f), join(root, name, f));
+  }
+  writeFileSync(join(root, "notes.txt"), "sign digits");
+  await page.locator("#project-import-folder").setInputFiles(root);
+  await page.waitForFunction(() => /Opened Hands/.test(document.getElementById("toasts").textContent), null, { timeout: 120_000 });
+  assert.match(await page.textContent("#toasts"), /Opened Hands \(one folder of images per class\): 2 classes, 8 samples\. Skipped 1 file\(s\) that are not images\./);
+  assert.deepEqual(await page.locator(".class-name").evaluateAll((inputs) => inputs.map((i) => i.value)), ["nine", "six"]);
+  assert.deepEqual(await sampleCounts(page), [4, 4]);
   assert.deepEqual(errors, []);
   await context.close();
 });

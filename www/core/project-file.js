@@ -50,7 +50,25 @@ async function bytesOf(file) {
  * changed nothing. */
 export async function readProjectFile(file) {
   const name = file.name ?? (typeof file === "string" || file instanceof URL ? decodeURIComponent(String(file).split(/[?#]/)[0].split("/").pop()) : "Imported");
-  const { manifest, files, source, skipped } = await api.importArchive(await bytesOf(file), name);
+  return opened(await api.importArchive(await bytesOf(file), name));
+}
+
+/** Reads a picked or dropped folder (`[{ path, file }]`, `/`-separated paths from the folder
+ * the user chose, that folder first) as `readProjectFile` reads an archive. */
+export async function readProjectFolder(entries) {
+  let total = 0;
+  const files = new Map();
+  for (const { path, file } of entries) {
+    total += file.size;
+    if (total > MAX_FILE) throw new Error("the folder holds more than 2 GB");
+    files.set(path, new Uint8Array(await file.arrayBuffer()));
+  }
+  const name = entries[0]?.path.split("/")[0] || "Imported";
+  return opened(await api.importFiles(files, name));
+}
+
+/** The project of what the engine opened, every image decoded before anything is kept. */
+async function opened({ manifest, files, source, skipped }) {
   const projectId = newId("p");
   const samples = [];
   const classes = manifest.classes.map((cls) => ({ id: newId("c"), name: cls.name }));

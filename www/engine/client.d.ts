@@ -48,6 +48,7 @@ export declare const api: {
   projectFile: Async<typeof wasm.projectFile>;
   readProject: Async<typeof wasm.readProject>;
   importArchive: Async<typeof wasm.importArchive>;
+  importFiles: Async<typeof wasm.importFiles>;
   writeProject: Async<typeof wasm.writeProject>;
   simulateFault: Async<typeof wasm.simulateFault>;
 };

@@ -271,6 +271,7 @@ export const api = {
   projectFile: (parts) => client.run("projectFile", parts),
   readProject: (bytes) => client.run("readProject", bytes),
   importArchive: (bytes, fileName) => client.run("importArchive", bytes, fileName),
+  importFiles: (files, name) => client.run("importFiles", files, name),
   writeProject: (manifest, files) => client.run("writeProject", manifest, files),
   /** Panics the engine on purpose, to check fault handling. */
   simulateFault: () => client.run("simulateFault"),
