@@ -174,7 +174,7 @@ pub fn import_files(
     let classes = classes
         .into_iter()
         .map(|(name, mut images)| {
-            images.sort_by(|a, b| natural(&a.path).cmp(&natural(&b.path)));
+            images.sort_by_cached_key(|image| natural(&image.path));
             let samples = images
                 .into_iter()
                 .map(|image| {
