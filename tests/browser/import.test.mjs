@@ -107,6 +107,17 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
   await importFile(page, bad, "cats.zip");
   await page.waitForFunction(() => /Import refused/.test(document.getElementById("status").textContent), null, { timeout: 60_000 });
   assert.match(await page.textContent("#status"), /Import refused, nothing was changed: cannot open it as a project: cats\/2\.jpg is not a JPEG image/);
+  // A zip bomb: 48 MB of zeros deflated into a few kilobytes.
+  const bomb = join(dir, "bomb.zip");
+  python(`
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("cats/1.jpg", bytes(48 << 20))`, bomb);
+  assert.ok(readFileSync(bomb).length < 200_000);
+  await page.evaluate(() => { document.getElementById("status").textContent = ""; });
+  await importFile(page, bomb, "bomb.zip");
+  await page.waitForFunction(() => /Import refused/.test(document.getElementById("status").textContent), null, { timeout: 60_000 });
+  assert.match(await page.textContent("#status"), /Import refused, nothing was changed: the project file is too large: cats\/1\.jpg is 50331648 bytes/);
   assert.deepEqual(await page.locator("#project-select option").allTextContents(), before);
   assert.deepEqual(errors, []);
   await context.close();
