@@ -62,8 +62,10 @@ async function tfBackend(backend) {
   await tf.ready();
 }
 
-/** Input scaling of each backbone (`x * scale + offset`), as the app preprocesses. */
-const SCALING = { mobilenet_v1_025: [1 / 127.5, -1], mobilenet_v2: [1 / 127.5, -1], efficientnet_lite0: [1 / 128, -127 / 128] };
+/** Input scaling (`x * scale + offset`) of each model: the TF.js demo's MobileNetV1 as the app
+ * preprocesses; the layers models of our records (examples/tfjs_layers.rs) as Teachable Machine
+ * feeds its models, which their first layer turns into the backbone's own normalization. */
+const SCALING = { mobilenet_v1_025: [1 / 127.5, -1], mobilenet_v2: [1 / 127, -1], efficientnet_lite0: [1 / 127, -1] };
 
 /** TF.js on the same network as ours: images → [N, D]. MobileNetV1 0.25 is the TF.js demo's own
  * model cut at its layer; MobileNetV2 and EfficientNet-Lite0 are layers models written from our

@@ -4,57 +4,28 @@
 
 mod common;
 
-use common::{cpu, onnxruntime, photo, pretrained, sign_digits, sign_digits_dir};
-use magpie::augment::AugmentConfig;
+use common::{cpu, onnxruntime, photo, pretrained, sign_digit_photo, trained_on_digits};
 use magpie::backbone::{Backbone, BackboneKind, BackboneNet, Features, Vgg16Config};
 use magpie::classifier::Classifier;
 use magpie::export::Precision;
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::image::RgbaImage;
 use magpie::train_config::TrainConfig;
-use magpie::training::{CancelToken, Stages, fit};
 use pollster::block_on;
 
 /// Photos the classifier never saw: two ImageNet photos and two hands.
 fn photos() -> Vec<RgbaImage> {
-    let hand = |class: &str, index: usize| {
-        let mut files: Vec<_> = std::fs::read_dir(sign_digits_dir().join(class))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        RgbaImage::decode(&std::fs::read(&files[index]).unwrap()).unwrap()
-    };
     vec![
         photo("chelsea.png"),
         photo("coffee.png"),
-        hand("1", 40),
-        hand("7", 41),
+        sign_digit_photo("1", 40),
+        sign_digit_photo("7", 41),
     ]
 }
 
 /// A classifier trained on two photos of each Sign Language digit.
 fn trained(backbone: &Backbone, config: TrainConfig) -> Classifier {
-    let config = TrainConfig {
-        epochs: 15,
-        validation_fraction: 0.0,
-        augment: AugmentConfig::none(),
-        ..config
-    };
-    let stages = Stages {
-        backbone: cpu(),
-        head: cpu(),
-    };
-    block_on(fit(
-        backbone,
-        &sign_digits(2),
-        &config,
-        &stages,
-        &mut |_| {},
-        &CancelToken::default(),
-    ))
-    .unwrap()
-    .classifier
+    trained_on_digits(backbone, config)
 }
 
 /// Exports `classifier` with f32 weights, runs it with onnxruntime and compares with the app's

@@ -9,8 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{cpu, photo, pretrained, sign_digits, sign_digits_dir};
-use magpie::augment::AugmentConfig;
+use common::{cpu, photo, planar_pixels, pretrained, sign_digit_photo, trained_on_digits};
 use magpie::backbone::{Backbone, BackboneKind, Features};
 use magpie::classifier::Classifier;
 use magpie::export::teachable_machine::teachable_machine;
@@ -18,50 +17,32 @@ use magpie::head::{HeadConfig, HeadKind};
 use magpie::image::RgbaImage;
 use magpie::project::{LIMITS, zip};
 use magpie::train_config::TrainConfig;
-use magpie::training::{CancelToken, Stages, fit};
 use pollster::block_on;
 use serde_json::Value;
 
 /// A classifier with `head` on `features`, trained on two photos of each Sign Language digit.
 fn trained(backbone: &Backbone, head: HeadKind, features: Features) -> Classifier {
-    let config = TrainConfig {
-        head: HeadConfig {
-            hidden: 32,
-            ..HeadConfig::of(head)
-        },
-        features,
-        epochs: 15,
-        validation_fraction: 0.0,
-        augment: AugmentConfig::none(),
-        ..TrainConfig::default()
+    let head = HeadConfig {
+        hidden: 32,
+        ..HeadConfig::of(head)
     };
-    let stages = Stages {
-        backbone: cpu(),
-        head: cpu(),
-    };
-    block_on(fit(
+    trained_on_digits(
         backbone,
-        &sign_digits(2),
-        &config,
-        &stages,
-        &mut |_| {},
-        &CancelToken::default(),
-    ))
-    .unwrap()
-    .classifier
+        TrainConfig {
+            head,
+            features,
+            ..TrainConfig::default()
+        },
+    )
 }
 
 /// Photos the classifier never saw: an ImageNet photo and two hands.
 fn photos() -> Vec<RgbaImage> {
-    let hand = |class: &str, index: usize| {
-        let mut files: Vec<_> = std::fs::read_dir(sign_digits_dir().join(class))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        RgbaImage::decode(&std::fs::read(&files[index]).unwrap()).unwrap()
-    };
-    vec![photo("chelsea.png"), hand("3", 40), hand("8", 41)]
+    vec![
+        photo("chelsea.png"),
+        sign_digit_photo("3", 40),
+        sign_digit_photo("8", 41),
+    ]
 }
 
 /// TF.js's probabilities for `photos` from the export's files, with its labels and input shape.
@@ -79,13 +60,7 @@ fn tfjs(
     for (name, bytes) in files {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
-    let pixels: Vec<u8> = images
-        .iter()
-        .flat_map(|image| image.view().center_square(size))
-        .flatten()
-        .flat_map(f32::to_le_bytes)
-        .collect();
-    std::fs::write(dir.join("pixels"), pixels).unwrap();
+    std::fs::write(dir.join("pixels"), planar_pixels(images, size)).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/teachable-machine/run.mjs");
     let out = Command::new("node")
         .arg(script)

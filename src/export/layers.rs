@@ -62,11 +62,11 @@ impl From<DeviceError> for LayersError {
     }
 }
 
-/// `backbone`, its pooled embedding, then `head` and a softmax, as a layers model named `name`:
-/// `(model.json, weights.bin)`.
+/// `backbone` and its pooled embedding, then `head` and a softmax when there is one, as a layers
+/// model named `name`: `(model.json, weights.bin)`.
 pub async fn write(
     backbone: &Backbone,
-    head: &HeadNet,
+    head: Option<&HeadNet>,
     name: &str,
 ) -> Result<(Vec<u8>, Vec<u8>), LayersError> {
     let kind = backbone.kind;
@@ -134,8 +134,9 @@ pub async fn write(
         &[&x],
     );
     x = match head {
-        HeadNet::Linear(head) => m.dense("output", &head.output, "softmax", &x).await?,
-        HeadNet::Mlp(head) => {
+        None => x,
+        Some(HeadNet::Linear(head)) => m.dense("output", &head.output, "softmax", &x).await?,
+        Some(HeadNet::Mlp(head)) => {
             let hidden = m.dense("hidden", &head.hidden, "relu", &x).await?;
             m.dense("output", &head.output, "softmax", &hidden).await?
         }

@@ -72,7 +72,7 @@ pub async fn teachable_machine(
             ));
         }
     };
-    let (model, weights) = layers::write(backbone, head, name)
+    let (model, weights) = layers::write(backbone, Some(head), name)
         .await
         .map_err(TeachableMachineError::Layers)?;
     let metadata = json!({

@@ -98,10 +98,16 @@ pub fn project_file(
 pub fn write_project(manifest: JsValue, files: &Map) -> Result<Vec<u8>, EngineError> {
     let manifest: Manifest = serde_wasm_bindgen::from_value(manifest)
         .map_err(|e| EngineError::invalid(format!("project.json is invalid: {e}")))?;
-    let mut project = Project {
+    let project = Project {
         manifest,
-        files: Default::default(),
+        files: files_of(files)?,
     };
+    project.write().map_err(EngineError::from)
+}
+
+/// A `Map` from path to `Uint8Array`, read into Rust.
+fn files_of(files: &Map) -> Result<std::collections::BTreeMap<String, Vec<u8>>, EngineError> {
+    let mut read = std::collections::BTreeMap::new();
     for entry in files.entries() {
         let pair = js_sys::Array::from(&entry.map_err(|e| EngineError::invalid(format!("{e:?}")))?);
         let name = pair
@@ -112,9 +118,9 @@ pub fn write_project(manifest: JsValue, files: &Map) -> Result<Vec<u8>, EngineEr
             .get(1)
             .dyn_into::<Uint8Array>()
             .map_err(|_| EngineError::invalid(format!("{name}: bytes must be a Uint8Array")))?;
-        project.files.insert(name, bytes.to_vec());
+        read.insert(name, bytes.to_vec());
     }
-    project.write().map_err(EngineError::from)
+    Ok(read)
 }
 
 /// Reads and validates a project file: `{ manifest, files }` (`files` a `Map` from archive
@@ -159,20 +165,11 @@ fn imported(imported: Imported) -> Result<JsValue, EngineError> {
 /// project's name. Resolves to what `importArchive` does; rejects, changing nothing, with why.
 #[wasm_bindgen(js_name = importFiles, unchecked_return_type = "ImportedArchive")]
 pub fn import_files_js(files: &Map, name: &str) -> Result<JsValue, EngineError> {
-    let mut read = std::collections::BTreeMap::new();
-    for entry in files.entries() {
-        let pair = js_sys::Array::from(&entry.map_err(|e| EngineError::invalid(format!("{e:?}")))?);
-        let path = pair
-            .get(0)
-            .as_string()
-            .ok_or_else(|| EngineError::invalid("file paths must be strings"))?;
-        let bytes = pair
-            .get(1)
-            .dyn_into::<Uint8Array>()
-            .map_err(|_| EngineError::invalid(format!("{path}: bytes must be a Uint8Array")))?;
-        read.insert(path, bytes.to_vec());
-    }
-    imported(import_files(read, name, BackboneKind::default())?)
+    imported(import_files(
+        files_of(files)?,
+        name,
+        BackboneKind::default(),
+    )?)
 }
 
 /// `object[key] = value`.

@@ -149,13 +149,7 @@ pub struct OnnxRun {
 /// the centre square at `size` px, RGB 0..=255.
 pub fn onnxruntime(model: &Path, images: &[RgbaImage], size: usize) -> OnnxRun {
     let pixels_path = model.with_extension("pixels");
-    let pixels: Vec<u8> = images
-        .iter()
-        .flat_map(|image| image.view().center_square(size))
-        .flatten()
-        .flat_map(f32::to_le_bytes)
-        .collect();
-    std::fs::write(&pixels_path, pixels).unwrap();
+    std::fs::write(&pixels_path, planar_pixels(images, size)).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/run.py");
     let python = onnx_python();
     let out = Command::new(&python)
@@ -171,4 +165,54 @@ pub fn onnxruntime(model: &Path, images: &[RgbaImage], size: usize) -> OnnxRun {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Each image's centre square at `size` px, planar RGB f32 0..=255, little-endian: what the export
+/// runners (`tests/onnx/run.py`, `tests/teachable-machine/run.mjs`) read.
+pub fn planar_pixels(images: &[RgbaImage], size: usize) -> Vec<u8> {
+    images
+        .iter()
+        .flat_map(|image| image.view().center_square(size))
+        .flatten()
+        .flat_map(f32::to_le_bytes)
+        .collect()
+}
+
+/// A classifier of `config` (15 epochs, nothing held out, no augmentation) trained on two photos
+/// of each Sign Language digit, on the CPU.
+pub fn trained_on_digits(
+    backbone: &magpie::backbone::Backbone,
+    config: magpie::train_config::TrainConfig,
+) -> magpie::classifier::Classifier {
+    use magpie::training::{CancelToken, Stages, fit};
+    let config = magpie::train_config::TrainConfig {
+        epochs: 15,
+        validation_fraction: 0.0,
+        augment: magpie::augment::AugmentConfig::none(),
+        ..config
+    };
+    let stages = Stages {
+        backbone: cpu(),
+        head: cpu(),
+    };
+    pollster::block_on(fit(
+        backbone,
+        &sign_digits(2),
+        &config,
+        &stages,
+        &mut |_| {},
+        &CancelToken::default(),
+    ))
+    .unwrap()
+    .classifier
+}
+
+/// Photo `index` (in file-name order) of Sign Language digit `class`.
+pub fn sign_digit_photo(class: &str, index: usize) -> RgbaImage {
+    let mut files: Vec<_> = std::fs::read_dir(sign_digits_dir().join(class))
+        .unwrap_or_else(|e| panic!("{e} (run scripts/weights.sh)"))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    RgbaImage::decode(&std::fs::read(&files[index]).unwrap()).unwrap()
 }
