@@ -13,8 +13,7 @@ import { ClassesView } from "./app/classes-view.js";
 import { TrainingView } from "./app/training-view.js";
 import { ResultsView } from "./app/results-view.js";
 import { PreviewView } from "./app/preview-view.js";
-import { projectFile, readProjectFile, readProjectFolder, safeName } from "./core/project-file.js";
-import { download } from "./ui/download.js";
+import { FilesView } from "./app/files-view.js";
 import { api, client } from "./engine/client.js";
 import { lockProject } from "./app/tab-lock.js";
 
@@ -48,6 +47,7 @@ class App {
     this.training = new TrainingView(this);
     this.results = new ResultsView(this);
     this.preview = new PreviewView(this);
+    this.files = new FilesView(this);
     this.recorder.addEventListener("change", () => this.classes.render());
     this.camera.addEventListener("state", (e) => {
       $("camera-toggle").textContent = e.detail.on ? "Stop camera" : "Start camera";
@@ -112,29 +112,6 @@ class App {
     });
     $("project-new").addEventListener("click", () => this.create());
     $("project-delete").addEventListener("click", () => this.deleteProject());
-    $("project-export").addEventListener("click", () => this.exportProject());
-    $("project-import").addEventListener("change", (e) => {
-      const file = e.target.files[0];
-      e.target.value = "";
-      if (file) this.importProject(file.name, () => readProjectFile(file));
-    });
-    $("project-import-folder").addEventListener("change", (e) => {
-      const files = [...e.target.files];
-      e.target.value = "";
-      if (files.length) this.importProject(files[0].webkitRelativePath.split("/")[0], () => readProjectFolder(files.map((file) => ({ path: file.webkitRelativePath, file }))));
-    });
-    // A folder or an archive dropped anywhere but on a class (which takes images) opens as a project.
-    document.addEventListener("dragover", (e) => { if (!e.target.closest?.(".class-card")) e.preventDefault(); });
-    document.addEventListener("drop", (e) => {
-      if (e.target.closest?.(".class-card")) return;
-      e.preventDefault();
-      this.importDropped([...(e.dataTransfer?.items ?? [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean));
-    });
-    $("model-export").addEventListener("click", () => {
-      if (this.project.model) safeName(this.project.name).then((name) => download(this.project.model, `${name}.model.bpk`));
-    });
-    $("model-export-onnx").addEventListener("click", () => this.exportOnnx());
-    $("model-export-tm").addEventListener("click", () => this.exportTeachableMachine());
   }
 
   /** Fills the camera picker (labels need a granted permission). */
@@ -317,9 +294,7 @@ class App {
     this.training.render();
     this.preview.render();
     const trained = !!this.project.model;
-    $("model-export").disabled = !trained;
-    $("model-export-onnx").disabled = !trained;
-    $("model-export-tm").disabled = !trained;
+    this.files.render(trained);
     // First run: an empty project says the three steps where they happen.
     const empty = this.project.samples.size === 0 && !trained;
     $("first-run-camera").hidden = !empty || this.camera.on;
@@ -368,97 +343,7 @@ class App {
     } });
   }
 
-  /** "Export model → ONNX": the trained model and its backbone as one ONNX file. */
-  async exportOnnx() {
-    try {
-      status("Exporting the model as ONNX…");
-      const bytes = await this.project.session.exportOnnx();
-      const name = `${await safeName(this.project.name)}.onnx`;
-      download(bytes, name);
-      status(`Exported ${name} (${formatBytes(bytes.length)}).`);
-    } catch (error) {
-      status(`Export failed: ${messageOf(error)}`, "error");
-    }
-  }
 
-  /** Imports a dropped folder (its files by their paths from it) or archive. */
-  async importDropped(entries) {
-    const [entry] = entries;
-    if (!entry) return;
-    if (entry.isFile) {
-      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
-      return this.importProject(file.name, () => readProjectFile(file));
-    }
-    this.importProject(entry.name, async () => readProjectFolder(await folderFiles(entry)));
-  }
-
-  /** "Export model → Teachable Machine": a head Teachable Machine's format can express, trained
-   * on the same samples, with the backbone, as the zip Teachable Machine writes. */
-  async exportTeachableMachine() {
-    try {
-      status("Training Teachable Machine's head on your samples and exporting it…");
-      const name = await safeName(this.project.name);
-      const { zip, validation } = await this.project.session.exportTeachableMachine({ name });
-      download(zip, `${name}.tm-model.zip`, "application/zip");
-      const accuracy = validation ? `, ${(validation.accuracy * 100).toFixed(0)} % on the held-out samples` : "";
-      status(`Exported ${name}.tm-model.zip (${formatBytes(zip.length)}${accuracy}): load it with Teachable Machine's library or ml5.`);
-    } catch (error) {
-      status(`Export failed: ${messageOf(error)}`, "error");
-    }
-  }
-
-  async exportProject() {
-    try {
-      await this.project.queue;
-      download(await projectFile(this.project), `${await safeName(this.project.name)}.magpie.zip`, "application/zip");
-    } catch (error) {
-      status(`Export failed: ${messageOf(error)}`, "error");
-    }
-  }
-
-  /** Imports what `read()` reads (readProjectFile or readProjectFolder) as a new project, named
-   * `name` in what the page says. */
-  async importProject(name, read) {
-    status(`Checking ${name}…`);
-    try {
-      const { record, samples, source, skipped } = await read();
-      await store.saveWholeProject(record, samples);
-      await this.open(record.id);
-      toast(importSummary(name, record, samples.length, source, skipped));
-    } catch (error) {
-      status(`Import refused, nothing was changed: ${messageOf(error)}`, "error");
-    }
-  }
-}
-
-/** Every file under a dropped folder `entry`: `[{ path, file }]`, paths from the folder itself. */
-async function folderFiles(entry, path = entry.name) {
-  if (entry.isFile) return [{ path, file: await new Promise((resolve, reject) => entry.file(resolve, reject)) }];
-  const reader = entry.createReader();
-  const children = [];
-  // readEntries answers in batches until it answers none.
-  for (let batch = await new Promise((r, j) => reader.readEntries(r, j)); batch.length; batch = await new Promise((r, j) => reader.readEntries(r, j))) {
-    children.push(...batch);
-  }
-  const nested = await Promise.all(children.map((child) => folderFiles(child, `${path}/${child.name}`)));
-  return nested.flat();
-}
-
-/** What an archive was, in words (the engine's `importArchive` `source`). */
-const SOURCES = {
-  magpie: "a magpie project", teachableMachine: "a Teachable Machine project",
-  samples: "one class's samples", classFolders: "one folder of images per class",
-};
-
-/** What an import brought in, and what it passed over. */
-function importSummary(name, record, count, source, skipped) {
-  const passed = [
-    skipped.notImages && `${skipped.notImages} file(s) that are not images`,
-    skipped.otherFormats && `${skipped.otherFormats} image(s) neither JPEG nor PNG`,
-    skipped.debris && `${skipped.debris} hidden or macOS file(s)`,
-  ].filter(Boolean);
-  return `Opened ${name} (${SOURCES[source] ?? source}): ${record.classes.length} classes, ${count} samples.` +
-    (passed.length ? ` Skipped ${passed.join(", ")}.` : "");
 }
 
 /** Asks the service worker to keep `urls` for offline use. */

@@ -5,7 +5,7 @@ const CACHE = "magpie-v5";
 const SHELL = [
   "./", "index.html", "magpie.js", "magpie_bg.wasm", "www/app.js", "www/style.css", "www/icon.svg",
   "www/manifest.webmanifest",
-  ...["chart", "classes-view", "dom", "preview-view", "results-view", "store", "tab-lock", "training-view"]
+  ...["chart", "classes-view", "dom", "files-view", "preview-view", "results-view", "store", "tab-lock", "training-view"]
     .map((name) => `www/app/${name}.js`),
   ...["camera", "preview", "project", "project-file", "recorder", "settings", "training"].map((name) => `www/core/${name}.js`),
   ...["bars", "download", "hold"].map((name) => `www/ui/${name}.js`),
