@@ -55,10 +55,7 @@ async function counts(page) {
 async function recordAll(page, expected) {
   for (const [i, digit] of DIGITS.entries()) {
     await page.evaluate((urls) => window.__camera.show(urls), photos(digit).train);
-    const button = cards(page).nth(i).locator("button.record");
-    await button.scrollIntoViewIfNeeded();
-    const box = await button.boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await cards(page).nth(i).locator("button.record").hover();
     await page.mouse.down();
     await page.waitForFunction(([i, n]) => Number.parseInt(document.querySelectorAll(".class-card .count")[i].textContent, 10) >= n,
       [i, expected], { timeout: 60_000 });

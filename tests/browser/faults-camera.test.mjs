@@ -14,8 +14,7 @@ const recordButton = (page, i) => page.locator(".class-card").nth(i).locator("bu
  * asked for the camera and stopped recording, then releases the button. */
 async function refusedRecording(page, index) {
   const asked = await page.evaluate(() => window.__camera.asked);
-  const box = await recordButton(page, index).boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await recordButton(page, index).hover();
   await page.mouse.down();
   await page.waitForFunction(([i, asked]) => window.__camera.asked > asked &&
     document.querySelectorAll(".class-card button.record")[i].textContent === "Hold to record", [index, asked]);

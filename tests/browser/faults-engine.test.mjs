@@ -235,7 +235,7 @@ test("the engine's worker crashes mid-training and mid-preview: respawned, sampl
   await context.close();
 });
 
-test("<magpie-trainer> after its engine crashes: its examples and model are rebuilt by the client, it goes on predicting", async () => {
+test("<magpie-trainer> after its engine crashes: its core rebuilds its samples and model on a fresh engine, it goes on predicting", async () => {
   const context = await env.browser.newContext();
   await context.addInitScript(fakeCamera);
   const page = await context.newPage();
@@ -257,7 +257,7 @@ test("<magpie-trainer> after its engine crashes: its examples and model are rebu
   }
   await page.locator("magpie-trainer .train").click();
   await page.waitForFunction(() => window.__events.some(([t]) => t === "model"), null, { timeout: 180_000 });
-  /** The trainer's model size and examples per class. */
+  /** The trainer's model size and samples per class. */
   const kept = () => page.evaluate(async () => {
     const trainer = document.getElementById("trainer");
     const { api } = await import("/www/widgets.js");
@@ -273,7 +273,7 @@ test("<magpie-trainer> after its engine crashes: its examples and model are rebu
   await page.evaluate(() => { window.__events = []; });
   await page.waitForFunction(() => window.__events.filter(([t]) => t === "prediction").length >= 3, null, { timeout: 120_000 });
   const after = await kept();
-  assert.deepEqual(after, before, "every example and the trained model kept");
+  assert.deepEqual(after, before, "every sample and the trained model kept");
   const label = await page.evaluate(() => window.__events.filter(([t]) => t === "prediction").at(-1)[1].label);
   assert.equal(label, "Fist", "the rebuilt model still names the held-out photo's class");
   assert.deepEqual(errors, []);

@@ -239,9 +239,8 @@ export async function sampleCounts(page) {
  * `n` samples. */
 export async function pressRecord(page, index, n) {
   const button = page.locator(".class-card").nth(index).locator("button.record");
-  await button.scrollIntoViewIfNeeded();
-  const box = await button.boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  // hover waits until the button is stable and nothing covers it, then puts the pointer on it.
+  await button.hover();
   await page.mouse.down();
   await page.waitForFunction(([i, n]) => Number.parseInt(document.querySelectorAll(".class-card .count")[i].textContent, 10) >= n,
     [index, n], { timeout: 60_000 });
@@ -257,9 +256,7 @@ export async function holdRecord(page, index, n) {
  * counts at least `n` samples. */
 export async function holdTrainerRecord(page, index, n) {
   const button = page.locator("magpie-trainer .classes .row").nth(index).locator("button");
-  await button.scrollIntoViewIfNeeded();
-  const box = await button.boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await button.hover();
   await page.mouse.down();
   await page.waitForFunction(([i, n]) => Number.parseInt(document.getElementById("trainer").shadowRoot.querySelectorAll(".count")[i].textContent, 10) >= n,
     [index, n], { timeout: 60_000 });

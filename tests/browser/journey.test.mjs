@@ -94,10 +94,8 @@ async function journey(host) {
   // Each class recorded from the camera, then trimmed to SHOTS samples.
   for (const [i, digit] of Object.values(CLASSES).entries()) {
     await page.evaluate((list) => window.__camera.show(list), urls(digit, 0, 8));
-    const button = host.record(scope, i);
-    await button.scrollIntoViewIfNeeded();
-    const box = await button.boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    // hover waits until the button is stable and nothing covers it, then puts the pointer on it.
+    await host.record(scope, i).hover();
     await page.mouse.down();
     await page.waitForFunction(([i, n]) => {
       const { project } = window.__core;

@@ -174,7 +174,7 @@ export class Project extends EventTarget {
   /** After an engine fault: the session again, on a fresh engine (which may have the GPU again),
    * from this project's samples and model; says so with a "fault" change first. */
   async restart(message) {
-    if (!this.session) return;
+    // (Listening only while the project is in use: from its first start until `dispose`.)
     this.changed("fault", { message });
     this.gpuLost = false;
     await this.start(this.sessionOptions, this.progress).catch(() => {});
