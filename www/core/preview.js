@@ -91,6 +91,7 @@ export class Preview extends EventTarget {
     this.shown = null;
   }
 
+  /** Fires `type` with `detail`. */
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }

@@ -23,6 +23,7 @@ export class Training extends EventTarget {
     return this.run;
   }
 
+  /** Trains the project again and again until no sample or class changed during a training. */
   async trainUntilCurrent() {
     const project = this.project;
     this.running = true;
@@ -67,6 +68,7 @@ export class Training extends EventTarget {
     }
   }
 
+  /** Fires `type` with `detail`. */
   emit(type, detail = {}) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
