@@ -19,13 +19,15 @@ import { lockProject } from "./app/tab-lock.js";
 
 /** The backbones the engine offers, as the picker shows them: `{ id, name, note, isDefault, optIn }`. */
 const backbones = () => client.catalogue.backboneChoices;
+/** The backbone `id` as the picker offers it, if the engine offers it. */
+const choiceOf = (id) => backbones().find((b) => b.id === id);
 /** A backbone's name, with its note ("MobileNetV2 1.0 (default)"). */
 const labelOf = (id) => {
-  const choice = backbones().find((b) => b.id === id);
+  const choice = choiceOf(id);
   return choice ? `${choice.name}${choice.note ? ` (${choice.note})` : ""}` : id;
 };
 /** A backbone's name alone. */
-const nameOf = (id) => backbones().find((b) => b.id === id)?.name ?? id;
+const nameOf = (id) => choiceOf(id)?.name ?? id;
 const params = new URLSearchParams(location.search);
 const LAST = "magpie.project";
 const BACKEND = "magpie.backend";
@@ -255,7 +257,7 @@ class App {
       option.textContent = `${labelOf(option.value)}${bytes ? ` · ${formatBytes(bytes)}` : ""}`;
     }
     const speed = localStorage.getItem(`magpie.speed.${picker.value}`);
-    const large = backbones().find((b) => b.id === picker.value)?.optIn
+    const large = choiceOf(picker.value)?.optIn
       ? "A large download that needs about 1 GB of memory, and slow without a GPU. " : "";
     $("backbone-info").textContent = large + (speed ? `≈ ${speed} ms per frame on this device.` : "");
   }

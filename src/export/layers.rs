@@ -79,11 +79,12 @@ pub async fn write(
     // offset (every served backbone normalizes its three channels alike).
     let ours = kind.normalization();
     let (scale, offset) = (ours.scale[0], ours.offset[0]);
-    let from_tm = 1.0 / TM_INPUT.0;
+    // pixels = (t - TM offset) / TM scale; ours = pixels * scale + offset.
+    let (tm_scale, tm_offset) = TM_INPUT;
     x = m.layer(
         "Rescaling",
         "normalization",
-        json!({ "scale": scale * from_tm, "offset": scale * from_tm + offset }),
+        json!({ "scale": scale / tm_scale, "offset": offset - tm_offset * scale / tm_scale }),
         &[&x],
     );
     x = match &backbone.net {

@@ -21,8 +21,9 @@ const TM_SEPARATOR: &str = "-!-";
 /// Extensions of images in formats a project does not keep.
 const OTHER_IMAGES: [&str; 6] = ["webp", "gif", "bmp", "tif", "tiff", "heic"];
 
-/// What an archive was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an archive was (serialized as the JS API names it: `"teachableMachine"`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Source {
     /// A magpie project file.
     Magpie,
@@ -32,18 +33,6 @@ pub enum Source {
     Samples,
     /// One folder of images per class.
     ClassFolders,
-}
-
-impl Source {
-    /// The archive's kind, in words.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Magpie => "a magpie project",
-            Self::TeachableMachine => "a Teachable Machine project",
-            Self::Samples => "one class's samples",
-            Self::ClassFolders => "one folder of images per class",
-        }
-    }
 }
 
 /// An archive opened as a project.
@@ -58,7 +47,8 @@ pub struct Imported {
 }
 
 /// Counts of the files an import passed over.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Skipped {
     /// macOS debris and hidden files.
     pub debris: usize,
@@ -323,6 +313,19 @@ fn refused(why: &str) -> ProjectError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_and_skipped_counts_take_the_js_apis_names() {
+        let source = serde_json::to_value(Source::TeachableMachine).unwrap();
+        assert_eq!(source, "teachableMachine");
+        let skipped = Skipped {
+            debris: 1,
+            not_images: 2,
+            other_formats: 3,
+        };
+        let expected = serde_json::json!({ "debris": 1, "notImages": 2, "otherFormats": 3 });
+        assert_eq!(serde_json::to_value(skipped).unwrap(), expected);
+    }
 
     #[test]
     fn numbers_sort_by_value() {

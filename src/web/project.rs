@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::BackboneKind;
-use crate::project::import::{Imported, Source, import, import_files};
+use crate::project::import::{Imported, import, import_files};
 use crate::project::{ClassFiles, Manifest, Project, ProjectInfo, SampleFile};
 use crate::web::error::EngineError;
 
@@ -144,19 +144,13 @@ pub fn import_archive(bytes: &[u8], file_name: &str) -> Result<JsValue, EngineEr
 /// What `importArchive` and `importFiles` resolve to.
 fn imported(imported: Imported) -> Result<JsValue, EngineError> {
     let result = parts(&imported.project)?;
-    let source = match imported.source {
-        Source::Magpie => "magpie",
-        Source::TeachableMachine => "teachableMachine",
-        Source::Samples => "samples",
-        Source::ClassFolders => "classFolders",
-    };
-    let skipped = &imported.skipped;
-    let skipped = serde_json::json!({
-        "debris": skipped.debris, "notImages": skipped.not_images, "otherFormats": skipped.other_formats,
-    });
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    set(&result, "source", &source.into())?;
-    set(&result, "skipped", &skipped.serialize(&serializer)?)?;
+    set(&result, "source", &imported.source.serialize(&serializer)?)?;
+    set(
+        &result,
+        "skipped",
+        &imported.skipped.serialize(&serializer)?,
+    )?;
     Ok(result)
 }
 

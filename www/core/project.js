@@ -52,13 +52,6 @@ export class Project extends EventTarget {
     return stored && new Project({ ...stored.project, settings: await clean(stored.project.settings) }, stored.samples, storage);
   }
 
-  /** A project of a project file's `{ record, samples }` (project-file.js), kept in `storage`. */
-  static async opened({ record, samples }, storage) {
-    const project = new Project(record, samples, storage);
-    await project.save(samples);
-    return project;
-  }
-
   constructor(record, samples, storage = NOWHERE) {
     super();
     this.storage = storage;

@@ -44,8 +44,6 @@ export class Remote {
     /** Edits since creation, replayed on a fresh engine: `[method, args]`; null when the owner
      * rebuilds instead. */
     this.journal = journal ? [] : null;
-    /** Each sample's rows as the engine answered `addSample`, by id (journaled objects only). */
-    this.added = new Map();
     /** The model to load after replaying (bytes), once one was trained or loaded. */
     this.model = null;
     this.freed = false;
@@ -123,10 +121,7 @@ export class Remote {
     // Rows of other settings (the session trained with other augmentation) are computed again
     // by the session: the pool then waits for the next training.
     this.poolUseful = !pooled || pooled.key === embedding.key;
-    if (this.journal) {
-      this.journal.push(["addSample", [label, value, { ...options, id, embedding }]]);
-      this.added.set(id, embedding);
-    }
+    this.journal?.push(["addSample", [label, value, { ...options, id, embedding }]]);
     return { id, embedding };
   }
 
@@ -210,11 +205,10 @@ export class Remote {
     return labels;
   }
 
-  /** Opens a project file, replacing the classes and examples; kept for a rebuild. */
+  /** Opens a project file, replacing the classes and samples; kept for a rebuild. */
   async loadProject(file) {
     const loaded = await this.call("loadProject", [absolute(file)]);
     if (this.journal) this.journal = [["loadProject", [absolute(file)]]];
-    this.added.clear();
     this.model = loaded.trained ? await this.send("save", []) : null;
     return loaded;
   }

@@ -296,7 +296,8 @@ export class MagpieTrainer extends HTMLElement {
    * once if it holds a model. Resolves to `{ name, labels, counts, trained, settings }`. */
   async loadProject(file) {
     if (!this.project) throw new Error("the widget is still loading");
-    const opened = await Project.opened(await readProjectFile(file));
+    const { record, samples } = await readProjectFile(file);
+    const opened = new Project(record, samples);
     this.use(opened);
     await opened.start(this.sessionOptions());
     this.render();

@@ -43,6 +43,8 @@ impl FewShotSession {
         let options: TeachableMachineOptions = options(options_value)?;
         let guard = self.edit()?;
         let samples = &*guard;
+        // A cancel of an earlier training must not stop this one's embedding or fitting.
+        self.cancel.reset();
         let kind = self.model.backbone.kind;
         let trained = self
             .classifier
@@ -68,7 +70,6 @@ impl FewShotSession {
                 cache
             }
         };
-        self.cancel.reset();
         let fitted = fit_cached(
             &cache,
             &samples.dataset,
