@@ -41,6 +41,12 @@ pub mod readback;
 pub mod rng;
 pub mod session;
 pub mod settings;
+/// TF-Lite's FlatBuffers schema, as `flatc` generated it (`third_party/tflite/`): the weights
+/// import reads `.tflite` files through it, the TF-Lite export writes them.
+#[rustfmt::skip]
+#[allow(warnings, clippy::all, clippy::pedantic, unsafe_op_in_unsafe_fn, missing_docs)]
+#[path = "../third_party/tflite/schema_generated.rs"]
+pub(crate) mod tflite_schema;
 pub mod train_config;
 pub mod training;
 #[cfg(target_family = "wasm")]

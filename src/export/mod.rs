@@ -9,6 +9,7 @@ pub mod layers;
 mod network;
 mod proto;
 pub mod teachable_machine;
+pub mod tflite;
 
 use prost::Message;
 

@@ -11,12 +11,7 @@ use flatbuffers::{ErrorTraceDetail, ForwardsUOffset, InvalidFlatbuffer, Vector, 
 use super::WeightsError;
 use super::layers::{ConvWeights, Dense, LinearWeights, f16s_le, f32s_le};
 
-#[rustfmt::skip]
-#[allow(warnings, clippy::all, clippy::pedantic, unsafe_op_in_unsafe_fn)]
-#[path = "../../third_party/tflite/schema_generated.rs"]
-mod schema;
-
-use schema::tflite::{self as fb, BuiltinOperator, TensorType};
+use crate::tflite_schema::tflite::{self as fb, BuiltinOperator, TensorType};
 
 const FORMAT: &str = "TF-Lite";
 

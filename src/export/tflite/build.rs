@@ -1,0 +1,331 @@
+//! The app's classifier as a [`Net`]: the backbone's layers up to the cut, the fine-tuned tail
+//! (or the backbone's own blocks), pooling, then the spatial rows' normalization, the head and
+//! its softmax, read from the same modules the app runs (as the ONNX export's `network.rs`).
+//! The app reads flattened maps in NCHW order and TF-Lite flattens NHWC, so the head's first
+//! weights and the normalization's means are permuted to match; the map's weight in the
+//! normalization is folded into the head's first layer.
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PaddingConfig2d};
+
+use super::TfliteError;
+use super::net::{Activation, Conv, Dense, Id, Kind, Net};
+use crate::backbone::{
+    Backbone, BackboneNet, BackboneTail, ConvUnit, InvertedResidual, RowKind, SPATIAL_CUT,
+    conv_pads,
+};
+use crate::classifier::{Classifier, Head};
+use crate::head::{HeadNet, SPATIAL_WEIGHT};
+use crate::readback::read;
+
+/// A part of the rows the head reads, as a value of the net.
+struct Part {
+    value: Id,
+    /// `[c, h, w]` when the app reads this part as an NCHW map flattened.
+    map: Option<[usize; 3]>,
+    /// Whether every value is at least 0 (pooled activations after a ReLU).
+    non_negative: bool,
+}
+
+async fn conv(
+    net: &mut Net,
+    conv: &Conv2d,
+    activation: Activation,
+    x: Id,
+) -> Result<Id, TfliteError> {
+    let [out, _, k, _] = conv.weight.dims();
+    let [stride, _] = conv.stride;
+    let [_, h, w, channels] = net.shapes[x][..] else {
+        unreachable!("convolutions read maps")
+    };
+    if conv_pads(&conv.padding, k, stride, [h, w])
+        != conv_pads(&PaddingConfig2d::Same, k, stride, [h, w])
+        || conv.dilation != [1, 1]
+    {
+        return Err(TfliteError::Unsupported(
+            "a convolution that does not pad SAME",
+        ));
+    }
+    let depthwise = conv.groups > 1;
+    if depthwise && (conv.groups != channels || out != channels) {
+        return Err(TfliteError::Unsupported("a grouped convolution"));
+    }
+    // Ours [out, in, k, k]: TF-Lite's [out, k, k, in], or [1, k, k, channels] when depthwise
+    // (ours [channels, 1, k, k]).
+    let (filter, shape) = if depthwise {
+        (conv.weight.val().permute([1, 2, 3, 0]), [1, k, k, out])
+    } else {
+        (
+            conv.weight.val().permute([0, 2, 3, 1]),
+            [out, k, k, channels],
+        )
+    };
+    let filter = read(filter).await?;
+    let bias = match &conv.bias {
+        Some(bias) => read(bias.val()).await?,
+        None => vec![0.0; out],
+    };
+    let layer = Conv {
+        filter,
+        shape,
+        bias,
+        stride,
+        depthwise,
+        activation,
+    };
+    let shape = vec![1, h.div_ceil(stride), w.div_ceil(stride), out];
+    Ok(net.push(Kind::Conv(Box::new(layer)), &[x], shape))
+}
+
+async fn unit(net: &mut Net, unit: &ConvUnit, x: Id) -> Result<Id, TfliteError> {
+    let activation = if unit.relu6 {
+        Activation::Relu6
+    } else {
+        Activation::None
+    };
+    conv(net, &unit.conv, activation, x).await
+}
+
+async fn inverted_residual(
+    net: &mut Net,
+    block: &InvertedResidual,
+    x: Id,
+) -> Result<Id, TfliteError> {
+    let mut h = x;
+    if let Some(expand) = &block.expand {
+        h = unit(net, expand, h).await?;
+    }
+    h = unit(net, &block.depthwise, h).await?;
+    h = unit(net, &block.project, h).await?;
+    Ok(if block.residual {
+        net.same(Kind::Add, &[h, x])
+    } else {
+        h
+    })
+}
+
+fn mean(net: &mut Net, x: Id) -> Part {
+    let channels = net.shapes[x][3];
+    Part {
+        value: net.push(Kind::Mean, &[x], vec![1, channels]),
+        map: None,
+        non_negative: true,
+    }
+}
+
+fn flatten(net: &mut Net, x: Id, non_negative: bool) -> Part {
+    let [_, h, w, c] = net.shapes[x][..] else {
+        unreachable!("maps are 4-D")
+    };
+    Part {
+        value: net.push(Kind::Reshape, &[x], vec![1, h * w * c]),
+        map: Some([c, h, w]),
+        non_negative,
+    }
+}
+
+/// The parts of the rows `kind` names, from the normalized image `x` (as `network::rows`).
+async fn rows(
+    net: &mut Net,
+    backbone: &Backbone,
+    tail: Option<&BackboneTail>,
+    kind: RowKind,
+    x: Id,
+) -> Result<Vec<Part>, TfliteError> {
+    let cut = match kind {
+        RowKind::TailInput(blocks) => blocks,
+        RowKind::Spatial => SPATIAL_CUT,
+        RowKind::Pooled => 0,
+    };
+    let cut = backbone.num_blocks().saturating_sub(cut);
+    let mut h = x;
+    match (&backbone.net, tail) {
+        (BackboneNet::InvertedResidual(net_), tail) => {
+            h = unit(net, &net_.stem, h).await?;
+            for block in &net_.blocks[..cut] {
+                h = inverted_residual(net, block, h).await?;
+            }
+            let map = h;
+            let (blocks, head) = match tail {
+                Some(BackboneTail::InvertedResidual(tail)) => (&tail.blocks[..], &tail.head),
+                _ => (&net_.blocks[cut..], &net_.head),
+            };
+            for block in blocks {
+                h = inverted_residual(net, block, h).await?;
+            }
+            h = unit(net, head, h).await?;
+            let mut parts = vec![mean(net, h)];
+            if kind == RowKind::Spatial {
+                parts.push(flatten(net, map, false));
+            }
+            Ok(parts)
+        }
+        (BackboneNet::MobileNetV1(net_), tail) => {
+            h = unit(net, &net_.stem, h).await?;
+            let blocks = match tail {
+                Some(BackboneTail::MobileNetV1(tail)) => &tail.blocks[..],
+                _ => &net_.blocks[cut..],
+            };
+            for block in net_.blocks[..cut].iter().chain(blocks) {
+                h = unit(net, &block.depthwise, h).await?;
+                h = unit(net, &block.pointwise, h).await?;
+            }
+            Ok(vec![mean(net, h)])
+        }
+        (BackboneNet::Vgg16(net_), tail) => {
+            let (stages, flat) = match tail {
+                Some(BackboneTail::Vgg16(tail)) => (&tail.stages[..], tail.flatten),
+                _ => (&net_.stages[cut..], net_.flatten),
+            };
+            for stage in net_.stages[..cut].iter().chain(stages) {
+                for layer in &stage.convs {
+                    h = conv(net, layer, Activation::Relu, h).await?;
+                }
+                h = net.push(Kind::MaxPool, &[h], {
+                    let [n, height, width, c] = net.shapes[h][..] else {
+                        unreachable!("maps are 4-D")
+                    };
+                    vec![n, height / 2, width / 2, c]
+                });
+            }
+            // At 224 px the last stage is already the 7x7 grid the flattened embedding pools to.
+            Ok(vec![if flat {
+                flatten(net, h, true)
+            } else {
+                mean(net, h)
+            }])
+        }
+    }
+}
+
+/// `sign(x) · √|x|`, as `√max(x, 0) − √max(−x, 0)`: operators that have int8 kernels too.
+fn signed_sqrt(net: &mut Net, part: &Part) -> Id {
+    let x = part.value;
+    if part.non_negative {
+        return net.same(Kind::Sqrt, &[x]);
+    }
+    let positive = net.same(Kind::Relu, &[x]);
+    let negative = net.same(Kind::Sub, &[x, positive]);
+    let magnitude = net.same(Kind::Abs, &[negative]);
+    let root_positive = net.same(Kind::Sqrt, &[positive]);
+    let root_negative = net.same(Kind::Sqrt, &[magnitude]);
+    net.same(Kind::Sub, &[root_positive, root_negative])
+}
+
+/// For each position of a part in TF-Lite's order, where the app reads it.
+fn app_order(part: &Part) -> Vec<usize> {
+    match part.map {
+        // NHWC position ((y · w) + x) · c + ch is the app's ch · h · w + y · w + x.
+        Some([c, h, w]) => (0..h * w)
+            .flat_map(|pixel| (0..c).map(move |ch| ch * h * w + pixel))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// `values` (one per position of `part` in the app's order) in TF-Lite's order.
+fn reorder(part: &Part, values: &[f32]) -> Vec<f32> {
+    match part.map {
+        Some(_) => app_order(part).iter().map(|&i| values[i]).collect(),
+        None => values.to_vec(),
+    }
+}
+
+/// A dense layer from a Burn `Linear` (`[in, out]`); `rows` maps each input of the layer, in
+/// TF-Lite's order, to the app's input and a factor on its weights.
+async fn dense(
+    linear: &Linear,
+    rows: Option<&[(usize, f32)]>,
+    activation: Activation,
+) -> Result<Dense, TfliteError> {
+    let [inputs, outputs] = linear.weight.dims();
+    let weight = read(linear.weight.val()).await?;
+    let bias = match &linear.bias {
+        Some(bias) => read(bias.val()).await?,
+        None => vec![0.0; outputs],
+    };
+    let identity: Vec<(usize, f32)> = (0..inputs).map(|i| (i, 1.0)).collect();
+    let rows = rows.unwrap_or(&identity);
+    let mut transposed = vec![0.0; inputs * outputs];
+    for (j, &(i, factor)) in rows.iter().enumerate() {
+        for o in 0..outputs {
+            transposed[o * inputs + j] = weight[i * outputs + o] * factor;
+        }
+    }
+    Ok(Dense {
+        weight: transposed,
+        shape: [outputs, inputs],
+        bias,
+        activation,
+    })
+}
+
+/// The classifier on `backbone` as a net: normalized image in, probabilities out.
+pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, TfliteError> {
+    let Head::Trained(head) = &classifier.head else {
+        return Err(TfliteError::Knn);
+    };
+    let mut net = Net::new(backbone.kind.input_size());
+    let parts = rows(
+        &mut net,
+        backbone,
+        classifier.tail.as_ref(),
+        classifier.rows(),
+        0,
+    )
+    .await?;
+    let means = match &classifier.norm {
+        Some(norm) => Some(read(norm.mean.val()).await?),
+        None => None,
+    };
+    // Each head input in TF-Lite's order: where the app reads it, and its factor.
+    let mut rows = Vec::new();
+    let mut features = Vec::new();
+    let mut start = 0;
+    for (index, part) in parts.iter().enumerate() {
+        let width = net.shapes[part.value][1];
+        let factor = if means.is_some() && index > 0 {
+            SPATIAL_WEIGHT
+        } else {
+            1.0
+        };
+        let order = match part.map {
+            Some(_) => app_order(part),
+            None => (0..width).collect(),
+        };
+        rows.extend(order.iter().map(|&i| (start + i, factor)));
+        features.push(match &means {
+            Some(means) => {
+                let root = signed_sqrt(&mut net, part);
+                let mean = reorder(part, &means[start..start + width]);
+                let centred = net.same(Kind::SubConstant(mean), &[root]);
+                net.same(Kind::L2Norm, &[centred])
+            }
+            None => part.value,
+        });
+        start += width;
+    }
+    let x = match features[..] {
+        [one] => one,
+        _ => net.push(Kind::Concat, &features, vec![1, start]),
+    };
+    let logits = match head {
+        HeadNet::Linear(head) => {
+            let layer = dense(&head.output, Some(&rows), Activation::None).await?;
+            dense_value(&mut net, layer, x)
+        }
+        HeadNet::Mlp(head) => {
+            let hidden = dense(&head.hidden, Some(&rows), Activation::Relu).await?;
+            let hidden = dense_value(&mut net, hidden, x);
+            let output = dense(&head.output, None, Activation::None).await?;
+            dense_value(&mut net, output, hidden)
+        }
+    };
+    net.same(Kind::Softmax, &[logits]);
+    Ok(net)
+}
+
+fn dense_value(net: &mut Net, layer: Dense, x: Id) -> Id {
+    let outputs = layer.shape[0];
+    net.push(Kind::Dense(Box::new(layer)), &[x], vec![1, outputs])
+}
