@@ -5,5 +5,5 @@ export MAGPIE_ASSETS="${MAGPIE_ASSETS:-$HOME/.cache/magpie/assets}"
 export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # The wasm build gets its own target dir, so it can build while a native build holds the other.
 export MAGPIE_WASM_TARGET_DIR="${MAGPIE_WASM_TARGET_DIR:-$HOME/.cache/magpie/target-wasm}"
-# Python with onnxruntime (scripts/setup.sh), for the tests of the ONNX export.
+# Python with onnxruntime and LiteRT (scripts/setup.sh), for the tests of the ONNX and TF-Lite exports.
 export MAGPIE_ONNX_PYTHON="${MAGPIE_ONNX_PYTHON:-$HOME/.cache/magpie/onnx-venv/bin/python}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: Debian packages (Chromium, Mesa's Vulkan driver),
 # the wasm target, trunk, wasm-bindgen-cli at the Cargo.lock version, and the npm packages
-# (playwright-core, binaryen's wasm-opt), onnxruntime for the ONNX export's tests. Then fetches and converts the model weights.
+# (playwright-core, binaryen's wasm-opt), onnxruntime and LiteRT (ai-edge-litert) for the ONNX and TF-Lite exports' tests. Then fetches and converts the model weights.
 # The wasm crate, the longest build and one that leaves a core idle for minutes (fat LTO), compiles
 # in the background from the start; trunk then finds it built. Each phase says how long it took.
 set -euo pipefail
@@ -70,12 +70,17 @@ for app in tests/bundlers/*/ tests/teachable-machine/; do
   fi
 done
 
-# onnxruntime runs the ONNX export in the tests (tests/onnx/run.py), in a venv outside the clone.
+# onnxruntime and LiteRT run the ONNX and TF-Lite exports in the tests (tests/onnx/run.py,
+# tests/tflite/run.py), in a venv outside the clone.
 onnx_venv="$(dirname "$MAGPIE_ONNX_PYTHON")/.."
 if ! "$MAGPIE_ONNX_PYTHON" -c "import onnxruntime; assert onnxruntime.__version__ == '1.32.0'" 2>/dev/null; then
   echo "setup: pip install onnxruntime 1.32.0 (into $onnx_venv)"
   python3 -m venv "$onnx_venv"
   "$onnx_venv/bin/pip" install -q onnxruntime==1.32.0 numpy==2.4.6
+fi
+if ! "$MAGPIE_ONNX_PYTHON" -c "import importlib.metadata as m; assert m.version('ai-edge-litert') == '2.3.0'" 2>/dev/null; then
+  echo "setup: pip install ai-edge-litert 2.3.0 (into $onnx_venv)"
+  "$onnx_venv/bin/pip" install -q ai-edge-litert==2.3.0 numpy==2.4.6
 fi
 took "npm and Python packages"
 

@@ -107,6 +107,9 @@ enum Command {
         /// How the weights are stored.
         #[arg(long, value_enum, default_value = "f32")]
         precision: export::Precision,
+        /// The training images (DIR/<class>/<image>) an int8 TF Lite export calibrates on.
+        #[arg(long)]
+        calibration: Option<PathBuf>,
         /// Where to write the export (nothing is written when it fails).
         #[arg(long)]
         out: PathBuf,
@@ -273,9 +276,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             format,
             precision,
+            calibration,
             out,
             backbone,
-        } => pollster::block_on(export::export(&model, (format, precision), &out, &backbone)),
+        } => pollster::block_on(export::export(
+            &model,
+            (format, precision),
+            calibration.as_deref(),
+            &out,
+            &backbone,
+        )),
     }
 }
 

@@ -212,6 +212,16 @@ fn signed_sqrt(net: &mut Net, part: &Part) -> Id {
     net.same(Kind::Sub, &[root_positive, root_negative])
 }
 
+/// Rows scaled to unit length, as `x · 1/√(Σ x²)`: TF-Lite's `L2_NORMALIZATION` would do in
+/// f32, but its int8 kernel fixes the output's step at 1/128, coarser than most of a long
+/// row's values; this way each step is calibrated.
+fn unit_length(net: &mut Net, x: Id) -> Id {
+    let squares = net.same(Kind::Mul, &[x, x]);
+    let sum = net.push(Kind::Sum, &[squares], vec![1, 1]);
+    let scale = net.same(Kind::Rsqrt, &[sum]);
+    net.same(Kind::Mul, &[x, scale])
+}
+
 /// For each position of a part in TF-Lite's order, where the app reads it.
 fn app_order(part: &Part) -> Vec<usize> {
     match part.map {
@@ -299,7 +309,7 @@ pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, Tf
                 let root = signed_sqrt(&mut net, part);
                 let mean = reorder(part, &means[start..start + width]);
                 let centred = net.same(Kind::SubConstant(mean), &[root]);
-                net.same(Kind::L2Norm, &[centred])
+                unit_length(&mut net, centred)
             }
             None => part.value,
         });

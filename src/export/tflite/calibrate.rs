@@ -205,11 +205,10 @@ impl<'a> Calibration<'a> {
             Kind::Relu => Value::Rows(relu(x.rows())),
             Kind::Abs => Value::Rows(x.rows().abs()),
             Kind::Sqrt => Value::Rows(x.rows().sqrt()),
-            Kind::L2Norm => {
-                let x = x.rows();
-                let length = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
-                Value::Rows(x / length)
-            }
+            // As the app's unit length: the length at least 1e-12.
+            Kind::Rsqrt => Value::Rows(x.rows().clamp_min(1e-24).sqrt().recip()),
+            Kind::Mul => Value::Rows(x.rows() * inputs.remove(0).rows()),
+            Kind::Sum => Value::Rows(x.rows().sum_dim(1)),
             Kind::Concat => {
                 let mut parts = vec![x.rows()];
                 parts.extend(inputs.into_iter().map(Value::rows));

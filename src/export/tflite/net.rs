@@ -71,8 +71,12 @@ pub enum Kind {
     Abs,
     /// `√x`.
     Sqrt,
-    /// Rows scaled to unit length.
-    L2Norm,
+    /// `1 / √x`.
+    Rsqrt,
+    /// `a · b`, `b` of the first's shape or one value per row.
+    Mul,
+    /// The sum of each row: `[1, width]` → `[1, 1]`.
+    Sum,
     /// Rows joined along the last axis.
     Concat,
     /// Softmax along the last axis.

@@ -64,13 +64,12 @@ enum Options {
     Add,
     Sub,
     Mul,
-    Reducer,
+    Reducer { keep_dims: bool },
     MaxPool,
     Reshape(Vec<i32>),
     Dense(Activation),
     Softmax,
     Concat,
-    L2Norm,
 }
 
 struct OpSpec {
@@ -222,34 +221,39 @@ impl Writer {
 }
 
 /// The quantization of every value of `net` in int8: calibrated ranges, except where a kernel
-/// fixes it (unit-length rows 1/128, softmax 1/256) or only moves values (reshape, pooling).
+/// fixes it (softmax 1/256) or only moves values (reshape, pooling); the parts a concatenation
+/// joins share one range, so it copies them as they are.
 fn value_quantization(net: &Net, ranges: &[(f32, f32)], input: Affine) -> Vec<Affine> {
-    let mut q = vec![
-        Affine {
-            scale: 1.0,
-            zero_point: 0
-        };
-        net.shapes.len()
-    ];
+    let mut ranges = ranges.to_vec();
+    for op in &net.ops {
+        if let Kind::Concat = op.kind {
+            let joined = op.inputs.iter().fold(ranges[op.output], |(low, high), &i| {
+                (low.min(ranges[i].0), high.max(ranges[i].1))
+            });
+            for &i in op.inputs.iter().chain([&op.output]) {
+                ranges[i] = joined;
+            }
+        }
+    }
+    let mut q: Vec<Affine> = ranges
+        .iter()
+        .map(|&(low, high)| Affine::of_range(low, high))
+        .collect();
     q[0] = Affine {
         scale: input.scale,
         zero_point: input.zero_point - 128,
     };
     for op in &net.ops {
-        let (low, high) = ranges[op.output];
-        q[op.output] = match op.kind {
-            Kind::L2Norm => Affine {
-                scale: 1.0 / 128.0,
-                zero_point: 0,
-            },
-            Kind::Softmax => Affine {
-                scale: 1.0 / 256.0,
-                zero_point: -128,
-            },
-            Kind::Reshape | Kind::MaxPool => q[op.inputs[0]],
-            Kind::Concat if op.inputs.iter().all(|&i| q[i] == q[op.inputs[0]]) => q[op.inputs[0]],
-            _ => Affine::of_range(low, high),
-        };
+        match op.kind {
+            Kind::Softmax => {
+                q[op.output] = Affine {
+                    scale: 1.0 / 256.0,
+                    zero_point: -128,
+                }
+            }
+            Kind::Reshape | Kind::MaxPool => q[op.output] = q[op.inputs[0]],
+            _ => {}
+        }
     }
     q
 }
@@ -376,7 +380,8 @@ pub fn write(
             }
             Kind::Mean => {
                 let axes = w.ints(format!("{name}/axes"), &[1, 2]);
-                (BuiltinOperator::MEAN, vec![axes], Options::Reducer)
+                let options = Options::Reducer { keep_dims: false };
+                (BuiltinOperator::MEAN, vec![axes], options)
             }
             Kind::MaxPool => (BuiltinOperator::MAX_POOL_2D, vec![], Options::MaxPool),
             Kind::Reshape => {
@@ -391,7 +396,16 @@ pub fn write(
             Kind::Relu => (BuiltinOperator::RELU, vec![], Options::None),
             Kind::Abs => (BuiltinOperator::ABS, vec![], Options::None),
             Kind::Sqrt => (BuiltinOperator::SQRT, vec![], Options::None),
-            Kind::L2Norm => (BuiltinOperator::L2_NORMALIZATION, vec![], Options::L2Norm),
+            Kind::Rsqrt => (BuiltinOperator::RSQRT, vec![], Options::None),
+            Kind::Mul => (BuiltinOperator::MUL, vec![], Options::Mul),
+            Kind::Sum => {
+                let axes = w.ints(format!("{name}/axes"), &[1]);
+                (
+                    BuiltinOperator::SUM,
+                    vec![axes],
+                    Options::Reducer { keep_dims: true },
+                )
+            }
             Kind::Concat => (BuiltinOperator::CONCATENATION, vec![], Options::Concat),
             Kind::Softmax => (BuiltinOperator::SOFTMAX, vec![], Options::Softmax),
         };
@@ -439,7 +453,9 @@ fn kind_name(kind: &Kind) -> &'static str {
         Kind::Relu => "relu",
         Kind::Abs => "abs",
         Kind::Sqrt => "sqrt",
-        Kind::L2Norm => "unit_length",
+        Kind::Rsqrt => "rsqrt",
+        Kind::Mul => "mul",
+        Kind::Sum => "sum",
         Kind::Concat => "concat",
         Kind::Softmax => "softmax",
     }
@@ -505,8 +521,8 @@ impl Writer {
                 let table = fb::MulOptions::create(fbb, &fb::MulOptionsArgs::default());
                 (O::MulOptions, Some(table.as_union_value()))
             }
-            Options::Reducer => {
-                let args = fb::ReducerOptionsArgs { keep_dims: false };
+            &Options::Reducer { keep_dims } => {
+                let args = fb::ReducerOptionsArgs { keep_dims };
                 let table = fb::ReducerOptions::create(fbb, &args);
                 (O::ReducerOptions, Some(table.as_union_value()))
             }
@@ -546,10 +562,6 @@ impl Writer {
                 };
                 let table = fb::ConcatenationOptions::create(fbb, &args);
                 (O::ConcatenationOptions, Some(table.as_union_value()))
-            }
-            Options::L2Norm => {
-                let table = fb::L2NormOptions::create(fbb, &fb::L2NormOptionsArgs::default());
-                (O::L2NormOptions, Some(table.as_union_value()))
             }
         }
     }
