@@ -258,18 +258,11 @@ const RAW_POOLED: Int8Bar = Int8Bar {
     within: 0.25,
 };
 
-/// Int8 against the app, to `bar`; the f32 file on whole pixels (what a uint8 input holds) is
-/// printed beside it, to tell the int8 network's part from the input's.
+/// Int8 against the app, to `bar`.
 fn check_int8(name: &str, backbone: &Backbone, classifier: &Classifier, bar: Int8Bar) {
-    let theirs = run(name, backbone, classifier, TflitePrecision::Int8, false);
+    let theirs = run(name, backbone, classifier, TflitePrecision::Int8);
     let app = Agreement::of(classifier, &theirs, &ours(backbone, classifier));
     eprintln!("{name} int8 against the app: {}", app.describe());
-    let float = run(name, backbone, classifier, TflitePrecision::F32, true);
-    let rounding = Agreement::of(classifier, &float, &ours(backbone, classifier));
-    eprintln!(
-        "{name} f32 on whole pixels against the app: {}",
-        rounding.describe()
-    );
     assert!(
         app.top_class >= bar.top_class,
         "{name}: int8's top class is the app's on {}",
