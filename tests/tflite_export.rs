@@ -360,19 +360,28 @@ fn vgg16_linear_f32_only() {
     assert!(refused.to_string().contains("f32 only"), "{refused}");
 }
 
-/// The instant nearest-neighbour model, an int8 export with no images and a model on another
-/// backbone are refused with a message that says why.
+/// The instant nearest-neighbour model (live when the trained head did worse on the held-out
+/// samples) votes in the f32 file as the app does, on the default path's spatial rows too;
+/// int8 refuses it, saying why.
 #[test]
-fn refusals_say_why() {
-    let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
+fn nearest_neighbour_vote_in_f32() {
+    let model = pretrained(BackboneKind::MobilenetV2, &cpu());
     let knn = TrainConfig {
         head: head(HeadKind::Knn),
         ..TrainConfig::default()
     };
     let knn = trained(&model.backbone, knn);
-    let refused = export(&model.backbone, &knn, TflitePrecision::F32).unwrap_err();
+    check_f32("v2-knn-f32", &model.backbone, &knn);
+    let refused = export(&model.backbone, &knn, TflitePrecision::Int8).unwrap_err();
     assert_eq!(refused, TfliteError::Knn);
-    assert!(refused.to_string().contains("instant model"), "{refused}");
+    assert!(refused.to_string().contains("f32 only"), "{refused}");
+}
+
+/// An int8 export with no images and a model on another backbone are refused with a message
+/// that says why.
+#[test]
+fn refusals_say_why() {
+    let model = pretrained(BackboneKind::MobilenetV1025, &cpu());
     let mlp = trained(&model.backbone, TrainConfig::default());
     let no_images = block_on(tflite(
         &model.backbone,

@@ -63,6 +63,9 @@ export class MagpieTrainer extends HTMLElement {
   /** The samples as a Teachable Machine image model: a zip of `model.json`, `weights.bin` and
    * `metadata.json` that Teachable Machine's library, ml5 and TF.js load. */
   exportTeachableMachine(options?: { name?: string }): Promise<Uint8Array>;
+  /** The trained model as a TensorFlow Lite file (builtin operators; labels and preprocessing in
+   * its metadata): f32, or full-integer int8 calibrated on the samples. */
+  exportTflite(options?: { precision?: "f32" | "int8" }): Promise<Uint8Array>;
   /** The whole project (classes, samples, model) as a project file. */
   saveProject(options?: SaveProjectOptions): Promise<Uint8Array>;
   /** Opens a project file of any backbone, or an archive made elsewhere (a Teachable Machine

@@ -163,6 +163,14 @@ export interface TeachableMachineExport {
   validation: Evaluation | null;
 }
 
+/** What `exportTflite` resolves to. */
+export interface TfliteExport {
+  /** The `.tflite` file: labels and preprocessing in its `magpie` metadata entry. */
+  tflite: Uint8Array;
+  /** A zip of it (`model.tflite`) and `labels.txt` (`index label` lines). */
+  zip: Uint8Array;
+}
+
 /** A backbone as a picker offers it (`backboneChoices`). */
 export interface BackboneChoice {
   id: string;

@@ -36,11 +36,13 @@ export class FilesView {
     });
     $("model-export-onnx").addEventListener("click", () => this.exportOnnx());
     $("model-export-tm").addEventListener("click", () => this.exportTeachableMachine());
+    $("model-export-tflite").addEventListener("click", () => this.exportTflite("f32"));
+    $("model-export-tflite-int8").addEventListener("click", () => this.exportTflite("int8"));
   }
 
   /** The model's exports need a trained model. */
   render(trained) {
-    for (const id of ["model-export", "model-export-onnx", "model-export-tm"]) $(id).disabled = !trained;
+    for (const id of EXPORTS) $(id).disabled = !trained;
   }
 
   /** "Export project": the whole project (classes, samples, model) as one zip. */
@@ -91,6 +93,22 @@ export class FilesView {
     }
   }
 
+  /** "Export model → TF Lite" (`precision` "f32") and "… int8" (full-integer, calibrated on the
+   * samples): the model as a zip of `model.tflite` and `labels.txt`. */
+  async exportTflite(precision) {
+    const what = precision === "int8" ? "TF Lite int8" : "TF Lite";
+    try {
+      status(`Exporting the model as ${what}…`);
+      const progress = (fraction) => status(`Exporting the model as ${what}: calibrating on your samples, ${Math.round(fraction * 100)} %…`);
+      const { zip } = await this.app.project.session.exportTflite({ precision }, progress);
+      const name = `${await safeName(this.app.project.name)}.${precision === "int8" ? "int8." : ""}tflite.zip`;
+      download(zip, name, "application/zip");
+      status(`Exported ${name} (${formatBytes(zip.length)}): model.tflite and labels.txt, for LiteRT on a phone, a Raspberry Pi or a microcontroller.`);
+    } catch (error) {
+      status(`Export failed: ${messageOf(error)}`, "error");
+    }
+  }
+
   /** "Export model → Teachable Machine": a head Teachable Machine's format can express, trained
    * on the same samples, with the backbone, as the zip Teachable Machine writes. */
   async exportTeachableMachine() {
@@ -106,6 +124,9 @@ export class FilesView {
     }
   }
 }
+
+/** The buttons of the model's exports. */
+const EXPORTS = ["model-export", "model-export-onnx", "model-export-tm", "model-export-tflite", "model-export-tflite-int8"];
 
 /** Every file under a dropped folder `entry`: `[{ path, file }]`, paths from the folder itself. */
 async function folderFiles(entry, path = entry.name) {

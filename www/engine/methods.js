@@ -36,6 +36,7 @@ export const METHODS = Object.freeze({
   save: "read",
   exportOnnx: "read",
   exportTeachableMachine: "read",
+  exportTflite: "read",
   saveProject: "read",
   loadProject: "update",
   // ImageNetModel.

@@ -3,7 +3,7 @@
 // training, the preview and its correction). Hold a class's button to record samples from the
 // camera, press Train, and see live predictions; the trained model is emitted as a `model` event
 // ({ bytes, labels }) and returned by `save()`; as ONNX by `exportOnnx()` and the "Export model →
-// ONNX" button; as a Teachable Machine model by `exportTeachableMachine()`; the whole project (classes, samples, model) by `saveProject()`, opened again by
+// ONNX" button; as a Teachable Machine model by `exportTeachableMachine()`; as TF Lite by `exportTflite()`; the whole project (classes, samples, model) by `saveProject()`, opened again by
 // `loadProject()`.
 //
 // Attributes: backbone (default: the engine's, MobileNetV2), backend ("auto" | "wgpu" | "cpu"), classes
@@ -270,6 +270,13 @@ export class MagpieTrainer extends HTMLElement {
   async exportTeachableMachine(options) {
     if (!this.project?.session) throw new Error("the widget is still loading");
     return (await this.project.session.exportTeachableMachine(options)).zip;
+  }
+
+  /** The trained model as a TensorFlow Lite file (see the API's `exportTflite`): `options`:
+   * `{ precision: "f32" | "int8" }`; resolves to the `.tflite` file's bytes. */
+  async exportTflite(options) {
+    if (!this.project?.session) throw new Error("the widget is still loading");
+    return (await this.project.session.exportTflite(options)).tflite;
   }
 
   /** "Export model → ONNX": offers the ONNX file as a download, named after the backbone. */

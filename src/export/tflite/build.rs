@@ -15,7 +15,7 @@ use crate::backbone::{
     conv_pads,
 };
 use crate::classifier::{Classifier, Head};
-use crate::head::{HeadNet, SPATIAL_WEIGHT};
+use crate::head::{HeadNet, KnnHead, SPATIAL_WEIGHT};
 use crate::readback::read;
 
 /// A part of the rows the head reads, as a value of the net.
@@ -270,11 +270,57 @@ async fn dense(
     })
 }
 
+/// The nearest-neighbour vote as [`KnnHead`] casts it: cosine similarity to the stored rows;
+/// the `k` most similar vote for their classes (every row at least as similar as the `k`th,
+/// which is the `k` nearest but for exact ties); the winner, by votes then summed similarity,
+/// gets a bonus of 1e-3; the votes, as shares, are the probabilities.
+/// `order`: for each input in TF-Lite's order, where the app reads it.
+async fn knn(net: &mut Net, knn: &KnnHead, order: &[usize], x: Id) -> Result<Id, TfliteError> {
+    let center = read(knn.center.val()).await?;
+    let center = order.iter().map(|&i| center[i]).collect();
+    let centred = net.same(Kind::SubConstant(center), &[x]);
+    let unit = unit_length(net, centred);
+    let [stored, width] = knn.memory.dims();
+    let memory = read(knn.memory.val()).await?;
+    let memory = Dense {
+        weight: (0..stored)
+            .flat_map(|row| order.iter().map(move |&i| (row, i)))
+            .map(|(row, i)| memory[row * width + i])
+            .collect(),
+        shape: [stored, width],
+        bias: vec![0.0; stored],
+        activation: Activation::None,
+    };
+    let similarity = dense_value(net, memory, unit);
+    let k = knn.k.clamp(1, stored);
+    let kth = net.push(Kind::KthLargest(k), &[similarity], vec![1, 1]);
+    let chosen = net.same(Kind::AtLeast, &[similarity, kth]);
+    let weighted = net.same(Kind::Mul, &[chosen, similarity]);
+    let classes = knn.num_classes;
+    let mut one_hot = vec![0.0; classes * stored];
+    for (row, &class) in knn.classes.iter().enumerate() {
+        one_hot[class * stored + row] = 1.0;
+    }
+    let count = |values: Vec<f32>| Dense {
+        weight: values,
+        shape: [classes, stored],
+        bias: vec![0.0; classes],
+        activation: Activation::None,
+    };
+    let votes = dense_value(net, count(one_hot.clone()), chosen);
+    let weight = dense_value(net, count(one_hot), weighted);
+    // Votes are whole numbers and |summed similarity| <= k: votes · 4k + weight orders by votes,
+    // then by weight.
+    let scaled = net.same(Kind::Scale(4.0 * k as f32), &[votes]);
+    let key = net.same(Kind::Add, &[scaled, weight]);
+    let bonus = net.same(Kind::WinnerBonus(1e-3), &[key]);
+    let shares = net.same(Kind::Add, &[votes, bonus]);
+    let total = net.push(Kind::Sum, &[shares], vec![1, 1]);
+    Ok(net.same(Kind::Div, &[shares, total]))
+}
+
 /// The classifier on `backbone` as a net: normalized image in, probabilities out.
 pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, TfliteError> {
-    let Head::Trained(head) = &classifier.head else {
-        return Err(TfliteError::Knn);
-    };
     let mut net = Net::new(backbone.kind.input_size());
     let parts = rows(
         &mut net,
@@ -288,6 +334,9 @@ pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, Tf
         Some(norm) => Some(read(norm.mean.val()).await?),
         None => None,
     };
+    // A trained head's first layer takes the map's weight in the normalization; the vote, which
+    // centres and normalizes the rows again, takes it as the app applies it.
+    let weighted = matches!(classifier.head, Head::Knn(_));
     // Each head input in TF-Lite's order: where the app reads it, and its factor.
     let mut rows = Vec::new();
     let mut features = Vec::new();
@@ -309,7 +358,12 @@ pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, Tf
                 let root = signed_sqrt(&mut net, part);
                 let mean = reorder(part, &means[start..start + width]);
                 let centred = net.same(Kind::SubConstant(mean), &[root]);
-                unit_length(&mut net, centred)
+                let unit = unit_length(&mut net, centred);
+                if weighted && factor != 1.0 {
+                    net.same(Kind::Scale(factor), &[unit])
+                } else {
+                    unit
+                }
             }
             None => part.value,
         });
@@ -319,12 +373,17 @@ pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, Tf
         [one] => one,
         _ => net.push(Kind::Concat, &features, vec![1, start]),
     };
-    let logits = match head {
-        HeadNet::Linear(head) => {
+    let logits = match &classifier.head {
+        Head::Knn(head) => {
+            let order: Vec<usize> = rows.iter().map(|&(i, _)| i).collect();
+            knn(&mut net, head, &order, x).await?;
+            return Ok(net);
+        }
+        Head::Trained(HeadNet::Linear(head)) => {
             let layer = dense(&head.output, Some(&rows), Activation::None).await?;
             dense_value(&mut net, layer, x)
         }
-        HeadNet::Mlp(head) => {
+        Head::Trained(HeadNet::Mlp(head)) => {
             let hidden = dense(&head.hidden, Some(&rows), Activation::Relu).await?;
             let hidden = dense_value(&mut net, hidden, x);
             let output = dense(&head.output, None, Activation::None).await?;

@@ -215,6 +215,21 @@ impl<'a> Calibration<'a> {
                 Value::Rows(Tensor::cat(parts, 1))
             }
             Kind::Softmax => Value::Rows(softmax(x.rows(), 1)),
+            &Kind::KthLargest(k) => Value::Rows(x.rows().topk(k, 1).min_dim(1)),
+            Kind::AtLeast => {
+                let x = x.rows();
+                let width = x.dims()[1];
+                let t = inputs.remove(0).rows().repeat_dim(1, width);
+                Value::Rows(x.greater_equal(t).float())
+            }
+            &Kind::Scale(factor) => Value::Rows(x.rows().mul_scalar(factor)),
+            Kind::Div => Value::Rows(x.rows() / inputs.remove(0).rows()),
+            &Kind::WinnerBonus(bonus) => {
+                let x = x.rows();
+                let width = x.dims()[1];
+                let top = x.clone().max_dim(1).repeat_dim(1, width);
+                Value::Rows(x.equal(top).float().mul_scalar(bonus))
+            }
         }
     }
 

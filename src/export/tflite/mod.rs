@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::backbone::{Backbone, BackboneKind};
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Head};
 use crate::export::{INPUT, OUTPUT};
 use crate::image::{RgbaView, batch};
 use crate::project::zip;
@@ -62,8 +62,8 @@ impl TflitePrecision {
 /// Why a classifier has no TF-Lite export.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TfliteError {
-    /// The instant nearest-neighbour model: it votes over stored rows, which TF-Lite's integer
-    /// kernels cannot.
+    /// An int8 export of the instant nearest-neighbour model: its vote (a top-k over stored
+    /// rows, whole-number counts) has no full-integer form; it exports in f32.
     Knn,
     /// A layer TF-Lite's builtins do not express as the app computes it.
     Unsupported(&'static str),
@@ -87,7 +87,7 @@ impl fmt::Display for TfliteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Knn => f.write_str(
-                "the instant model has no TF Lite export: export once the trained model is live",
+                "the instant (nearest-neighbour) model exports to TF Lite in f32 only: its vote has no int8 form",
             ),
             Self::Unsupported(what) => write!(f, "TF Lite cannot express {what}"),
             Self::Int8Backbone(kind) => write!(
@@ -193,6 +193,9 @@ pub async fn tflite(
             trained_on: classifier.info.backbone,
             given: kind,
         });
+    }
+    if precision == TflitePrecision::Int8 && matches!(classifier.head, Head::Knn(_)) {
+        return Err(TfliteError::Knn);
     }
     let input = match precision {
         TflitePrecision::F32 => None,

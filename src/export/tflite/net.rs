@@ -81,6 +81,16 @@ pub enum Kind {
     Concat,
     /// Softmax along the last axis.
     Softmax,
+    /// The `k`th largest value of each row: `[1, width]` → `[1, 1]`.
+    KthLargest(usize),
+    /// `1` where `x ≥ t` (`t` one value per row), else `0`.
+    AtLeast,
+    /// `x · c`.
+    Scale(f32),
+    /// `a / b`, `b` one value per row.
+    Div,
+    /// `bonus` at each row's largest value (the first of equal ones), `0` elsewhere.
+    WinnerBonus(f32),
 }
 
 /// One operator: what it computes, what it reads, what it writes.

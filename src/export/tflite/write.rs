@@ -70,6 +70,9 @@ enum Options {
     Dense(Activation),
     Softmax,
     Concat,
+    Div,
+    ArgMax,
+    OneHot,
 }
 
 struct OpSpec {
@@ -139,6 +142,17 @@ impl Writer {
             outputs: vec![output],
             options,
         });
+    }
+
+    /// A float tensor between the operators one of the net's expands into.
+    fn between(&mut self, name: String, dims: &[usize], dtype: TensorType) -> i32 {
+        self.tensor(name, dims, dtype, None, None)
+    }
+
+    /// A float scalar constant.
+    fn scalar(&mut self, name: String, value: f32) -> i32 {
+        let bytes = value.to_le_bytes().to_vec();
+        self.tensor(name, &[], TensorType::FLOAT32, Some(bytes), None)
     }
 
     /// A float constant, or in int8 one quantized per tensor over its own range.
@@ -408,6 +422,70 @@ pub fn write(
             }
             Kind::Concat => (BuiltinOperator::CONCATENATION, vec![], Options::Concat),
             Kind::Softmax => (BuiltinOperator::SOFTMAX, vec![], Options::Softmax),
+            // The nearest-neighbour vote's operators (f32 only: an int8 export refuses it).
+            &Kind::KthLargest(k) => {
+                let width = net.shapes[op.inputs[0]][1];
+                let k_input = w.ints(format!("{name}/k"), &[k as i32]);
+                let values = w.between(format!("{name}/values"), &[1, k], TensorType::FLOAT32);
+                let indices = w.between(format!("{name}/indices"), &[1, k], TensorType::INT32);
+                debug_assert!(k <= width);
+                w.ops.push(OpSpec {
+                    code: BuiltinOperator::TOPK_V2,
+                    inputs: vec![inputs[0], k_input],
+                    outputs: vec![values, indices],
+                    options: Options::None,
+                });
+                let axes = w.ints(format!("{name}/axes"), &[1]);
+                let options = Options::Reducer { keep_dims: true };
+                w.op(
+                    BuiltinOperator::REDUCE_MIN,
+                    &[values, axes],
+                    output,
+                    options,
+                );
+                continue;
+            }
+            Kind::AtLeast => {
+                let dims = &net.shapes[op.output];
+                let chosen = w.between(format!("{name}/chosen"), dims, TensorType::BOOL);
+                w.op(
+                    BuiltinOperator::GREATER_EQUAL,
+                    &inputs,
+                    chosen,
+                    Options::None,
+                );
+                w.op(BuiltinOperator::CAST, &[chosen], output, Options::None);
+                continue;
+            }
+            &Kind::Scale(factor) => {
+                let factor = w.constant(format!("{name}/factor"), &[1], &[factor]);
+                (BuiltinOperator::MUL, vec![factor], Options::Mul)
+            }
+            Kind::Div => (BuiltinOperator::DIV, vec![], Options::Div),
+            &Kind::WinnerBonus(bonus) => {
+                let classes = net.shapes[op.output][1];
+                let axis = w.ints(format!("{name}/axis"), &[1]);
+                let winner = w.between(format!("{name}/winner"), &[1], TensorType::INT32);
+                w.op(
+                    BuiltinOperator::ARG_MAX,
+                    &[inputs[0], axis],
+                    winner,
+                    Options::ArgMax,
+                );
+                let depth = classes as i32;
+                let depth = w.tensor(
+                    format!("{name}/depth"),
+                    &[],
+                    TensorType::INT32,
+                    Some(depth.to_le_bytes().to_vec()),
+                    None,
+                );
+                let on = w.scalar(format!("{name}/on"), bonus);
+                let off = w.scalar(format!("{name}/off"), 0.0);
+                let operands = [winner, depth, on, off];
+                w.op(BuiltinOperator::ONE_HOT, &operands, output, Options::OneHot);
+                continue;
+            }
         };
         let mut all = inputs;
         all.extend(extra);
@@ -458,6 +536,11 @@ fn kind_name(kind: &Kind) -> &'static str {
         Kind::Sum => "sum",
         Kind::Concat => "concat",
         Kind::Softmax => "softmax",
+        Kind::KthLargest(_) => "kth_largest",
+        Kind::AtLeast => "at_least",
+        Kind::Scale(_) => "scale",
+        Kind::Div => "div",
+        Kind::WinnerBonus(_) => "winner_bonus",
     }
 }
 
@@ -554,6 +637,21 @@ impl Writer {
             Options::Softmax => {
                 let table = fb::SoftmaxOptions::create(fbb, &fb::SoftmaxOptionsArgs { beta: 1.0 });
                 (O::SoftmaxOptions, Some(table.as_union_value()))
+            }
+            Options::Div => {
+                let table = fb::DivOptions::create(fbb, &fb::DivOptionsArgs::default());
+                (O::DivOptions, Some(table.as_union_value()))
+            }
+            Options::ArgMax => {
+                let args = fb::ArgMaxOptionsArgs {
+                    output_type: TensorType::INT32,
+                };
+                let table = fb::ArgMaxOptions::create(fbb, &args);
+                (O::ArgMaxOptions, Some(table.as_union_value()))
+            }
+            Options::OneHot => {
+                let table = fb::OneHotOptions::create(fbb, &fb::OneHotOptionsArgs { axis: -1 });
+                (O::OneHotOptions, Some(table.as_union_value()))
             }
             Options::Concat => {
                 let args = fb::ConcatenationOptionsArgs {

@@ -1,3 +1,6 @@
+//! `FewShotSession.exportTflite`: the trained model as a TensorFlow Lite file, an int8 one
+//! calibrated on the samples' frames.
+//!
 //! `FewShotSession.exportTeachableMachine`: the session's samples as a Teachable Machine image
 //! model. Teachable Machine's format (TF.js layers) cannot express the app's default head (it
 //! reads the spatial map through a signed square root and unit-length normalization), so a head
@@ -8,9 +11,11 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use super::training::notify;
 use super::{FewShotSession, image_files, save_model};
 use crate::backbone::RowKind;
 use crate::export::teachable_machine::teachable_machine;
+use crate::export::tflite::{TflitePrecision, calibration_picks, tflite, tflite_zip};
 use crate::training::{EmbeddingCache, fit_cached};
 use crate::web::error::EngineError;
 use crate::web::options::options;
@@ -23,8 +28,80 @@ struct TeachableMachineOptions {
     name: Option<String>,
 }
 
+/// Options of [`FewShotSession::export_tflite`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TfliteOptions {
+    /// `"f32"` or `"int8"`.
+    precision: TflitePrecision,
+}
+
+/// `{ key: bytes }` as a JS object of `Uint8Array`s and other values.
+fn object(entries: Vec<(&str, JsValue)>) -> Result<JsValue, EngineError> {
+    let object = js_sys::Object::new();
+    for (key, value) in entries {
+        js_sys::Reflect::set(&object, &key.into(), &value)
+            .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
+    }
+    Ok(object.into())
+}
+
+fn bytes(bytes: &[u8]) -> JsValue {
+    js_sys::Uint8Array::from(bytes).into()
+}
+
 #[wasm_bindgen]
 impl FewShotSession {
+    /// The trained model as one TensorFlow Lite file (builtin operators only; see
+    /// docs/model-format.md): `{ precision: "f32" | "int8" }` (default f32). Int8 is full-integer
+    /// (uint8 pixels in, uint8 probabilities out), its ranges calibrated on up to 64 samples'
+    /// frames; `onProgress(fraction)` hears how far that got. Resolves to `{ tflite, zip }`: the
+    /// file, and a zip of it (`model.tflite`) with `labels.txt`.
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "the borrow is the session's busy flag: every other use of the samples asks with try_borrow and is refused meanwhile"
+    )]
+    #[wasm_bindgen(js_name = exportTflite, unchecked_return_type = "TfliteExport")]
+    pub async fn export_tflite(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ precision?: \"f32\" | \"int8\" }")]
+        options_value: JsValue,
+        on_progress: Option<js_sys::Function>,
+    ) -> Result<JsValue, EngineError> {
+        let options: TfliteOptions = options(options_value)?;
+        let classifier = self.classifier.borrow().clone().ok_or_else(|| {
+            EngineError::invalid("there is no trained model to export yet: train one first")
+        })?;
+        let guard = self.edit()?;
+        let mut images = Vec::new();
+        if options.precision == TflitePrecision::Int8 {
+            let samples = &guard.dataset.samples;
+            for index in calibration_picks(samples.len()) {
+                let sample = &samples[index];
+                images.push(
+                    sample
+                        .image
+                        .decode(&format!("sample {}", sample.id))
+                        .await?,
+                );
+            }
+        }
+        let views: Vec<_> = images.iter().map(|image| image.view()).collect();
+        let mut progress = |fraction: f32| notify(&on_progress, &fraction);
+        let file = tflite(
+            &self.model.backbone,
+            &classifier,
+            options.precision,
+            &views,
+            &self.backbone_device,
+            &mut progress,
+        )
+        .await?;
+        drop(guard);
+        let zip = tflite_zip(&file, &classifier.info.labels);
+        object(vec![("tflite", bytes(&file)), ("zip", bytes(&zip))])
+    }
+
     /// The samples as a Teachable Machine image model (`@teachablemachine/image`, ml5 and TF.js's
     /// `tf.loadLayersModel` load it): trains Teachable Machine's head on the pooled embedding of
     /// the samples and their cached views (the current model's training settings, or the
@@ -89,15 +166,10 @@ impl FewShotSession {
         let validation = fitted
             .validation
             .serialize(&serde_wasm_bindgen::Serializer::json_compatible())?;
-        let export = js_sys::Object::new();
-        for (key, value) in [
-            ("zip", js_sys::Uint8Array::from(zip.as_slice()).into()),
-            ("model", js_sys::Uint8Array::from(model.as_slice()).into()),
+        object(vec![
+            ("zip", bytes(&zip)),
+            ("model", bytes(&model)),
             ("validation", validation),
-        ] {
-            js_sys::Reflect::set(&export, &key.into(), &value)
-                .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
-        }
-        Ok(export.into())
+        ])
     }
 }

@@ -50,7 +50,7 @@ struct ModelReport {
 }
 
 /// Calls a JS callback with a serialized value, if there is a callback.
-fn notify<T: Serialize>(callback: &Option<js_sys::Function>, value: &T) {
+pub(super) fn notify<T: Serialize>(callback: &Option<js_sys::Function>, value: &T) {
     if let (Some(f), Ok(value)) = (callback, serde_wasm_bindgen::to_value(value)) {
         let _ = f.call1(&JsValue::NULL, &value);
     }
