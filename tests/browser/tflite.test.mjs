@@ -3,11 +3,12 @@
 // `labels.txt`; LiteRT's stock interpreter (PyPI `ai-edge-litert`, tests/tflite/run.py, its
 // preprocessing written from the file's own metadata) runs each file on held-out photos, decoded
 // by the page, against the app's own predictions on the same pixels: f32 gives the same top class
-// on every photo with probabilities within 1e-3; int8 the same top class on all but at most one.
+// on every photo with probabilities within 1e-3; int8 the same top class, and probabilities within
+// 0.05, on all but at most one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
 import { join } from "node:path";
 import { ASSETS, DIST, ROOT, contextWith, downloadOf, launch, serveFolders, trainAndWait, untilReady } from "./harness.mjs";
@@ -40,6 +41,7 @@ function python(args) {
 
 /** The names and bytes of a zip's entries, read by Python's zipfile. */
 function unzip(zip, dir) {
+  mkdirSync(dir, { recursive: true });
   const path = join(dir, "export.zip");
   writeFileSync(path, zip);
   const names = python(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2]); print('\\n'.join(sorted(z.namelist())))", path, dir]);
@@ -66,9 +68,12 @@ test("the app's TF Lite exports run in LiteRT with the app's predictions (Mobile
   for (const [i, digit] of DIGITS.entries()) {
     await cards.nth(i).locator(".class-name").fill(`digit ${digit}`);
     await cards.nth(i).locator(".class-name").press("Enter");
-    await cards.nth(i).locator("input[type=file]").setInputFiles(photos(digit, 8));
+    await cards.nth(i).locator("input[type=file]").setInputFiles(photos(digit, 12));
   }
-  await trainAndWait(page);
+  // With twelve samples a class the trained head goes live (the instant model's vote, which
+  // int8 refuses, is checked natively: tests/tflite_export.rs).
+  const trained = await trainAndWait(page);
+  assert.doesNotMatch(trained, /instant model stays/, trained);
 
   // Held-out photos as the page decodes them (RGB, full size), and the app's probabilities on
   // those same pixels, in the model's label order.
@@ -110,16 +115,19 @@ test("the app's TF Lite exports run in LiteRT with the app's predictions (Mobile
     assert.equal(run.input, precision === "int8" ? "uint8" : "float32");
     assert.ok(!run.operators.some((op) => op === "CUSTOM" || op.startsWith("FLEX")), run.operators.join());
     let same = 0;
+    let close = 0;
     for (const [i, theirs] of run.probabilities.entries()) {
       const ours = app.images[i].probabilities;
       const difference = Math.max(...ours.map((p, c) => Math.abs(p - theirs[c])));
       const best = (p) => p.indexOf(Math.max(...p));
       same += best(ours) === best(theirs) ? 1 : 0;
+      close += difference <= 0.05 ? 1 : 0;
       t.diagnostic(`${precision} ${tests[i]}: ${app.labels[best(ours)]} ${Math.max(...ours).toFixed(3)}, LiteRT ${app.labels[best(theirs)]} ${Math.max(...theirs).toFixed(3)}, largest difference ${difference.toExponential(1)}`);
       if (precision === "f32") assert.ok(difference < 1e-3, `${tests[i]}: LiteRT ${theirs}, magpie ${ours}`);
     }
     const allowed = precision === "f32" ? 0 : 1;
     assert.ok(same >= tests.length - allowed, `${precision}: the app's top class on ${same} of ${tests.length} photos`);
+    assert.ok(close >= tests.length - allowed, `${precision}: within 0.05 of the app on ${close} of ${tests.length} photos`);
   }
   assert.deepEqual(errors, []);
   await context.close();

@@ -190,6 +190,16 @@ test("<magpie-trainer> goes capture → train → model event", async () => {
   const onnx = readFileSync(await download.path());
   const exported = await page.evaluate(async () => [...(await document.getElementById("trainer").exportOnnx())]);
   assert.ok(onnx.length > 500_000 && Buffer.compare(onnx, Buffer.from(exported)) === 0, `${onnx.length} bytes`);
+  // `exportTflite()` gives a TF Lite file (LiteRT runs them: tflite.test.mjs, tests/tflite_export.rs),
+  // full-integer int8 about a quarter the size of f32.
+  const tflite = await page.evaluate(async () => {
+    const trainer = document.getElementById("trainer");
+    const [f32, int8] = [await trainer.exportTflite(), await trainer.exportTflite({ precision: "int8" })];
+    const tag = (bytes) => String.fromCharCode(...bytes.slice(4, 8));
+    return { tags: [tag(f32), tag(int8)], ratio: int8.length / f32.length };
+  });
+  assert.deepEqual(tflite.tags, ["TFL3", "TFL3"]);
+  assert.ok(tflite.ratio > 0.2 && tflite.ratio < 0.45, `int8 / f32 ${tflite.ratio}`);
   // Correcting from the preview: "Add this frame" puts the frame shown into the class picked (an
   // event says so) and the model trains again.
   const counts = () => page.evaluate(() => [...document.getElementById("trainer").shadowRoot.querySelectorAll(".count")]
