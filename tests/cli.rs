@@ -170,6 +170,7 @@ fn train_eval_and_predict_with_a_trained_model() {
     assert_eq!(fields.len(), 3, "{stdout}");
     assert!(["0", "5", "9"].contains(&fields[1]), "{stdout}");
     export_runs_as_predict_does(&model, &photo, &fields);
+    tflite_export_runs_as_predict_does(&model, &data, &photo, &fields);
 
     // One class is not a classification problem: one line, exit status 2.
     let one = digits_folder("one", &["3"], 3);
@@ -191,6 +192,100 @@ fn train_eval_and_predict_with_a_trained_model() {
     assert_one_line_failure(out, "not a magpie model file");
     std::fs::remove_dir_all(data).unwrap();
     std::fs::remove_dir_all(one).unwrap();
+}
+
+/// `magpie export --format tflite` writes a TF-Lite file (and, for a `.zip`, the file with
+/// `labels.txt`) that LiteRT runs with the top class `magpie predict` printed (`predicted`), in
+/// f32 and in int8 calibrated on `data`; int8 without `--calibration`, and a truncated model,
+/// fail in one line and leave no file.
+fn tflite_export_runs_as_predict_does(
+    model: &std::path::Path,
+    data: &std::path::Path,
+    photo: &std::path::Path,
+    predicted: &[&str],
+) {
+    let dir = model.parent().unwrap();
+    let image = RgbaImage::decode(&std::fs::read(photo).unwrap()).unwrap();
+    for (precision, file, calibration) in [
+        ("f32", "model.tflite", None),
+        ("int8", "model.int8.zip", Some(data)),
+    ] {
+        let target = dir.join(file);
+        let mut command = magpie();
+        command
+            .args([
+                "export",
+                "--format",
+                "tflite",
+                "--precision",
+                precision,
+                "--model",
+            ])
+            .arg(model)
+            .arg("--out")
+            .arg(&target);
+        if let Some(data) = calibration {
+            command.arg("--calibration").arg(data);
+        }
+        succeeded(&command.output().unwrap());
+        let tflite = if file.ends_with(".zip") {
+            let files = magpie::project::zip::read(
+                &std::fs::read(&target).unwrap(),
+                &magpie::project::LIMITS,
+            )
+            .unwrap();
+            let names: Vec<&str> = files.keys().map(String::as_str).collect();
+            assert_eq!(names, ["labels.txt", "model.tflite"]);
+            assert_eq!(
+                String::from_utf8(files["labels.txt"].clone()).unwrap(),
+                "0 0\n1 5\n2 9\n"
+            );
+            let unzipped = dir.join("unzipped.tflite");
+            std::fs::write(&unzipped, &files["model.tflite"]).unwrap();
+            unzipped
+        } else {
+            target
+        };
+        let run = common::litert(&tflite, std::slice::from_ref(&image), "AUTO");
+        let probabilities = &run.probabilities[0];
+        let best = (0..probabilities.len())
+            .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+            .unwrap();
+        assert_eq!(run.labels[best], predicted[1], "{precision}");
+        let printed: f32 = predicted[2].parse().unwrap();
+        let bound = if precision == "f32" { 1e-3 } else { 0.1 };
+        assert!(
+            (probabilities[best] - printed).abs() < bound,
+            "{precision}: LiteRT {probabilities:?}, predict {predicted:?}"
+        );
+    }
+    let truncated = dir.join("truncated.bpk");
+    for (bad, calibration, says) in [
+        (truncated.as_path(), Some(data), "truncated.bpk"),
+        (model, None, "give --calibration DIR"),
+    ] {
+        let target = dir.join("bad.tflite");
+        let mut command = magpie();
+        command
+            .args([
+                "export",
+                "--format",
+                "tflite",
+                "--precision",
+                "int8",
+                "--model",
+            ])
+            .arg(bad)
+            .arg("--out")
+            .arg(&target);
+        if let Some(data) = calibration {
+            command.arg("--calibration").arg(data);
+        }
+        assert_one_line_failure(command.output().unwrap(), says);
+        assert!(!target.exists(), "no file after a failed export");
+        let partial = dir.join(".bad.tflite.partial");
+        assert!(!partial.exists(), "no partial file after a failed export");
+    }
 }
 
 /// `magpie export` writes an ONNX file whose top class and probability for `photo`, run by

@@ -7,10 +7,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{cpu, onnx_python, photo, pretrained, sign_digit_photo, sign_digits};
+use common::{cpu, litert, photo, pretrained, sign_digit_photo, sign_digits};
 use magpie::backbone::{Backbone, BackboneKind, BackboneNet, Features, Vgg16Config};
 use magpie::classifier::Classifier;
 use magpie::export::tflite::{TfliteError, TflitePrecision, calibration_picks, tflite};
@@ -21,16 +18,6 @@ use magpie::training::{CancelToken, Stages, fit};
 use pollster::block_on;
 
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
-/// What LiteRT computed.
-#[derive(serde::Deserialize)]
-struct LiteRun {
-    labels: Vec<String>,
-    probabilities: Vec<Vec<f32>>,
-    input: String,
-    output: String,
-    operators: Vec<String>,
-}
 
 /// Photos the classifier never saw: six of each digit and two ImageNet photos.
 fn held_out() -> Vec<RgbaImage> {
@@ -75,34 +62,6 @@ fn trained(backbone: &Backbone, config: TrainConfig) -> Classifier {
     ))
     .unwrap()
     .classifier
-}
-
-/// Runs `model` with LiteRT on `images` (`resolver`: see run.py).
-fn litert(model: &Path, images: &[RgbaImage], resolver: &str) -> LiteRun {
-    let images_path = model.with_extension("rgb");
-    let mut bytes = Vec::new();
-    for image in images {
-        bytes.extend((image.width as u32).to_le_bytes());
-        bytes.extend((image.height as u32).to_le_bytes());
-        bytes.extend(image.pixels.chunks_exact(4).flat_map(|p| &p[..3]));
-    }
-    std::fs::write(&images_path, bytes).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tflite/run.py");
-    let python = onnx_python();
-    let out = Command::new(&python)
-        .arg(script)
-        .arg(model)
-        .arg(&images_path)
-        .arg(resolver)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", python.display()));
-    std::fs::remove_file(&images_path).unwrap();
-    assert!(
-        out.status.success(),
-        "LiteRT: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn export(

@@ -125,7 +125,7 @@ impl XorShift {
     }
 }
 
-/// Python with onnxruntime, from `scripts/setup.sh`.
+/// Python with onnxruntime and LiteRT, from `scripts/setup.sh`.
 pub fn onnx_python() -> PathBuf {
     std::env::var_os("MAGPIE_ONNX_PYTHON").map_or_else(
         || {
@@ -162,6 +162,51 @@ pub fn onnxruntime(model: &Path, images: &[RgbaImage], size: usize) -> OnnxRun {
     assert!(
         out.status.success(),
         "onnxruntime: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What LiteRT computed (`tests/tflite/run.py`).
+#[derive(serde::Deserialize)]
+pub struct LiteRun {
+    /// Class names, from the file's metadata.
+    pub labels: Vec<String>,
+    /// Each image's class probabilities (dequantized from an int8 file's uint8).
+    pub probabilities: Vec<Vec<f32>>,
+    /// The input's element type (`float32`, `uint8`).
+    pub input: String,
+    /// The output's element type.
+    pub output: String,
+    /// The builtin operators the file uses (`CUSTOM` for any custom one).
+    pub operators: Vec<String>,
+}
+
+/// Runs the TF-Lite file at `model` with LiteRT on `images` (the whole images: run.py crops and
+/// resizes them as the file's metadata says), with `resolver` (`AUTO`: XNNPACK;
+/// `BUILTIN_WITHOUT_DEFAULT_DELEGATES`: the builtin kernels alone).
+pub fn litert(model: &Path, images: &[RgbaImage], resolver: &str) -> LiteRun {
+    let images_path = model.with_extension("rgb");
+    let mut bytes = Vec::new();
+    for image in images {
+        bytes.extend((image.width as u32).to_le_bytes());
+        bytes.extend((image.height as u32).to_le_bytes());
+        bytes.extend(image.pixels.chunks_exact(4).flat_map(|p| &p[..3]));
+    }
+    std::fs::write(&images_path, bytes).unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tflite/run.py");
+    let python = onnx_python();
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(model)
+        .arg(&images_path)
+        .arg(resolver)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", python.display()));
+    std::fs::remove_file(&images_path).unwrap();
+    assert!(
+        out.status.success(),
+        "LiteRT: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
