@@ -34,7 +34,7 @@ pub const METADATA_NAME: &str = "magpie";
 /// Augmented views are left out: their extremes widen the ranges, and so every step (on
 /// held-out sign digits, with a view of each frame, the int8 file's largest probability
 /// difference from the f32 file fed the same pixels grew from 0.035 to 0.061).
-pub const CALIBRATION_SAMPLES: usize = 64;
+pub const CALIBRATION_SAMPLES: usize = 48;
 /// Images run through the network at once while calibrating.
 const CALIBRATION_BATCH: usize = 8;
 

@@ -54,7 +54,7 @@ fn bytes(bytes: &[u8]) -> JsValue {
 impl FewShotSession {
     /// The trained model as one TensorFlow Lite file (builtin operators only; see
     /// docs/model-format.md): `{ precision: "f32" | "int8" }` (default f32). Int8 is full-integer
-    /// (uint8 pixels in, uint8 probabilities out), its ranges calibrated on up to 64 samples'
+    /// (uint8 pixels in, uint8 probabilities out), its ranges calibrated on up to 48 samples'
     /// frames; `onProgress(fraction)` hears how far that got. Resolves to `{ tflite, zip }`: the
     /// file, and a zip of it (`model.tflite`) with `labels.txt`.
     #[allow(
