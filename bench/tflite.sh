@@ -19,7 +19,7 @@ for class in 0 1 2 3; do
   find "$digits/$class" -type f | sort | head -30 | while read -r photo; do ln -s "$photo" "$work/data/$class/"; done
 done
 magpie="$CARGO_TARGET_DIR/release/magpie"
-"$magpie" train --backbone mobilenet_v2 --data "$work/data" --out "$work/model.bpk" > /dev/null
+"$magpie" train --backbone mobilenet_v2 --data "$work/data" --out "$work/model.bpk" > /dev/null 2>&1
 "$magpie" export --model "$work/model.bpk" --format tflite --precision int8 --calibration "$work/data" --out "$work/model.tflite"
 echo
 echo "LiteRT latency, one 224 px image: magpie's int8 export (MobileNetV2 and the default head) against Google's int8 MobileNetV2 (ImageNet head)"
