@@ -99,6 +99,16 @@ impl RowKind {
         }
     }
 
+    /// How many of the backbone's last blocks run after the point these rows are taken from
+    /// (the spatial map's cut, or the fine-tuned tail's blocks).
+    pub fn blocks_after(self) -> usize {
+        match self {
+            Self::TailInput(blocks) => blocks,
+            Self::Spatial => SPATIAL_CUT,
+            Self::Pooled => 0,
+        }
+    }
+
     /// Width of what the head reads (after any fine-tuned tail).
     pub fn head_input(self, kind: BackboneKind) -> usize {
         let map = match (self, kind.spatial_shape()) {

@@ -6,7 +6,7 @@ use burn::nn::conv::Conv2d;
 use super::graph::{Attr, Graph};
 use crate::backbone::{
     Backbone, BackboneNet, BackboneTail, ConvUnit, DepthwiseSeparable, InvertedResidual, RowKind,
-    SPATIAL_CUT, Vgg16Stage, conv_pads,
+    Vgg16Stage, conv_pads,
 };
 use crate::readback::DeviceError;
 
@@ -127,12 +127,7 @@ pub async fn rows(
     kind: RowKind,
     x: Map,
 ) -> Result<Rows, DeviceError> {
-    let cut = match kind {
-        RowKind::TailInput(blocks) => blocks,
-        RowKind::Spatial => SPATIAL_CUT,
-        RowKind::Pooled => 0,
-    };
-    let cut = backbone.num_blocks().saturating_sub(cut);
+    let cut = backbone.num_blocks().saturating_sub(kind.blocks_after());
     let mut h = x;
     match (&backbone.net, tail) {
         (BackboneNet::InvertedResidual(net), tail) => {

@@ -167,7 +167,7 @@ pub fn import_files_js(files: &Map, name: &str) -> Result<JsValue, EngineError> 
 }
 
 /// `object[key] = value`.
-fn set(object: &JsValue, key: &str, value: &JsValue) -> Result<(), EngineError> {
+pub(crate) fn set(object: &JsValue, key: &str, value: &JsValue) -> Result<(), EngineError> {
     js_sys::Reflect::set(object, &key.into(), value)
         .map(|_| ())
         .map_err(|e| EngineError::invalid(format!("{e:?}")))

@@ -48,6 +48,10 @@ pub async fn export(
     out: &Path,
     args: &BackboneArgs,
 ) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        calibration.is_none() || matches!((format, precision), (Format::Tflite, Precision::Int8)),
+        "--calibration is for int8 TF Lite exports (--format tflite --precision int8)"
+    );
     let (classifier, model, stages) = load_model(model_path, args).await?;
     let onnx_precision = match precision {
         Precision::F32 => Some(magpie::export::Precision::F32),

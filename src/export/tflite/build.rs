@@ -11,8 +11,7 @@ use burn::nn::{Linear, PaddingConfig2d};
 use super::TfliteError;
 use super::net::{Activation, Conv, Dense, Id, Kind, Net};
 use crate::backbone::{
-    Backbone, BackboneNet, BackboneTail, ConvUnit, InvertedResidual, RowKind, SPATIAL_CUT,
-    conv_pads,
+    Backbone, BackboneNet, BackboneTail, ConvUnit, InvertedResidual, RowKind, conv_pads,
 };
 use crate::classifier::{Classifier, Head};
 use crate::head::{HeadNet, KnnHead, SPATIAL_WEIGHT};
@@ -104,16 +103,30 @@ async fn inverted_residual(
     })
 }
 
+/// Whether every value of `x` is at least 0: the output of a ReLU, or of pooling one.
+fn non_negative(net: &Net, x: Id) -> bool {
+    net.ops
+        .iter()
+        .find(|op| op.output == x)
+        .is_some_and(|op| match &op.kind {
+            Kind::Conv(conv) => conv.activation != Activation::None,
+            Kind::MaxPool | Kind::Mean => non_negative(net, op.inputs[0]),
+            _ => false,
+        })
+}
+
 fn mean(net: &mut Net, x: Id) -> Part {
     let channels = net.shapes[x][3];
+    let non_negative = non_negative(net, x);
     Part {
         value: net.push(Kind::Mean, &[x], vec![1, channels]),
         map: None,
-        non_negative: true,
+        non_negative,
     }
 }
 
-fn flatten(net: &mut Net, x: Id, non_negative: bool) -> Part {
+fn flatten(net: &mut Net, x: Id) -> Part {
+    let non_negative = non_negative(net, x);
     let [_, h, w, c] = net.shapes[x][..] else {
         unreachable!("maps are 4-D")
     };
@@ -132,23 +145,18 @@ async fn rows(
     kind: RowKind,
     x: Id,
 ) -> Result<Vec<Part>, TfliteError> {
-    let cut = match kind {
-        RowKind::TailInput(blocks) => blocks,
-        RowKind::Spatial => SPATIAL_CUT,
-        RowKind::Pooled => 0,
-    };
-    let cut = backbone.num_blocks().saturating_sub(cut);
+    let cut = backbone.num_blocks().saturating_sub(kind.blocks_after());
     let mut h = x;
     match (&backbone.net, tail) {
-        (BackboneNet::InvertedResidual(net_), tail) => {
-            h = unit(net, &net_.stem, h).await?;
-            for block in &net_.blocks[..cut] {
+        (BackboneNet::InvertedResidual(layers), tail) => {
+            h = unit(net, &layers.stem, h).await?;
+            for block in &layers.blocks[..cut] {
                 h = inverted_residual(net, block, h).await?;
             }
             let map = h;
             let (blocks, head) = match tail {
                 Some(BackboneTail::InvertedResidual(tail)) => (&tail.blocks[..], &tail.head),
-                _ => (&net_.blocks[cut..], &net_.head),
+                _ => (&layers.blocks[cut..], &layers.head),
             };
             for block in blocks {
                 h = inverted_residual(net, block, h).await?;
@@ -156,28 +164,28 @@ async fn rows(
             h = unit(net, head, h).await?;
             let mut parts = vec![mean(net, h)];
             if kind == RowKind::Spatial {
-                parts.push(flatten(net, map, false));
+                parts.push(flatten(net, map));
             }
             Ok(parts)
         }
-        (BackboneNet::MobileNetV1(net_), tail) => {
-            h = unit(net, &net_.stem, h).await?;
+        (BackboneNet::MobileNetV1(layers), tail) => {
+            h = unit(net, &layers.stem, h).await?;
             let blocks = match tail {
                 Some(BackboneTail::MobileNetV1(tail)) => &tail.blocks[..],
-                _ => &net_.blocks[cut..],
+                _ => &layers.blocks[cut..],
             };
-            for block in net_.blocks[..cut].iter().chain(blocks) {
+            for block in layers.blocks[..cut].iter().chain(blocks) {
                 h = unit(net, &block.depthwise, h).await?;
                 h = unit(net, &block.pointwise, h).await?;
             }
             Ok(vec![mean(net, h)])
         }
-        (BackboneNet::Vgg16(net_), tail) => {
+        (BackboneNet::Vgg16(layers), tail) => {
             let (stages, flat) = match tail {
                 Some(BackboneTail::Vgg16(tail)) => (&tail.stages[..], tail.flatten),
-                _ => (&net_.stages[cut..], net_.flatten),
+                _ => (&layers.stages[cut..], layers.flatten),
             };
-            for stage in net_.stages[..cut].iter().chain(stages) {
+            for stage in layers.stages[..cut].iter().chain(stages) {
                 for layer in &stage.convs {
                     h = conv(net, layer, Activation::Relu, h).await?;
                 }
@@ -189,11 +197,7 @@ async fn rows(
                 });
             }
             // At 224 px the last stage is already the 7x7 grid the flattened embedding pools to.
-            Ok(vec![if flat {
-                flatten(net, h, true)
-            } else {
-                mean(net, h)
-            }])
+            Ok(vec![if flat { flatten(net, h) } else { mean(net, h) }])
         }
     }
 }
@@ -222,22 +226,14 @@ fn unit_length(net: &mut Net, x: Id) -> Id {
     net.same(Kind::Mul, &[x, scale])
 }
 
-/// For each position of a part in TF-Lite's order, where the app reads it.
-fn app_order(part: &Part) -> Vec<usize> {
+/// For each of the `width` positions of a part in TF-Lite's order, where the app reads it.
+fn app_order(part: &Part, width: usize) -> Vec<usize> {
     match part.map {
         // NHWC position ((y · w) + x) · c + ch is the app's ch · h · w + y · w + x.
         Some([c, h, w]) => (0..h * w)
             .flat_map(|pixel| (0..c).map(move |ch| ch * h * w + pixel))
             .collect(),
-        None => Vec::new(),
-    }
-}
-
-/// `values` (one per position of `part` in the app's order) in TF-Lite's order.
-fn reorder(part: &Part, values: &[f32]) -> Vec<f32> {
-    match part.map {
-        Some(_) => app_order(part).iter().map(|&i| values[i]).collect(),
-        None => values.to_vec(),
+        None => (0..width).collect(),
     }
 }
 
@@ -272,8 +268,9 @@ async fn dense(
 
 /// The nearest-neighbour vote as [`KnnHead`] casts it: cosine similarity to the stored rows;
 /// the `k` most similar vote for their classes (every row at least as similar as the `k`th,
-/// which is the `k` nearest but for exact ties); the winner, by votes then summed similarity,
-/// gets a bonus of 1e-3; the votes, as shares, are the probabilities.
+/// which is the `k` nearest but for exact ties); the winner, by votes then summed similarity
+/// (the last of equal ones, as the app picks), gets a bonus of 1e-3; the votes, as shares, are
+/// the probabilities.
 /// `order`: for each input in TF-Lite's order, where the app reads it.
 async fn knn(net: &mut Net, knn: &KnnHead, order: &[usize], x: Id) -> Result<Id, TfliteError> {
     let center = read(knn.center.val()).await?;
@@ -281,6 +278,11 @@ async fn knn(net: &mut Net, knn: &KnnHead, order: &[usize], x: Id) -> Result<Id,
     let centred = net.same(Kind::SubConstant(center), &[x]);
     let unit = unit_length(net, centred);
     let [stored, width] = knn.memory.dims();
+    if stored == 0 {
+        return Err(TfliteError::Unsupported(
+            "a nearest-neighbour model with no stored samples",
+        ));
+    }
     let memory = read(knn.memory.val()).await?;
     let memory = Dense {
         weight: (0..stored)
@@ -292,7 +294,7 @@ async fn knn(net: &mut Net, knn: &KnnHead, order: &[usize], x: Id) -> Result<Id,
         activation: Activation::None,
     };
     let similarity = dense_value(net, memory, unit);
-    let k = knn.k.clamp(1, stored);
+    let k = knn.k.min(stored).max(1);
     let kth = net.push(Kind::KthLargest(k), &[similarity], vec![1, 1]);
     let chosen = net.same(Kind::AtLeast, &[similarity, kth]);
     let weighted = net.same(Kind::Mul, &[chosen, similarity]);
@@ -348,15 +350,12 @@ pub async fn net(backbone: &Backbone, classifier: &Classifier) -> Result<Net, Tf
         } else {
             1.0
         };
-        let order = match part.map {
-            Some(_) => app_order(part),
-            None => (0..width).collect(),
-        };
+        let order = app_order(part, width);
         rows.extend(order.iter().map(|&i| (start + i, factor)));
         features.push(match &means {
             Some(means) => {
                 let root = signed_sqrt(&mut net, part);
-                let mean = reorder(part, &means[start..start + width]);
+                let mean = order.iter().map(|&i| means[start + i]).collect();
                 let centred = net.same(Kind::SubConstant(mean), &[root]);
                 let unit = unit_length(&mut net, centred);
                 if weighted && factor != 1.0 {

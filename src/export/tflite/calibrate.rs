@@ -1,5 +1,5 @@
 //! Activation ranges for a full-integer export: the [`Net`] run in f32 with Burn, on the
-//! device the backbone runs on, over calibration images (the project's own samples and views),
+//! device the backbone runs on, over calibration images (the project's own samples' frames),
 //! keeping the smallest and largest value each operator writes. The ranges stay on the device
 //! until the end: one read for the whole calibration.
 
@@ -82,7 +82,6 @@ impl<'a> Calibration<'a> {
             }
             weights.push(match &op.kind {
                 Kind::Conv(conv) => {
-                    let [o, k, _, i] = conv.shape;
                     let filter = tensor(&conv.filter, conv.shape, device);
                     // TF-Lite's OHWI (or 1HWC) to Burn's [out, in / groups, k, k].
                     let filter = if conv.depthwise {
@@ -90,8 +89,6 @@ impl<'a> Calibration<'a> {
                     } else {
                         filter.permute([0, 3, 1, 2])
                     };
-                    debug_assert_eq!(filter.dims()[2..], [k, k]);
-                    let _ = (o, i);
                     Some(Weights::Conv(
                         filter,
                         tensor(&conv.bias, [conv.bias.len()], device),

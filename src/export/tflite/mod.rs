@@ -26,7 +26,7 @@ use crate::image::{RgbaView, batch};
 use crate::project::zip;
 use crate::readback::DeviceError;
 
-pub use quantize::Affine;
+use quantize::Affine;
 
 /// Name of the metadata entry holding labels and preprocessing (JSON).
 pub const METADATA_NAME: &str = "magpie";
@@ -90,11 +90,19 @@ impl fmt::Display for TfliteError {
                 "the instant (nearest-neighbour) model exports to TF Lite in f32 only: its vote has no int8 form",
             ),
             Self::Unsupported(what) => write!(f, "TF Lite cannot express {what}"),
-            Self::Int8Backbone(kind) => write!(
-                f,
-                "{} exports to TF Lite in f32 only (int8: MobileNetV2, EfficientNet-Lite0, MobileNetV1 0.25)",
-                kind.display_name()
-            ),
+            Self::Int8Backbone(kind) => {
+                let int8: Vec<&str> = BackboneKind::ALL
+                    .iter()
+                    .filter(|k| input_quantization(**k).is_ok())
+                    .map(|k| k.display_name())
+                    .collect();
+                write!(
+                    f,
+                    "{} exports to TF Lite in f32 only (int8: {})",
+                    kind.display_name(),
+                    int8.join(", ")
+                )
+            }
             Self::NoCalibration => {
                 f.write_str("an int8 export calibrates on the project's images: there are none")
             }
@@ -125,7 +133,8 @@ impl From<DeviceError> for TfliteError {
 }
 
 /// Which of `samples` samples calibrate an int8 export: at most [`CALIBRATION_SAMPLES`],
-/// spread evenly (samples come class by class, so every class is in).
+/// spread evenly over them (in the order they came, which is class by class for files and
+/// imports, capture order in the app).
 pub fn calibration_picks(samples: usize) -> Vec<usize> {
     let count = samples.min(CALIBRATION_SAMPLES);
     (0..count).map(|i| i * samples / count).collect()

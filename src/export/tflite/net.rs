@@ -89,7 +89,7 @@ pub enum Kind {
     Scale(f32),
     /// `a / b`, `b` one value per row.
     Div,
-    /// `bonus` at each row's largest value (the first of equal ones), `0` elsewhere.
+    /// `bonus` at each row's largest value (the last of equal ones), `0` elsewhere.
     WinnerBonus(f32),
 }
 

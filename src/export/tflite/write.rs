@@ -107,6 +107,10 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+fn i32_bytes(values: &[i32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
 impl Writer {
     /// A tensor named `name`; `data` makes it a constant.
     fn tensor(
@@ -144,7 +148,7 @@ impl Writer {
         });
     }
 
-    /// A float tensor between the operators one of the net's expands into.
+    /// A tensor of `dtype` between the operators one of the net's expands into.
     fn between(&mut self, name: String, dims: &[usize], dtype: TensorType) -> i32 {
         self.tensor(name, dims, dtype, None, None)
     }
@@ -174,16 +178,18 @@ impl Writer {
     }
 
     fn ints(&mut self, name: String, values: &[i32]) -> i32 {
-        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes = i32_bytes(values);
         self.tensor(name, &[values.len()], TensorType::INT32, Some(bytes), None)
     }
 
     /// A layer's weights (`channels` along `dimension`, `channel(i)` the channel of position
-    /// `i`) and bias, read by a value quantized as `input`.
+    /// `i`) and bias, read by a value quantized as `input`. In int8 the weights are quantized
+    /// per channel, or per tensor when `channel` is `None` (fully connected layers: the form
+    /// every int8 runtime takes, Edge TPU and TF Lite Micro included).
     fn weights(
         &mut self,
         name: &str,
-        (dims, dimension, channel): (&[usize], usize, &dyn Fn(usize) -> usize),
+        (dims, dimension, channel): (&[usize], usize, Option<&dyn Fn(usize) -> usize>),
         (weights, bias): (&[f32], &[f32]),
         input: Option<Affine>,
     ) -> (i32, i32) {
@@ -205,29 +211,37 @@ impl Writer {
             );
             return (w, b);
         };
-        let q = per_channel(weights, channels, channel);
-        let ints = biases(bias, input.scale, &q.scales);
-        let per_channel = |scales: Vec<f32>| Quantization {
+        let q = match channel {
+            Some(channel) => per_channel(weights, channels, channel),
+            None => per_channel(weights, 1, |_| 0),
+        };
+        // One scale per output, for the bias.
+        let scales = match channel {
+            Some(_) => q.scales.clone(),
+            None => vec![q.scales[0]; channels],
+        };
+        let ints = biases(bias, input.scale, &scales);
+        let quantization = |scales: Vec<f32>| Quantization {
             zero_points: vec![0; scales.len()],
             scales,
             dimension: dimension as i32,
         };
-        let bias_scales = q.scales.iter().map(|s| s * input.scale).collect();
+        let bias_scales = scales.iter().map(|s| s * input.scale).collect();
         let w = self.tensor(
             format!("{name}/weights"),
             dims,
             TensorType::INT8,
             Some(q.values.iter().map(|&v| v as u8).collect()),
-            Some(per_channel(q.scales)),
+            Some(quantization(q.scales)),
         );
         let b = self.tensor(
             format!("{name}/bias"),
             &[channels],
             TensorType::INT32,
-            Some(ints.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            Some(i32_bytes(&ints)),
             Some(Quantization {
                 dimension: 0,
-                ..per_channel(bias_scales)
+                ..quantization(bias_scales)
             }),
         );
         (w, b)
@@ -354,7 +368,7 @@ pub fn write(
                 };
                 let (filter, bias) = w.weights(
                     &name,
-                    (&conv.shape, dimension, &*channel),
+                    (&conv.shape, dimension, Some(&*channel)),
                     (&conv.filter, &conv.bias),
                     q(op.inputs[0]),
                 );
@@ -372,10 +386,9 @@ pub fn write(
                 }
             }
             Kind::Dense(dense) => {
-                let inputs = dense.shape[1];
                 let (weights, bias) = w.weights(
                     &name,
-                    (&dense.shape, 0, &move |i| i / inputs),
+                    (&dense.shape, 0, None),
                     (&dense.weight, &dense.bias),
                     q(op.inputs[0]),
                 );
@@ -463,27 +476,29 @@ pub fn write(
             }
             Kind::Div => (BuiltinOperator::DIV, vec![], Options::Div),
             &Kind::WinnerBonus(bonus) => {
-                let classes = net.shapes[op.output][1];
+                // ARG_MAX takes the first of equal values: reversed, the last, as the app does.
+                let dims = &net.shapes[op.output];
                 let axis = w.ints(format!("{name}/axis"), &[1]);
+                let reversed = w.between(format!("{name}/reversed"), dims, TensorType::FLOAT32);
+                let reverse = BuiltinOperator::REVERSE_V2;
+                w.op(reverse, &[inputs[0], axis], reversed, Options::None);
                 let winner = w.between(format!("{name}/winner"), &[1], TensorType::INT32);
-                w.op(
-                    BuiltinOperator::ARG_MAX,
-                    &[inputs[0], axis],
-                    winner,
-                    Options::ArgMax,
-                );
-                let depth = classes as i32;
+                let argmax = Options::ArgMax;
+                w.op(BuiltinOperator::ARG_MAX, &[reversed, axis], winner, argmax);
+                let depth = i32_bytes(&[dims[1] as i32]);
                 let depth = w.tensor(
                     format!("{name}/depth"),
                     &[],
                     TensorType::INT32,
-                    Some(depth.to_le_bytes().to_vec()),
+                    Some(depth),
                     None,
                 );
                 let on = w.scalar(format!("{name}/on"), bonus);
                 let off = w.scalar(format!("{name}/off"), 0.0);
                 let operands = [winner, depth, on, off];
-                w.op(BuiltinOperator::ONE_HOT, &operands, output, Options::OneHot);
+                let hot = w.between(format!("{name}/reversed_bonus"), dims, TensorType::FLOAT32);
+                w.op(BuiltinOperator::ONE_HOT, &operands, hot, Options::OneHot);
+                w.op(reverse, &[hot, axis], output, Options::None);
                 continue;
             }
         };
@@ -544,7 +559,9 @@ fn kind_name(kind: &Kind) -> &'static str {
     }
 }
 
-/// The version of `code`'s operator in TF-Lite's registry that the file's tensor types need.
+/// The version of `code`'s operator that the file's tensor types need, as TF-Lite's
+/// `op_version` gives it for int8 kernels (per-channel convolutions 3, fully connected 4 with
+/// per-tensor weights, most others 2).
 fn version(code: BuiltinOperator, int8: bool) -> i32 {
     if !int8 {
         return 1;

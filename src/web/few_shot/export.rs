@@ -19,6 +19,7 @@ use crate::export::tflite::{TflitePrecision, calibration_picks, tflite, tflite_z
 use crate::training::{EmbeddingCache, fit_cached};
 use crate::web::error::EngineError;
 use crate::web::options::options;
+use crate::web::project::set;
 
 /// Options of [`FewShotSession::export_teachable_machine`].
 #[derive(Debug, Default, Deserialize)]
@@ -36,14 +37,13 @@ struct TfliteOptions {
     precision: TflitePrecision,
 }
 
-/// `{ key: bytes }` as a JS object of `Uint8Array`s and other values.
+/// A JS object of `entries`.
 fn object(entries: Vec<(&str, JsValue)>) -> Result<JsValue, EngineError> {
-    let object = js_sys::Object::new();
+    let object: JsValue = js_sys::Object::new().into();
     for (key, value) in entries {
-        js_sys::Reflect::set(&object, &key.into(), &value)
-            .map_err(|e| EngineError::invalid(format!("{e:?}")))?;
+        set(&object, key, &value)?;
     }
-    Ok(object.into())
+    Ok(object)
 }
 
 fn bytes(bytes: &[u8]) -> JsValue {
@@ -72,18 +72,15 @@ impl FewShotSession {
         let classifier = self.classifier.borrow().clone().ok_or_else(|| {
             EngineError::invalid("there is no trained model to export yet: train one first")
         })?;
-        let guard = self.edit()?;
+        // The calibration's frames, decoded while the samples are held (edits wait meanwhile).
         let mut images = Vec::new();
         if options.precision == TflitePrecision::Int8 {
+            let guard = self.edit()?;
             let samples = &guard.dataset.samples;
             for index in calibration_picks(samples.len()) {
                 let sample = &samples[index];
-                images.push(
-                    sample
-                        .image
-                        .decode(&format!("sample {}", sample.id))
-                        .await?,
-                );
+                let name = format!("sample {}", sample.id);
+                images.push(sample.image.decode(&name).await?);
             }
         }
         let views: Vec<_> = images.iter().map(|image| image.view()).collect();
@@ -97,7 +94,6 @@ impl FewShotSession {
             &mut progress,
         )
         .await?;
-        drop(guard);
         let zip = tflite_zip(&file, &classifier.info.labels);
         object(vec![("tflite", bytes(&file)), ("zip", bytes(&zip))])
     }
