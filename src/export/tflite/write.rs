@@ -32,6 +32,9 @@ pub enum Numbers<'a> {
     },
 }
 
+/// The channel of each position of a layer's weights.
+type ChannelOf<'a> = &'a dyn Fn(usize) -> usize;
+
 /// Quantization parameters of a tensor: per tensor, or per channel along `dimension`.
 struct Quantization {
     scales: Vec<f32>,
@@ -189,7 +192,7 @@ impl Writer {
     fn weights(
         &mut self,
         name: &str,
-        (dims, dimension, channel): (&[usize], usize, Option<&dyn Fn(usize) -> usize>),
+        (dims, dimension, channel): (&[usize], usize, Option<ChannelOf<'_>>),
         (weights, bias): (&[f32], &[f32]),
         input: Option<Affine>,
     ) -> (i32, i32) {
