@@ -7,7 +7,10 @@
 
 mod common;
 
-use common::{cpu, litert, photo, pretrained, sign_digit_photo, sign_digits};
+use std::path::Path;
+use std::process::Command;
+
+use common::{cpu, litert, onnx_python, photo, pretrained, sign_digit_photo, sign_digits};
 use magpie::backbone::{Backbone, BackboneKind, BackboneNet, Features, Vgg16Config};
 use magpie::classifier::Classifier;
 use magpie::export::tflite::{TfliteError, TflitePrecision, calibration_picks, tflite};
@@ -15,6 +18,7 @@ use magpie::head::{HeadConfig, HeadKind};
 use magpie::image::RgbaImage;
 use magpie::train_config::TrainConfig;
 use magpie::training::{CancelToken, Stages, fit};
+use magpie::weights::assets::{assets_dir, upstream_file};
 use pollster::block_on;
 
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -246,8 +250,8 @@ fn head(kind: HeadKind) -> HeadConfig {
     }
 }
 
-/// The default path: MobileNetV2, spatial rows, the MLP head. The int8 file keeps the TF-Lite
-/// file's own int8 weights and is about a quarter of the f32 one.
+/// The default path: MobileNetV2, spatial rows, the MLP head. The int8 file is about a quarter
+/// of the f32 one, and its convolutions hold Google's int8 file's own integers, bit for bit.
 #[test]
 fn mobilenet_v2_default_head_f32_and_int8() {
     let model = pretrained(BackboneKind::MobilenetV2, &cpu());
@@ -261,6 +265,29 @@ fn mobilenet_v2_default_head_f32_and_int8() {
     };
     let ratio = size(TflitePrecision::Int8) / size(TflitePrecision::F32);
     assert!((0.2..0.35).contains(&ratio), "int8 / f32 size {ratio}");
+    // Every convolution holds the upstream int8 file's own integers (it has one more: its
+    // ImageNet classifier, which the export does not carry).
+    let path = std::env::temp_dir().join(format!("magpie-v2-ints-{}.tflite", std::process::id()));
+    let int8 = export(&model.backbone, &classifier, TflitePrecision::Int8).unwrap();
+    std::fs::write(&path, int8).unwrap();
+    let upstream = assets_dir().join(upstream_file(BackboneKind::MobilenetV2));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tflite/filters.py");
+    let out = Command::new(onnx_python())
+        .arg(script)
+        .arg(&path)
+        .arg(&upstream)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let filters: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(filters["ours"], 52, "{filters}");
+    assert_eq!(filters["theirs"], 53, "{filters}");
+    assert_eq!(filters["identical"], 52, "{filters}");
 }
 
 #[test]
