@@ -211,23 +211,7 @@ fn tflite_export_runs_as_predict_does(
         ("int8", "model.int8.zip", Some(data)),
     ] {
         let target = dir.join(file);
-        let mut command = magpie();
-        command
-            .args([
-                "export",
-                "--format",
-                "tflite",
-                "--precision",
-                precision,
-                "--model",
-            ])
-            .arg(model)
-            .arg("--out")
-            .arg(&target);
-        if let Some(data) = calibration {
-            command.arg("--calibration").arg(data);
-        }
-        succeeded(&command.output().unwrap());
+        succeeded(&export_tflite(model, precision, calibration, &target));
         let tflite = if file.ends_with(".zip") {
             let files = magpie::project::zip::read(
                 &std::fs::read(&target).unwrap(),
@@ -267,27 +251,38 @@ fn tflite_export_runs_as_predict_does(
         (model, None, "give --calibration DIR"),
     ] {
         let target = dir.join("bad.tflite");
-        let mut command = magpie();
-        command
-            .args([
-                "export",
-                "--format",
-                "tflite",
-                "--precision",
-                "int8",
-                "--model",
-            ])
-            .arg(bad)
-            .arg("--out")
-            .arg(&target);
-        if let Some(data) = calibration {
-            command.arg("--calibration").arg(data);
-        }
-        assert_one_line_failure(command.output().unwrap(), says);
+        assert_one_line_failure(export_tflite(bad, "int8", calibration, &target), says);
         assert!(!target.exists(), "no file after a failed export");
         let partial = dir.join(".bad.tflite.partial");
         assert!(!partial.exists(), "no partial file after a failed export");
     }
+}
+
+/// `magpie export --format tflite` of `model` in `precision` (calibrated on `calibration`) to
+/// `target`.
+fn export_tflite(
+    model: &std::path::Path,
+    precision: &str,
+    calibration: Option<&std::path::Path>,
+    target: &std::path::Path,
+) -> std::process::Output {
+    let mut command = magpie();
+    command
+        .args([
+            "export",
+            "--format",
+            "tflite",
+            "--precision",
+            precision,
+            "--model",
+        ])
+        .arg(model)
+        .arg("--out")
+        .arg(target);
+    if let Some(data) = calibration {
+        command.arg("--calibration").arg(data);
+    }
+    command.output().unwrap()
 }
 
 /// `magpie export` writes an ONNX file whose top class and probability for `photo`, run by

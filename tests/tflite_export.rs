@@ -7,17 +7,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{cpu, litert, onnx_python, photo, pretrained, sign_digit_photo, sign_digits};
+use common::{cpu, fitted_on_digits, litert, photo, pretrained, python_json, sign_digit_photo};
 use magpie::backbone::{Backbone, BackboneKind, BackboneNet, Features, Vgg16Config};
 use magpie::classifier::Classifier;
 use magpie::export::tflite::{TfliteError, TflitePrecision, calibration_picks, tflite};
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::image::RgbaImage;
 use magpie::train_config::TrainConfig;
-use magpie::training::{CancelToken, Stages, fit};
 use magpie::weights::assets::{assets_dir, upstream_file};
 use pollster::block_on;
 
@@ -52,20 +48,7 @@ fn training_photos() -> Vec<RgbaImage> {
 /// A classifier of `config` (the app's training: augmented views, early stopping) trained on
 /// [`SHOTS`] photos of each digit, on the CPU.
 fn trained(backbone: &Backbone, config: TrainConfig) -> Classifier {
-    let stages = Stages {
-        backbone: cpu(),
-        head: cpu(),
-    };
-    block_on(fit(
-        backbone,
-        &sign_digits(SHOTS),
-        &config,
-        &stages,
-        &mut |_| {},
-        &CancelToken::default(),
-    ))
-    .unwrap()
-    .classifier
+    fitted_on_digits(backbone, &config, SHOTS)
 }
 
 fn export(
@@ -271,20 +254,11 @@ fn mobilenet_v2_default_head_f32_and_int8() {
     let int8 = export(&model.backbone, &classifier, TflitePrecision::Int8).unwrap();
     std::fs::write(&path, int8).unwrap();
     let upstream = assets_dir().join(upstream_file(BackboneKind::MobilenetV2));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tflite/filters.py");
-    let out = Command::new(onnx_python())
-        .arg(script)
-        .arg(&path)
-        .arg(&upstream)
-        .output()
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let filters: serde_json::Value = python_json(
+        "tflite/filters.py",
+        &[path.as_os_str(), upstream.as_os_str()],
     );
-    let filters: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    std::fs::remove_file(&path).unwrap();
     assert_eq!(filters["ours"], 52, "{filters}");
     assert_eq!(filters["theirs"], 53, "{filters}");
     assert_eq!(filters["identical"], 52, "{filters}");

@@ -5,11 +5,8 @@
 // script, eval, inline handlers, style attributes and requests elsewhere are blocked and reported.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { ASSETS, DIST, launch, serveFolders } from "./harness.mjs";
+import { ASSETS, DIST, digitFiles, launch, serveFolders } from "./harness.mjs";
 
-const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const env = {};
 
 /** A module of the app's origin that tries what the policy forbids (code the page itself runs:
@@ -58,12 +55,6 @@ function recordViolations() {
   document.addEventListener("securitypolicyviolation", (e) => {
     window.__violations.push({ directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample });
   }, true);
-}
-
-/** Photos of a digit as files for `setInputFiles`. */
-function photos(digit, n) {
-  return readdirSync(join(DATASET, digit)).sort().slice(0, n)
-    .map((f) => ({ name: f, mimeType: "image/jpeg", buffer: readFileSync(join(DATASET, digit, f)) }));
 }
 
 /** The app on the CPU backend, recording violations. */
@@ -115,12 +106,12 @@ test("the app runs a whole flow under its CSP without one violation", async () =
   for (const [i, digit] of ["0", "5", "3"].entries()) {
     await cards.nth(i).locator(".class-name").fill(`digit ${digit}`);
     await cards.nth(i).locator(".class-name").press("Enter");
-    await cards.nth(i).locator("input[type=file]").setInputFiles(photos(digit, 6));
+    await cards.nth(i).locator("input[type=file]").setInputFiles(digitFiles(digit, 6));
   }
   await page.waitForFunction(() => document.getElementById("train-hint").textContent === "Ready to train.", null, { timeout: 120_000 });
   await page.click("#train");
   await page.waitForFunction(() => /Training (done|stopped)/.test(document.getElementById("status").textContent), null, { timeout: 300_000 });
-  await page.setInputFiles("#preview-file", photos("5", 7)[6]);
+  await page.setInputFiles("#preview-file", digitFiles("5", 7)[6]);
   await page.waitForFunction(() => document.getElementById("stats").dataset.source !== undefined &&
     document.getElementById("stats").dataset.source !== "", null, { timeout: 60_000 });
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#model-export")]);

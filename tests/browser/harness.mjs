@@ -1,7 +1,7 @@
 // Shared by the browser tests: a static server for the trunk build (dist/) plus the test photos,
 // and headless Debian Chromium with WebGPU on SwiftShader, driven by playwright-core.
 import { createServer } from "node:http";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { homedir } from "node:os";
@@ -11,6 +11,15 @@ import { chromium } from "playwright-core";
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const DIST = join(ROOT, "dist");
 export const ASSETS = process.env.MAGPIE_ASSETS ?? join(homedir(), ".cache/magpie/assets");
+/** The Sign Language Digits photos: a folder per digit. */
+export const DIGITS_DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
+
+/** `n` photos of `digit` (in file-name order, from the `skip`th on) as files for
+ * `setInputFiles`. */
+export function digitFiles(digit, n, skip = 0) {
+  return readdirSync(join(DIGITS_DATASET, digit)).sort().slice(skip, skip + n)
+    .map((f) => ({ name: f, mimeType: "image/jpeg", buffer: readFileSync(join(DIGITS_DATASET, digit, f)) }));
+}
 
 const TYPES = {
   ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",

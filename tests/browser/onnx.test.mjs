@@ -3,11 +3,9 @@
 // default backbone and settings; before training there is nothing to export, and the app says so.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ASSETS, DIST, ROOT, contextWith, downloadOf, launch, serveFolders, trainAndWait, untilReady } from "./harness.mjs";
+import { ASSETS, DIST, ROOT, contextWith, digitFiles, downloadOf, launch, serveFolders, trainAndWait, untilReady } from "./harness.mjs";
 
-const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const env = {};
 before(async () => {
   Object.assign(env, await serveFolders({
@@ -19,12 +17,6 @@ after(async () => {
   await env.browser?.close();
   env.server?.close();
 });
-
-/** Photos of a digit as files for `setInputFiles`, from the `skip`th on. */
-function photos(digit, n, skip = 0) {
-  return readdirSync(join(DATASET, digit)).sort().slice(skip, skip + n)
-    .map((f) => ({ name: f, mimeType: "image/jpeg", buffer: readFileSync(join(DATASET, digit, f)) }));
-}
 
 test("the app's ONNX export runs in onnxruntime-web on the same page with the app's probabilities (MobileNetV2, default settings)", async (t) => {
   const context = await contextWith(env.browser);
@@ -44,7 +36,7 @@ test("the app's ONNX export runs in onnxruntime-web on the same page with the ap
   for (const [i, digit] of ["1", "4", "7"].entries()) {
     await cards.nth(i).locator(".class-name").fill(`digit ${digit}`);
     await cards.nth(i).locator(".class-name").press("Enter");
-    await cards.nth(i).locator("input[type=file]").setInputFiles(photos(digit, 5));
+    await cards.nth(i).locator("input[type=file]").setInputFiles(digitFiles(digit, 5));
   }
   await trainAndWait(page);
   const bytes = await downloadOf(page, "#model-export-onnx");
@@ -53,7 +45,7 @@ test("the app's ONNX export runs in onnxruntime-web on the same page with the ap
   const tests = [
     "/__assets__/images/chelsea.png",
     "/__assets__/images/coffee.png",
-    ...["1", "4", "7"].map((d) => `/__assets__/datasets/sign-language-digits/Dataset/${d}/${photos(d, 1, 40)[0].name}`),
+    ...["1", "4", "7"].map((d) => `/__assets__/datasets/sign-language-digits/Dataset/${d}/${digitFiles(d, 1, 40)[0].name}`),
   ];
   const compared = await page.evaluate(async ({ model, tests }) => {
     const ort = await import("/__ort__/ort.wasm.min.mjs");

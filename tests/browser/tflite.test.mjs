@@ -8,12 +8,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
 import { join } from "node:path";
-import { ASSETS, DIST, ROOT, contextWith, downloadOf, launch, serveFolders, trainAndWait, untilReady } from "./harness.mjs";
+import { ASSETS, DIST, ROOT, contextWith, digitFiles, downloadOf, launch, serveFolders, trainAndWait, untilReady } from "./harness.mjs";
 
-const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
 const PYTHON = process.env.MAGPIE_ONNX_PYTHON ?? join(homedir(), ".cache/magpie/onnx-venv/bin/python");
 const DIGITS = ["1", "4", "7"];
 const env = {};
@@ -25,12 +24,6 @@ after(async () => {
   await env.browser?.close();
   env.server?.close();
 });
-
-/** Photos of a digit as files for `setInputFiles`, from the `skip`th on. */
-function photos(digit, n, skip = 0) {
-  return readdirSync(join(DATASET, digit)).sort().slice(skip, skip + n)
-    .map((f) => ({ name: f, mimeType: "image/jpeg", buffer: readFileSync(join(DATASET, digit, f)) }));
-}
 
 /** Runs `python` with `args`; its stdout. */
 function python(args) {
@@ -68,7 +61,7 @@ test("the app's TF Lite exports run in LiteRT with the app's predictions (Mobile
   for (const [i, digit] of DIGITS.entries()) {
     await cards.nth(i).locator(".class-name").fill(`digit ${digit}`);
     await cards.nth(i).locator(".class-name").press("Enter");
-    await cards.nth(i).locator("input[type=file]").setInputFiles(photos(digit, 12));
+    await cards.nth(i).locator("input[type=file]").setInputFiles(digitFiles(digit, 12));
   }
   // With twelve samples a class the trained head goes live (the instant model's vote, which
   // int8 refuses, is checked natively: tests/tflite_export.rs).
@@ -77,7 +70,7 @@ test("the app's TF Lite exports run in LiteRT with the app's predictions (Mobile
 
   // Held-out photos as the page decodes them (RGB, full size), and the app's probabilities on
   // those same pixels, in the model's label order.
-  const tests = DIGITS.flatMap((d) => photos(d, 4, 40).map((p) => `/__assets__/datasets/sign-language-digits/Dataset/${d}/${p.name}`));
+  const tests = DIGITS.flatMap((d) => digitFiles(d, 4, 40).map((p) => `/__assets__/datasets/sign-language-digits/Dataset/${d}/${p.name}`));
   const app = await page.evaluate(async (tests) => {
     const session = window.magpie.app.project.session;
     const labels = session.info().modelLabels;

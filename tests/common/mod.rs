@@ -4,6 +4,7 @@
 
 pub mod signs_project;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -150,18 +151,27 @@ pub struct OnnxRun {
 pub fn onnxruntime(model: &Path, images: &[RgbaImage], size: usize) -> OnnxRun {
     let pixels_path = model.with_extension("pixels");
     std::fs::write(&pixels_path, planar_pixels(images, size)).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/run.py");
+    let run = python_json("onnx/run.py", &[model.as_os_str(), pixels_path.as_os_str()]);
+    std::fs::remove_file(&pixels_path).unwrap();
+    run
+}
+
+/// Runs `tests/<script>` on `args` with the Python of [`onnx_python`]; what it printed, as
+/// JSON.
+pub fn python_json<T: serde::de::DeserializeOwned>(script: &str, args: &[&OsStr]) -> T {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
     let python = onnx_python();
     let out = Command::new(&python)
-        .arg(script)
-        .arg(model)
-        .arg(&pixels_path)
+        .arg(&script)
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", python.display()));
-    std::fs::remove_file(&pixels_path).unwrap();
     assert!(
         out.status.success(),
-        "onnxruntime: {}",
+        "{}: {}",
+        script.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -194,22 +204,14 @@ pub fn litert(model: &Path, images: &[RgbaImage], resolver: &str) -> LiteRun {
         bytes.extend(image.pixels.chunks_exact(4).flat_map(|p| &p[..3]));
     }
     std::fs::write(&images_path, bytes).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tflite/run.py");
-    let python = onnx_python();
-    let out = Command::new(&python)
-        .arg(script)
-        .arg(model)
-        .arg(&images_path)
-        .arg(resolver)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", python.display()));
+    let args = [
+        model.as_os_str(),
+        images_path.as_os_str(),
+        OsStr::new(resolver),
+    ];
+    let run = python_json("tflite/run.py", &args);
     std::fs::remove_file(&images_path).unwrap();
-    assert!(
-        out.status.success(),
-        "LiteRT: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    run
 }
 
 /// Each image's centre square at `size` px, planar RGB f32 0..=255, little-endian: what the export
@@ -229,21 +231,31 @@ pub fn trained_on_digits(
     backbone: &magpie::backbone::Backbone,
     config: magpie::train_config::TrainConfig,
 ) -> magpie::classifier::Classifier {
-    use magpie::training::{CancelToken, Stages, fit};
     let config = magpie::train_config::TrainConfig {
         epochs: 15,
         validation_fraction: 0.0,
         augment: magpie::augment::AugmentConfig::none(),
         ..config
     };
+    fitted_on_digits(backbone, &config, 2)
+}
+
+/// A classifier of `config`, as it is, trained on the first `per_class` photos of each Sign
+/// Language digit, on the CPU.
+pub fn fitted_on_digits(
+    backbone: &magpie::backbone::Backbone,
+    config: &magpie::train_config::TrainConfig,
+    per_class: usize,
+) -> magpie::classifier::Classifier {
+    use magpie::training::{CancelToken, Stages, fit};
     let stages = Stages {
         backbone: cpu(),
         head: cpu(),
     };
     pollster::block_on(fit(
         backbone,
-        &sign_digits(2),
-        &config,
+        &sign_digits(per_class),
+        config,
         &stages,
         &mut |_| {},
         &CancelToken::default(),
