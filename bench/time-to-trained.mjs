@@ -1,15 +1,19 @@
 // Time to a trained model in the web app (a benchmark, not a test), on the default path
 // (MobileNetV2, automatic backend, default settings), driven as a person would: a first visit
 // (nothing cached, no project) → ready to record, a warm reload → ready, then hold-to-record
-// CLASSES classes × SAMPLES captures from the fake camera of the tests (real photos; between
-// classes the page embeds what was recorded, then 3 s pass), press Train, and time the last capture's release → the first live prediction (a model predicting
-// live) and → training done (the final model). Beside it, in the same browser and on the same
+// CLASSES classes × SAMPLES captures from the fake camera of the tests (real photos), press
+// Train, and time the last capture's release → the first live prediction (a model predicting
+// live) and → training done (the final model). Two ways of recording, each in every round:
+// "paced" (between classes the page embeds what was recorded, then 3 s pass) and "back to
+// back" (the next class's button is held as soon as the last one is released, Train pressed
+// at once). Beside it, in the same browser and on the same
 // rows (each sample's pooled MobileNetV2 embedding, read from the app), TF.js trains Teachable
 // Machine's head (Dense(100, relu) → Dense(C), Adam 1e-3, batch 16, 50 epochs) on its wasm
 // backend. Rounds are interleaved (before, now, TF.js, before, now, TF.js, …); medians and
 // spreads are printed.
 //   node bench/time-to-trained.mjs [rounds=3] [classes=4] [samples=30]   (after `trunk build --release`)
-//   MAGPIE_BEFORE_DIST=<dist folder of an earlier build> adds that build's rounds ("before").
+//   MAGPIE_BEFORE_DIST=<dist folder of an earlier build> adds that build's rounds ("before");
+//   MAGPIE_PACING=paced or back-to-back runs one way only.
 import { readdirSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -19,6 +23,7 @@ const ROUNDS = Number(process.argv[2] ?? 3);
 const CLASSES = Number(process.argv[3] ?? 4);
 const SAMPLES = Number(process.argv[4] ?? 30);
 const BEFORE = process.env.MAGPIE_BEFORE_DIST;
+const PACINGS = process.env.MAGPIE_PACING ? [process.env.MAGPIE_PACING] : ["back-to-back", "paced"];
 /** Seconds a person takes between classes, once the page has embedded the last one's frames. */
 const PAUSE_MS = 3000;
 const DATASET = join(ASSETS, "datasets/sign-language-digits/Dataset");
@@ -28,9 +33,10 @@ const photos = (digit, n) => readdirSync(join(DATASET, digit)).sort().slice(0, n
 const status = (page, pattern) => page.waitForFunction((source) => new RegExp(source).test(document.getElementById("status").textContent),
   pattern.source, { timeout: 900_000 });
 
-/** One round of the app at `url`: first visit, warm reload, record, train. Milliseconds, and
- * (`withRows`) each sample's pooled embedding (`{ label, features }`). */
-async function app(browser, url, withRows) {
+/** One round of the app at `url`: first visit, warm reload, record (`pacing`), train.
+ * Milliseconds, the final status line, the head's training time and epochs, and (`withRows`)
+ * each sample's pooled embedding (`{ label, features }`). */
+async function app(browser, url, pacing, withRows) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.addInitScript(fakeCamera);
   const page = await context.newPage();
@@ -52,7 +58,7 @@ async function app(browser, url, withRows) {
     released = Date.now();
     // A person moves on to the next class: the page embeds what it recorded meanwhile, and
     // the person takes a few seconds to get the next sign ready.
-    if (index < DIGITS.length - 1) {
+    if (pacing === "paced" && index < DIGITS.length - 1) {
       await page.waitForFunction(() => window.magpie.app.project.pending === 0, null, { timeout: 300_000 });
       await page.waitForTimeout(PAUSE_MS);
     }
@@ -64,6 +70,10 @@ async function app(browser, url, withRows) {
   await status(page, /Training (done|stopped early|cancelled)|Training failed/);
   const trained = Date.now() - released;
   const message = await page.textContent("#status");
+  const { headMs, epochs } = await page.evaluate(() => {
+    const history = window.magpie.app.project.lastTraining?.history ?? [];
+    return { headMs: Math.round(history.at(-1)?.elapsedMs ?? 0), epochs: history.length };
+  });
   const rows = withRows && await page.evaluate(async () => {
     const project = window.magpie.app.project;
     const half = (bits) => {
@@ -83,7 +93,7 @@ async function app(browser, url, withRows) {
     return out;
   });
   await context.close();
-  return { firstVisit, warmVisit, live, trained, message, rows };
+  return { firstVisit, warmVisit, live, trained, headMs, epochs, message, rows };
 }
 
 /** TF.js's Teachable Machine head on `rows`, in the bench page of the same browser. */
@@ -102,17 +112,22 @@ const hosts = { now: await serveFolders(folders(DIST)) };
 if (BEFORE) hosts.before = await serveFolders(folders(BEFORE));
 const browser = await launch();
 const variants = BEFORE ? ["before", "now"] : ["now"];
-const rounds = { before: [], now: [], tfjs: [] };
+/** Results by pacing, then variant. */
+const rounds = Object.fromEntries(PACINGS.map((p) => [p, { before: [], now: [] }]));
+const tfjsRounds = [];
 const load = [];
 for (let r = 0; r < ROUNDS; r += 1) {
-  for (const variant of variants) {
-    load.push(loadavg()[0]);
-    const { rows, ...result } = await app(browser, `${hosts[variant].url}?backbone=mobilenet_v2`, variant === "now");
-    rounds[variant].push(result);
-    console.error(`round ${r + 1} ${variant}: ${JSON.stringify(result)}`);
-    if (variant === "now") {
-      rounds.tfjs.push(await tfjsHead(browser, hosts.now.url, rows));
-      console.error(`round ${r + 1} TF.js head: ${rounds.tfjs.at(-1).toFixed(0)} ms`);
+  for (const pacing of PACINGS) {
+    for (const variant of variants) {
+      load.push(loadavg()[0]);
+      const withRows = variant === "now" && pacing === PACINGS[0];
+      const { rows, ...result } = await app(browser, `${hosts[variant].url}?backbone=mobilenet_v2`, pacing, withRows);
+      rounds[pacing][variant].push(result);
+      console.error(`round ${r + 1} ${pacing} ${variant}: ${JSON.stringify(result)}`);
+      if (withRows) {
+        tfjsRounds.push(await tfjsHead(browser, hosts.now.url, rows));
+        console.error(`round ${r + 1} TF.js head: ${tfjsRounds.at(-1).toFixed(0)} ms`);
+      }
     }
   }
 }
@@ -123,13 +138,18 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const seconds = (values) => `${(median(values) / 1000).toFixed(1)} s (${(Math.min(...values) / 1000).toFixed(1)}–${(Math.max(...values) / 1000).toFixed(1)})`;
 console.log(`MobileNetV2, automatic backend, default settings; ${CLASSES} classes × ${SAMPLES} hold-to-record captures; ` +
   `${ROUNDS} interleaved rounds; ${cpus().length} cores; load average ${load.map((l) => l.toFixed(1)).join(", ")}`);
-console.log("| | " + variants.join(" | ") + " |");
-console.log("|---|" + variants.map(() => "---|").join(""));
+const columns = PACINGS.flatMap((p) => variants.map((v) => [p, v]));
+console.log("| | " + columns.map(([p, v]) => `${p}, ${v}`).join(" | ") + " |");
+console.log("|---|" + columns.map(() => "---|").join(""));
 for (const [name, key] of [["first visit → ready to record", "firstVisit"], ["warm visit → ready to record", "warmVisit"],
-  ["last capture → live prediction", "live"], ["last capture → training done", "trained"]]) {
-  console.log(`| ${name} | ${variants.map((v) => seconds(rounds[v].map((x) => x[key]))).join(" | ")} |`);
+  ["last capture → live prediction", "live"], ["last capture → training done", "trained"], ["the head's training (its epochs)", "headMs"]]) {
+  console.log(`| ${name} | ${columns.map(([p, v]) => seconds(rounds[p][v].map((x) => x[key]))).join(" | ")} |`);
 }
-const tfjs = median(rounds.tfjs);
-console.log(`TF.js's Teachable Machine head (wasm backend, 50 epochs) on the same ${CLASSES * SAMPLES} rows: ${seconds(rounds.tfjs)}`);
-console.log(`last capture → live prediction, now ÷ TF.js head: ${(median(rounds.now.map((x) => x.live)) / tfjs).toFixed(2)}×; ` +
-  `last capture → training done ÷ TF.js head: ${(median(rounds.now.map((x) => x.trained)) / tfjs).toFixed(2)}×`);
+console.log(`| epochs | ${columns.map(([p, v]) => rounds[p][v].map((x) => x.epochs).join(", ")).join(" | ")} |`);
+const tfjs = median(tfjsRounds);
+console.log(`TF.js's Teachable Machine head (wasm backend, 50 epochs) on the same ${CLASSES * SAMPLES} rows: ${seconds(tfjsRounds)}`);
+for (const pacing of PACINGS) {
+  const now = rounds[pacing].now;
+  console.log(`${pacing}: last capture → live prediction ÷ TF.js head: ${(median(now.map((x) => x.live)) / tfjs).toFixed(2)}×; ` +
+    `last capture → training done ÷ TF.js head: ${(median(now.map((x) => x.trained)) / tfjs).toFixed(2)}×`);
+}

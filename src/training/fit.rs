@@ -4,7 +4,10 @@
 use burn::module::Module;
 use burn::tensor::Device;
 
-use super::trainer::{EpochReport, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head_inputs, train};
+use super::span::{self, Span};
+use super::trainer::{
+    EpochReport, HeadInputs, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head_inputs, train,
+};
 use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainError, argmax};
 use crate::backbone::Backbone;
 use crate::backbone::RowKind;
@@ -270,23 +273,52 @@ pub async fn fit_rows(
             validation: None,
         });
     }
-    let head = config
-        .head
-        .init(feature_dim, classes, config.seed, device)
-        .ok_or_else(|| TrainError::Config("no trainable head".into()))?;
     let tail =
         (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
-    let trained = train(
+    // An MLP on few rows of a wide embedding trains in their span (see `span`); the rest on
+    // the rows as they are.
+    let in_span = tail.is_none()
+        && config.head.kind == HeadKind::Mlp
+        && span::worth_it(rows.train.len(), feature_dim);
+    let span = match in_span {
+        true => Span::fit(head_inputs(cache, rows.train, norm.as_ref(), device)).await?,
+        false => None,
+    };
+    let validation = match &span {
+        Some((span, _)) if !rows.validation.is_empty() => Some(
+            span.coordinates(head_inputs(cache, rows.validation, norm.as_ref(), device))
+                .await?,
+        ),
+        _ => None,
+    };
+    let inputs = match &span {
+        Some((_, train)) => HeadInputs::Span {
+            train,
+            validation: validation.as_ref(),
+        },
+        None => HeadInputs::Rows(norm.as_ref()),
+    };
+    let input = span
+        .as_ref()
+        .map_or(feature_dim, |(_, train)| train.dims()[1]);
+    let head = config
+        .head
+        .init(input, classes, config.seed, device)
+        .ok_or_else(|| TrainError::Config("no trainable head".into()))?;
+    let mut trained = train(
         cache,
         rows,
         TrainNet { tail, head },
-        norm.as_ref(),
+        inputs,
         config,
         device,
         progress,
         cancel,
     )
     .await?;
+    if let Some((span, _)) = &span {
+        trained.net.head = span.lift(trained.net.head).await?;
+    }
     let classifier = Classifier {
         info,
         tail: trained.net.tail,

@@ -10,6 +10,7 @@ mod instant;
 mod optimizer;
 mod placement;
 mod sampler;
+mod span;
 mod trainer;
 
 pub use cancel::CancelToken;
@@ -19,7 +20,7 @@ pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_cached, fit_rows};
 pub use instant::{head_replaces_instant, instant_config};
 pub use placement::{AdapterInfo, StageTimes, measure_stages, placement_from_adapter};
 pub use sampler::BalancedSampler;
-pub use trainer::{EpochReport, Rows, StopReason, TrainNet, Trained, train};
+pub use trainer::{EpochReport, HeadInputs, Rows, StopReason, TrainNet, Trained, train};
 
 use std::fmt;
 

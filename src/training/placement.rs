@@ -5,7 +5,7 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::{CancelToken, EmbeddingCache, Entry, Rows, TrainError, TrainNet, train};
+use super::{CancelToken, EmbeddingCache, Entry, HeadInputs, Rows, TrainError, TrainNet, train};
 use crate::backbone::{Backbone, RowKind};
 use crate::clock::now_ms;
 use crate::device::BackendKind;
@@ -131,7 +131,7 @@ pub async fn measure_stages(
             validation: &[],
         },
         net,
-        None,
+        HeadInputs::Rows(None),
         &probe,
         device,
         &mut record,

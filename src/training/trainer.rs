@@ -147,15 +147,30 @@ fn batch_stats(logits: Tensor<2>, targets: Tensor<1, Int>, loss: Tensor<1>, n: u
     Tensor::cat(vec![loss.mul_scalar(n as f32), correct], 0)
 }
 
-/// Trains `net` (its head, and its tail in fine-tune mode) on cached rows, normalized by `norm`
-/// when given, on `device` (the plain device; autodiff is layered on here). Each mini-batch is
-/// read from the f16 cache as it is drawn, so training holds no f32 copy of the training set.
+/// What the trainer's mini-batches are made of.
+#[derive(Debug, Clone, Copy)]
+pub enum HeadInputs<'a> {
+    /// The cached rows, normalized (when there is a normalization) as each mini-batch is read
+    /// from the f16 cache, so training holds no f32 copy of the training set.
+    Rows(Option<&'a FeatureNorm>),
+    /// The training rows' coordinates in their span (row `i` is `rows.train[i]`'s) and the
+    /// validation rows' (see [`super::span`]).
+    Span {
+        /// `[rows.train.len(), N]`.
+        train: &'a Tensor<2>,
+        /// `[rows.validation.len(), N]` (`None` without validation rows).
+        validation: Option<&'a Tensor<2>>,
+    },
+}
+
+/// Trains `net` (its head, and its tail in fine-tune mode) on `inputs` for the cache's `rows`,
+/// on `device` (the plain device; autodiff is layered on here).
 #[allow(clippy::too_many_arguments)]
 pub async fn train(
     cache: &EmbeddingCache,
     rows: Rows<'_>,
     net: TrainNet,
-    norm: Option<&FeatureNorm>,
+    inputs: HeadInputs<'_>,
     config: &TrainConfig,
     device: &Device,
     progress: &mut dyn FnMut(&EpochReport),
@@ -193,12 +208,13 @@ pub async fn train(
         .map(|(_, p)| cache.entries()[rows.train[p[0]]].class)
         .collect();
     let mut view_rng = Rng::derive(config.seed, 1);
-    let validation = (!rows.validation.is_empty()).then(|| {
-        (
-            head_inputs(cache, rows.validation, norm, device),
-            cache.classes(rows.validation, device),
-        )
-    });
+    let validation = match inputs {
+        HeadInputs::Rows(norm) => {
+            (!rows.validation.is_empty()).then(|| head_inputs(cache, rows.validation, norm, device))
+        }
+        HeadInputs::Span { validation, .. } => validation.cloned(),
+    }
+    .map(|x| (x, cache.classes(rows.validation, device)));
     let mut sampler = BalancedSampler::new(&train_classes, config.seed);
     let batch_size = config.batch_size.max(1);
 
@@ -225,7 +241,10 @@ pub async fn train(
             let n = positions.len();
             seen += n;
             let batch: Vec<usize> = positions.iter().map(|&p| rows.train[p]).collect();
-            let x = Tensor::from_inner(head_inputs(cache, &batch, norm, device));
+            let x = Tensor::from_inner(match inputs {
+                HeadInputs::Rows(norm) => head_inputs(cache, &batch, norm, device),
+                HeadInputs::Span { train, .. } => super::span::select(train, positions),
+            });
             let y = cache.classes(&batch, &autodiff);
             let logits = net.forward(x, &cache.shape);
             let loss = loss_fn.forward(logits.clone(), y.clone());

@@ -89,7 +89,11 @@ test("in the app: a class edit and new samples during background training end in
   await upload(0, "0", 8, 2);
   assert.ok(await page.isVisible("#train-cancel"), "the edits came while the head trained");
   await page.waitForFunction(() => document.getElementById("train-cancel").hidden, null, { timeout: 300_000 });
-  assert.match(await page.textContent("#status"), /Training (done|stopped early)/);
+  const said = await page.textContent("#status");
+  assert.match(said, /Training (done|stopped early)/);
+  // The status says which model is live: the trained head, or the instant model it did worse than.
+  const live = await page.evaluate(() => window.magpie.app.project.lastTraining.live);
+  assert.match(said, live === "head" ? /The trained model is live\./ : /The instant model stays live: the trained head did worse/, said);
   const state = () => page.evaluate(() => {
     const project = window.magpie.app.project;
     return { modelLabels: project.record.modelLabels, live: project.session.info().modelLabels, stale: project.modelStale };

@@ -92,8 +92,11 @@ export class TrainingView {
     trainer.addEventListener("done", async ({ detail: { summary, options, seconds, again } }) => {
       const how = { completed: "done", earlyStopped: "stopped early (validation loss stopped improving)", cancelled: "cancelled" }[summary.stop];
       const validation = percent(liveValidation(summary));
-      const kept = summary.live === "instant" && summary.stop !== "cancelled"
-        ? " The instant model stays: the trained head did worse on the held-out samples." : "";
+      // Which model is live, said every time: the trained head, or the instant model it did
+      // worse than (or a cancel left).
+      const kept = summary.live === "head" ? " The trained model is live."
+        : summary.stop === "cancelled" ? " The instant model stays live."
+        : " The instant model stays live: the trained head did worse on the held-out samples.";
       const asked = options.augment?.views ?? summary.views;
       const views = summary.views < asked ? ` With this many samples each keeps ${summary.views} of the ${asked} augmented views asked for, to stay within memory.` : "";
       $("train-progress").value = 1;

@@ -12,9 +12,9 @@ import { catalogue, clean } from "./settings.js";
 /** A fresh id with `prefix`. */
 export const newId = (prefix) => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
-/** Samples whose augmented views one idle-time call embeds per engine computing them (the
- * session's and the pool's): a few tenths of a second with MobileNetV2 on the CPU, so a capture
- * or Train waits at most that long. */
+/** Samples whose augmented views one call between other work embeds per engine computing them
+ * (the session's and the pool's): a few tenths of a second with MobileNetV2 on the CPU, so Train
+ * waits at most that long; one while recording, so that a new frame waits less. */
 const VIEWS_AT_ONCE = 2;
 
 /** Whether a session's embedding of a sample is the stored one: same settings and as many
@@ -344,26 +344,26 @@ export class Project extends EventTarget {
   }
 
   /** Says whether the camera is recording into this project. Frames are embedded as they are
-   * captured (one backbone pass each, in the client's pool); views are filled in only once
-   * recording stops. */
+   * captured (one backbone pass each, in the client's pool), and views between them. */
   setRecording(on) {
     this.recording = on;
-    if (!on) this.fillViews();
+    this.fillViews();
   }
 
-  /** While nothing else runs (no sample waiting, no recording, no training), embeds the
+  /** Whenever no sample waits to be embedded and nothing trains (recording or not), embeds the
    * augmented views the next training needs, a few samples at a time, so that Train finds them
-   * done; anything else queued goes first. */
+   * done: a frame captured meanwhile goes first, as does anything else queued. */
   fillViews() {
     if (this.filling) return;
-    const idle = () => this.session && this.pending === 0 && !this.recording && !this.training;
+    const idle = () => this.session && this.pending === 0 && !this.training;
     this.filling = (async () => {
       // Samples just captured are embedded first (their calls are queued before this one).
       await this.queue;
       while (idle()) {
         const session = this.session;
         const engines = 1 + (client.pool?.size ?? 0);
-        const left = await this.enqueue(() => (idle() ? session.embedViews(VIEWS_AT_ONCE * engines) : 0));
+        const most = (this.recording ? 1 : VIEWS_AT_ONCE) * engines;
+        const left = await this.enqueue(() => (idle() ? session.embedViews(most) : 0));
         if (!left) break;
       }
     })().catch(() => {}).finally(() => { this.filling = null; });
@@ -432,24 +432,31 @@ export class Project extends EventTarget {
       this.record.modelLabels = session.info().modelLabels;
       this.lastTraining = summary;
       await this.save();
-      // Embeddings change with augmentation or fine-tune settings: store the new ones.
-      const changed = [];
-      // (Samples captured during training are embedded after it, with the new settings.)
-      for (const sample of this.samples.values()) {
-        if (!this.inSession.has(sample.id)) continue;
-        const embedding = await session.sampleEmbedding(sample.id);
-        if (!sameEmbedding(embedding, sample.embedding)) {
-          sample.embedding = embedding;
-          changed.push(sample);
-        }
-      }
-      if (changed.length) await this.save(changed);
       this.changed("model");
+      // The model is live and saved: training is done. Then (next in the queue, not waited
+      // for) the samples' rows, which change with augmentation or fine-tune settings, are stored.
+      this.enqueue(() => this.storeEmbeddings(session)).catch(() => {});
       return summary;
     })).finally(() => {
       this.training = false;
       this.fillViews();
     });
+  }
+
+  /** Stores the rows `session` holds for each sample where they differ from the stored ones (so
+   * that a reload does not compute them again). Samples captured during a training are embedded
+   * after it, with the new settings. */
+  async storeEmbeddings(session) {
+    const changed = [];
+    for (const sample of this.samples.values()) {
+      if (session !== this.session || !this.inSession.has(sample.id)) continue;
+      const embedding = await session.sampleEmbedding(sample.id);
+      if (!sameEmbedding(embedding, sample.embedding)) {
+        sample.embedding = embedding;
+        changed.push(sample);
+      }
+    }
+    if (changed.length) await this.save(changed);
   }
 
   /** Stops training at its next batch. */

@@ -1,0 +1,235 @@
+//! Training the MLP head in the span of its training rows. The head's first layer, trained by
+//! gradient steps on N rows of width D, only ever learns along those rows; when N is well below
+//! D it is trained instead on each row's N coordinates in an orthonormal basis of their span and
+//! lifted back to D inputs at the end, a D/N-th of the work per step. With `X` the rows
+//! (`[N, D]`) and `L` the Cholesky factor of their Gram matrix `X·Xᵀ`, the basis is
+//! `Q = Xᵀ·L⁻ᵀ`: the training rows' coordinates are `X·Q = L`, another row's are `L⁻¹·X·x`, and
+//! a first layer `V` on coordinates is `W = Q·V` on rows, the same network on rows as in the
+//! span. Adam's steps are not the same in the two bases, so the head it trains is not the same
+//! either; measured on Sign Language Digits (`bench/fewshot.sh`, docs/performance.md), the MLP
+//! head is as accurate, the linear head is not (it stays on the rows).
+
+use burn::module::Param;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::head::HeadNet;
+use crate::readback::{DeviceError, read};
+
+/// Most training rows trained in their span: the Cholesky factorization (`N³/3` steps on the
+/// host) stays under a few tenths of a second in a browser.
+pub const MAX_SPAN_ROWS: usize = 1200;
+
+/// The coordinates' scale: the head trains on `SCALE·L` (the lifted layer is scaled alike).
+/// Chosen on Sign Language Digits with MobileNetV2 (5/10/20 shots, 10 seeds): 0.3 to 0.7 gave
+/// 79.1–79.5/87.6–87.8/91.7–91.9 %, 1.0 78.8/87.5/91.4 (on the rows: 78.4/87.4/91.5).
+const SCALE: f32 = 0.5;
+
+/// Whether `rows` training rows of `width` values train faster in their span: the Gram matrix
+/// (`N²·D`) must cost less than the steps it saves.
+pub fn worth_it(rows: usize, width: usize) -> bool {
+    rows > 0 && rows <= MAX_SPAN_ROWS && rows * 4 <= width
+}
+
+/// An orthonormal basis of the training rows' span (see the module docs).
+#[derive(Debug)]
+pub struct Span {
+    /// The training rows: `[N, D]`.
+    rows: Tensor<2>,
+    /// `L`, row-major `[N, N]`, lower triangular.
+    factor: Vec<f64>,
+}
+
+impl Span {
+    /// The span of `rows` and the rows' coordinates in it (`SCALE·L`, `[N, N]`), or `None` when
+    /// their Gram matrix is too ill-conditioned to factor in f32 (then train on the rows).
+    ///
+    /// # Shapes
+    /// - rows: `[N, D]`
+    pub async fn fit(rows: Tensor<2>) -> Result<Option<(Self, Tensor<2>)>, DeviceError> {
+        let [n, _] = rows.dims();
+        let device = rows.device();
+        let gram = read(rows.clone().matmul(rows.clone().transpose())).await?;
+        let Some(factor) = cholesky(&gram, n) else {
+            return Ok(None);
+        };
+        let coordinates = matrix(&factor, [n, n], &device).mul_scalar(SCALE);
+        Ok(Some((Self { rows, factor }, coordinates)))
+    }
+
+    /// The coordinates of other rows (`[M, D]`) in the span: `[M, N]`.
+    pub async fn coordinates(&self, x: Tensor<2>) -> Result<Tensor<2>, DeviceError> {
+        let n = self.size();
+        let [m, _] = x.dims();
+        let device = x.device();
+        // Column j of X·xᵀ, solved for L⁻¹: coordinates of row j.
+        let products = read(self.rows.clone().matmul(x.transpose())).await?;
+        let mut solved: Vec<f64> = products.iter().map(|&v| f64::from(v)).collect();
+        forward_solve(&self.factor, n, &mut solved, m);
+        let coordinates = matrix(&solved, [n, m], &device).mul_scalar(SCALE);
+        Ok(coordinates.transpose())
+    }
+
+    /// A head trained on coordinates, lifted to take rows: its first layer `V` (`[N, out]`)
+    /// becomes `SCALE·Xᵀ·L⁻ᵀ·V` (`[D, out]`).
+    pub async fn lift(&self, head: HeadNet) -> Result<HeadNet, DeviceError> {
+        Ok(match head {
+            HeadNet::Linear(mut head) => {
+                head.output.weight =
+                    Param::from_tensor(self.lift_weight(head.output.weight.val()).await?);
+                HeadNet::Linear(head)
+            }
+            HeadNet::Mlp(mut head) => {
+                head.hidden.weight =
+                    Param::from_tensor(self.lift_weight(head.hidden.weight.val()).await?);
+                HeadNet::Mlp(head)
+            }
+        })
+    }
+
+    async fn lift_weight(&self, weight: Tensor<2>) -> Result<Tensor<2>, DeviceError> {
+        let n = self.size();
+        let [_, out] = weight.dims();
+        let device = weight.device();
+        let mut solved: Vec<f64> = read(weight).await?.iter().map(|&v| f64::from(v)).collect();
+        backward_solve(&self.factor, n, &mut solved, out);
+        let lifted = self.rows.clone().transpose();
+        Ok(lifted
+            .matmul(matrix(&solved, [n, out], &device))
+            .mul_scalar(SCALE))
+    }
+
+    fn size(&self) -> usize {
+        self.rows.dims()[0]
+    }
+}
+
+/// Rows `indices` of `coordinates`.
+pub fn select(coordinates: &Tensor<2>, indices: &[usize]) -> Tensor<2> {
+    let device = coordinates.device();
+    let indices: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    let count = indices.len();
+    let indices = Tensor::<1, Int>::from_data(TensorData::new(indices, [count]), &device);
+    coordinates.clone().select(0, indices)
+}
+
+/// An f32 tensor of f64 values.
+fn matrix(values: &[f64], shape: [usize; 2], device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// Diagonal added to the Gram matrix, relative to its mean diagonal: above f32's rounding of
+/// the products, so that near-duplicate rows (a still camera) still factor.
+const JITTER: f64 = 1e-5;
+
+/// The lower-triangular `L` with `L·Lᵀ = gram + jitter·I` (`gram` row-major `[n, n]`), or
+/// `None` when a pivot is not positive.
+fn cholesky(gram: &[f32], n: usize) -> Option<Vec<f64>> {
+    let trace: f64 = (0..n).map(|i| f64::from(gram[i * n + i])).sum();
+    let jitter = JITTER * trace / n.max(1) as f64;
+    let mut l = vec![0.0f64; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let dot: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            // The symmetric mean of the two f32 products, so L does not depend on which half.
+            let a = 0.5 * (f64::from(gram[i * n + j]) + f64::from(gram[j * n + i]));
+            if i == j {
+                let pivot = a + jitter - dot;
+                if pivot <= jitter * 1e-3 || !pivot.is_finite() {
+                    return None;
+                }
+                l[i * n + i] = pivot.sqrt();
+            } else {
+                l[i * n + j] = (a - dot) / l[j * n + j];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Solves `L·Y = B` in place for `B` row-major `[n, m]`.
+fn forward_solve(l: &[f64], n: usize, b: &mut [f64], m: usize) {
+    for i in 0..n {
+        for k in 0..i {
+            let factor = l[i * n + k];
+            if factor != 0.0 {
+                for c in 0..m {
+                    b[i * m + c] -= factor * b[k * m + c];
+                }
+            }
+        }
+        let pivot = l[i * n + i];
+        b[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= pivot);
+    }
+}
+
+/// Solves `Lᵀ·Y = B` in place for `B` row-major `[n, m]`.
+fn backward_solve(l: &[f64], n: usize, b: &mut [f64], m: usize) {
+    for i in (0..n).rev() {
+        for k in i + 1..n {
+            let factor = l[k * n + i];
+            if factor != 0.0 {
+                for c in 0..m {
+                    b[i * m + c] -= factor * b[k * m + c];
+                }
+            }
+        }
+        let pivot = l[i * n + i];
+        b[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= pivot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::HeadConfig;
+    use crate::rng::Rng;
+
+    fn random(rows: usize, cols: usize, seed: u64) -> Tensor<2> {
+        let mut rng = Rng::new(seed);
+        let values: Vec<f32> = (0..rows * cols).map(|_| rng.range(-1.0, 1.0)).collect();
+        Tensor::from_data(TensorData::new(values, [rows, cols]), &Device::flex())
+    }
+
+    fn worst(a: Tensor<2>, b: Tensor<2>) -> f32 {
+        let (a, b) = pollster::block_on(async { (read(a).await.unwrap(), read(b).await.unwrap()) });
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn a_head_on_coordinates_lifts_to_the_same_logits_on_rows() {
+        let rows = random(12, 200, 1);
+        let (span, coordinates) = pollster::block_on(Span::fit(rows.clone()))
+            .unwrap()
+            .unwrap();
+        // The training rows' coordinates are SCALE·L, and the basis is orthonormal: L·Lᵀ = X·Xᵀ
+        // (up to the jitter on the diagonal, 1e-5 of the rows' squared length, about 67 here).
+        let gram = rows.clone().matmul(rows.clone().transpose());
+        let l = coordinates.clone().div_scalar(SCALE);
+        assert!(worst(l.clone().matmul(l.transpose()), gram) < 2e-3);
+        let projected = pollster::block_on(span.coordinates(rows.clone())).unwrap();
+        assert!(worst(projected, coordinates.clone()) < 1e-3);
+        // A head on coordinates gives the same logits as its lift on the rows, for the
+        // training rows and for rows in their span alike.
+        let head = HeadConfig::default()
+            .init(12, 3, 7, &Device::flex())
+            .unwrap();
+        let on_coordinates = head.forward(coordinates);
+        let lifted = pollster::block_on(span.lift(head)).unwrap();
+        let w = worst(lifted.forward(rows), on_coordinates);
+        assert!(w < 1e-3, "{w}");
+    }
+
+    #[test]
+    fn duplicate_rows_still_factor_and_a_zero_matrix_does_not() {
+        let rows = random(3, 50, 2);
+        let twice = Tensor::cat(vec![rows.clone(), rows], 0);
+        assert!(pollster::block_on(Span::fit(twice)).unwrap().is_some());
+        let zeros = Tensor::<2>::zeros([4, 50], &Device::flex());
+        assert!(pollster::block_on(Span::fit(zeros)).unwrap().is_none());
+        assert!(worth_it(510, 9120) && !worth_it(3000, 9120) && !worth_it(400, 1280));
+    }
+}
