@@ -63,6 +63,13 @@ async function app(browser, url, pacing, withRows) {
       await page.waitForTimeout(PAUSE_MS);
     }
   }
+  // How many of the samples' augmented views were embedded when the last capture ended (the
+  // session's cache: one 9,120-value f16 row per MobileNetV2 frame or view).
+  const viewsReady = await page.evaluate(() => {
+    const { cachedBytes, counts } = window.magpie.app.project.session.info();
+    const samples = counts.reduce((a, b) => a + b, 0);
+    return Math.max(0, Math.round(cachedBytes / (2 * 9120)) - samples) / (4 * samples);
+  });
   console.error("  training");
   await page.click("#train");
   await page.waitForFunction(() => document.getElementById("prediction").textContent !== "", null, { timeout: 900_000 });
@@ -93,7 +100,7 @@ async function app(browser, url, pacing, withRows) {
     return out;
   });
   await context.close();
-  return { firstVisit, warmVisit, live, trained, headMs, epochs, message, rows };
+  return { firstVisit, warmVisit, live, trained, headMs, epochs, viewsReady, message, rows };
 }
 
 /** TF.js's Teachable Machine head on `rows`, in the bench page of the same browser. */
@@ -146,6 +153,7 @@ for (const [name, key] of [["first visit → ready to record", "firstVisit"], ["
   console.log(`| ${name} | ${columns.map(([p, v]) => seconds(rounds[p][v].map((x) => x[key]))).join(" | ")} |`);
 }
 console.log(`| epochs | ${columns.map(([p, v]) => rounds[p][v].map((x) => x.epochs).join(", ")).join(" | ")} |`);
+console.log(`| views embedded at the last capture | ${columns.map(([p, v]) => rounds[p][v].map((x) => `${(x.viewsReady * 100).toFixed(0)} %`).join(", ")).join(" | ")} |`);
 const tfjs = median(tfjsRounds);
 console.log(`TF.js's Teachable Machine head (wasm backend, 50 epochs) on the same ${CLASSES * SAMPLES} rows: ${seconds(tfjsRounds)}`);
 for (const pacing of PACINGS) {
