@@ -179,33 +179,34 @@ fn cholesky(gram: &[f32], n: usize) -> Option<Vec<f64>> {
 /// Solves `L·Y = B` in place for `B` row-major `[n, m]`.
 fn forward_solve(l: &[f64], n: usize, b: &mut [f64], m: usize) {
     for i in 0..n {
-        for k in 0..i {
-            let factor = l[i * n + k];
-            if factor != 0.0 {
-                for c in 0..m {
-                    b[i * m + c] -= factor * b[k * m + c];
-                }
-            }
-        }
-        let pivot = l[i * n + i];
-        b[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= pivot);
+        substitute(b, m, i, l[i * n + i], (0..i).map(|k| (k, l[i * n + k])));
     }
 }
 
 /// Solves `Lᵀ·Y = B` in place for `B` row-major `[n, m]`.
 fn backward_solve(l: &[f64], n: usize, b: &mut [f64], m: usize) {
     for i in (0..n).rev() {
-        for k in i + 1..n {
-            let factor = l[k * n + i];
-            if factor != 0.0 {
-                for c in 0..m {
-                    b[i * m + c] -= factor * b[k * m + c];
-                }
+        substitute(b, m, i, l[i * n + i], (i + 1..n).map(|k| (k, l[k * n + i])));
+    }
+}
+
+/// Row `i` of a triangular solve from the rows `k` already solved, each with its `factor`:
+/// `(b_i − Σ factor·y_k) / pivot`.
+fn substitute(
+    b: &mut [f64],
+    m: usize,
+    i: usize,
+    pivot: f64,
+    solved: impl Iterator<Item = (usize, f64)>,
+) {
+    for (k, factor) in solved {
+        if factor != 0.0 {
+            for c in 0..m {
+                b[i * m + c] -= factor * b[k * m + c];
             }
         }
-        let pivot = l[i * n + i];
-        b[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= pivot);
     }
+    b[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= pivot);
 }
 
 #[cfg(test)]
