@@ -18,11 +18,6 @@ pub struct FeatureNorm {
     pub pooled: usize,
 }
 
-/// `sign(x) * sqrt(|x|)`.
-fn signed_sqrt(x: Tensor<2>) -> Tensor<2> {
-    x.clone().sign() * x.abs().sqrt()
-}
-
 /// Rows scaled to unit length (zero rows stay zero).
 fn unit(x: Tensor<2>) -> Tensor<2> {
     let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
@@ -30,8 +25,15 @@ fn unit(x: Tensor<2>) -> Tensor<2> {
 }
 
 impl FeatureNorm {
-    /// Fits the mean on training rows whose first `pooled` columns are the pooled embedding,
-    /// given in chunks (so that a large training set is never widened to f32 all at once).
+    /// The normalization's first step, `sign(x) * sqrt(|x|)`, which [`Self::fit`] and
+    /// [`Self::forward_rooted`] take done.
+    pub fn root(rows: Tensor<2>) -> Tensor<2> {
+        rows.clone().sign() * rows.abs().sqrt()
+    }
+
+    /// Fits the mean on training rows through [`Self::root`], whose first `pooled` columns are
+    /// the pooled embedding, given in chunks (so that a large training set is never widened to
+    /// f32 all at once).
     ///
     /// # Shapes
     /// - each chunk: `[examples, width]`
@@ -44,7 +46,7 @@ impl FeatureNorm {
             .into_iter()
             .map(|chunk| {
                 rows += chunk.dims()[0];
-                signed_sqrt(chunk).sum_dim(0)
+                chunk.sum_dim(0)
             })
             .reduce(|a, b| a + b)
             .expect("rows to fit the normalization on");
@@ -70,8 +72,17 @@ impl FeatureNorm {
     /// - rows: `[batch, width]`
     /// - output: `[batch, width]`
     pub fn forward(&self, rows: Tensor<2>) -> Tensor<2> {
-        let [n, width] = rows.dims();
-        let x = signed_sqrt(rows) - self.mean.val().unsqueeze_dim(0);
+        self.forward_rooted(Self::root(rows))
+    }
+
+    /// Normalized rows, from rows through [`Self::root`].
+    ///
+    /// # Shapes
+    /// - rooted: `[batch, width]`
+    /// - output: `[batch, width]`
+    pub fn forward_rooted(&self, rooted: Tensor<2>) -> Tensor<2> {
+        let [n, width] = rooted.dims();
+        let x = rooted - self.mean.val().unsqueeze_dim(0);
         let pooled = unit(x.clone().slice([0..n, 0..self.pooled]));
         let map = unit(x.slice([0..n, self.pooled..width])).mul_scalar(SPATIAL_WEIGHT);
         Tensor::cat(vec![pooled, map], 1)

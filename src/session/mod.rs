@@ -13,25 +13,12 @@ use std::fmt;
 use crate::augment::AugmentConfig;
 use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::Dataset;
-use crate::training::{EmbeddingCache, Entry};
+use crate::training::{EmbeddingCache, Entry, affordable_views};
 
-/// Bytes of cached rows within which a session keeps every augmented view asked for. Past it,
-/// every sample keeps fewer views, down to none: augmentation helps with a few samples a
-/// class, and with thousands the memory goes to the samples themselves (20,000 MobileNetV2
-/// samples with spatial rows take 365 MB with no views, 1.8 GB with 4).
-pub const VIEWS_BUDGET: usize = 256 << 20;
-
-/// The augmented views each of `samples` samples keeps, with rows of `row_len` f16 values:
-/// `wanted`, or as many as keep the cache within [`VIEWS_BUDGET`].
-pub fn affordable_views(wanted: usize, samples: usize, row_len: usize) -> usize {
-    let rows_per_sample = VIEWS_BUDGET / (2 * row_len.max(1) * samples.max(1));
-    wanted.min(rows_per_sample.saturating_sub(1))
-}
-
-/// Drops the views of `cache` (rows of `samples` samples, each with `views` views) that do not
-/// fit [`VIEWS_BUDGET`]; returns the views each sample keeps.
+/// Drops the views of `cache` (rows of `samples` samples, each with `views` views) past
+/// [`VIEWS_ROWS`](crate::training::VIEWS_ROWS); returns the views each sample keeps.
 pub fn keep_affordable_views(cache: &mut EmbeddingCache, views: usize, samples: usize) -> usize {
-    let fit = affordable_views(views, samples, cache.row_len());
+    let fit = affordable_views(views, samples);
     if fit < views {
         cache.keep_views(fit);
     }
@@ -298,11 +285,7 @@ impl<F> Samples<F> {
         {
             self.cache.keep_views(0);
         }
-        let views = affordable_views(
-            augment.views,
-            self.dataset.samples.len(),
-            self.cache.row_len(),
-        );
+        let views = affordable_views(augment.views, self.dataset.samples.len());
         self.cache.keep_views(views);
         self.cached_with = (
             AugmentConfig {
@@ -592,17 +575,11 @@ mod tests {
     }
 
     #[test]
-    fn the_views_budget_keeps_every_view_for_few_samples_and_fewer_for_many() {
-        // MobileNetV2 spatial rows: 1280 + 7 × 7 × 160 values.
-        let row = 1280 + 49 * 160;
-        assert_eq!(affordable_views(4, 120, row), 4);
-        // 5,000 samples: a frame row and one view each fit, two views would not.
-        assert_eq!(affordable_views(4, 5_000, row), 1);
-        assert!(5_000 * 2 * row * 2 <= VIEWS_BUDGET && 5_000 * 3 * row * 2 > VIEWS_BUDGET);
-        // 20,000: only the frames' rows (the budget is for views).
-        assert_eq!(affordable_views(4, 20_000, row), 0);
+    fn keeping_affordable_views_drops_only_views_past_the_budget() {
         let mut s = samples();
         assert_eq!(keep_affordable_views(&mut s.cache, 1, 3), 1);
         assert_eq!(s.cache.len(), 6, "within the budget nothing is dropped");
+        assert_eq!(keep_affordable_views(&mut s.cache, 1, 1_000), 0);
+        assert_eq!(s.cache.len(), 3, "past it, only the frames' rows");
     }
 }

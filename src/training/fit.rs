@@ -8,7 +8,9 @@ use super::span::{self, Span};
 use super::trainer::{
     EpochReport, HeadInputs, ROWS_AT_ONCE, Rows, StopReason, TrainNet, head_inputs, train,
 };
-use super::{CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainError, argmax};
+use super::{
+    CancelToken, Embedder, EmbeddingCache, Evaluation, Job, TrainError, affordable_views, argmax,
+};
 use crate::backbone::Backbone;
 use crate::backbone::RowKind;
 use crate::classifier::unsure::{calibrated_threshold, default_threshold};
@@ -97,8 +99,8 @@ fn check(config: &TrainConfig, backbone: &Backbone) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Trains a classifier on `dataset` from its raw frames: embeds each sample's views, then
-/// [`fit_cached`].
+/// Trains a classifier on `dataset` from its raw frames: embeds each sample's views (as many as
+/// [`affordable_views`] keeps), then [`fit_cached`].
 pub async fn fit(
     backbone: &Backbone,
     dataset: &Dataset,
@@ -111,10 +113,8 @@ pub async fn fit(
     check(config, backbone)?;
     let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
     let mut views = vec![0; dataset.samples.len()];
-    split
-        .train
-        .iter()
-        .for_each(|&s| views[s] = config.augment.views);
+    let kept = affordable_views(config.augment.views, dataset.samples.len());
+    split.train.iter().for_each(|&s| views[s] = kept);
     let jobs = Job::all(dataset, |i| views[i]);
     let mut cache = EmbeddingCache::default();
     let embedder = Embedder {
@@ -229,12 +229,26 @@ pub async fn fit_rows(
         training: config.clone(),
         unsure_below: Some(default_threshold(classes)),
     };
-    let norm = (row_kind == RowKind::Spatial && !rows.train.is_empty()).then(|| {
-        let chunks = rows
-            .train
-            .chunks(ROWS_AT_ONCE)
-            .map(|chunk| cache.tensor(chunk, device));
-        FeatureNorm::fit(chunks, backbone.kind.feature_dim())
+    // An MLP on few rows of a wide embedding trains in their span (see `span`); the rest on
+    // the rows as they are.
+    let in_span = config.finetune_blocks == 0
+        && config.head.kind == HeadKind::Mlp
+        && span::worth_it(rows.train.len(), feature_dim);
+    let spatial = row_kind == RowKind::Spatial && !rows.train.is_empty();
+    // The span's rows are read once, rooted once for the normalization's mean and their values.
+    let span_rows = in_span.then(|| {
+        let x = cache.tensor(rows.train, device);
+        if spatial { FeatureNorm::root(x) } else { x }
+    });
+    let pooled = backbone.kind.feature_dim();
+    let norm = spatial.then(|| match &span_rows {
+        Some(rooted) => FeatureNorm::fit([rooted.clone()], pooled),
+        None => FeatureNorm::fit(
+            rows.train
+                .chunks(ROWS_AT_ONCE)
+                .map(|chunk| FeatureNorm::root(cache.tensor(chunk, device))),
+            pooled,
+        ),
     });
     if config.head.kind == HeadKind::Knn {
         info.knn_classes = rows
@@ -275,14 +289,15 @@ pub async fn fit_rows(
     }
     let tail =
         (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
-    // An MLP on few rows of a wide embedding trains in their span (see `span`); the rest on
-    // the rows as they are.
-    let in_span = tail.is_none()
-        && config.head.kind == HeadKind::Mlp
-        && span::worth_it(rows.train.len(), feature_dim);
-    let span = match in_span {
-        true => Span::fit(head_inputs(cache, rows.train, norm.as_ref(), device)).await?,
-        false => None,
+    let span = match span_rows {
+        Some(x) => {
+            Span::fit(match &norm {
+                Some(norm) => norm.forward_rooted(x),
+                None => x,
+            })
+            .await?
+        }
+        None => None,
     };
     let validation = match &span {
         Some((span, _)) if !rows.validation.is_empty() => Some(

@@ -12,6 +12,7 @@ mod placement;
 mod sampler;
 mod span;
 mod trainer;
+mod views;
 
 pub use cancel::CancelToken;
 pub use embeddings::{Embedder, EmbeddingCache, Entry, Job};
@@ -20,7 +21,9 @@ pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_cached, fit_rows};
 pub use instant::{head_replaces_instant, instant_config};
 pub use placement::{AdapterInfo, StageTimes, measure_stages, placement_from_adapter};
 pub use sampler::BalancedSampler;
+pub use span::MAX_SPAN_ROWS;
 pub use trainer::{EpochReport, HeadInputs, Rows, StopReason, TrainNet, Trained, train};
+pub use views::{VIEWS_ROWS, affordable_views};
 
 use std::fmt;
 

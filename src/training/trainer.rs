@@ -356,10 +356,10 @@ mod tests {
             .collect();
         cache.push(&entries, &raw);
         let all: Vec<usize> = (0..rows).collect();
-        let whole = FeatureNorm::fit([cache.tensor(&all, &device)], 2);
+        let whole = FeatureNorm::fit([FeatureNorm::root(cache.tensor(&all, &device))], 2);
         let chunked = FeatureNorm::fit(
             all.chunks(ROWS_AT_ONCE)
-                .map(|chunk| cache.tensor(chunk, &device)),
+                .map(|chunk| FeatureNorm::root(cache.tensor(chunk, &device))),
             2,
         );
         assert!(

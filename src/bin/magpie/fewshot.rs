@@ -11,7 +11,8 @@ use magpie::dataset::few_shot_split;
 use magpie::head::{HeadConfig, HeadKind};
 use magpie::train_config::TrainConfig;
 use magpie::training::{
-    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, evaluate_rows, fit_rows,
+    CancelToken, Embedder, EmbeddingCache, Entry, Job, Rows, affordable_views, evaluate_rows,
+    fit_rows,
 };
 
 use crate::BackboneArgs;
@@ -186,10 +187,12 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 augment: augment.clone(),
                 ..defaults.clone()
             };
+            // The views training keeps of this many samples, as the app does.
+            let kept = affordable_views(views, k * dataset.labels.len());
             runs.set_message(format!("{head}, {k} shots"));
             runs.suspend(|| {
                 println!(
-                    "# backbone={} head={head} features={} shots={k} augment={views} finetune={} epochs={}",
+                    "# backbone={} head={head} features={} shots={k} augment={kept} finetune={} epochs={}",
                     model.backbone.kind,
                     rows.features(),
                     args.finetune,
@@ -202,7 +205,9 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 let train: Vec<usize> = split
                     .train
                     .iter()
-                    .flat_map(|&s| rows_of[s].iter().map(|&(_, row)| row))
+                    .flat_map(|&s| rows_of[s].iter())
+                    .filter(|(v, _)| *v <= kept)
+                    .map(|&(_, row)| row)
                     .collect();
                 let test: Vec<usize> = split
                     .test

@@ -1,8 +1,10 @@
 //! `FewShotSession`: the JS API of the few-shot flow. Samples are kept as image files (nothing
 //! the user captured is lost when settings change; see [`image_files`]) and their frames embedded
 //! once when added; `train` computes the augmented views they lack and trains on the cached
-//! rows, re-embedding from the frames only when fine-tuning or feature settings change. Augmented views are kept while the cache stays
-//! within [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET); past it, each sample keeps fewer (see [`affordable_views`](crate::session::affordable_views)).
+//! rows, re-embedding from the frames only when fine-tuning or feature settings change. Every
+//! augmented view asked for is kept while the rows stay within
+//! [`VIEWS_ROWS`](crate::training::VIEWS_ROWS); past it, each sample keeps fewer (see
+//! [`affordable_views`](crate::training::affordable_views)).
 
 mod editing;
 mod export;
@@ -300,7 +302,7 @@ impl FewShotSession {
 
     /// `{ backbone, featureDim, placement: { backbone, head, measured, fallbackReason }, labels,
     /// counts, cachedBytes, cachedViews, trained, modelLabels, threshold, busy }` (labels and counts are
-    /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET)).
+    /// empty while busy; `cachedViews`: augmented views each sample keeps, see [`VIEWS_ROWS`](crate::training::VIEWS_ROWS)).
     #[wasm_bindgen(unchecked_return_type = "SessionInfo")]
     pub fn info(&self) -> Result<JsValue, EngineError> {
         #[derive(Serialize)]

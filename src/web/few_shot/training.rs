@@ -26,8 +26,8 @@ struct TrainSummary {
     /// The trained head's results on the held-out samples.
     validation: Option<Evaluation>,
     elapsed_ms: f64,
-    /// Augmented views per sample trained on: fewer than asked when they would not fit
-    /// [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET).
+    /// Augmented views per sample trained on: fewer than asked past
+    /// [`VIEWS_ROWS`](crate::training::VIEWS_ROWS).
     views: usize,
     /// The instant model that went live first, if one did.
     instant: Option<ModelReport>,
@@ -65,7 +65,7 @@ impl FewShotSession {
     /// is called (`{ head, instant, labels, validation, elapsedMs }`); `predict` uses it while
     /// the head trains. `onEpoch(report)` is called after each epoch. Resolves to `{ history,
     /// stop, batches, validation, elapsedMs, views, instant, live }` (`views`: the augmented
-    /// views per sample trained on, fewer than asked past [`VIEWS_BUDGET`](crate::session::VIEWS_BUDGET);
+    /// views per sample trained on, fewer than asked past [`VIEWS_ROWS`](crate::training::VIEWS_ROWS);
     /// `live`: `"head"` or `"instant"`, the model kept).
     #[allow(
         clippy::await_holding_refcell_ref,
