@@ -98,7 +98,7 @@ export class TrainingView {
         : summary.stop === "cancelled" ? " The instant model stays live."
         : " The instant model stays live: the trained head did worse on the held-out samples.";
       const asked = options.augment?.views ?? summary.views;
-      const views = summary.views < asked ? ` With this many samples each keeps ${summary.views} of the ${asked} augmented views asked for, to stay within memory.` : "";
+      const views = summary.views < asked ? ` With this many samples each keeps ${summary.views} of the ${asked} augmented views asked for: views help with a few samples a class, not with many.` : "";
       $("train-progress").value = 1;
       // The results first, so that "done" is said with them on screen.
       await this.app.showResults(summary);
