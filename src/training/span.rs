@@ -159,7 +159,7 @@ fn cholesky(gram: &[f32], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0f64; n * n];
     for i in 0..n {
         for j in 0..=i {
-            let dot: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            let dot = dot(&l[i * n..i * n + j], &l[j * n..j * n + j]);
             // The symmetric mean of the two f32 products, so L does not depend on which half.
             let a = 0.5 * (f64::from(gram[i * n + j]) + f64::from(gram[j * n + i]));
             if i == j {
@@ -174,6 +174,20 @@ fn cholesky(gram: &[f32], n: usize) -> Option<Vec<f64>> {
         }
     }
     Some(l)
+}
+
+/// `a · b`, in four running sums, which the compiler turns into SIMD: the factorization's inner
+/// loop, in half the time of one running sum (natively, 500 rows: 7 ms against 14).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut sums = [0.0f64; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4.remainder().iter().zip(b4.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
 /// Solves `L·Y = B` in place for `B` row-major `[n, m]`.
