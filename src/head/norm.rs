@@ -50,12 +50,7 @@ impl FeatureNorm {
             })
             .reduce(|a, b| a + b)
             .expect("rows to fit the normalization on");
-        Self::from_mean(sum.div_scalar(rows as f32).squeeze_dim(0), pooled)
-    }
-
-    /// The normalization with `mean` (`[width]`), of which the first `pooled` columns are the
-    /// pooled embedding's.
-    pub fn from_mean(mean: Tensor<1>, pooled: usize) -> Self {
+        let mean = sum.div_scalar(rows as f32).squeeze_dim(0);
         Self {
             mean: Param::from_tensor(mean).set_require_grad(false),
             pooled,

@@ -7,10 +7,9 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use half::f16;
 
-use super::dots::{MAX_ROWS, RowDots};
 use super::{CancelToken, TrainError};
 use crate::augment::AugmentConfig;
-use crate::backbone::{Backbone, BackboneKind, RowKind};
+use crate::backbone::{Backbone, RowKind};
 use crate::dataset::Dataset;
 use crate::image::{RgbaView, batch};
 use crate::readback::read;
@@ -39,9 +38,6 @@ pub struct EmbeddingCache {
     pub shape: Vec<usize>,
     rows: Vec<Box<[f16]>>,
     entries: Vec<Entry>,
-    /// The rows' inner products, kept up to date (see [`RowDots`]) while asked for and
-    /// within [`MAX_ROWS`].
-    dots: Option<RowDots>,
 }
 
 impl EmbeddingCache {
@@ -64,35 +60,7 @@ impl EmbeddingCache {
             shape,
             rows,
             entries,
-            dots: None,
         })
-    }
-
-    /// An empty cache for `rows` of `backbone`: spatial rows keep their inner products as rows
-    /// come and go (see [`RowDots`]), for training in their span.
-    pub fn for_rows(rows: RowKind, backbone: BackboneKind) -> Self {
-        Self {
-            dots: (rows == RowKind::Spatial).then(|| RowDots::new(backbone.feature_dim())),
-            ..Self::default()
-        }
-    }
-
-    /// The rows' inner products, when this cache keeps them and they cover every row.
-    pub fn dots(&self) -> Option<&RowDots> {
-        self.dots.as_ref().filter(|d| d.len() == self.len())
-    }
-
-    /// Brings the inner products up to date with rows just appended, or stops keeping them
-    /// past [`MAX_ROWS`].
-    fn dots_appended(&mut self) {
-        let Some(dots) = &mut self.dots else { return };
-        if self.rows.len() > MAX_ROWS {
-            self.dots = None;
-            return;
-        }
-        for row in &self.rows[dots.len()..] {
-            dots.push(row);
-        }
     }
 
     /// The first `width` columns of every row, as a cache of rows `[width]`: the pooled
@@ -107,7 +75,6 @@ impl EmbeddingCache {
             shape: vec![width],
             rows: self.rows.iter().map(|r| Box::from(&r[..width])).collect(),
             entries: self.entries.clone(),
-            dots: None,
         })
     }
 
@@ -150,46 +117,35 @@ impl EmbeddingCache {
                 .chunks(row)
                 .map(|r| r.iter().map(|&v| f16::from_f32(v)).collect::<Box<[f16]>>()),
         );
-        self.dots_appended();
     }
 
     /// Applies a dataset edit (see [`Dataset::remap`]): `map[sample]` is the sample's new
     /// class, or `None` to drop its rows; kept samples are renumbered in order.
     pub fn remap(&mut self, map: &[Option<usize>]) {
         let renumbered = crate::dataset::renumber(map);
-        let (mut entries, mut rows, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut entries, mut rows) = (Vec::new(), Vec::new());
         for (entry, row) in self.entries.drain(..).zip(self.rows.drain(..)) {
-            let new = match (map.get(entry.sample), renumbered.get(entry.sample)) {
-                (Some(Some(class)), Some(Some(sample))) => Some((*class, *sample)),
-                _ => None,
-            };
-            kept.push(new.is_some());
-            if let Some((class, sample)) = new {
+            if let (Some(Some(class)), Some(Some(sample))) =
+                (map.get(entry.sample), renumbered.get(entry.sample))
+            {
                 entries.push(Entry {
-                    sample,
-                    class,
+                    sample: *sample,
+                    class: *class,
                     view: entry.view,
                 });
                 rows.push(row);
             }
         }
         (self.entries, self.rows) = (entries, rows);
-        if let Some(dots) = &mut self.dots {
-            dots.retain(&kept);
-        }
     }
 
     /// Drops the rows of views after `views` (each view has its own random stream, so what is
     /// left equals a cache computed with `views` views).
     pub fn keep_views(&mut self, views: usize) {
-        let kept: Vec<bool> = self.entries.iter().map(|e| e.view <= views).collect();
-        let mut keep = kept.iter();
+        let mut kept = self.entries.iter().map(|e| e.view <= views);
         self.rows
-            .retain(|_| *keep.next().expect("one entry per row"));
+            .retain(|_| kept.next().expect("one entry per row"));
         self.entries.retain(|e| e.view <= views);
-        if let Some(dots) = &mut self.dots {
-            dots.retain(&kept);
-        }
     }
 
     /// The rows of sample `sample`, view after view, as f16 bits.
@@ -243,7 +199,6 @@ impl EmbeddingCache {
             self.rows
                 .push(bits.iter().map(|&b| f16::from_bits(b)).collect());
         }
-        self.dots_appended();
         Some(())
     }
 
@@ -384,79 +339,6 @@ impl Embedder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::head::FeatureNorm;
-
-    /// The values of `tensor`.
-    fn values(tensor: Tensor<2>) -> Vec<f32> {
-        tensor.into_data().try_to_vec::<f32>().expect("f32 values")
-    }
-
-    #[test]
-    fn kept_products_normalize_as_the_rows_do_through_every_edit() {
-        let (width, pooled) = (9, 4);
-        let mut cache = EmbeddingCache {
-            shape: vec![width],
-            dots: Some(RowDots::new(pooled)),
-            ..EmbeddingCache::default()
-        };
-        // 6 samples with 3 views each; values of both signs, not centred.
-        for sample in 0..6 {
-            let entries: Vec<Entry> = (0..3)
-                .map(|view| Entry {
-                    sample,
-                    class: sample % 2,
-                    view,
-                })
-                .collect();
-            let values: Vec<f32> = (0..3 * width)
-                .map(|i| ((i * 37 + sample * 101) % 23) as f32 / 7.0 - 0.8)
-                .collect();
-            cache.push(&entries, &values);
-        }
-        // Sample 2 removed, the last view of each dropped: the products follow.
-        cache.remap(&[Some(0), Some(1), None, Some(1), Some(0), Some(1)]);
-        cache.keep_views(1);
-        assert_eq!(cache.dots().map(RowDots::len), Some(10));
-        let (train, others) = ([0, 1, 2, 3, 5, 6, 9], [4, 7, 8]);
-        let kept = cache.dots().unwrap().normalized(&train, &others);
-
-        let device = Device::flex();
-        let rooted = FeatureNorm::root(cache.tensor(&train, &device));
-        let norm = FeatureNorm::fit([rooted.clone()], pooled);
-        let x = norm.forward_rooted(rooted);
-        let y = norm.forward(cache.tensor(&others, &device));
-        let close = |a: &[f32], b: &[f32], what: &str| {
-            assert_eq!(a.len(), b.len(), "{what}");
-            let worst = a
-                .iter()
-                .zip(b)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f32::max);
-            assert!(worst < 1e-4, "{what} differs by {worst}");
-        };
-        close(
-            &kept.mean,
-            &norm.mean.val().into_data().try_to_vec::<f32>().unwrap(),
-            "mean",
-        );
-        close(&kept.rows, &values(x.clone()), "rows");
-        close(
-            &kept.gram,
-            &values(x.clone().matmul(x.clone().transpose())),
-            "gram",
-        );
-        close(&kept.products, &values(x.matmul(y.transpose())), "products");
-        // Past the most rows kept, the products are dropped, not computed.
-        let many: Vec<Entry> = (0..MAX_ROWS)
-            .map(|sample| Entry {
-                sample,
-                class: 0,
-                view: 0,
-            })
-            .collect();
-        cache.push(&many, &vec![0.5; MAX_ROWS * width]);
-        assert!(cache.dots().is_none() && cache.dots.is_none());
-    }
 
     #[test]
     fn the_leading_columns_of_every_row_are_a_cache_of_their_own() {

@@ -2,7 +2,7 @@
 //! train the head (or build KNN), and evaluate on the held-out samples.
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 
 use super::span::{self, Span};
 use super::trainer::{
@@ -235,24 +235,15 @@ pub async fn fit_rows(
         && config.head.kind == HeadKind::Mlp
         && span::worth_it(rows.train.len(), feature_dim);
     let spatial = row_kind == RowKind::Spatial && !rows.train.is_empty();
-    // The rows normalized from the products the cache kept as they arrived, when it kept them.
-    let kept = match cache.dots() {
-        Some(dots) if in_span && spatial => Some(dots.normalized(rows.train, rows.validation)),
-        _ => None,
-    };
-    // Otherwise the span's rows are read once, rooted once for the mean and their values.
-    let span_rows = (in_span && kept.is_none()).then(|| {
+    // The span's rows are read once, rooted once for the normalization's mean and their values.
+    let span_rows = in_span.then(|| {
         let x = cache.tensor(rows.train, device);
         if spatial { FeatureNorm::root(x) } else { x }
     });
     let pooled = backbone.kind.feature_dim();
-    let norm = spatial.then(|| match (&kept, &span_rows) {
-        (Some(kept), _) => {
-            let mean = TensorData::new(kept.mean.clone(), [kept.mean.len()]);
-            FeatureNorm::from_mean(Tensor::from_data(mean, device), pooled)
-        }
-        (None, Some(rooted)) => FeatureNorm::fit([rooted.clone()], pooled),
-        (None, None) => FeatureNorm::fit(
+    let norm = spatial.then(|| match &span_rows {
+        Some(rooted) => FeatureNorm::fit([rooted.clone()], pooled),
+        None => FeatureNorm::fit(
             rows.train
                 .chunks(ROWS_AT_ONCE)
                 .map(|chunk| FeatureNorm::root(cache.tensor(chunk, device))),
@@ -298,35 +289,22 @@ pub async fn fit_rows(
     }
     let tail =
         (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
-    let (span, validation) = match (kept, span_rows) {
-        (Some(kept), _) => {
-            let x = TensorData::new(kept.rows, [rows.train.len(), kept.mean.len()]);
-            match Span::from_gram(Tensor::from_data(x, device), &kept.gram) {
-                Some((span, train)) => {
-                    let m = rows.validation.len();
-                    let validation =
-                        (m > 0).then(|| span.coordinates_of(&kept.products, m, device));
-                    (Some((span, train)), validation)
-                }
-                None => (None, None),
-            }
-        }
-        (None, Some(x)) => {
-            let x = match &norm {
+    let span = match span_rows {
+        Some(x) => {
+            Span::fit(match &norm {
                 Some(norm) => norm.forward_rooted(x),
                 None => x,
-            };
-            let span = Span::fit(x).await?;
-            let validation = match &span {
-                Some((span, _)) if !rows.validation.is_empty() => Some(
-                    span.coordinates(head_inputs(cache, rows.validation, norm.as_ref(), device))
-                        .await?,
-                ),
-                _ => None,
-            };
-            (span, validation)
+            })
+            .await?
         }
-        (None, None) => (None, None),
+        None => None,
+    };
+    let validation = match &span {
+        Some((span, _)) if !rows.validation.is_empty() => Some(
+            span.coordinates(head_inputs(cache, rows.validation, norm.as_ref(), device))
+                .await?,
+        ),
+        _ => None,
     };
     let inputs = match &span {
         Some((_, train)) => HeadInputs::Span {

@@ -3,7 +3,6 @@
 //! and the tests share.
 
 mod cancel;
-mod dots;
 mod embeddings;
 mod evaluate;
 mod fit;
@@ -16,7 +15,6 @@ mod trainer;
 mod views;
 
 pub use cancel::CancelToken;
-pub use dots::{Normalized, RowDots};
 pub use embeddings::{Embedder, EmbeddingCache, Entry, Job};
 pub use evaluate::{Evaluation, argmax};
 pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_cached, fit_rows};

@@ -46,35 +46,27 @@ impl Span {
     /// # Shapes
     /// - rows: `[N, D]`
     pub async fn fit(rows: Tensor<2>) -> Result<Option<(Self, Tensor<2>)>, DeviceError> {
-        let gram = gram(&rows).await?;
-        Ok(Self::from_gram(rows, &gram))
-    }
-
-    /// As [`Self::fit`], given the rows' Gram matrix (row-major `[N, N]`).
-    pub fn from_gram(rows: Tensor<2>, gram: &[f32]) -> Option<(Self, Tensor<2>)> {
         let [n, _] = rows.dims();
-        let factor = cholesky(gram, n)?;
-        let coordinates = matrix(&factor, [n, n], &rows.device()).mul_scalar(SCALE);
-        Some((Self { rows, factor }, coordinates))
+        let device = rows.device();
+        let gram = gram(&rows).await?;
+        let Some(factor) = cholesky(&gram, n) else {
+            return Ok(None);
+        };
+        let coordinates = matrix(&factor, [n, n], &device).mul_scalar(SCALE);
+        Ok(Some((Self { rows, factor }, coordinates)))
     }
 
     /// The coordinates of other rows (`[M, D]`) in the span: `[M, N]`.
     pub async fn coordinates(&self, x: Tensor<2>) -> Result<Tensor<2>, DeviceError> {
+        let n = self.size();
         let [m, _] = x.dims();
         let device = x.device();
-        let products = read(self.rows.clone().matmul(x.transpose())).await?;
-        Ok(self.coordinates_of(&products, m, &device))
-    }
-
-    /// The coordinates of `m` other rows, given the training rows' products with them
-    /// (`X·xᵀ`, row-major `[N, M]`): `[M, N]`.
-    pub fn coordinates_of(&self, products: &[f32], m: usize, device: &Device) -> Tensor<2> {
         // Column j of X·xᵀ, solved for L⁻¹: coordinates of row j.
+        let products = read(self.rows.clone().matmul(x.transpose())).await?;
         let mut solved: Vec<f64> = products.iter().map(|&v| f64::from(v)).collect();
-        forward_solve(&self.factor, self.size(), &mut solved, m);
-        matrix(&solved, [self.size(), m], device)
-            .mul_scalar(SCALE)
-            .transpose()
+        forward_solve(&self.factor, n, &mut solved, m);
+        let coordinates = matrix(&solved, [n, m], &device).mul_scalar(SCALE);
+        Ok(coordinates.transpose())
     }
 
     /// A head trained on coordinates, lifted to take rows: its first layer `V` (`[N, out]`)
@@ -189,12 +181,7 @@ fn cholesky(gram: &[f32], n: usize) -> Option<Vec<f64>> {
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut sums = [0.0f64; 4];
     let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4
-        .remainder()
-        .iter()
-        .zip(b4.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+    let tail: f64 = a4.remainder().iter().zip(b4.remainder()).map(|(x, y)| x * y).sum();
     for (x, y) in a4.zip(b4) {
         for k in 0..4 {
             sums[k] += x[k] * y[k];

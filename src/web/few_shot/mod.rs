@@ -30,7 +30,7 @@ use crate::device::{BackendKind, backend_choice};
 use crate::readback::read;
 use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
-use crate::training::{CancelToken, EmbeddingCache, StageTimes, evaluate_rows, measure_stages};
+use crate::training::{CancelToken, StageTimes, evaluate_rows, measure_stages};
 use crate::web::backbone_weights::{fetch_weights, parse_backbone};
 use crate::web::backends::Backends;
 use crate::web::fetch;
@@ -288,10 +288,7 @@ impl FewShotSession {
             backbone_device,
             head_device,
             placement,
-            samples: RefCell::new(Samples {
-                cache: EmbeddingCache::for_rows(config.rows(kind), kind),
-                ..Samples::new(config.augment.clone(), config.rows(kind))
-            }),
+            samples: RefCell::new(Samples::new(config.augment.clone(), config.rows(kind))),
             classifier: RefCell::new(None),
             cancel: CancelToken::default(),
         };

@@ -140,7 +140,7 @@ impl FewShotSession {
             ),
             None => None,
         };
-        let mut cache = EmbeddingCache::for_rows(opened.cached_with.1, self.model.backbone.kind);
+        let mut cache = EmbeddingCache::default();
         let embedder = self.embedder(opened.cached_with.1);
         // The frames now; the views while idle or when training.
         image_files::embed_files(&opened.dataset, &embedder, &mut cache, &Default::default())

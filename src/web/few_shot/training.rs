@@ -162,7 +162,7 @@ impl FewShotSession {
     ) -> Result<usize, EngineError> {
         let rows = config.rows(self.model.backbone.kind);
         if samples.needs_new_rows(rows) {
-            let mut cache = EmbeddingCache::for_rows(rows, self.model.backbone.kind);
+            let mut cache = EmbeddingCache::default();
             let embedder = self.embedder(rows);
             image_files::embed_files(&samples.dataset, &embedder, &mut cache, &self.cancel).await?;
             samples.cache = cache;
