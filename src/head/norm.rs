@@ -25,7 +25,7 @@ fn unit(x: Tensor<2>) -> Tensor<2> {
 }
 
 impl FeatureNorm {
-    /// The normalization's first step, `sign(x) * sqrt(|x|)`, which [`Self::fit`] and
+    /// The normalization's first step, `sign(x) * sqrt(|x|)`, which [`Self::fit_rooted`] and
     /// [`Self::forward_rooted`] take done.
     pub fn root(rows: Tensor<2>) -> Tensor<2> {
         rows.clone().sign() * rows.abs().sqrt()
@@ -40,7 +40,7 @@ impl FeatureNorm {
     ///
     /// # Panics
     /// If there are no rows.
-    pub fn fit(chunks: impl IntoIterator<Item = Tensor<2>>, pooled: usize) -> Self {
+    pub fn fit_rooted(chunks: impl IntoIterator<Item = Tensor<2>>, pooled: usize) -> Self {
         let mut rows = 0;
         let sum = chunks
             .into_iter()

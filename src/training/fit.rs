@@ -242,8 +242,8 @@ pub async fn fit_rows(
     });
     let pooled = backbone.kind.feature_dim();
     let norm = spatial.then(|| match &span_rows {
-        Some(rooted) => FeatureNorm::fit([rooted.clone()], pooled),
-        None => FeatureNorm::fit(
+        Some(rooted) => FeatureNorm::fit_rooted([rooted.clone()], pooled),
+        None => FeatureNorm::fit_rooted(
             rows.train
                 .chunks(ROWS_AT_ONCE)
                 .map(|chunk| FeatureNorm::root(cache.tensor(chunk, device))),

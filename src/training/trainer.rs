@@ -356,8 +356,8 @@ mod tests {
             .collect();
         cache.push(&entries, &raw);
         let all: Vec<usize> = (0..rows).collect();
-        let whole = FeatureNorm::fit([FeatureNorm::root(cache.tensor(&all, &device))], 2);
-        let chunked = FeatureNorm::fit(
+        let whole = FeatureNorm::fit_rooted([FeatureNorm::root(cache.tensor(&all, &device))], 2);
+        let chunked = FeatureNorm::fit_rooted(
             all.chunks(ROWS_AT_ONCE)
                 .map(|chunk| FeatureNorm::root(cache.tensor(chunk, &device))),
             2,

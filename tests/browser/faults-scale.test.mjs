@@ -70,7 +70,7 @@ test("20,000 samples: held in under 1 GB (fewer augmented views), trained, and p
   assert.deepEqual(outcome.counts, [SAMPLES / 2, SAMPLES / 2]);
   assert.equal(outcome.backbone, "mobilenet_v2");
   assert.equal(few, 4, "a few samples keep every augmented view");
-  // 20,000 spatial rows of 18 kB are past the views budget on their own.
+  // 20,000 samples are far past the views budget (none past 600 samples).
   assert.equal(outcome.many, 0, "20,000 samples keep no augmented views");
   assert.equal(summary.views, 0);
   const total = held.wasm + held.jsHeap;

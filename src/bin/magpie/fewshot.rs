@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use magpie::augment::AugmentConfig;
 use magpie::backbone::Features;
 use magpie::clock::now_ms;
 use magpie::dataset::few_shot_split;
@@ -39,7 +40,8 @@ pub struct FewshotArgs {
     /// Test images per class at most.
     #[arg(long, default_value_t = 100)]
     max_test: usize,
-    /// Augmented views per training image [default: the trainer's].
+    /// Augmented views per training image, fewer past 240 training images and none past 600
+    /// [default: the trainer's].
     #[arg(long)]
     augment: Option<usize>,
     /// Backbone outputs the head reads: spatial (where the backbone has them) or pooled.
@@ -113,7 +115,7 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     }
     let jobs = Job::all(&dataset, |i| if trained_on[i] { views } else { 0 });
     let start = now_ms();
-    let augment = magpie::augment::AugmentConfig {
+    let augment = AugmentConfig {
         views,
         ..defaults.augment.clone()
     };
@@ -174,6 +176,8 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
     let runs = progress::bar(args.head.len() * splits.len(), "training");
     for &head in &args.head {
         for &k in &args.shots {
+            // The views training keeps of this many samples, as the app does.
+            let kept = affordable_views(views, k * dataset.labels.len());
             let config = TrainConfig {
                 head: HeadConfig {
                     kind: head,
@@ -184,11 +188,12 @@ pub async fn run(args: FewshotArgs) -> anyhow::Result<()> {
                 validation_fraction: 0.0,
                 features: args.features,
                 finetune_blocks: args.finetune,
-                augment: augment.clone(),
+                augment: AugmentConfig {
+                    views: kept,
+                    ..augment.clone()
+                },
                 ..defaults.clone()
             };
-            // The views training keeps of this many samples, as the app does.
-            let kept = affordable_views(views, k * dataset.labels.len());
             runs.set_message(format!("{head}, {k} shots"));
             runs.suspend(|| {
                 println!(

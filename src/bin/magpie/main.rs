@@ -180,7 +180,7 @@ struct TrainArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Augmented views per training image (0: off).
+    /// Augmented views per training image (0: off; fewer past 240 images, none past 600).
     #[arg(long, default_value_t = TrainConfig::default().augment.views)]
     augment: usize,
     /// Backbone outputs the head reads: spatial (where the backbone has them) or pooled.
