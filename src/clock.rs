@@ -6,20 +6,10 @@ pub fn now_ms() -> f64 {
     #[cfg(target_family = "wasm")]
     {
         let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
-        let now = performance
-            .as_ref()
-            .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok());
-        match (
-            performance,
-            now.and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok()),
-        ) {
-            (Some(p), Some(f)) => f
-                .call0(&p)
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or_else(js_sys::Date::now),
-            _ => js_sys::Date::now(),
-        }
+        performance
+            .and_then(|p| method(&p, "now")?.call0(&p).ok())
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(js_sys::Date::now)
     }
     #[cfg(not(target_family = "wasm"))]
     {
@@ -38,16 +28,13 @@ pub async fn yield_now() {
     #[cfg(target_family = "wasm")]
     {
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            let sent = js_sys::Reflect::get(&js_sys::global(), &"MessageChannel".into())
-                .ok()
-                .and_then(|c| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(c).ok())
+            let sent = method(&js_sys::global(), "MessageChannel")
                 .and_then(|c| js_sys::Reflect::construct(&c, &js_sys::Array::new()).ok())
                 .and_then(|channel| {
                     let port = |name: &str| js_sys::Reflect::get(&channel, &name.into()).ok();
                     let (receiver, sender) = (port("port1")?, port("port2")?);
                     js_sys::Reflect::set(&receiver, &"onmessage".into(), &resolve).ok()?;
-                    let post = js_sys::Reflect::get(&sender, &"postMessage".into()).ok()?;
-                    let post = wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(post).ok()?;
+                    let post = method(&sender, "postMessage")?;
                     post.call1(&sender, &wasm_bindgen::JsValue::NULL).ok()
                 })
                 .is_some();
@@ -63,13 +50,10 @@ pub async fn yield_now() {
 /// Yields to the event loop for `ms` milliseconds (`setTimeout`, in a window or a worker).
 #[cfg(target_family = "wasm")]
 pub(crate) async fn sleep_ms(ms: i32) {
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::JsValue;
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match set_timeout {
+        match method(&global, "setTimeout") {
             Some(f) => {
                 let _ = f.call2(&global, &resolve, &JsValue::from(ms));
             }
@@ -80,4 +64,11 @@ pub(crate) async fn sleep_ms(ms: i32) {
     });
     // The promise only resolves.
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The function `object[name]`, if it is one (a browser API looked up at run time).
+#[cfg(target_family = "wasm")]
+fn method(object: &wasm_bindgen::JsValue, name: &str) -> Option<js_sys::Function> {
+    let value = js_sys::Reflect::get(object, &name.into()).ok()?;
+    wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(value).ok()
 }
