@@ -81,11 +81,12 @@ impl TrainConfig {
         }
     }
 
-    /// The seed of augmented views computed ahead of a training (while the app is idle, or by
-    /// the embedding pool): the default settings' own, so that a training with them finds the
-    /// views valid.
-    pub fn ahead_views_seed() -> u64 {
-        Self::default().seed
+    /// The settings augmented views computed ahead of a training (while the app is idle, or by
+    /// the embedding pool) assume: the default settings, so that a training with them finds
+    /// the views valid (drawn from the same seed) and computed for the samples it trains on (the
+    /// same validation split).
+    pub fn ahead() -> Self {
+        Self::default()
     }
 }
 
