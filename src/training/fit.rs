@@ -229,11 +229,13 @@ pub async fn fit_rows(
         training: config.clone(),
         unsure_below: Some(default_threshold(classes)),
     };
-    // An MLP on few rows of a wide embedding trains in their span (see `span`); the rest on
-    // the rows as they are.
+    // An MLP on few samples of a wide embedding trains on coordinates in a basis of their
+    // frames and mean views (see `span`); the rest on the rows as they are.
+    let entries: Vec<_> = rows.train.iter().map(|&r| cache.entries()[r]).collect();
+    let groups = span::basis_groups(&entries);
     let in_span = config.finetune_blocks == 0
         && config.head.kind == HeadKind::Mlp
-        && span::worth_it(rows.train.len(), feature_dim);
+        && span::worth_it(groups.len(), feature_dim);
     let spatial = row_kind == RowKind::Spatial && !rows.train.is_empty();
     // The span's rows are read once, rooted once for the normalization's mean and their values.
     let span_rows = in_span.then(|| {
@@ -291,11 +293,11 @@ pub async fn fit_rows(
         (config.finetune_blocks > 0).then(|| backbone.tail(config.finetune_blocks).fork(device));
     let span = match span_rows {
         Some(x) => {
-            Span::fit(match &norm {
+            let x = match &norm {
                 Some(norm) => norm.forward_rooted(x),
                 None => x,
-            })
-            .await?
+            };
+            Span::fit(x, &groups).await?
         }
         None => None,
     };

@@ -21,7 +21,6 @@ pub use fit::{Fitted, Stages, evaluate_rows, fit, fit_cached, fit_rows};
 pub use instant::{head_replaces_instant, instant_config};
 pub use placement::{AdapterInfo, StageTimes, measure_stages, placement_from_adapter};
 pub use sampler::BalancedSampler;
-pub use span::MAX_SPAN_ROWS;
 pub use trainer::{EpochReport, HeadInputs, Rows, StopReason, TrainNet, Trained, train};
 pub use views::{VIEWS_ROWS, affordable_views};
 

@@ -1,75 +1,139 @@
-//! Training the MLP head in the span of its training rows. The head's first layer, trained by
-//! gradient steps on N rows of width D, only ever learns along those rows; when N is well below
-//! D it is trained instead on each row's N coordinates in an orthonormal basis of their span and
-//! lifted back to D inputs at the end, a D/N-th of the work per step. With `X` the rows
-//! (`[N, D]`) and `L` the Cholesky factor of their Gram matrix `X·Xᵀ`, the basis is
-//! `Q = Xᵀ·L⁻ᵀ`: the training rows' coordinates are `X·Q = L`, another row's are `L⁻¹·X·x`, and
-//! a first layer `V` on coordinates is `W = Q·V` on rows, the same network on rows as in the
-//! span. Adam's steps are not the same in the two bases, so the head it trains is not the same
-//! either; measured on Sign Language Digits (`bench/fewshot.sh`, docs/performance.md), the MLP
-//! head is as accurate, the linear head is not (it stays on the rows).
+//! Training the MLP head in a small basis of its training rows' span. The head's first layer,
+//! trained by gradient steps on rows of width D, only ever learns along those rows; when there
+//! are far fewer than D, it is trained instead on each row's B coordinates in an orthonormal
+//! basis of a subspace they span, and lifted back to D inputs at the end, a D/B-th of the work
+//! per step. The subspace is spanned by one or two rows per sample ([`basis_groups`]): its frame
+//! and the mean of its augmented views, so B is twice the samples, not (1 + views) times. With
+//! `X` those basis rows (`[B, D]`) and `L` the Cholesky factor of their Gram matrix `X·Xᵀ`, the
+//! basis is `Q = Xᵀ·L⁻ᵀ`: a row `x`'s coordinates are `L⁻¹·X·x` (its projection onto the
+//! subspace), and a first layer `V` on coordinates is `W = Q·V` on rows, the same network on
+//! every row as on its coordinates. Adam's steps are not the same in the two bases, so the head
+//! it trains is not the same either. Measured on Sign Language Digits (`bench/fewshot.sh`,
+//! docs/performance.md): the MLP head is as accurate as on the rows or in the span of every
+//! row, the linear head is not (it stays on the rows).
 
 use burn::module::Param;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::Entry;
 use crate::head::HeadNet;
 use crate::readback::{DeviceError, read};
 
-/// Most training rows trained in their span: the Cholesky factorization (`N³/3` steps on the
-/// host) stays under a few tenths of a second in a browser.
-pub const MAX_SPAN_ROWS: usize = 1200;
+/// Most basis rows: the Cholesky factorization (`B³/3` steps on the host) stays under a few
+/// tenths of a second in a browser.
+const MAX_BASIS_ROWS: usize = 1200;
 
-/// The coordinates' scale: the head trains on `SCALE·L` (the lifted layer is scaled alike).
+/// The coordinates' scale: the head trains on `SCALE·L⁻¹·X·x` (the lifted layer is scaled
+/// alike).
 /// Chosen on Sign Language Digits with MobileNetV2 (5/10/20 shots, 10 seeds): 0.3 to 0.7 gave
 /// 79.1–79.5/87.6–87.8/91.7–91.9 %, 1.0 78.8/87.5/91.4 (on the rows: 78.4/87.4/91.5).
 const SCALE: f32 = 0.5;
 
-/// Whether `rows` training rows of `width` values train faster in their span: the Gram matrix
-/// (`N²·D`) must cost less than the steps it saves.
-pub fn worth_it(rows: usize, width: usize) -> bool {
-    rows > 0 && rows <= MAX_SPAN_ROWS && rows * 4 <= width
+/// Whether training rows of `width` values train faster on their coordinates in a basis of
+/// `basis` rows: the products with the basis (`B·N·D`) must cost less than the steps they save.
+pub fn worth_it(basis: usize, width: usize) -> bool {
+    basis > 0 && basis <= MAX_BASIS_ROWS && basis * 4 <= width
 }
 
-/// An orthonormal basis of the training rows' span (see the module docs).
+/// Positions of training rows (`rows[i]` names row `i`'s sample and view) grouped into the basis
+/// rows they make: for each sample, in the order of its first row, its frame's rows, then its
+/// augmented views' rows (when it has any); each basis row is its group's mean.
+pub fn basis_groups(rows: &[Entry]) -> Vec<Vec<usize>> {
+    let mut group_of = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (position, entry) in rows.iter().enumerate() {
+        let group = *group_of
+            .entry((entry.sample, entry.view > 0))
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+        groups[group].push(position);
+    }
+    groups
+}
+
+/// An orthonormal basis of the subspace some rows span (see the module docs).
 #[derive(Debug)]
 pub struct Span {
-    /// The training rows: `[N, D]`.
+    /// The basis rows: `[B, D]`.
     rows: Tensor<2>,
-    /// `L`, row-major `[N, N]`, lower triangular.
+    /// `L`, row-major `[B, B]`, lower triangular.
     factor: Vec<f64>,
 }
 
 impl Span {
-    /// The span of `rows` and the rows' coordinates in it (`SCALE·L`, `[N, N]`), or `None` when
-    /// their Gram matrix is too ill-conditioned to factor in f32 (then train on the rows).
+    /// The span of the means of `groups` of `rows` (see [`basis_groups`]) and every row's
+    /// coordinates in it (`[N, B]`), or `None` when the basis rows' Gram matrix is too
+    /// ill-conditioned to factor in f32 (then train on the rows).
     ///
     /// # Shapes
     /// - rows: `[N, D]`
-    pub async fn fit(rows: Tensor<2>) -> Result<Option<(Self, Tensor<2>)>, DeviceError> {
-        let [n, _] = rows.dims();
-        let device = rows.device();
-        let gram = gram(&rows).await?;
-        let Some(factor) = cholesky(&gram, n) else {
+    pub async fn fit(
+        rows: Tensor<2>,
+        groups: &[Vec<usize>],
+    ) -> Result<Option<(Self, Tensor<2>)>, DeviceError> {
+        let means = groups.iter().map(|group| match group.as_slice() {
+            [one] => select(&rows, &[*one]),
+            _ => select(&rows, group).mean_dim(0),
+        });
+        let basis = Tensor::cat(means.collect(), 0);
+        let gram = gram(&basis).await?;
+        let Some(factor) = cholesky(&gram, groups.len()) else {
             return Ok(None);
         };
-        let coordinates = matrix(&factor, [n, n], &device).mul_scalar(SCALE);
-        Ok(Some((Self { rows, factor }, coordinates)))
+        let span = Self {
+            rows: basis,
+            factor,
+        };
+        let b = groups.len();
+        let [n, _] = rows.dims();
+        let device = rows.device();
+        // A row that is a basis row on its own has its row of L as coordinates; the others
+        // are solved for.
+        let mut coordinates = vec![0.0f64; n * b];
+        let mut others = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            match group.as_slice() {
+                [one] => coordinates[one * b..(one + 1) * b]
+                    .copy_from_slice(&span.factor[g * b..(g + 1) * b]),
+                _ => others.extend_from_slice(group),
+            }
+        }
+        if !others.is_empty() {
+            let solved = span.solve(select(&rows, &others)).await?;
+            for (row, values) in others.iter().zip(solved.chunks(b)) {
+                coordinates[row * b..(row + 1) * b].copy_from_slice(values);
+            }
+        }
+        let coordinates = matrix(&coordinates, [n, b], &device).mul_scalar(SCALE);
+        Ok(Some((span, coordinates)))
     }
 
-    /// The coordinates of other rows (`[M, D]`) in the span: `[M, N]`.
+    /// The coordinates of rows (`[M, D]`) in the span: `[M, B]`.
     pub async fn coordinates(&self, x: Tensor<2>) -> Result<Tensor<2>, DeviceError> {
-        let n = self.size();
         let [m, _] = x.dims();
         let device = x.device();
+        let solved = self.solve(x).await?;
+        Ok(matrix(&solved, [m, self.size()], &device).mul_scalar(SCALE))
+    }
+
+    /// `L⁻¹·X·xᵀ` for rows `x` (`[M, D]`), unscaled, transposed on the host to row-major
+    /// `[M, B]`, so the trainer's mini-batches select rows of a contiguous tensor (on a
+    /// transposed one, every selection copies the whole of it).
+    async fn solve(&self, x: Tensor<2>) -> Result<Vec<f64>, DeviceError> {
+        let n = self.size();
+        let [m, _] = x.dims();
         // Column j of X·xᵀ, solved for L⁻¹: coordinates of row j.
         let products = read(self.rows.clone().matmul(x.transpose())).await?;
         let mut solved: Vec<f64> = products.iter().map(|&v| f64::from(v)).collect();
         forward_solve(&self.factor, n, &mut solved, m);
-        let coordinates = matrix(&solved, [n, m], &device).mul_scalar(SCALE);
-        Ok(coordinates.transpose())
+        Ok((0..m)
+            .flat_map(|row| solved[row..].iter().step_by(m).copied())
+            .collect())
     }
 
-    /// A head trained on coordinates, lifted to take rows: its first layer `V` (`[N, out]`)
+    /// A head trained on coordinates, lifted to take rows: its first layer `V` (`[B, out]`)
     /// becomes `SCALE·Xᵀ·L⁻ᵀ·V` (`[D, out]`).
     pub async fn lift(&self, head: HeadNet) -> Result<HeadNet, DeviceError> {
         Ok(match head {
@@ -248,24 +312,68 @@ mod tests {
             .fold(0.0, f32::max)
     }
 
+    /// Each row its own group.
+    fn singles(rows: usize) -> Vec<Vec<usize>> {
+        (0..rows).map(|r| vec![r]).collect()
+    }
+
     #[test]
     fn a_head_on_coordinates_lifts_to_the_same_logits_on_rows() {
         let rows = random(12, 200, 1);
-        let (span, coordinates) = pollster::block_on(Span::fit(rows.clone()))
+        let (span, coordinates) = pollster::block_on(Span::fit(rows.clone(), &singles(12)))
             .unwrap()
             .unwrap();
-        // The training rows' coordinates are SCALE·L, and the basis is orthonormal: L·Lᵀ = X·Xᵀ
-        // (up to the jitter on the diagonal, 1e-5 of the rows' squared length, about 67 here).
+        // With every row in the basis, the training rows' coordinates are SCALE·L, and the
+        // basis is orthonormal: L·Lᵀ = X·Xᵀ (up to the jitter on the diagonal, 1e-5 of the
+        // rows' squared length, about 67 here).
         let gram = rows.clone().matmul(rows.clone().transpose());
         let l = coordinates.clone().div_scalar(SCALE);
-        assert!(worst(l.clone().matmul(l.transpose()), gram) < 2e-3);
-        let projected = pollster::block_on(span.coordinates(rows.clone())).unwrap();
-        assert!(worst(projected, coordinates.clone()) < 1e-3);
-        // A head on coordinates gives the same logits as its lift on the rows, for the
-        // training rows and for rows in their span alike.
+        assert!(worst(l.clone().matmul(l.clone().transpose()), gram) < 2e-3);
+        let l = pollster::block_on(read(l)).unwrap();
+        assert!((0..12).all(|i| (i + 1..12).all(|j| l[i * 12 + j].abs() < 1e-4)));
+        // A head on coordinates gives the same logits as its lift on the rows.
         let head = HeadConfig::default()
             .init(12, 3, 7, &Device::flex())
             .unwrap();
+        let on_coordinates = head.forward(coordinates);
+        let lifted = pollster::block_on(span.lift(head)).unwrap();
+        let w = worst(lifted.forward(rows), on_coordinates);
+        assert!(w < 1e-3, "{w}");
+    }
+
+    #[test]
+    fn a_basis_of_frames_and_mean_views_projects_every_row() {
+        // 4 samples: a frame and 3 views each, rows interleaved by view.
+        let entries: Vec<Entry> = (0..4)
+            .flat_map(|view| {
+                (0..4).map(move |sample| Entry {
+                    sample,
+                    class: sample % 2,
+                    view,
+                })
+            })
+            .collect();
+        let groups = basis_groups(&entries);
+        assert_eq!(groups.len(), 8);
+        assert_eq!(groups[0], [0]);
+        assert_eq!(groups[4], [4, 8, 12], "sample 0's views");
+        let rows = random(16, 300, 4);
+        let (span, coordinates) = pollster::block_on(Span::fit(rows.clone(), &groups))
+            .unwrap()
+            .unwrap();
+        assert_eq!(coordinates.dims(), [16, 8]);
+        // A view mean is in the subspace: its coordinates keep its length. A single view is
+        // not: it keeps less.
+        let length = |x: Tensor<2>| x.clone().mul(x).sum().into_scalar::<f32>().sqrt();
+        let mean = select(&rows, &groups[4]).mean_dim(0);
+        let projected = pollster::block_on(span.coordinates(mean.clone())).unwrap();
+        let ratio = length(projected) / SCALE / length(mean);
+        assert!((ratio - 1.0).abs() < 1e-3, "{ratio}");
+        let view = select(&rows, &[4]);
+        let projected = select(&coordinates, &[4]);
+        assert!(length(projected) / SCALE < 0.95 * length(view));
+        // The lifted head on any row gives the head's logits on its coordinates.
+        let head = HeadConfig::default().init(8, 3, 7, &Device::flex()).unwrap();
         let on_coordinates = head.forward(coordinates);
         let lifted = pollster::block_on(span.lift(head)).unwrap();
         let w = worst(lifted.forward(rows), on_coordinates);
@@ -286,9 +394,17 @@ mod tests {
     fn duplicate_rows_still_factor_and_a_zero_matrix_does_not() {
         let rows = random(3, 50, 2);
         let twice = Tensor::cat(vec![rows.clone(), rows], 0);
-        assert!(pollster::block_on(Span::fit(twice)).unwrap().is_some());
+        assert!(
+            pollster::block_on(Span::fit(twice, &singles(6)))
+                .unwrap()
+                .is_some()
+        );
         let zeros = Tensor::<2>::zeros([4, 50], &Device::flex());
-        assert!(pollster::block_on(Span::fit(zeros)).unwrap().is_none());
+        assert!(
+            pollster::block_on(Span::fit(zeros, &singles(4)))
+                .unwrap()
+                .is_none()
+        );
         assert!(worth_it(510, 9120) && !worth_it(3000, 9120) && !worth_it(400, 1280));
     }
 }

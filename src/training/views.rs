@@ -1,16 +1,14 @@
 //! How many augmented views training keeps of each sample: views pay with a few samples a
 //! class, not with many.
 
-use super::MAX_SPAN_ROWS;
-
 /// Rows (samples and their augmented views) within which training keeps every view asked for:
-/// the default head then trains in the span of its rows ([`MAX_SPAN_ROWS`]), several times
-/// faster than on the rows. Past it, every sample keeps fewer views, none past 600 samples:
+/// the rows' products with the default head's basis (see `span`) then stay a few tenths of a
+/// second in a browser. Past it, every sample keeps fewer views, none past 600 samples:
 /// augmentation helps with a few samples a class, and with many the views no longer pay (on
 /// Sign Language Digits with MobileNetV2 at 50 and 100 a class, 0 views matched 4; see
 /// docs/performance.md). It keeps memory small as well: 20,000 MobileNetV2 samples take 365 MB
 /// of spatial rows with no views, 1.8 GB with 4.
-pub const VIEWS_ROWS: usize = MAX_SPAN_ROWS;
+pub const VIEWS_ROWS: usize = 1200;
 
 /// The augmented views each of `samples` samples keeps: `wanted`, or as many as keep the rows
 /// within [`VIEWS_ROWS`].
@@ -24,7 +22,7 @@ mod tests {
 
     #[test]
     fn the_views_budget_keeps_every_view_for_few_samples_and_fewer_for_many() {
-        // 4 classes of 30: every view; the rows train in their span.
+        // 4 classes of 30: every view.
         assert_eq!(affordable_views(4, 120), 4);
         assert_eq!(affordable_views(4, 240), 4);
         // Past 240 samples, fewer: 10 classes of 30 keep 3, of 50 one, of 100 none.
