@@ -65,13 +65,15 @@ async function app(browser, url, pacing, withRows) {
   }
   // How many of the augmented views training uses were embedded when the last capture ended
   // (the session's cache: one 9,120-value f16 row per MobileNetV2 frame or view). Training uses
-  // 4 views of each sample it trains on: all but the rounded-down 15 % of each class it holds
-  // out (builds before the stable split embedded views of those too: capped at 100 %).
+  // the settings' views (`cachedViews`) of each sample it trains on: all but the rounded-down
+  // 15 % of each class it holds out (builds before the stable split embedded views of those
+  // too: capped at 100 %).
   const viewsReady = await page.evaluate(() => {
-    const { cachedBytes, counts } = window.magpie.app.project.session.info();
+    const { cachedBytes, cachedViews, counts } = window.magpie.app.project.session.info();
     const samples = counts.reduce((a, b) => a + b, 0);
     const trained = counts.reduce((a, n) => a + n - Math.floor(n * 0.15), 0);
-    return Math.min(1, Math.max(0, Math.round(cachedBytes / (2 * 9120)) - samples) / (4 * trained));
+    const views = Math.max(0, Math.round(cachedBytes / (2 * 9120)) - samples);
+    return cachedViews === 0 ? 1 : Math.min(1, views / (cachedViews * trained));
   });
   console.error("  training");
   await page.click("#train");

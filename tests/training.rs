@@ -76,6 +76,10 @@ fn config(head: HeadKind) -> TrainConfig {
     TrainConfig {
         head: HeadConfig::of(head),
         validation_fraction: 0.0,
+        augment: AugmentConfig {
+            views: 2,
+            ..AugmentConfig::default()
+        },
         ..TrainConfig::default()
     }
 }

@@ -373,7 +373,9 @@ mod tests {
         let projected = select(&coordinates, &[4]);
         assert!(length(projected) / SCALE < 0.95 * length(view));
         // The lifted head on any row gives the head's logits on its coordinates.
-        let head = HeadConfig::default().init(8, 3, 7, &Device::flex()).unwrap();
+        let head = HeadConfig::default()
+            .init(8, 3, 7, &Device::flex())
+            .unwrap();
         let on_coordinates = head.forward(coordinates);
         let lifted = pollster::block_on(span.lift(head)).unwrap();
         let w = worst(lifted.forward(rows), on_coordinates);
