@@ -15,16 +15,6 @@ use crate::backbone::{BackboneKind, RowKind};
 use crate::dataset::{Dataset, validation_split};
 use crate::training::{EmbeddingCache, Entry, affordable_views};
 
-/// Drops the views of `cache` (rows of `samples` samples, each with `views` views) past
-/// [`VIEWS_ROWS`](crate::training::VIEWS_ROWS); returns the views each sample keeps.
-pub fn keep_affordable_views(cache: &mut EmbeddingCache, views: usize, samples: usize) -> usize {
-    let fit = affordable_views(views, samples);
-    if fit < views {
-        cache.keep_views(fit);
-    }
-    fit
-}
-
 /// An edit the session refuses, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditError {
@@ -285,15 +275,17 @@ impl<F> Samples<F> {
         {
             self.cache.keep_views(0);
         }
-        let views = affordable_views(augment.views, self.dataset.samples.len());
+        self.cached_with = (augment.clone(), rows);
+        self.keep_affordable_views(augment.views)
+    }
+
+    /// Keeps the views of `wanted` that the samples, as many as there are now, can afford (see
+    /// [`affordable_views`]): drops the cached views past them and records the number kept,
+    /// which it returns.
+    pub fn keep_affordable_views(&mut self, wanted: usize) -> usize {
+        let views = affordable_views(wanted, self.dataset.samples.len());
         self.cache.keep_views(views);
-        self.cached_with = (
-            AugmentConfig {
-                views,
-                ..augment.clone()
-            },
-            rows,
-        );
+        self.cached_with.0.views = views;
         views
     }
 
@@ -596,9 +588,18 @@ mod tests {
     #[test]
     fn keeping_affordable_views_drops_only_views_past_the_budget() {
         let mut s = samples();
-        assert_eq!(keep_affordable_views(&mut s.cache, 1, 3), 1);
+        assert_eq!(s.keep_affordable_views(1), 1);
         assert_eq!(s.cache.len(), 6, "within the budget nothing is dropped");
-        assert_eq!(keep_affordable_views(&mut s.cache, 1, 1_000), 0);
-        assert_eq!(s.cache.len(), 3, "past it, only the frames' rows");
+        // 1,000 samples (the others without rows): past it, only the frames' rows.
+        for n in 3..1_000 {
+            s.dataset.samples.push(Sample {
+                id: format!("x{n}"),
+                class: 0,
+                image: (),
+            });
+        }
+        assert_eq!(s.keep_affordable_views(1), 0);
+        assert_eq!(s.cache.len(), 3);
+        assert_eq!(s.cached_with.0.views, 0);
     }
 }

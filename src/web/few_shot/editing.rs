@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
 use super::image_files::ImageFile;
-use super::{FewShotSession, SampleOptions, SavedEmbedding, keep_affordable_views};
+use super::{FewShotSession, SampleOptions, SavedEmbedding};
 use crate::dataset::Sample;
 use crate::image::RgbaView;
 use crate::training::{CancelToken, Entry, Job};
@@ -114,11 +114,7 @@ impl FewShotSession {
             class,
             image: frame,
         });
-        samples.cached_with.0.views = keep_affordable_views(
-            &mut samples.cache,
-            augment.views,
-            samples.dataset.samples.len(),
-        );
+        samples.keep_affordable_views(augment.views);
         Ok(id)
     }
 

@@ -28,7 +28,6 @@ use crate::classifier::unsure::{is_unsure, valid_threshold};
 use crate::classifier::{self, ClassScore, Classifier};
 use crate::device::{BackendKind, backend_choice};
 use crate::readback::read;
-use crate::session::keep_affordable_views;
 use crate::train_config::TrainConfig;
 use crate::training::{CancelToken, StageTimes, evaluate_rows, measure_stages};
 use crate::web::backbone_weights::{fetch_weights, parse_backbone};
