@@ -32,7 +32,8 @@ pub struct TrainConfig {
     pub validation_fraction: f32,
     /// Epochs without validation-loss improvement before stopping (0: never stop early).
     pub patience: usize,
-    /// Seed of the split, the augmentations, the batches and the initial weights' order.
+    /// Seed of the augmentations, the batches and the initial weights (the validation split
+    /// is fixed: see [`validation_split`](crate::dataset::validation_split)).
     pub seed: u64,
     /// Augmented views of each training sample.
     pub augment: AugmentConfig,

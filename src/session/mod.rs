@@ -275,16 +275,26 @@ impl<F> Samples<F> {
         {
             self.cache.keep_views(0);
         }
-        self.cached_with = (augment.clone(), rows);
+        // The cache holds at most the views recorded so far.
+        let held = self.cached_with.0.views;
+        self.cached_with = (
+            AugmentConfig {
+                views: held,
+                ..augment.clone()
+            },
+            rows,
+        );
         self.keep_affordable_views(augment.views)
     }
 
     /// Keeps the views of `wanted` that the samples, as many as there are now, can afford (see
-    /// [`affordable_views`]): drops the cached views past them and records the number kept,
-    /// which it returns.
+    /// [`affordable_views`]): drops the cached views past them (if the cache may hold any) and
+    /// records the number kept, which it returns.
     pub fn keep_affordable_views(&mut self, wanted: usize) -> usize {
         let views = affordable_views(wanted, self.dataset.samples.len());
-        self.cache.keep_views(views);
+        if views < self.cached_with.0.views {
+            self.cache.keep_views(views);
+        }
         self.cached_with.0.views = views;
         views
     }
