@@ -63,17 +63,14 @@ async function app(browser, url, pacing, withRows) {
       await page.waitForTimeout(PAUSE_MS);
     }
   }
-  // How many of the augmented views training uses were embedded when the last capture ended
-  // (the session's cache: one 9,120-value f16 row per MobileNetV2 frame or view). Training uses
-  // the settings' views (`cachedViews`) of each sample it trains on: all but the rounded-down
-  // 15 % of each class it holds out (builds before the stable split embedded views of those
-  // too: capped at 100 %).
+  // How many of the samples' augmented views (the settings' `cachedViews` each) were embedded
+  // when the last capture ended (the session's cache: one 9,120-value f16 row per MobileNetV2
+  // frame or view).
   const viewsReady = await page.evaluate(() => {
     const { cachedBytes, cachedViews, counts } = window.magpie.app.project.session.info();
     const samples = counts.reduce((a, b) => a + b, 0);
-    const trained = counts.reduce((a, n) => a + n - Math.floor(n * 0.15), 0);
     const views = Math.max(0, Math.round(cachedBytes / (2 * 9120)) - samples);
-    return cachedViews === 0 ? 1 : Math.min(1, views / (cachedViews * trained));
+    return cachedViews === 0 ? 1 : views / (cachedViews * samples);
   });
   console.error("  training");
   await page.click("#train");
@@ -158,7 +155,7 @@ for (const [name, key] of [["first visit → ready to record", "firstVisit"], ["
   console.log(`| ${name} | ${columns.map(([p, v]) => seconds(rounds[p][v].map((x) => x[key]))).join(" | ")} |`);
 }
 console.log(`| epochs | ${columns.map(([p, v]) => rounds[p][v].map((x) => x.epochs).join(", ")).join(" | ")} |`);
-console.log(`| views training uses, embedded at the last capture | ${columns.map(([p, v]) => rounds[p][v].map((x) => `${(x.viewsReady * 100).toFixed(0)} %`).join(", ")).join(" | ")} |`);
+console.log(`| views embedded at the last capture | ${columns.map(([p, v]) => rounds[p][v].map((x) => `${(x.viewsReady * 100).toFixed(0)} %`).join(", ")).join(" | ")} |`);
 const tfjs = median(tfjsRounds);
 console.log(`TF.js's Teachable Machine head (wasm backend, 50 epochs) on the same ${CLASSES * SAMPLES} rows: ${seconds(tfjsRounds)}`);
 for (const pacing of PACINGS) {

@@ -32,8 +32,7 @@ pub struct TrainConfig {
     pub validation_fraction: f32,
     /// Epochs without validation-loss improvement before stopping (0: never stop early).
     pub patience: usize,
-    /// Seed of the augmentations, the batches and the initial weights (the validation split
-    /// is fixed: see [`validation_split`](crate::dataset::validation_split)).
+    /// Seed of the split, the augmentations, the batches and the initial weights' order.
     pub seed: u64,
     /// Augmented views of each training sample.
     pub augment: AugmentConfig,
@@ -82,12 +81,11 @@ impl TrainConfig {
         }
     }
 
-    /// The settings augmented views computed ahead of a training (while the app is idle, or by
-    /// the embedding pool) assume: the default settings, so that a training with them finds
-    /// the views valid (drawn from the same seed) and computed for the samples it trains on (the
-    /// same validation split).
-    pub fn ahead() -> Self {
-        Self::default()
+    /// The seed of augmented views computed ahead of a training (while the app is idle, or by
+    /// the embedding pool): the default settings' own, so that a training with them finds the
+    /// views valid.
+    pub fn ahead_views_seed() -> u64 {
+        Self::default().seed
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt;
 
 use crate::augment::AugmentConfig;
 use crate::backbone::{BackboneKind, RowKind};
-use crate::dataset::{Dataset, validation_split};
+use crate::dataset::Dataset;
 use crate::training::{EmbeddingCache, Entry, affordable_views};
 
 /// An edit the session refuses, and why.
@@ -299,22 +299,14 @@ impl<F> Samples<F> {
         views
     }
 
-    /// The views training with a `validation` fraction computes to give every sample it trains
-    /// on `views` augmented views: `(sample, first view it lacks)` for each such sample holding
-    /// fewer (a new sample holds its frame alone), and the frame of any sample lacking one.
-    /// Samples held out for validation (the same ones however many are added later: see
-    /// [`validation_split`]) are judged on their frames alone, so their views are never computed.
-    pub fn missing_views(&self, views: usize, validation: f32) -> Vec<(usize, usize)> {
-        let count = self.dataset.samples.len();
-        let mut wanted = vec![views; count];
-        for held_out in validation_split(&self.dataset.classes(), validation).test {
-            wanted[held_out] = 0;
-        }
-        let held = self.cache.views_held(count);
+    /// The views training computes to give every sample `views` augmented views: `(sample,
+    /// first view it lacks)` for each sample holding fewer (a new sample holds its frame alone).
+    pub fn missing_views(&self, views: usize) -> Vec<(usize, usize)> {
+        let held = self.cache.views_held(self.dataset.samples.len());
         held.into_iter()
             .enumerate()
             .map(|(sample, held)| (sample, held.map_or(0, |h| h + 1)))
-            .filter(|&(sample, first)| first <= wanted[sample])
+            .filter(|&(_, first)| first <= views)
             .collect()
     }
 
@@ -513,8 +505,8 @@ mod tests {
     #[test]
     fn training_computes_only_the_views_samples_lack() {
         let mut s = samples();
-        assert_eq!(s.missing_views(1, 0.0), []);
-        assert_eq!(s.missing_views(3, 0.0), [(0, 2), (1, 2), (2, 2)]);
+        assert_eq!(s.missing_views(1), []);
+        assert_eq!(s.missing_views(3), [(0, 2), (1, 2), (2, 2)]);
         // A new sample holds its frame alone.
         s.dataset.samples.push(Sample {
             id: "b1".into(),
@@ -527,21 +519,10 @@ mod tests {
             view: 0,
         };
         s.cache.push(&[frame], &[3.0, 0.0]);
-        assert_eq!(s.missing_views(1, 0.0), [(3, 1)]);
+        assert_eq!(s.missing_views(1), [(3, 1)]);
         s.cache.keep_views(0);
-        assert_eq!(s.missing_views(0, 0.0), []);
-        assert_eq!(s.missing_views(2, 0.0), [(0, 1), (1, 1), (2, 1), (3, 1)]);
-        // Half of each class held out: a1 and b1 validate on their frames, which they hold.
-        assert_eq!(s.missing_views(2, 0.5), [(0, 1), (2, 1)]);
-        // Two more in "a", no rows yet: a3 is held out, but its frame is still to come.
-        for id in ["a2", "a3"] {
-            s.dataset.samples.push(Sample {
-                id: id.into(),
-                class: 0,
-                image: (),
-            });
-        }
-        assert_eq!(s.missing_views(2, 0.5), [(0, 1), (2, 1), (4, 0), (5, 0)]);
+        assert_eq!(s.missing_views(0), []);
+        assert_eq!(s.missing_views(2), [(0, 1), (1, 1), (2, 1), (3, 1)]);
     }
 
     #[test]
@@ -559,14 +540,14 @@ mod tests {
         };
         assert_eq!(s.settle_views(&augment, RowKind::Pooled), 3);
         assert_eq!(s.cache.len(), 6);
-        assert_eq!(s.missing_views(3, 0.0), [(0, 2), (1, 2), (2, 2)]);
+        assert_eq!(s.missing_views(3), [(0, 2), (1, 2), (2, 2)]);
         assert_eq!(s.cached_with, (augment.clone(), RowKind::Pooled));
         // Other augmentation: only the frames stay.
         let mut other = augment.clone();
         other.flip = !other.flip;
         assert_eq!(s.settle_views(&other, RowKind::Pooled), 3);
         assert_eq!(s.cache.len(), 3);
-        assert_eq!(s.missing_views(3, 0.0), [(0, 1), (1, 1), (2, 1)]);
+        assert_eq!(s.missing_views(3), [(0, 1), (1, 1), (2, 1)]);
         // Fewer views asked: the extra ones go.
         s.cache = samples().cache;
         other.views = 0;

@@ -111,7 +111,7 @@ pub async fn fit(
 ) -> Result<Fitted, TrainError> {
     dataset.validate()?;
     check(config, backbone)?;
-    let split = validation_split(&dataset.classes(), config.validation_fraction);
+    let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
     let mut views = vec![0; dataset.samples.len()];
     let kept = affordable_views(config.augment.views, dataset.samples.len());
     split.train.iter().for_each(|&s| views[s] = kept);
@@ -150,7 +150,7 @@ pub async fn fit_cached<F>(
     cancel: &CancelToken,
 ) -> Result<Fitted, TrainError> {
     dataset.validate()?;
-    let split = validation_split(&dataset.classes(), config.validation_fraction);
+    let split = validation_split(&dataset.classes(), config.validation_fraction, config.seed);
     let mut in_train = vec![false; dataset.samples.len()];
     split.train.iter().for_each(|&s| in_train[s] = true);
     let (mut train_rows, mut validation_rows) = (Vec::new(), Vec::new());

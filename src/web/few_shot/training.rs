@@ -111,7 +111,7 @@ impl FewShotSession {
             live,
         };
         // The views the samples lack; a cancel meanwhile leaves the instant model live.
-        let embedded = self.embed_views(samples, &config, usize::MAX).await;
+        let embedded = self.embed_views(samples, config.seed, usize::MAX).await;
         if let Err(error) = embedded {
             return match (&instant, self.cancel.is_cancelled()) {
                 (Some(_), true) => to_js(&summary(None, "instant")),
@@ -142,7 +142,7 @@ impl FewShotSession {
     #[wasm_bindgen(js_name = embedViews)]
     pub async fn embed_views_ahead(&self, samples: usize) -> Result<usize, EngineError> {
         let mut guard = self.edit()?;
-        self.embed_views(&mut guard, &TrainConfig::ahead(), samples)
+        self.embed_views(&mut guard, TrainConfig::ahead_views_seed(), samples)
             .await
     }
 }
@@ -170,17 +170,16 @@ impl FewShotSession {
         Ok(samples.settle_views(&config.augment, rows))
     }
 
-    /// Embeds the augmented views that training with `config` needs and the samples lack (up
-    /// to the cache's views, drawn from the streams of `config.seed`, for the samples it trains
-    /// on), for the first `most` such samples; returns how many still lack some.
+    /// Embeds the augmented views the samples lack (up to the cache's views, drawn from the
+    /// streams of `seed`), for the first `most` such samples; returns how many still lack some.
     async fn embed_views(
         &self,
         samples: &mut Samples,
-        config: &TrainConfig,
+        seed: u64,
         most: usize,
     ) -> Result<usize, EngineError> {
         let views = samples.cached_with.0.views;
-        let mut work = samples.missing_views(views, config.validation_fraction);
+        let mut work = samples.missing_views(views);
         let left = work.len().saturating_sub(most);
         work.truncate(most);
         let embedder = self.embedder(samples.cached_with.1);
@@ -188,7 +187,7 @@ impl FewShotSession {
         image_files::embed_views(
             &samples.dataset,
             &embedder,
-            (augment, config.seed),
+            (augment, seed),
             &work,
             views,
             &mut samples.cache,

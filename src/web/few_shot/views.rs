@@ -63,16 +63,14 @@ struct ViewsWork {
 
 #[wasm_bindgen]
 impl FewShotSession {
-    /// The samples lacking the augmented views a training with the default settings uses (up
-    /// to `most`; none for the samples it holds out for validation), each with its image file
-    /// and what computing its views takes: `{ samples: [{ id, file, job }], left }`.
+    /// The samples lacking augmented views (up to `most`), each with its image file and what
+    /// computing its views takes: `{ samples: [{ id, file, job }], left }`.
     #[wasm_bindgen(js_name = viewsWork, unchecked_return_type = "ViewsWork")]
     pub fn views_work(&self, most: usize) -> Result<JsValue, EngineError> {
         let samples = self.edit()?;
         let (augment, rows) = &samples.cached_with;
         let key = samples.key(self.model.backbone.kind);
-        let ahead = TrainConfig::ahead();
-        let mut lacking = samples.missing_views(augment.views, ahead.validation_fraction);
+        let mut lacking = samples.missing_views(augment.views);
         lacking.retain(|&(_, first)| first > 0);
         let left = lacking.len().saturating_sub(most);
         lacking.truncate(most);
@@ -91,7 +89,7 @@ impl FewShotSession {
                             augment: augment.clone(),
                             features: Some(rows.features()),
                             tail_blocks: rows.tail_blocks(),
-                            seed: ahead.seed,
+                            seed: TrainConfig::ahead_views_seed(),
                             key: key.clone(),
                         },
                     }
